@@ -1,0 +1,208 @@
+/**
+ * The loopback network: a whole messaging network in memory. Tests and the demo
+ * drive it as its users would ("bob says hi in #general"); sessions of the bridge
+ * are connected to it like clients. Group messages are reflected to every member's
+ * client, the sender's included (as XMPP MUCs do), so echo handling is exercised.
+ */
+import type { ChatInfo, MessageContent, OutboundEvent, RemoteEvent, UserInfo } from '../../core/events.js';
+import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteMessageId, type RemoteUserId } from '../../core/ids.js';
+
+export interface LoopbackClient {
+  readonly user: RemoteUserId;
+  deliver(ev: RemoteEvent): Promise<void>;
+}
+
+export interface LoopbackMessage {
+  id: RemoteMessageId;
+  chat: RemoteChatId;
+  sender: RemoteUserId;
+  content: MessageContent;
+  replyTo?: RemoteMessageId;
+  /** Name of the Matrix user a relay spoke for. */
+  relayedFor?: string;
+  edits: MessageContent[];
+  deleted: boolean;
+  reactions: Map<RemoteUserId, Set<string>>;
+}
+
+interface Chat {
+  id: RemoteChatId;
+  name?: string;
+  topic?: string;
+  members: Set<RemoteUserId>;
+}
+
+export class LoopbackWorld {
+  online = true;
+  private seq = 0;
+  private readonly clients = new Set<LoopbackClient>();
+  private readonly chats = new Map<RemoteChatId, Chat>();
+  readonly users = new Map<RemoteUserId, UserInfo>();
+  readonly messages = new Map<RemoteMessageId, LoopbackMessage>();
+  /** Everything the bridge did on this network, in order (for assertions). */
+  readonly fromBridge: { by: RemoteUserId; event: OutboundEvent }[] = [];
+
+  connect(client: LoopbackClient): void {
+    if (!this.online) throw new Error('loopback network is offline');
+    this.clients.add(client);
+  }
+
+  disconnect(client: LoopbackClient): void {
+    this.clients.delete(client);
+  }
+
+  // ---------------------------------------------------------------- set-up
+
+  addUser(id: string, name?: string, avatar?: UserInfo['avatar']): RemoteUserId {
+    const user = remoteUserId(id);
+    this.users.set(user, { id: user, ...(name && { name }), ...(avatar && { avatar }) });
+    return user;
+  }
+
+  addGroup(id: string, opts: { name?: string; topic?: string; members?: string[] } = {}): RemoteChatId {
+    const chat = remoteChatId(id);
+    this.chats.set(chat, { id: chat, ...(opts.name && { name: opts.name }), ...(opts.topic && { topic: opts.topic }), members: new Set((opts.members ?? []).map(remoteUserId)) });
+    return chat;
+  }
+
+  join(chat: string, user: string): void {
+    this.group(remoteChatId(chat)).members.add(remoteUserId(user));
+  }
+
+  chatInfo(chat: RemoteChatId, viewer: RemoteUserId): ChatInfo {
+    const c = this.chats.get(chat);
+    if (c) return { id: chat, kind: 'group', ...(c.name && { name: c.name }), ...(c.topic && { topic: c.topic }), members: [...c.members] };
+    const peer = this.users.get(remoteUserId(chat));
+    if (peer) return { id: chat, kind: 'dm', ...(peer.name && { name: peer.name }), members: [viewer, peer.id] };
+    throw new Error(`no chat ${chat}`);
+  }
+
+  // ---------------------------------------------------------------- people act (test API)
+
+  /** `from` writes in a group chat. Resolves once every member's client recorded it. */
+  async say(from: string, chat: string, content: string | MessageContent, replyTo?: RemoteMessageId): Promise<RemoteMessageId> {
+    const c = this.group(remoteChatId(chat));
+    c.members.add(remoteUserId(from));
+    const msg = this.record(remoteUserId(from), c.id, typeof content === 'string' ? { kind: 'text', text: content } : content, replyTo);
+    await this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(msg.sender, viewer), content: msg.content, ...(replyTo && { replyTo }) }));
+    return msg.id;
+  }
+
+  /** `from` writes to `to` directly. */
+  async dm(from: string, to: string, content: string | MessageContent): Promise<RemoteMessageId> {
+    const sender = remoteUserId(from);
+    const peer = remoteUserId(to);
+    const msg = this.record(sender, remoteChatId(to), typeof content === 'string' ? { kind: 'text', text: content } : content);
+    await this.toDm(sender, peer, (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(sender, viewer), content: msg.content }));
+    return msg.id;
+  }
+
+  async edit(id: RemoteMessageId, text: string): Promise<void> {
+    const msg = this.message(id);
+    const content: MessageContent = { kind: 'text', text };
+    msg.edits.push(content);
+    await this.toChatOf(msg, (viewer, chat) => ({ type: 'edit', chat, sender: this.sender(msg.sender, viewer), target: id, content }));
+  }
+
+  async delete(id: RemoteMessageId): Promise<void> {
+    const msg = this.message(id);
+    msg.deleted = true;
+    await this.toChatOf(msg, (viewer, chat) => ({ type: 'delete', chat, sender: this.sender(msg.sender, viewer), target: id }));
+  }
+
+  async react(user: string, id: RemoteMessageId, key: string, removed = false): Promise<void> {
+    const msg = this.message(id);
+    const u = remoteUserId(user);
+    const set = msg.reactions.get(u) ?? new Set();
+    if (removed) set.delete(key);
+    else set.add(key);
+    msg.reactions.set(u, set);
+    await this.toChatOf(msg, (viewer, chat) => ({ type: 'reaction', chat, sender: this.sender(u, viewer), target: id, key, removed }));
+  }
+
+  async typing(user: string, chat: string, active: boolean): Promise<void> {
+    const c = this.group(remoteChatId(chat));
+    await this.toGroup(c, (viewer) => ({ type: 'typing', chat: { id: c.id, kind: 'group' }, sender: this.sender(remoteUserId(user), viewer), active }));
+  }
+
+  async rename(chat: string, name: string): Promise<void> {
+    const c = this.group(remoteChatId(chat));
+    c.name = name;
+    await this.toGroup(c, () => ({ type: 'chat-info', chat: { id: c.id, kind: 'group' }, info: { id: c.id, kind: 'group', name, ...(c.topic && { topic: c.topic }) } }));
+  }
+
+  // ---------------------------------------------------------------- the bridge acts (from sessions)
+
+  /** A session sends on behalf of its user. */
+  async fromSession(by: RemoteUserId, ev: OutboundEvent): Promise<RemoteMessageId | undefined> {
+    if (!this.online) throw new Error('loopback network is offline');
+    this.fromBridge.push({ by, event: ev });
+    switch (ev.type) {
+      case 'message': {
+        const c = this.chats.get(ev.chat);
+        const msg = this.record(by, ev.chat, ev.content, ev.replyTo, ev.relayedFor?.displayName);
+        const reply = ev.replyTo && { replyTo: ev.replyTo };
+        if (c) await this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
+        else await this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
+        return msg.id;
+      }
+      case 'edit': this.message(ev.target).edits.push(ev.content); return undefined;
+      case 'delete': this.message(ev.target).deleted = true; return undefined;
+      case 'reaction': {
+        const msg = this.message(ev.target);
+        msg.reactions.set(by, new Set(ev.keys));
+        return undefined;
+      }
+      case 'chat-info': {
+        const c = this.group(ev.chat);
+        if (ev.name !== undefined) c.name = ev.name;
+        if (ev.topic !== undefined) c.topic = ev.topic;
+        return undefined;
+      }
+      case 'typing': case 'receipt': case 'leave': return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private record(sender: RemoteUserId, chat: RemoteChatId, content: MessageContent, replyTo?: RemoteMessageId, relayedFor?: string): LoopbackMessage {
+    const msg: LoopbackMessage = {
+      id: remoteMessageId(`lb${++this.seq}`), chat, sender, content, edits: [], deleted: false, reactions: new Map(),
+      ...(replyTo && { replyTo }), ...(relayedFor && { relayedFor }),
+    };
+    this.messages.set(msg.id, msg);
+    return msg;
+  }
+
+  private message(id: RemoteMessageId): LoopbackMessage {
+    const m = this.messages.get(id);
+    if (!m) throw new Error(`no message ${id}`);
+    return m;
+  }
+
+  private group(id: RemoteChatId): Chat {
+    const c = this.chats.get(id);
+    if (!c) throw new Error(`no group chat ${id}`);
+    return c;
+  }
+
+  private sender(user: RemoteUserId, viewer: RemoteUserId) {
+    const name = this.users.get(user)?.name;
+    return { id: user, ...(name && { name }), ...(user === viewer && { isSelf: true }) };
+  }
+
+  private async toGroup(c: Chat, make: (viewer: RemoteUserId) => RemoteEvent): Promise<void> {
+    await Promise.all([...this.clients].filter((cl) => c.members.has(cl.user)).map((cl) => cl.deliver(make(cl.user))));
+  }
+
+  private async toDm(a: RemoteUserId, b: RemoteUserId, make: (viewer: RemoteUserId, chat: RemoteChatId) => RemoteEvent): Promise<void> {
+    const targets = [...this.clients].filter((cl) => cl.user === a || cl.user === b);
+    await Promise.all(targets.map((cl) => cl.deliver(make(cl.user, remoteChatId(cl.user === a ? b : a)))));
+  }
+
+  private async toChatOf(msg: LoopbackMessage, make: (viewer: RemoteUserId, chat: { id: RemoteChatId; kind: 'dm' | 'group' }) => RemoteEvent): Promise<void> {
+    const c = this.chats.get(msg.chat);
+    if (c) return this.toGroup(c, (viewer) => make(viewer, { id: c.id, kind: 'group' }));
+    return this.toDm(msg.sender, remoteUserId(msg.chat), (viewer, chat) => make(viewer, { id: chat, kind: 'dm' }));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The adapter contract: what every network (bridges/<network>/) implements, and the
+ * only part of the core, with events.ts and ids.ts, that an adapter may import.
+ *
+ * Life of an adapter: the engine calls `parseConfig` once at start-up, then
+ * `createSession` once per login, then `connect()`. The session pushes what happens
+ * on the remote network into its `EventSink`; the engine calls `send` for what should
+ * happen there. Adapters know nothing of Matrix.
+ */
+import type { AttachmentKind, ChatInfo, FormatKind, OutboundEvent, RemoteEvent, SendResult, UserInfo } from './events.js';
+import type { LoginId, NetworkId, RemoteChatId, RemoteUserId } from './ids.js';
+
+/**
+ * What a network can do, declared once, read by the core before it calls anything.
+ * The core picks a fallback for whatever is false (an edit becomes "* new text", a
+ * reaction a short notice or nothing, a long text is split, big media becomes a link).
+ */
+export interface Capabilities {
+  edits: boolean;
+  deletes: boolean;
+  /** `any`: any string; `emoji`: only emoji; a list: only those keys. */
+  reactions: 'none' | 'any' | 'emoji' | readonly string[];
+  replies: boolean;
+  typing: boolean;
+  receipts: boolean;
+  presence: boolean;
+  /** Longest text one message may carry, in UTF-16 code units; longer text is split. */
+  maxTextLength: number;
+  /** The formatting the network renders; other spans are dropped (their text stays). */
+  formatting: readonly FormatKind[];
+  /** Attachment kinds the network takes and the size cap of each; missing kinds become links or files. */
+  media: Partial<Record<AttachmentKind, { maxBytes: number }>>;
+  /** Whether the bridge may rename a remote chat or change its topic. */
+  chatInfo: { name: boolean; topic: boolean };
+}
+
+/** How a login's connection is doing; reported through `EventSink.state`. */
+export type ConnectionState =
+  | { state: 'connecting' }
+  | { state: 'connected' }
+  /** Lost, and the session is trying again by itself; `retryInMs` when known. */
+  | { state: 'transient-error'; reason: string; retryInMs?: number }
+  /** Will not work until a person acts (wrong password, banned, token revoked). */
+  | { state: 'bad-credentials'; reason: string }
+  | { state: 'disconnected' };
+
+/** Minimal structured logger (pino-compatible). Never pass a secret in `fields`. */
+export interface Logger {
+  debug(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+  child(fields: object): Logger;
+}
+
+/** One remote account the bridge drives, as the adapter sees it. */
+export interface LoginInfo {
+  id: LoginId;
+  network: NetworkId;
+  /** `puppet`: a person's own account; `relay`: a bridge-owned account that speaks for others. */
+  kind: 'puppet' | 'relay';
+  /** The login's own user on the remote network, once known. */
+  remoteUser?: RemoteUserId;
+  /** Adapter-owned state (credentials, tokens, offsets). Stored encrypted by the core. */
+  data: Readonly<Record<string, unknown>>;
+}
+
+/** A login that exists because of configuration. */
+export interface ConfiguredLogin extends LoginInfo {
+  /** The Matrix user it belongs to, as written in config (opaque to the adapter); none for relays. */
+  owner?: string;
+}
+
+/** Given to each session; the session's only way to talk to the core. */
+export interface EventSink {
+  /**
+   * Hand one remote event to the core. May be called from any callback, any number of
+   * times, in the network's order. Resolves once the event is durably recorded: only
+   * then may the adapter acknowledge it to its network (stream-management ack, update
+   * offset). Rejects if it could not be recorded; the adapter should not acknowledge.
+   */
+  emit(event: RemoteEvent): Promise<void>;
+  /** Report the connection state; cheap, call it on every change. */
+  state(state: ConnectionState): void;
+  /** Replace the login's adapter-owned data (refreshed token, new offset). Durable when it resolves. */
+  persist(data: Record<string, unknown>): Promise<void>;
+  log: Logger;
+}
+
+/** The live connection of one login. */
+export interface AdapterSession {
+  /**
+   * Open the connection. Called once by the engine after `createSession`, and again
+   * after `disconnect`. Does I/O. Resolves when connected; rejects with a reason if the
+   * first attempt failed (the engine retries with backoff unless the state reported
+   * was `bad-credentials`). After it resolves, the session reconnects by itself and
+   * reports through `EventSink.state`.
+   */
+  connect(): Promise<void>;
+  /** Close the connection and stop reconnecting. Does I/O. Must not reject. */
+  disconnect(): Promise<void>;
+  /**
+   * Make one event happen on the remote network. Called from the portal's queue, so
+   * calls for one chat never overlap. Does I/O. Resolves with what happened; rejects
+   * only for a transient failure (the engine retries later).
+   */
+  send(event: OutboundEvent): Promise<SendResult>;
+  /** Look up a chat. Does I/O. Rejects if the chat is unknown or unreachable. */
+  getChatInfo(chat: RemoteChatId): Promise<ChatInfo>;
+  /** Look up a user's profile. Does I/O. Rejects if the user is unknown or unreachable. */
+  getUserInfo(user: RemoteUserId): Promise<UserInfo>;
+  /**
+   * Fetch the bytes behind an attachment whose source is `{kind: 'remote'}`. Does I/O.
+   * Must stop and reject once more than `maxBytes` arrived.
+   */
+  fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array>;
+}
+
+/** One step of a login conversation; the same steps serve bot commands and the HTTP API. */
+export type LoginStep =
+  /** Ask the person for these fields; `secret` fields are redacted from chat once read. */
+  | { type: 'fields'; instructions: string; fields: { id: string; label: string; secret?: boolean }[] }
+  /** Show a code or link the person must use elsewhere, then wait. */
+  | { type: 'show-code'; instructions: string; code: string }
+  /** Done: the core stores a login with this remote user and data. */
+  | { type: 'complete'; remoteUser: RemoteUserId; displayName?: string; data: Record<string, unknown> }
+  | { type: 'failed'; reason: string };
+
+/** A login conversation in progress. */
+export interface LoginFlow {
+  /** First step. May do I/O. */
+  start(): Promise<LoginStep>;
+  /** Answer to the last `fields` step (or `{}` to poll after `show-code`). May do I/O. */
+  submit(input: Record<string, string>): Promise<LoginStep>;
+  /** Abandon the flow and free what it holds. Must not reject. */
+  cancel(): Promise<void>;
+}
+
+/** One network implementation; one instance per configured network per process. */
+export interface NetworkAdapter<Config = unknown> {
+  /** Default network id, also the default `networks.<id>` config key. */
+  readonly network: NetworkId;
+  /** Human-readable name, for `m.bridge` and help texts. */
+  readonly displayName: string;
+  readonly capabilities: Capabilities;
+  /**
+   * Validate this network's config section. Called once at start-up and by
+   * `check-config`. No I/O. Throws an Error whose message names the bad key and the fix.
+   */
+  parseConfig(raw: unknown): Config;
+  /**
+   * Logins that exist because of configuration (a relay bot token in config). Called
+   * once at start-up, no I/O. Ids must be stable across restarts.
+   */
+  configuredLogins(config: Config): ConfiguredLogin[];
+  /** Build a session for a login. No I/O: the engine calls `connect()` when it is ready. */
+  createSession(login: LoginInfo, config: Config, sink: EventSink): AdapterSession;
+  /** Begin an interactive login for a person. No I/O until `start()`. */
+  startLogin(config: Config): LoginFlow;
+}

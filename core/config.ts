@@ -1,0 +1,157 @@
+/**
+ * The bridge's one YAML config file: a core section validated here (zod), and a
+ * `networks.<id>` section per network that its adapter validates itself.
+ *
+ * Any string may be `${ENV_NAME}` (whole value or embedded): secrets can live in the
+ * environment instead of the file. An unset variable is an error naming the key.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { NETWORK_ID_PATTERN } from './ids.js';
+
+export class ConfigError extends Error {
+  constructor(
+    /** Dotted path of the bad key, e.g. `appservice.port`. */
+    readonly path: string,
+    message: string,
+  ) {
+    super(path ? `${path}: ${message}` : message);
+    this.name = 'ConfigError';
+  }
+}
+
+const permissionLevel = z.enum(['none', 'relay', 'user', 'admin']);
+export type PermissionLevel = z.infer<typeof permissionLevel>;
+
+const networkSection = z
+  .object({
+    /** Which adapter implements this network; defaults to the section's key. */
+    adapter: z.string().optional(),
+    enabled: z.boolean().default(true),
+    /** Ghost localpart prefix; defaults to `_<network>_`. */
+    ghost_prefix: z.string().regex(/^[a-z0-9._=-]+$/, 'use only a-z 0-9 . _ = -').optional(),
+    /** How a relayed Matrix user's name is put before their message; `{name}` is replaced. */
+    relay_template: z.string().default('{name}: '),
+  })
+  .passthrough();
+
+const schema = z
+  .object({
+    homeserver: z.object({
+      /** Client-Server API base URL the bridge talks to. */
+      url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://127.0.0.1:8008' }),
+      /** The homeserver's server name (the part after `:` in user ids). */
+      domain: z.string().regex(/^[a-zA-Z0-9.-]+(:\d+)?$/, 'must be a server name like example.org'),
+      /** Retry the homeserver at start-up for this long before giving up (seconds; 0 = forever). */
+      startup_timeout_s: z.number().int().min(0).default(0),
+    }),
+    appservice: z.object({
+      id: z.string().regex(/^[a-zA-Z0-9_.-]+$/).default('switchboard'),
+      bind_address: z.string().default('127.0.0.1'),
+      port: z.number().int().min(1).max(65535).default(29330),
+      /** URL at which the homeserver reaches the bridge (goes into the registration). */
+      url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL the homeserver can reach' }),
+      /** Path of the registration file, relative to the config file. */
+      registration: z.string().default('registration.yaml'),
+      /** Largest request body accepted from the homeserver, in bytes; larger gets 413. */
+      max_body_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+      bot: z
+        .object({
+          username: z.string().regex(/^[a-z0-9._=-]+$/, 'use only a-z 0-9 . _ = -').default('switchboard'),
+          displayname: z.string().default('Switchboard'),
+        })
+        .prefault({}),
+    }),
+    bridge: z
+      .object({
+        /** Who may do what: keys are `*`, a server name or a full user id. */
+        permissions: z.record(z.string(), permissionLevel).default({ '*': 'relay' }),
+        /** What a Matrix reaction becomes on a network without reactions. */
+        reaction_fallback: z.enum(['notice', 'drop']).default('notice'),
+        /** Largest media file the bridge moves, in bytes (a network may cap lower). */
+        max_media_bytes: z.number().int().min(1).default(50 * 1024 * 1024),
+        /** Tell a Matrix sender in the room when their message could not be delivered. */
+        delivery_errors: z.boolean().default(true),
+      })
+      .prefault({}),
+    store: z
+      .object({
+        /** SQLite database file, relative to the config file. */
+        path: z.string().default('switchboard.db'),
+        /** Secret that encrypts remote credentials at rest (use `${ENV}`); plain JSON when unset. */
+        login_data_key: z.string().min(16, 'use at least 16 characters').optional(),
+      })
+      .prefault({}),
+    logging: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      })
+      .prefault({}),
+    networks: z.record(z.string().regex(NETWORK_ID_PATTERN, 'network ids are lowercase letters and digits'), networkSection).default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof schema>;
+export type NetworkSection = z.infer<typeof networkSection>;
+
+/** Replace `${NAME}` in every string with the environment variable's value. */
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(path.join('.'), `environment variable ${name} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, String(i)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k])]));
+  }
+  return value;
+}
+
+/** Validate a parsed YAML document; throws ConfigError naming the first bad key. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): Config {
+  const substituted = substituteEnv(raw ?? {}, env);
+  const result = schema.safeParse(substituted);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path.map(String).join('.');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key(s) ${issue.keys.join(', ')}: check the spelling against config.example.yaml`;
+    else if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'is required (see config.example.yaml)';
+    const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : '';
+    throw new ConfigError(path, message + more);
+  }
+  return result.data;
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError('', `${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(doc, env);
+}
+
+/** The adapter's part of a network section: everything but the core keys. */
+export function adapterSection(section: NetworkSection): Record<string, unknown> {
+  const { adapter: _a, enabled: _e, ghost_prefix: _g, relay_template: _r, ...rest } = section;
+  return rest;
+}
+
+/** Permission of a Matrix user: exact id, then server name, then `*`. */
+export function permissionOf(config: Config, userId: string): PermissionLevel {
+  const perms = config.bridge.permissions;
+  const server = userId.slice(userId.indexOf(':') + 1);
+  return perms[userId] ?? perms[server] ?? perms['*'] ?? 'none';
+}

@@ -1,0 +1,20 @@
+/** Everything a portal handler may use, passed as one object rather than imported globals. */
+import type { Logger } from './adapter.js';
+import type { Config } from './config.js';
+import type { Ghosts } from './ghosts.js';
+import type { MatrixSide } from './matrix/side.js';
+import type { Naming } from './naming.js';
+import type { Rooms } from './portal/rooms.js';
+import type { Sessions } from './sessions.js';
+import type { Store } from './store/store.js';
+
+export interface BridgeContext {
+  config: Config;
+  store: Store;
+  matrix: MatrixSide;
+  naming: Naming;
+  ghosts: Ghosts;
+  rooms: Rooms;
+  sessions: Sessions;
+  log: Logger;
+}

@@ -1,0 +1,318 @@
+/**
+ * The engine: owns the networks and their sessions, records every incoming event
+ * durably (the inbox), and routes it onto its portal's serial queue, where a handler
+ * per event kind does the work. Both directions share one queue per portal.
+ */
+import type { ConnectionState, EventSink, Logger, NetworkAdapter } from './adapter.js';
+import { adapterSection, type Config } from './config.js';
+import type { BridgeContext } from './context.js';
+import { isMatrixClientEvent, type MatrixClientEvent } from './convert/matrix-types.js';
+import type { RemoteEvent } from './events.js';
+import { Ghosts } from './ghosts.js';
+import { loginId as toLoginId, matrixRoomId, matrixUserId, networkId, portalKeyString, type LoginId, type MatrixRoomId, type PortalKey } from './ids.js';
+import { decodePayload, encodePayload, remoteDedupKey } from './inbox-codec.js';
+import type { MatrixSide } from './matrix/side.js';
+import { Naming } from './naming.js';
+import { isTransient, type Outcome } from './outcome.js';
+import { BRIDGED_MATRIX_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
+import { handleRemoteEvent } from './portal/remote/index.js';
+import { Rooms } from './portal/rooms.js';
+import { KeyedQueue } from './queue.js';
+import { Sessions, type LiveLogin, type Network } from './sessions.js';
+import type { InboxRow, LoginRow, PortalRow, Store } from './store/store.js';
+import { Commands } from './commands/index.js';
+
+/** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
+const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+export interface EngineOptions {
+  config: Config;
+  store: Store;
+  matrix: MatrixSide;
+  adapters: NetworkAdapter[];
+  log: Logger;
+  version?: string;
+}
+
+export class Engine {
+  readonly ctx: BridgeContext;
+  private readonly queue: KeyedQueue;
+  private readonly commands: Commands;
+  private stopping = false;
+  private readonly retryTimers = new Set<{ cancel: () => void }>();
+
+  constructor(private readonly opts: EngineOptions) {
+    const { config, store, matrix, log } = opts;
+    const naming = new Naming(config);
+    const ghosts = new Ghosts(store, matrix, naming, config.bridge.max_media_bytes, log.child({ part: 'ghosts' }));
+    const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
+    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), log };
+    this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
+    this.commands = new Commands(this.ctx, opts.version ?? 'dev');
+    this.loadNetworks(opts.adapters);
+  }
+
+  private loadNetworks(adapters: NetworkAdapter[]): void {
+    const byName = new Map(adapters.map((a) => [a.network as string, a]));
+    for (const [id, section] of Object.entries(this.ctx.config.networks)) {
+      if (!section.enabled) continue;
+      const adapter = byName.get(section.adapter ?? id);
+      if (!adapter) throw new Error(`networks.${id}: no adapter named ${section.adapter ?? id} (known: ${[...byName.keys()].join(', ')})`);
+      let parsed: unknown;
+      try {
+        parsed = adapter.parseConfig(adapterSection(section));
+      } catch (err) {
+        throw new Error(`networks.${id}: ${(err as Error).message}`);
+      }
+      this.ctx.sessions.addNetwork({ id: networkId(id), adapter, section, config: parsed });
+    }
+  }
+
+  /** Create sessions for every login (configured and stored), connect them, replay the inbox. */
+  async start(): Promise<void> {
+    const { store, sessions } = this.ctx;
+    for (const network of sessions.allNetworks()) {
+      for (const login of network.adapter.configuredLogins(network.config)) {
+        const { owner, ...info } = login;
+        store.putLogin({ loginId: info.id, network: network.id, kind: info.kind, ...(owner && { owner: matrixUserId(owner) }), ...(info.remoteUser && { remoteUser: info.remoteUser }), data: { ...info.data } });
+      }
+    }
+    for (const row of store.listLogins()) {
+      const network = sessions.network(row.network);
+      if (network) this.startLogin(network, row);
+    }
+    this.replayInbox();
+  }
+
+  /** Create and connect a session for a stored login; connection happens in the background. */
+  startLogin(network: Network, row: LoginRow): LiveLogin {
+    const log = this.ctx.log.child({ login: row.loginId, network: network.id });
+    const live: LiveLogin = { login: row, network, session: undefined as never, state: { state: 'connecting' } };
+    const sink: EventSink = {
+      emit: (ev) => this.onRemoteEvent(live, ev),
+      state: (s: ConnectionState) => {
+        live.state = s;
+        log.info({ state: s.state, ...('reason' in s && { reason: s.reason }) }, 'login state');
+      },
+      persist: async (data) => {
+        this.ctx.store.updateLoginData(row.loginId, data);
+        live.login = { ...live.login, data };
+      },
+      log,
+    };
+    live.session = network.adapter.createSession(
+      { id: row.loginId, network: network.id, kind: row.kind, ...(row.remoteUser && { remoteUser: row.remoteUser }), data: row.data },
+      network.config,
+      sink,
+    );
+    this.ctx.sessions.add(live);
+    void this.connectWithBackoff(live, log);
+    return live;
+  }
+
+  private async connectWithBackoff(live: LiveLogin, log: Logger): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        await live.session.connect();
+        live.state = { state: 'connected' };
+        return;
+      } catch (err) {
+        if (live.state.state === 'bad-credentials') return;
+        const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+        live.state = { state: 'transient-error', reason: String(err), retryInMs: delay };
+        log.warn({ err: String(err), retryInMs: Math.round(delay) }, 'connect failed; retrying');
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ remote -> Matrix
+
+  /** The portal key for a remote event seen by a login. */
+  private portalKeyFor(live: LiveLogin, chat: { id: PortalKey['chat']; kind: 'dm' | 'group' }): PortalKey {
+    return chat.kind === 'dm'
+      ? { network: live.login.network, chat: chat.id, receiver: live.login.loginId }
+      : { network: live.login.network, chat: chat.id };
+  }
+
+  /** EventSink.emit: durable record (sync), then queued. Resolves once recorded. */
+  private async onRemoteEvent(live: LiveLogin, ev: RemoteEvent): Promise<void> {
+    const { store, log } = this.ctx;
+    if (ev.type === 'presence' || ev.type === 'user-info') {
+      this.queue.push(`user/${live.login.network}/${ev.type === 'presence' ? ev.user : ev.info.id}`, () => this.onUserEvent(live, ev));
+      return;
+    }
+    const key = this.portalKeyFor(live, ev.chat);
+    const portalKey = portalKeyString(key);
+    const portal = store.getPortal(portalKey) ?? store.upsertPortal({ portalKey, network: key.network, chatId: key.chat, ...(key.receiver && { receiver: key.receiver }), kind: ev.chat.kind });
+    if (EPHEMERAL.has(ev.type)) {
+      this.queue.push(portalKey, () => this.runRemote(portal, live, ev).then(() => undefined));
+      return;
+    }
+    const seq = store.addInbox({ direction: 'remote', portalKey, dedupKey: remoteDedupKey(ev), loginId: live.login.loginId, payload: encodePayload(ev) });
+    if (seq === undefined) {
+      log.debug({ portal: portalKey, type: ev.type }, 'duplicate remote event dropped');
+      return;
+    }
+    this.queue.push(portalKey, () => this.processRemote(seq, portalKey, live.login.loginId, ev));
+  }
+
+  private async processRemote(seq: number, portalKey: string, loginId: LoginId, ev: RemoteEvent): Promise<void> {
+    const live = this.ctx.sessions.get(loginId);
+    const portal = this.ctx.store.getPortal(portalKey);
+    if (!live || !portal) {
+      this.ctx.store.finishInbox(seq, 'failed', live ? 'portal vanished' : `login ${loginId} no longer exists`);
+      return;
+    }
+    await this.withRetry(seq, portalKey, () => this.runRemote(portal, live, ev));
+  }
+
+  private async runRemote(portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
+    const outcome = await handleRemoteEvent(this.ctx, portal, live, ev);
+    this.logOutcome(outcome, { portal: portal.portalKey, direction: 'remote', type: ev.type, ...('id' in ev && ev.id && { remoteId: ev.id }) });
+    return outcome;
+  }
+
+  private async onUserEvent(live: LiveLogin, ev: Extract<RemoteEvent, { type: 'presence' | 'user-info' }>): Promise<void> {
+    try {
+      if (ev.type === 'user-info') {
+        await this.ctx.ghosts.update(live.login.network, ev.info, live.session);
+      } else {
+        const ghost = await this.ctx.ghosts.ensure(live.login.network, { id: ev.user }, live.session);
+        await this.ctx.matrix.setPresence(ghost, ev.state, ev.status);
+      }
+    } catch (err) {
+      this.ctx.log.warn({ login: live.login.loginId, type: ev.type, err: String(err) }, 'user event not bridged');
+    }
+  }
+
+  // ------------------------------------------------------------------ Matrix -> remote
+
+  /**
+   * One appservice transaction. Synchronous on purpose: when it returns, every event
+   * is in the inbox (or known to be a duplicate), so the listener may answer 200.
+   * A bad event is recorded and skipped; it never fails the transaction.
+   */
+  handleTransaction(txnId: string, events: unknown[]): void {
+    const { store, naming, log } = this.ctx;
+    const queued: [number, string, MatrixClientEvent][] = [];
+    const direct: MatrixClientEvent[] = [];
+    store.transaction(() => {
+      if (!store.addTransaction(txnId)) return;
+      for (const raw of events) {
+        if (!isMatrixClientEvent(raw)) {
+          log.warn({ txnId, event: JSON.stringify(raw).slice(0, 200) }, 'malformed event skipped');
+          continue;
+        }
+        if (raw.type === 'm.room.member' && typeof raw.state_key === 'string') {
+          const name = (raw.content as { displayname?: unknown }).displayname;
+          this.ctx.rooms.rememberName(matrixRoomId(raw.room_id), matrixUserId(raw.state_key), typeof name === 'string' ? name : undefined);
+        }
+        // Our own ghosts and bot: an echo of what we sent.
+        if (naming.isBridgeUser(raw.sender)) continue;
+        const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
+        const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || raw.type === 'm.room.name' || raw.type === 'm.room.topic');
+        if (!portals.length || !bridged) {
+          direct.push(raw);
+          continue;
+        }
+        for (const portal of portals) {
+          const seq = store.addInbox({ direction: 'matrix', portalKey: portal.portalKey, dedupKey: raw.event_id, payload: JSON.stringify(raw) });
+          if (seq !== undefined) queued.push([seq, portal.portalKey, raw]);
+        }
+      }
+    });
+    for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(seq, portalKey, ev));
+    for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
+  }
+
+  private async processMatrix(seq: number, portalKey: string, ev: MatrixClientEvent): Promise<void> {
+    const portal = this.ctx.store.getPortal(portalKey);
+    if (!portal) {
+      this.ctx.store.finishInbox(seq, 'failed', 'portal vanished');
+      return;
+    }
+    await this.withRetry(seq, portalKey, async () => {
+      const outcome = await handleMatrixEvent(this.ctx, portal, ev);
+      this.logOutcome(outcome, { portal: portalKey, direction: 'matrix', type: ev.type, eventId: ev.event_id });
+      return outcome;
+    });
+  }
+
+  // ------------------------------------------------------------------ shared
+
+  /**
+   * Run a handler for an inbox row. Transient failures (homeserver or network down)
+   * are retried with backoff, holding the portal's queue so order is kept; anything
+   * else is recorded as failed and the portal moves on.
+   */
+  private async withRetry(seq: number, portalKey: string, run: () => Promise<Outcome>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const outcome = await run();
+        this.ctx.store.finishInbox(seq, outcome.status === 'failed' ? 'failed' : 'done', outcome.status === 'ok' ? undefined : outcome.reason);
+        return;
+      } catch (err) {
+        if (isTransient(err) && !this.stopping) {
+          const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
+          this.ctx.log.warn({ portal: portalKey, seq, attempt, err: String(err), retryInMs: delay }, 'transient failure; will retry');
+          await this.sleep(delay);
+          if (this.stopping) return; // stays pending; replayed at next start
+          continue;
+        }
+        if (this.stopping) return;
+        this.ctx.log.error({ portal: portalKey, seq, err: err instanceof Error ? err.stack : String(err) }, 'event failed; recorded and skipped');
+        this.ctx.store.finishInbox(seq, 'failed', String(err));
+        return;
+      }
+    }
+  }
+
+  /** Queue every pending inbox row again, in order (after a crash or a stop mid-retry). */
+  private replayInbox(): void {
+    for (const row of this.ctx.store.pendingInbox()) this.replayRow(row);
+  }
+
+  private replayRow(row: InboxRow): void {
+    if (row.direction === 'matrix') {
+      const ev = JSON.parse(row.payload) as MatrixClientEvent;
+      this.queue.push(row.portalKey, () => this.processMatrix(row.seq, row.portalKey, ev));
+    } else {
+      const ev = decodePayload(row.payload);
+      this.queue.push(row.portalKey, () => this.processRemote(row.seq, row.portalKey, row.loginId ?? toLoginId(''), ev));
+    }
+  }
+
+  private logOutcome(outcome: Outcome, fields: Record<string, unknown>): void {
+    if (outcome.status === 'ok') this.ctx.log.debug(fields, 'bridged');
+    else if (outcome.status === 'ignored') this.ctx.log.debug({ ...fields, reason: outcome.reason }, 'ignored');
+    else this.ctx.log.warn({ ...fields, reason: outcome.reason }, 'not delivered');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const handle = { cancel: () => { clearTimeout(t); this.retryTimers.delete(handle); resolve(); } };
+      const t = setTimeout(handle.cancel, ms);
+      this.retryTimers.add(handle);
+    });
+  }
+
+  /** Wait until every queued event has been handled (tests, benchmarks, shutdown). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Stop: no new work, cancel retry waits, finish what is running, disconnect sessions. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of [...this.retryTimers]) t.cancel();
+    await this.queue.idle();
+    await Promise.all(this.ctx.sessions.all().map((l) => l.session.disconnect().catch(() => undefined)));
+  }
+
+  roomPortals(roomId: MatrixRoomId): PortalRow[] {
+    return this.ctx.store.portalsByRoom(roomId);
+  }
+}

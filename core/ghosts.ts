@@ -1,0 +1,97 @@
+/**
+ * Ghosts: the Matrix users that stand for remote users. Registered on first sight;
+ * their profile (display name, avatar) follows the remote profile lazily: from the
+ * name an event carries, or one `getUserInfo` call the first time we see them.
+ */
+import type { AdapterSession, Logger } from './adapter.js';
+import type { Attachment, SenderRef, UserInfo } from './events.js';
+import type { MatrixUserId, NetworkId, RemoteUserId } from './ids.js';
+import type { MatrixSide } from './matrix/side.js';
+import type { Naming } from './naming.js';
+import type { GhostRow, Store } from './store/store.js';
+
+export class Ghosts {
+  /** Ghosts whose registration is done in this process; saves a store read per message. */
+  private readonly ready = new Map<MatrixUserId, GhostRow>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly matrix: MatrixSide,
+    private readonly naming: Naming,
+    private readonly maxAvatarBytes: number,
+    private readonly log: Logger,
+  ) {}
+
+  userId(network: NetworkId, remote: RemoteUserId): MatrixUserId {
+    return this.naming.ghostUserId(network, remote);
+  }
+
+  /** Make sure the ghost of `sender` exists and has a profile; returns its user id. */
+  async ensure(network: NetworkId, sender: SenderRef, session: AdapterSession | undefined): Promise<MatrixUserId> {
+    const userId = this.userId(network, sender.id);
+    let row = this.ready.get(userId);
+    if (!row) {
+      row = this.store.getGhost(userId) ?? { userId, network, remoteId: sender.id, registered: false };
+      if (!row.registered) {
+        await this.matrix.registerUser(userId);
+        row = { ...row, registered: true };
+        this.store.putGhost(row);
+        if (!sender.name && session) {
+          // First sight and the event carried no name: look the profile up once.
+          const info = await session.getUserInfo(sender.id).catch((err: unknown) => {
+            this.log.warn({ remoteUser: sender.id, err: String(err) }, 'profile lookup failed; ghost keeps its id as name');
+            return undefined;
+          });
+          if (info) row = await this.applyProfile(row, info, session);
+        }
+      }
+      this.ready.set(userId, row);
+    }
+    if (sender.name && sender.name !== row.name) {
+      row = await this.applyProfile(row, { id: sender.id, name: sender.name }, session);
+    }
+    return userId;
+  }
+
+  /** A profile update pushed by the network. */
+  async update(network: NetworkId, info: UserInfo, session: AdapterSession | undefined): Promise<void> {
+    const userId = await this.ensure(network, { id: info.id }, undefined);
+    const row = this.ready.get(userId)!;
+    await this.applyProfile(row, info, session);
+  }
+
+  private async applyProfile(row: GhostRow, info: UserInfo, session: AdapterSession | undefined): Promise<GhostRow> {
+    let next = { ...row };
+    if (info.name && info.name !== row.name) {
+      await this.matrix.setDisplayName(row.userId, info.name);
+      next.name = info.name;
+    }
+    if (info.avatar) {
+      const ref = avatarRef(info.avatar);
+      if (ref !== row.avatarRef) {
+        const bytes = await avatarBytes(info.avatar, session, this.maxAvatarBytes);
+        if (bytes) {
+          const mxc = await this.matrix.uploadMedia(bytes, info.avatar.mime, info.avatar.name);
+          await this.matrix.setAvatarUrl(row.userId, mxc);
+          next = { ...next, avatarMxc: mxc, avatarRef: ref };
+        }
+      }
+    }
+    this.store.putGhost(next);
+    this.ready.set(row.userId, next);
+    return next;
+  }
+}
+
+/** Identity of an avatar image, so an unchanged one is not uploaded again. */
+function avatarRef(a: Attachment): string {
+  if (a.source.kind === 'remote') return `remote:${a.source.ref}`;
+  // Cheap fingerprint for inline bytes: size plus a sample; collisions only cost a skipped update.
+  const b = a.source.bytes;
+  return `bytes:${b.length}:${Buffer.from(b.subarray(0, 64)).toString('base64')}`;
+}
+
+async function avatarBytes(a: Attachment, session: AdapterSession | undefined, max: number): Promise<Uint8Array | undefined> {
+  if (a.source.kind === 'bytes') return a.source.bytes.length <= max ? a.source.bytes : undefined;
+  return session?.fetchMedia(a.source.ref, max);
+}

@@ -1,0 +1,26 @@
+/** How remote events are stored in the inbox: JSON, with attachment bytes as base64. */
+import { randomUUID } from 'node:crypto';
+import type { RemoteEvent } from './events.js';
+
+export function encodePayload(ev: RemoteEvent): string {
+  return JSON.stringify(ev, (_k, v: unknown) => (v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString('base64') } : v));
+}
+
+export function decodePayload(s: string): RemoteEvent {
+  return JSON.parse(s, (_k, v: unknown) =>
+    v && typeof v === 'object' && '$bytes' in v && typeof (v as { $bytes: unknown }).$bytes === 'string'
+      ? new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, 'base64'))
+      : v,
+  ) as RemoteEvent;
+}
+
+/**
+ * The inbox dedup key of a remote event. Messages and identified edits dedup by their
+ * remote id; other kinds are idempotent by the state they change (a second identical
+ * delete finds nothing to delete), so each delivery gets a key of its own.
+ */
+export function remoteDedupKey(ev: RemoteEvent): string {
+  if (ev.type === 'message') return `msg:${ev.id}`;
+  if (ev.type === 'edit' && ev.id) return `edit:${ev.id}`;
+  return `${ev.type}:${randomUUID()}`;
+}

@@ -1,0 +1,64 @@
+/**
+ * What the core asks of Matrix. The real implementation (appservice.ts) is the only
+ * code that talks to the homeserver; core tests use a recording fake
+ * (test/fakes/recording-matrix.ts) that captures every call as data.
+ *
+ * Every method does I/O and rejects on failure with a MatrixRequestError when the
+ * homeserver answered (errcode, status) or a plain Error when it could not be reached.
+ */
+import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../ids.js';
+
+export class MatrixRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errcode: string,
+    message: string,
+  ) {
+    super(`${status} ${errcode}: ${message}`);
+    this.name = 'MatrixRequestError';
+  }
+}
+
+export interface RoomCreation {
+  /** Who creates the room (and holds power level 100): the bridge bot. */
+  creator: MatrixUserId;
+  name?: string;
+  topic?: string;
+  avatarMxc?: string;
+  /** Users invited at creation (the Matrix user of a DM, the ghosts). */
+  invite: MatrixUserId[];
+  isDirect: boolean;
+  /** Extra state events, such as `m.bridge` (MSC2346). */
+  initialState: { type: string; state_key: string; content: Record<string, unknown> }[];
+  /** Users given power level 100 besides the creator. */
+  admins?: MatrixUserId[];
+}
+
+export interface MatrixSide {
+  readonly botUserId: MatrixUserId;
+  /** Make sure a user of our namespace exists on the homeserver. Idempotent. */
+  registerUser(userId: MatrixUserId): Promise<void>;
+  setDisplayName(userId: MatrixUserId, name: string): Promise<void>;
+  setAvatarUrl(userId: MatrixUserId, mxc: string): Promise<void>;
+  createRoom(opts: RoomCreation): Promise<MatrixRoomId>;
+  invite(roomId: MatrixRoomId, inviter: MatrixUserId, userId: MatrixUserId): Promise<void>;
+  /** Join as `userId` (the bot invites first if the room is invite-only). */
+  join(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void>;
+  leave(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void>;
+  /**
+   * Send an event as `sender`. `txnId` is deterministic for the remote event it
+   * carries, so a retry after a crash is deduplicated by the homeserver.
+   */
+  sendEvent(roomId: MatrixRoomId, sender: MatrixUserId, type: string, content: Record<string, unknown>, txnId: string): Promise<MatrixEventId>;
+  sendState(roomId: MatrixRoomId, sender: MatrixUserId, type: string, stateKey: string, content: Record<string, unknown>): Promise<MatrixEventId>;
+  redact(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, txnId: string, reason?: string): Promise<void>;
+  setTyping(roomId: MatrixRoomId, userId: MatrixUserId, typing: boolean, timeoutMs: number): Promise<void>;
+  sendReadReceipt(roomId: MatrixRoomId, userId: MatrixUserId, eventId: MatrixEventId): Promise<void>;
+  setPresence(userId: MatrixUserId, presence: 'online' | 'offline' | 'unavailable', status?: string): Promise<void>;
+  /** Upload bytes to the media repository; returns the mxc:// URI. */
+  uploadMedia(bytes: Uint8Array, mime: string, name: string): Promise<string>;
+  /** Download media (authenticated media, MSC3916); rejects past `maxBytes`. */
+  downloadMedia(mxc: string, maxBytes: number): Promise<{ bytes: Uint8Array; mime: string }>;
+  /** Power level of `userId` in a room (for permission checks). */
+  powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number>;
+}

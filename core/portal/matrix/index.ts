@@ -1,0 +1,29 @@
+/** Dispatch of a Matrix room event that belongs to a portal to its handler. */
+import type { MatrixClientEvent } from '../../convert/matrix-types.js';
+import type { BridgeContext } from '../../context.js';
+import { ignored, type Outcome } from '../../outcome.js';
+import type { PortalRow } from '../../store/store.js';
+import { matrixMessage } from './message.js';
+import { matrixReaction, matrixRedaction } from './reaction-redaction.js';
+import { matrixRoomInfo } from './state.js';
+
+/** Event types that go through the durable inbox towards the remote network. */
+export const BRIDGED_MATRIX_TYPES = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.name', 'm.room.topic']);
+
+export function handleMatrixEvent(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+  switch (ev.type) {
+    case 'm.room.message':
+      return matrixMessage(ctx, portal, ev);
+    case 'm.sticker':
+      return matrixMessage(ctx, portal, { ...ev, content: { ...ev.content, msgtype: 'm.image' } });
+    case 'm.reaction':
+      return matrixReaction(ctx, portal, ev);
+    case 'm.room.redaction':
+      return matrixRedaction(ctx, portal, ev);
+    case 'm.room.name':
+    case 'm.room.topic':
+      return matrixRoomInfo(ctx, portal, ev);
+    default:
+      return Promise.resolve(ignored(`event type ${ev.type} is not bridged`));
+  }
+}

@@ -1,0 +1,79 @@
+/** Matrix message (new, reply or edit) -> remote network, through the routed login, with fallbacks. */
+import type { Attachment, MessageContent, OutboundEvent } from '../../events.js';
+import type { MatrixEventId, MatrixRoomId, MatrixUserId, RemoteMessageId } from '../../ids.js';
+import { fromMatrix, type MatrixMediaRef } from '../../convert/from-matrix.js';
+import type { MatrixClientEvent } from '../../convert/matrix-types.js';
+import type { BridgeContext } from '../../context.js';
+import { failed, ignored, type Outcome } from '../../outcome.js';
+import type { PortalRow } from '../../store/store.js';
+import { attachmentProblem, editAsText, formatBytes, keepSupportedSpans, sendableKind, splitText } from './fallbacks.js';
+import { notifyDeliveryFailure } from './notify.js';
+import { applyRelayTemplate, routeFor } from './route.js';
+import { sendOutbound } from './send.js';
+
+export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+  const eventId = ev.event_id as MatrixEventId;
+  const sender = ev.sender as MatrixUserId;
+  const mention = (userId: string) => {
+    const g = ctx.naming.parseGhost(userId);
+    return g && g.network === portal.network ? g.remote : undefined;
+  };
+  const parsed = fromMatrix(ev.content, mention);
+  if (!parsed) return ignored('not a message this bridge carries');
+  if (ctx.store.messageByEvent(portal.portalKey, eventId)) return ignored('already delivered');
+
+  const route = routeFor(ctx, portal, sender, ctx.rooms.displayName(ev.room_id as MatrixRoomId, sender));
+  if (!route.ok) {
+    await notifyDeliveryFailure(ctx, portal, eventId, sender, route.reason);
+    return failed(route.reason);
+  }
+  const caps = route.live.network.adapter.capabilities;
+  const template = route.live.network.section.relay_template;
+  const relay = (c: MessageContent) => (route.relayedFor ? applyRelayTemplate(c, template, route.relayedFor) : c);
+  const base = { chat: portal.chatId, ...(route.relayedFor && { relayedFor: route.relayedFor }) };
+
+  if (parsed.replaces) {
+    const target = ctx.store.messageByEvent(portal.portalKey, parsed.replaces);
+    if (!target) return ignored('edit of a message that was never bridged');
+    const content = keepSupportedSpans(relay(parsed.content), caps);
+    const outbound: OutboundEvent = caps.edits
+      ? { ...base, type: 'edit', target: target.remoteId, content }
+      : { ...base, type: 'message', content: editAsText(content) };
+    return sendOutbound(ctx, portal, eventId, sender, route.live, [outbound]);
+  }
+
+  let content = parsed.content;
+  if (parsed.media) {
+    const media = await loadMedia(ctx, parsed.media, caps);
+    if (typeof media === 'string') {
+      // The file cannot go as a file: say what it was instead of losing it silently.
+      const note = `[${parsed.media.kind}: ${parsed.media.name}${parsed.media.size ? `, ${formatBytes(parsed.media.size)}` : ''} — ${media}]`;
+      content = { ...content, text: content.text ? `${content.text}\n${note}` : note };
+    } else {
+      content = { ...content, attachments: [media] };
+    }
+  }
+  const replyTo: RemoteMessageId | undefined =
+    parsed.replyTo && caps.replies ? ctx.store.messageByEvent(portal.portalKey, parsed.replyTo)?.remoteId : undefined;
+  const pieces = splitText(keepSupportedSpans(relay(content), caps), caps.maxTextLength);
+  const outbound = pieces.map((c, i): OutboundEvent => ({ ...base, type: 'message', content: c, ...(i === 0 && replyTo && { replyTo }) }));
+  return sendOutbound(ctx, portal, eventId, sender, route.live, outbound);
+}
+
+async function loadMedia(ctx: BridgeContext, ref: MatrixMediaRef, caps: Parameters<typeof attachmentProblem>[1]): Promise<Attachment | string> {
+  const kind = sendableKind(ref.kind, caps);
+  const problem = attachmentProblem({ kind, size: ref.size }, caps);
+  if (problem) return problem;
+  const max = Math.min(caps.media[kind]!.maxBytes, ctx.config.bridge.max_media_bytes);
+  let bytes: Uint8Array;
+  try {
+    ({ bytes } = await ctx.matrix.downloadMedia(ref.mxc, max));
+  } catch (err) {
+    return `could not be downloaded from Matrix (${(err as Error).message})`;
+  }
+  const att: Attachment = { kind, name: ref.name, mime: ref.mime, size: bytes.length, source: { kind: 'bytes', bytes } };
+  if (ref.width) att.width = ref.width;
+  if (ref.height) att.height = ref.height;
+  if (ref.durationMs) att.durationMs = ref.durationMs;
+  return att;
+}

@@ -1,0 +1,80 @@
+/** Matrix reactions and redactions -> remote reactions and deletions. */
+import type { OutboundEvent } from '../../events.js';
+import type { MatrixEventId, MatrixUserId, RemoteMessageId } from '../../ids.js';
+import type { MatrixClientEvent } from '../../convert/matrix-types.js';
+import type { BridgeContext } from '../../context.js';
+import { failed, ignored, type Outcome } from '../../outcome.js';
+import type { PortalRow } from '../../store/store.js';
+import { applyRelayTemplate, routeFor, type Route } from './route.js';
+import { notifyDeliveryFailure } from './notify.js';
+import { reactionAsText } from './fallbacks.js';
+import { sendOutbound } from './send.js';
+
+function route(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Route {
+  const sender = ev.sender as MatrixUserId;
+  return routeFor(ctx, portal, sender, ctx.rooms.displayName(portal.roomId!, sender));
+}
+
+export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+  const rel = ev.content['m.relates_to'] as { rel_type?: string; event_id?: string; key?: string } | undefined;
+  if (rel?.rel_type !== 'm.annotation' || typeof rel.event_id !== 'string' || typeof rel.key !== 'string') return ignored('malformed reaction');
+  const target = ctx.store.messageByEvent(portal.portalKey, rel.event_id as MatrixEventId);
+  if (!target) return ignored('reaction to a message that was never bridged');
+  const eventId = ev.event_id as MatrixEventId;
+  const sender = ev.sender as MatrixUserId;
+  const r = route(ctx, portal, ev);
+  if (!r.ok) {
+    await notifyDeliveryFailure(ctx, portal, eventId, sender, r.reason);
+    return failed(r.reason);
+  }
+  const caps = r.live.network.adapter.capabilities;
+  const base = { chat: portal.chatId, ...(r.relayedFor && { relayedFor: r.relayedFor }) };
+  if (caps.reactions === 'none') {
+    if (ctx.config.bridge.reaction_fallback === 'drop') return ignored('network has no reactions; fallback is drop');
+    const text = reactionAsText(rel.key);
+    const content = r.relayedFor ? applyRelayTemplate(text, r.live.network.section.relay_template, r.relayedFor) : text;
+    return sendOutbound(ctx, portal, eventId, sender, r.live, [{ ...base, type: 'message', content, ...(caps.replies && { replyTo: target.remoteId }) }]);
+  }
+  if (Array.isArray(caps.reactions) && !caps.reactions.includes(rel.key)) {
+    const reason = `${portal.network} does not allow the reaction ${rel.key}`;
+    await notifyDeliveryFailure(ctx, portal, eventId, sender, reason);
+    return failed(reason);
+  }
+  if (!ctx.store.addReaction({ portalKey: portal.portalKey, targetId: target.remoteId, sender, key: rel.key, eventId })) {
+    return ignored('same reaction already bridged');
+  }
+  const keys = ctx.store.reactionsBy(portal.portalKey, target.remoteId, sender).map((x) => x.key);
+  return sendOutbound(ctx, portal, eventId, sender, r.live, [{ ...base, type: 'reaction', target: target.remoteId, key: rel.key, removed: false, keys }]);
+}
+
+export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+  const redacts = (ev.redacts ?? (ev.content.redacts as string | undefined)) as MatrixEventId | undefined;
+  if (!redacts) return ignored('redaction without target');
+  const eventId = ev.event_id as MatrixEventId;
+  const sender = ev.sender as MatrixUserId;
+  const reaction = ctx.store.reactionByEvent(portal.portalKey, redacts);
+  const parts = reaction ? [] : ctx.store.partsByEvent(portal.portalKey, redacts);
+  if (!reaction && !parts.length) return ignored('redaction of an event that was never bridged');
+  const r = route(ctx, portal, ev);
+  if (!r.ok) {
+    await notifyDeliveryFailure(ctx, portal, eventId, sender, r.reason);
+    return failed(r.reason);
+  }
+  const caps = r.live.network.adapter.capabilities;
+  const base = { chat: portal.chatId, ...(r.relayedFor && { relayedFor: r.relayedFor }) };
+  if (reaction) {
+    ctx.store.deleteReaction(portal.portalKey, redacts);
+    if (caps.reactions === 'none') return ignored('network has no reactions');
+    const keys = ctx.store.reactionsBy(portal.portalKey, reaction.targetId, reaction.sender).map((x) => x.key);
+    return sendOutbound(ctx, portal, eventId, sender, r.live, [{ ...base, type: 'reaction', target: reaction.targetId, key: reaction.key, removed: true, keys }]);
+  }
+  if (!caps.deletes) {
+    const reason = `${portal.network} cannot delete messages`;
+    await notifyDeliveryFailure(ctx, portal, eventId, sender, reason);
+    return failed(reason);
+  }
+  const deletes = [...new Set(parts.map((p) => p.remoteId))].map((target: RemoteMessageId): OutboundEvent => ({ ...base, type: 'delete', target }));
+  const outcome = await sendOutbound(ctx, portal, eventId, sender, r.live, deletes);
+  if (outcome.status === 'ok') for (const id of new Set(parts.map((p) => p.remoteId))) ctx.store.deleteMessage(portal.portalKey, id);
+  return outcome;
+}

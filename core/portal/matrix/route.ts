@@ -1,0 +1,39 @@
+/**
+ * Which login carries a Matrix user's event to the remote network: their own login
+ * there (puppeting), else the network's relay login if they may be relayed, else none
+ * (and the reason, which the sender is told).
+ */
+import { permissionOf } from '../../config.js';
+import type { BridgeContext } from '../../context.js';
+import type { MessageContent, RelayedSender } from '../../events.js';
+import type { MatrixUserId } from '../../ids.js';
+import type { LiveLogin } from '../../sessions.js';
+import type { PortalRow } from '../../store/store.js';
+
+export type Route = { ok: true; live: LiveLogin; relayedFor?: RelayedSender } | { ok: false; reason: string };
+
+export function routeFor(ctx: BridgeContext, portal: PortalRow, sender: MatrixUserId, displayName: string): Route {
+  if (portal.receiver) {
+    const live = ctx.sessions.get(portal.receiver);
+    if (!live) return { ok: false, reason: `the ${portal.network} login of this chat is not connected` };
+    if (live.login.owner !== sender) return { ok: false, reason: 'only the owner of this direct chat can write to it' };
+    return { ok: true, live };
+  }
+  const own = ctx.sessions.ownedBy(portal.network, sender);
+  if (own) return { ok: true, live: own };
+  const level = permissionOf(ctx.config, sender);
+  if (level === 'none') return { ok: false, reason: 'you are not allowed to use this bridge' };
+  const relay = ctx.sessions.relay(portal.network);
+  if (!relay) return { ok: false, reason: `you have no ${portal.network} login, and ${portal.network} has no relay` };
+  return { ok: true, live: relay, relayedFor: { displayName, matrixId: sender } };
+}
+
+/** Put the relayed sender's name in front of the text, per the network's template, in bold. */
+export function applyRelayTemplate(content: MessageContent, template: string, who: RelayedSender): MessageContent {
+  const [before, after] = template.split('{name}') as [string, string | undefined];
+  const prefix = before + who.displayName + (after ?? '');
+  const shift = prefix.length;
+  const spans = (content.spans ?? []).map((s) => ({ ...s, offset: s.offset + shift }));
+  spans.unshift({ kind: 'bold', offset: before.length, length: who.displayName.length });
+  return { ...content, text: prefix + content.text, spans };
+}

@@ -1,0 +1,58 @@
+/** Remote typing, receipts, chat info and membership -> Matrix. */
+import type { RemoteEvent } from '../../events.js';
+import type { BridgeContext } from '../../context.js';
+import { ignored, ok, type Outcome } from '../../outcome.js';
+import type { LiveLogin } from '../../sessions.js';
+import type { PortalRow } from '../../store/store.js';
+
+type Ev<T extends RemoteEvent['type']> = Extract<RemoteEvent, { type: T }>;
+
+/** Typing notices time out on Matrix after this long unless renewed. */
+const TYPING_TIMEOUT_MS = 30_000;
+
+export async function remoteTyping(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: Ev<'typing'>): Promise<Outcome> {
+  if (!portal.roomId) return ignored('no room yet');
+  const ghost = await ctx.ghosts.ensure(portal.network, ev.sender, live.session);
+  await ctx.rooms.ensureMember(portal.roomId, ghost);
+  await ctx.matrix.setTyping(portal.roomId, ghost, ev.active, TYPING_TIMEOUT_MS);
+  return ok();
+}
+
+export async function remoteReceipt(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: Ev<'receipt'>): Promise<Outcome> {
+  const parts = ctx.store.messageParts(portal.portalKey, ev.upTo);
+  const last = parts.at(-1);
+  if (!portal.roomId || !last) return ignored('receipt for a message that was never bridged');
+  const ghost = await ctx.ghosts.ensure(portal.network, ev.sender, live.session);
+  await ctx.rooms.ensureMember(portal.roomId, ghost);
+  await ctx.matrix.sendReadReceipt(portal.roomId, ghost, last.eventId);
+  return ok();
+}
+
+export async function remoteChatInfo(ctx: BridgeContext, portal: PortalRow, _live: LiveLogin, ev: Ev<'chat-info'>): Promise<Outcome> {
+  const { name, topic } = ev.info;
+  const change: { name?: string; topic?: string } = {};
+  // DM rooms stay unnamed so clients show the contact's ghost.
+  if (name !== undefined && name !== portal.name && portal.kind === 'group') change.name = name;
+  if (topic !== undefined && topic !== portal.topic) change.topic = topic;
+  if (!change.name && change.topic === undefined) return ignored('no change');
+  if (portal.roomId) {
+    const bot = ctx.naming.botUserId;
+    if (change.name) await ctx.matrix.sendState(portal.roomId, bot, 'm.room.name', '', { name: change.name });
+    if (change.topic !== undefined) await ctx.matrix.sendState(portal.roomId, bot, 'm.room.topic', '', { topic: change.topic });
+  }
+  ctx.store.updatePortal(portal.portalKey, change);
+  Object.assign(portal, change);
+  return ok();
+}
+
+export async function remoteMember(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: Ev<'member'>): Promise<Outcome> {
+  if (!portal.roomId) return ignored('no room yet');
+  const ghost = await ctx.ghosts.ensure(portal.network, ev.user, live.session);
+  if (ev.change === 'join') {
+    await ctx.rooms.ensureMember(portal.roomId, ghost);
+  } else {
+    await ctx.matrix.leave(portal.roomId, ghost);
+    ctx.rooms.forgetMember(portal.roomId, ghost);
+  }
+  return ok();
+}

@@ -1,0 +1,27 @@
+/** Dispatch of a remote event that belongs to a portal to its handler. */
+import { assertNever, type RemoteEvent } from '../../events.js';
+import type { BridgeContext } from '../../context.js';
+import { ignored, type Outcome } from '../../outcome.js';
+import type { LiveLogin } from '../../sessions.js';
+import type { PortalRow } from '../../store/store.js';
+import { remoteChatInfo, remoteMember, remoteReceipt, remoteTyping } from './chat.js';
+import { remoteDelete, remoteEdit } from './edit-delete.js';
+import { remoteMessage } from './message.js';
+import { remoteReaction } from './reaction.js';
+
+export function handleRemoteEvent(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
+  switch (ev.type) {
+    case 'message': return remoteMessage(ctx, portal, live, ev);
+    case 'edit': return remoteEdit(ctx, portal, live, ev);
+    case 'delete': return remoteDelete(ctx, portal, live, ev);
+    case 'reaction':
+    case 'reaction-set': return remoteReaction(ctx, portal, live, ev);
+    case 'typing': return remoteTyping(ctx, portal, live, ev);
+    case 'receipt': return remoteReceipt(ctx, portal, live, ev);
+    case 'chat-info': return remoteChatInfo(ctx, portal, live, ev);
+    case 'member': return remoteMember(ctx, portal, live, ev);
+    case 'presence':
+    case 'user-info': return Promise.resolve(ignored('not a portal event'));
+    default: return assertNever(ev);
+  }
+}

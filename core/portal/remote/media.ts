@@ -1,0 +1,19 @@
+/** Remote attachments -> Matrix media events: fetch with a size cap, upload, describe. */
+import type { AdapterSession } from '../../adapter.js';
+import type { Attachment } from '../../events.js';
+import { attachmentFailedToMatrix, attachmentToMatrix } from '../../convert/to-matrix.js';
+import type { MatrixMessageContent } from '../../convert/matrix-types.js';
+import type { MatrixSide } from '../../matrix/side.js';
+
+export async function attachmentContent(att: Attachment, session: AdapterSession, matrix: MatrixSide, maxBytes: number): Promise<MatrixMessageContent> {
+  if (att.size !== undefined && att.size > maxBytes) return attachmentFailedToMatrix(att, `larger than the ${maxBytes}-byte limit`);
+  let bytes: Uint8Array;
+  try {
+    bytes = att.source.kind === 'bytes' ? att.source.bytes : await session.fetchMedia(att.source.ref, maxBytes);
+  } catch (err) {
+    return attachmentFailedToMatrix(att, `download failed (${(err as Error).message})`);
+  }
+  if (bytes.length > maxBytes) return attachmentFailedToMatrix(att, `larger than the ${maxBytes}-byte limit`);
+  const mxc = await matrix.uploadMedia(bytes, att.mime, att.name);
+  return attachmentToMatrix(att, mxc, bytes.length);
+}

@@ -1,0 +1,119 @@
+/**
+ * Matrix rooms for portals: created on the first remote event of a chat a person's
+ * own login sees, with the `m.bridge` state event (MSC2346); membership of ghosts
+ * kept up lazily, remembered in memory to save a request per message.
+ */
+import type { Logger } from '../adapter.js';
+import type { ChatInfo } from '../events.js';
+import type { MatrixRoomId, MatrixUserId } from '../ids.js';
+import { remoteUserId } from '../ids.js';
+import type { MatrixSide } from '../matrix/side.js';
+import type { Naming } from '../naming.js';
+import type { Ghosts } from '../ghosts.js';
+import type { LiveLogin } from '../sessions.js';
+import type { PortalRow, Store } from '../store/store.js';
+
+export class Rooms {
+  private readonly members = new Set<string>();
+  private readonly names = new Map<string, string>();
+  private readonly creating = new Map<string, Promise<MatrixRoomId>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly matrix: MatrixSide,
+    private readonly naming: Naming,
+    private readonly ghosts: Ghosts,
+    private readonly log: Logger,
+  ) {}
+
+  /** The state key that identifies a portal's `m.bridge` event. */
+  static bridgeStateKey(portal: PortalRow): string {
+    return `net.switchboard://${encodeURIComponent(portal.network)}/${encodeURIComponent(portal.chatId)}`;
+  }
+
+  bridgeInfo(portal: PortalRow, networkName: string, chatName?: string): Record<string, unknown> {
+    return {
+      bridgebot: this.naming.botUserId,
+      creator: this.naming.botUserId,
+      protocol: { id: portal.network, displayname: networkName },
+      channel: { id: portal.chatId, ...(chatName && { displayname: chatName }) },
+    };
+  }
+
+  /**
+   * The portal's room, created now if the login belongs to a person (relay logins
+   * only bridge rooms an admin linked). Returns undefined when no room may be made.
+   */
+  async ensureRoom(portal: PortalRow, live: LiveLogin): Promise<MatrixRoomId | undefined> {
+    if (portal.roomId) {
+      if (live.login.owner) await this.ensureMember(portal.roomId, live.login.owner, true);
+      return portal.roomId;
+    }
+    if (live.login.kind !== 'puppet' || !live.login.owner) return undefined;
+    const pending = this.creating.get(portal.portalKey);
+    if (pending) return pending;
+    const p = this.createRoom(portal, live, live.login.owner).finally(() => this.creating.delete(portal.portalKey));
+    this.creating.set(portal.portalKey, p);
+    return p;
+  }
+
+  private async createRoom(portal: PortalRow, live: LiveLogin, owner: MatrixUserId): Promise<MatrixRoomId> {
+    const info: Partial<ChatInfo> = await live.session.getChatInfo(portal.chatId).catch((err: unknown) => {
+      this.log.warn({ portal: portal.portalKey, err: String(err) }, 'chat lookup failed; room made without name');
+      return {};
+    });
+    const isDirect = portal.kind === 'dm';
+    // A DM is opened by the contact's ghost, so the room reads as a chat with them.
+    const creator = isDirect ? await this.ghosts.ensure(portal.network, { id: remoteUserId(portal.chatId) }, live.session) : this.naming.botUserId;
+    const stateKey = Rooms.bridgeStateKey(portal);
+    const content = this.bridgeInfo(portal, live.network.adapter.displayName, info.name);
+    const roomId = await this.matrix.createRoom({
+      creator,
+      ...(!isDirect && info.name && { name: info.name }),
+      ...(info.topic && { topic: info.topic }),
+      invite: [owner],
+      isDirect,
+      initialState: [
+        { type: 'm.bridge', state_key: stateKey, content },
+        { type: 'uk.half-shot.bridge', state_key: stateKey, content },
+      ],
+      ...(!isDirect && { admins: [] }),
+    });
+    this.store.updatePortal(portal.portalKey, { roomId, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
+    portal.roomId = roomId;
+    this.members.add(`${roomId}|${creator}`).add(`${roomId}|${owner}`);
+    this.log.info({ portal: portal.portalKey, roomId }, 'portal room created');
+    return roomId;
+  }
+
+  /** Make sure `userId` is in the room: ghosts join, people are invited. */
+  async ensureMember(roomId: MatrixRoomId, userId: MatrixUserId, invite = false): Promise<void> {
+    const key = `${roomId}|${userId}`;
+    if (this.members.has(key)) return;
+    if (invite) {
+      await this.matrix.invite(roomId, this.naming.botUserId, userId).catch((err: unknown) => {
+        // Already joined or invited: the homeserver refuses, and that is fine.
+        this.log.debug({ roomId, userId, err: String(err) }, 'invite not needed');
+      });
+    } else {
+      await this.matrix.join(roomId, userId);
+    }
+    this.members.add(key);
+  }
+
+  /** Remember a Matrix member's display name, from the m.room.member events we see. */
+  rememberName(roomId: MatrixRoomId, userId: MatrixUserId, name: string | undefined): void {
+    if (name) this.names.set(`${roomId}|${userId}`, name);
+    else this.names.delete(`${roomId}|${userId}`);
+  }
+
+  /** A Matrix member's display name in a room, or their localpart when unknown. */
+  displayName(roomId: MatrixRoomId, userId: MatrixUserId): string {
+    return this.names.get(`${roomId}|${userId}`) ?? userId.slice(1, userId.indexOf(':'));
+  }
+
+  /** Forget cached membership (after a kick or leave seen from Matrix). */
+  forgetMember(roomId: MatrixRoomId, userId: MatrixUserId): void {
+    this.members.delete(`${roomId}|${userId}`);
+  }
+}

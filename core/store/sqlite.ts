@@ -1,0 +1,245 @@
+/** The SQLite Store (better-sqlite3, WAL). Every statement is prepared once, with bound parameters. */
+import Database from 'better-sqlite3';
+import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, RemoteMessageId } from '../ids.js';
+import { migrate } from './migrate.js';
+import { Sealer } from './sealed.js';
+import type { GhostRow, InboxRow, LoginRow, MessagePart, NewInboxRow, PortalRow, ReactionRow, Store } from './store.js';
+
+type Row = Record<string, unknown>;
+const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
+
+function toPortal(r: Row): PortalRow {
+  return {
+    portalKey: r.portal_key as string,
+    network: r.network as NetworkId,
+    chatId: r.chat_id as PortalRow['chatId'],
+    receiver: opt(r.receiver),
+    kind: r.kind as PortalRow['kind'],
+    roomId: opt(r.room_id),
+    name: opt(r.name),
+    topic: opt(r.topic),
+    avatarMxc: opt(r.avatar_mxc),
+  };
+}
+
+function toPart(r: Row): MessagePart {
+  return { remoteId: r.remote_id as RemoteMessageId, part: r.part as number, roomId: r.room_id as MatrixRoomId, eventId: r.event_id as MatrixEventId };
+}
+
+function toReaction(r: Row): ReactionRow {
+  return {
+    portalKey: r.portal_key as string,
+    targetId: r.target_id as RemoteMessageId,
+    sender: r.sender as string,
+    key: r.reaction_key as string,
+    eventId: r.event_id as MatrixEventId,
+  };
+}
+
+function toInbox(r: Row): InboxRow {
+  return {
+    seq: r.seq as number,
+    direction: r.direction as InboxRow['direction'],
+    portalKey: r.portal_key as string,
+    dedupKey: r.dedup_key as string,
+    loginId: opt(r.login_id),
+    payload: r.payload as string,
+    attempts: r.attempts as number,
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:`. */
+  path: string;
+  /** Secret for encrypting login data at rest; plain JSON when absent. */
+  loginDataKey?: string;
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly sealer: Sealer;
+  private readonly q;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash (what the inbox guards against);
+    // only an OS crash or power loss can lose the last transactions.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.sealer = new Sealer(opts.loginDataKey);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      getPortal: p('SELECT * FROM portals WHERE portal_key = ?'),
+      portalsByRoom: p('SELECT * FROM portals WHERE room_id = ? ORDER BY created_at'),
+      insertPortal: p(`INSERT INTO portals (portal_key, network, chat_id, receiver, kind, room_id, name, topic, avatar_mxc, created_at)
+        VALUES (@portalKey, @network, @chatId, @receiver, @kind, @roomId, @name, @topic, @avatarMxc, @now)
+        ON CONFLICT (portal_key) DO NOTHING`),
+      countPortals: p('SELECT count(*) AS n FROM portals'),
+      getGhost: p('SELECT * FROM ghosts WHERE user_id = ?'),
+      putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered)
+        VALUES (@userId, @network, @remoteId, @name, @avatarMxc, @avatarRef, @registered)
+        ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, avatar_mxc = excluded.avatar_mxc,
+          avatar_ref = excluded.avatar_ref, registered = excluded.registered`),
+      getLogin: p('SELECT * FROM logins WHERE login_id = ?'),
+      listLogins: p('SELECT * FROM logins ORDER BY created_at, login_id'),
+      listLoginsOf: p('SELECT * FROM logins WHERE network = ? ORDER BY created_at, login_id'),
+      putLogin: p(`INSERT INTO logins (login_id, network, kind, owner, remote_user, data, created_at)
+        VALUES (@loginId, @network, @kind, @owner, @remoteUser, @data, @now)
+        ON CONFLICT (login_id) DO UPDATE SET kind = excluded.kind, owner = excluded.owner,
+          remote_user = excluded.remote_user, data = excluded.data`),
+      updateLoginData: p('UPDATE logins SET data = ? WHERE login_id = ?'),
+      deleteLogin: p('DELETE FROM logins WHERE login_id = ?'),
+      addPart: p(`INSERT INTO message_map (portal_key, remote_id, part, room_id, event_id, created_at)
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      parts: p('SELECT * FROM message_map WHERE portal_key = ? AND remote_id = ? ORDER BY part'),
+      partByEvent: p('SELECT * FROM message_map WHERE event_id = ? AND portal_key = ? ORDER BY part'),
+      deleteMessage: p('DELETE FROM message_map WHERE portal_key = ? AND remote_id = ?'),
+      addReaction: p(`INSERT INTO reactions (portal_key, target_id, sender, reaction_key, event_id)
+        VALUES (@portalKey, @targetId, @sender, @key, @eventId) ON CONFLICT DO NOTHING`),
+      reactionsBy: p('SELECT * FROM reactions WHERE portal_key = ? AND target_id = ? AND sender = ? ORDER BY rowid'),
+      reactionByEvent: p('SELECT * FROM reactions WHERE event_id = ? AND portal_key = ?'),
+      deleteReaction: p('DELETE FROM reactions WHERE event_id = ? AND portal_key = ?'),
+      addInbox: p(`INSERT INTO inbox (direction, portal_key, dedup_key, login_id, payload, created_at)
+        VALUES (@direction, @portalKey, @dedupKey, @loginId, @payload, @now) ON CONFLICT DO NOTHING`),
+      getInbox: p('SELECT * FROM inbox WHERE seq = ?'),
+      pendingInbox: p("SELECT * FROM inbox WHERE state = 'pending' ORDER BY seq"),
+      finishInbox: p('UPDATE inbox SET state = ?, last_error = ?, attempts = attempts + 1 WHERE seq = ?'),
+      countInbox: p('SELECT count(*) AS n FROM inbox WHERE state = ?'),
+      addTxn: p('INSERT INTO transactions (txn_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getPortal(portalKey: string) {
+    const r = this.q.getPortal.get(portalKey) as Row | undefined;
+    return r && toPortal(r);
+  }
+  portalsByRoom(roomId: MatrixRoomId) {
+    return (this.q.portalsByRoom.all(roomId) as Row[]).map(toPortal);
+  }
+  upsertPortal(row: PortalRow) {
+    this.q.insertPortal.run({
+      receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, now: Date.now(),
+    });
+    return this.getPortal(row.portalKey)!;
+  }
+  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc'>>) {
+    const columns = { roomId: 'room_id', name: 'name', topic: 'topic', avatarMxc: 'avatar_mxc' } as const;
+    const entries = Object.entries(change) as [keyof typeof columns, string | undefined][];
+    if (!entries.length) return;
+    // Column names come from the fixed map above, never from input.
+    const sets = entries.map(([k]) => `${columns[k]} = ?`).join(', ');
+    this.db.prepare(`UPDATE portals SET ${sets} WHERE portal_key = ?`).run(...entries.map(([, v]) => v ?? null), portalKey);
+  }
+  countPortals() {
+    return (this.q.countPortals.get() as { n: number }).n;
+  }
+
+  getGhost(userId: MatrixUserId) {
+    const r = this.q.getGhost.get(userId) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      userId: r.user_id as MatrixUserId,
+      network: r.network as NetworkId,
+      remoteId: r.remote_id as GhostRow['remoteId'],
+      name: opt<string>(r.name),
+      avatarMxc: opt<string>(r.avatar_mxc),
+      avatarRef: opt<string>(r.avatar_ref),
+      registered: r.registered === 1,
+    };
+  }
+  putGhost(row: GhostRow) {
+    this.q.putGhost.run({ name: null, avatarMxc: null, avatarRef: null, ...row, registered: row.registered ? 1 : 0 });
+  }
+
+  private toLogin(r: Row): LoginRow {
+    return {
+      loginId: r.login_id as LoginId,
+      network: r.network as NetworkId,
+      kind: r.kind as LoginRow['kind'],
+      owner: opt(r.owner),
+      remoteUser: opt(r.remote_user),
+      data: this.sealer.open(r.data as string),
+    };
+  }
+  getLogin(loginId: LoginId) {
+    const r = this.q.getLogin.get(loginId) as Row | undefined;
+    return r && this.toLogin(r);
+  }
+  listLogins(network?: NetworkId) {
+    const rows = (network ? this.q.listLoginsOf.all(network) : this.q.listLogins.all()) as Row[];
+    return rows.map((r) => this.toLogin(r));
+  }
+  putLogin(row: LoginRow) {
+    this.q.putLogin.run({ owner: null, remoteUser: null, ...row, data: this.sealer.seal(row.data), now: Date.now() });
+  }
+  updateLoginData(loginId: LoginId, data: Record<string, unknown>) {
+    this.q.updateLoginData.run(this.sealer.seal(data), loginId);
+  }
+  deleteLogin(loginId: LoginId) {
+    this.q.deleteLogin.run(loginId);
+  }
+
+  addMessagePart(portalKey: string, p: MessagePart) {
+    return this.q.addPart.run(portalKey, p.remoteId, p.part, p.roomId, p.eventId, Date.now()).changes === 1;
+  }
+  messageParts(portalKey: string, remoteId: RemoteMessageId) {
+    return (this.q.parts.all(portalKey, remoteId) as Row[]).map(toPart);
+  }
+  messageByEvent(portalKey: string, eventId: MatrixEventId) {
+    const r = this.q.partByEvent.get(eventId, portalKey) as Row | undefined;
+    return r && toPart(r);
+  }
+  partsByEvent(portalKey: string, eventId: MatrixEventId) {
+    return (this.q.partByEvent.all(eventId, portalKey) as Row[]).map(toPart);
+  }
+  deleteMessage(portalKey: string, remoteId: RemoteMessageId) {
+    this.q.deleteMessage.run(portalKey, remoteId);
+  }
+
+  addReaction(row: ReactionRow) {
+    return this.q.addReaction.run(row).changes === 1;
+  }
+  reactionsBy(portalKey: string, targetId: RemoteMessageId, sender: string) {
+    return (this.q.reactionsBy.all(portalKey, targetId, sender) as Row[]).map(toReaction);
+  }
+  reactionByEvent(portalKey: string, eventId: MatrixEventId) {
+    const r = this.q.reactionByEvent.get(eventId, portalKey) as Row | undefined;
+    return r && toReaction(r);
+  }
+  deleteReaction(portalKey: string, eventId: MatrixEventId) {
+    this.q.deleteReaction.run(eventId, portalKey);
+  }
+
+  addInbox(row: NewInboxRow) {
+    const res = this.q.addInbox.run({ loginId: null, ...row, now: Date.now() });
+    return res.changes === 1 ? Number(res.lastInsertRowid) : undefined;
+  }
+  getInbox(seq: number) {
+    const r = this.q.getInbox.get(seq) as Row | undefined;
+    return r && toInbox(r);
+  }
+  pendingInbox() {
+    return (this.q.pendingInbox.all() as Row[]).map(toInbox);
+  }
+  finishInbox(seq: number, state: 'done' | 'failed', error?: string) {
+    this.q.finishInbox.run(state, error ?? null, seq);
+  }
+  countInbox(state: 'pending' | 'done' | 'failed') {
+    return (this.q.countInbox.get(state) as { n: number }).n;
+  }
+
+  addTransaction(txnId: string) {
+    return this.q.addTxn.run(txnId, Date.now()).changes === 1;
+  }
+
+  close() {
+    if (this.db.open) this.db.close();
+  }
+}

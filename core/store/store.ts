@@ -1,0 +1,126 @@
+/**
+ * The bridge's persistent state, behind an interface so PostgreSQL can come later.
+ * Every idempotency rule (message map, inbox, transactions) is backed by a UNIQUE
+ * constraint in the schema, not by a read-then-write in code.
+ *
+ * Calls are synchronous: better-sqlite3 is, and the appservice listener relies on a
+ * transaction being durable before it answers 200. A networked implementation would
+ * change these signatures to Promises.
+ */
+import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, RemoteChatId, RemoteMessageId, RemoteUserId } from '../ids.js';
+
+export interface PortalRow {
+  portalKey: string;
+  network: NetworkId;
+  chatId: RemoteChatId;
+  receiver?: LoginId;
+  kind: 'dm' | 'group';
+  roomId?: MatrixRoomId;
+  name?: string;
+  topic?: string;
+  avatarMxc?: string;
+}
+
+export interface GhostRow {
+  userId: MatrixUserId;
+  network: NetworkId;
+  remoteId: RemoteUserId;
+  name?: string;
+  avatarMxc?: string;
+  /** Which remote avatar `avatarMxc` was made from, so an unchanged avatar is not uploaded again. */
+  avatarRef?: string;
+  registered: boolean;
+}
+
+export interface LoginRow {
+  loginId: LoginId;
+  network: NetworkId;
+  kind: 'puppet' | 'relay';
+  owner?: MatrixUserId;
+  remoteUser?: RemoteUserId;
+  data: Record<string, unknown>;
+}
+
+export interface MessagePart {
+  remoteId: RemoteMessageId;
+  part: number;
+  roomId: MatrixRoomId;
+  eventId: MatrixEventId;
+}
+
+export interface ReactionRow {
+  portalKey: string;
+  targetId: RemoteMessageId;
+  /** Remote user id for reactions from the remote side, Matrix user id for ours. */
+  sender: string;
+  key: string;
+  eventId: MatrixEventId;
+}
+
+export type InboxDirection = 'matrix' | 'remote';
+
+export interface InboxRow {
+  seq: number;
+  direction: InboxDirection;
+  portalKey: string;
+  dedupKey: string;
+  loginId?: LoginId;
+  payload: string;
+  attempts: number;
+}
+
+export interface NewInboxRow {
+  direction: InboxDirection;
+  portalKey: string;
+  dedupKey: string;
+  loginId?: LoginId;
+  payload: string;
+}
+
+export interface Store {
+  /** Run `fn` in one transaction; nested calls join the outer one. */
+  transaction<T>(fn: () => T): T;
+
+  getPortal(portalKey: string): PortalRow | undefined;
+  portalsByRoom(roomId: MatrixRoomId): PortalRow[];
+  /** Insert if missing; returns the stored row either way. */
+  upsertPortal(row: PortalRow): PortalRow;
+  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc'>>): void;
+  countPortals(): number;
+
+  getGhost(userId: MatrixUserId): GhostRow | undefined;
+  putGhost(row: GhostRow): void;
+
+  getLogin(loginId: LoginId): LoginRow | undefined;
+  listLogins(network?: NetworkId): LoginRow[];
+  putLogin(row: LoginRow): void;
+  updateLoginData(loginId: LoginId, data: Record<string, unknown>): void;
+  deleteLogin(loginId: LoginId): void;
+
+  /** Record a message part; returns false if that (portal, remote id, part) exists already. */
+  addMessagePart(portalKey: string, part: MessagePart): boolean;
+  messageParts(portalKey: string, remoteId: RemoteMessageId): MessagePart[];
+  /** The remote message a Matrix event belongs to, in one portal. */
+  messageByEvent(portalKey: string, eventId: MatrixEventId): MessagePart | undefined;
+  /** Every remote message a Matrix event became in one portal (a long text is split). */
+  partsByEvent(portalKey: string, eventId: MatrixEventId): MessagePart[];
+  deleteMessage(portalKey: string, remoteId: RemoteMessageId): void;
+
+  /** Returns false if the same (portal, target, sender, key) exists already. */
+  addReaction(row: ReactionRow): boolean;
+  reactionsBy(portalKey: string, targetId: RemoteMessageId, sender: string): ReactionRow[];
+  reactionByEvent(portalKey: string, eventId: MatrixEventId): ReactionRow | undefined;
+  deleteReaction(portalKey: string, eventId: MatrixEventId): void;
+
+  /** Record an inbox row; returns its seq, or undefined if the dedup key was seen before. */
+  addInbox(row: NewInboxRow): number | undefined;
+  getInbox(seq: number): InboxRow | undefined;
+  pendingInbox(): InboxRow[];
+  finishInbox(seq: number, state: 'done' | 'failed', error?: string): void;
+  countInbox(state: 'pending' | 'done' | 'failed'): number;
+
+  /** Record a transaction id; returns false if it was processed before. */
+  addTransaction(txnId: string): boolean;
+
+  close(): void;
+}

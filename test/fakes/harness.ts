@@ -1,0 +1,59 @@
+/** A whole bridge in one process: loopback network, real SQLite store (in memory), recording Matrix side. */
+import { parseConfig, type Config } from '../../core/config.js';
+import { Engine } from '../../core/engine.js';
+import { silentLogger } from '../../core/log.js';
+import { SqliteStore } from '../../core/store/sqlite.js';
+import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
+import { RecordingMatrix } from './recording-matrix.js';
+
+export const ALICE = '@alice:example.org';
+
+export function testConfig(extra: Record<string, unknown> = {}, loopback: Record<string, unknown> = {}): Config {
+  return parseConfig({
+    homeserver: { url: 'http://127.0.0.1:8008', domain: 'example.org' },
+    appservice: { url: 'http://127.0.0.1:29330' },
+    bridge: { permissions: { '*': 'relay', 'example.org': 'user' } },
+    networks: { loopback: { relay_user: 'relaybot', puppets: [{ owner: ALICE, user: 'alice' }], ...loopback } },
+    ...extra,
+  });
+}
+
+export interface Harness {
+  engine: Engine;
+  matrix: RecordingMatrix;
+  world: LoopbackWorld;
+  store: SqliteStore;
+  config: Config;
+  /** Feed Matrix events as one appservice transaction and wait until they are handled. */
+  fromMatrix(...events: Record<string, unknown>[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let txn = 0;
+let evn = 0;
+
+export async function startHarness(opts: { config?: Config; path?: string; world?: LoopbackWorld; matrix?: RecordingMatrix } = {}): Promise<Harness> {
+  const config = opts.config ?? testConfig();
+  const world = opts.world ?? new LoopbackWorld();
+  const matrix = opts.matrix ?? new RecordingMatrix();
+  const store = new SqliteStore({ path: opts.path ?? ':memory:' });
+  const engine = new Engine({ config, store, matrix, adapters: [new LoopbackAdapter(world)], log: silentLogger() });
+  await engine.start();
+  await new Promise((r) => setImmediate(r));
+  return {
+    engine, matrix, world, store, config,
+    async fromMatrix(...events) {
+      engine.handleTransaction(`t${++txn}`, events.map((e) => ({ event_id: `$m${++evn}`, origin_server_ts: Date.now(), ...e })));
+      await engine.idle();
+    },
+    async stop() {
+      await engine.stop();
+      store.close();
+    },
+  };
+}
+
+/** A Matrix m.room.message event from a user. */
+export function matrixText(roomId: string, sender: string, body: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'm.room.message', room_id: roomId, sender, content: { msgtype: 'm.text', body, ...extra } };
+}

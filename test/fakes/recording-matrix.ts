@@ -1,0 +1,96 @@
+/**
+ * A MatrixSide that records every call as data instead of talking to a homeserver.
+ * Tests assert on `calls` (exact content), never on spies.
+ */
+import type { MatrixSide, RoomCreation } from '../../core/matrix/side.js';
+import { MatrixRequestError } from '../../core/matrix/side.js';
+import { matrixEventId, matrixRoomId, matrixUserId, type MatrixEventId, type MatrixRoomId, type MatrixUserId } from '../../core/ids.js';
+
+export type MatrixCall =
+  | { op: 'register'; userId: string }
+  | { op: 'displayname'; userId: string; name: string }
+  | { op: 'avatar'; userId: string; mxc: string }
+  | { op: 'createRoom'; roomId: string; opts: RoomCreation }
+  | { op: 'invite'; roomId: string; userId: string }
+  | { op: 'join'; roomId: string; userId: string }
+  | { op: 'leave'; roomId: string; userId: string }
+  | { op: 'send'; roomId: string; sender: string; type: string; content: Record<string, unknown>; txnId: string; eventId: string }
+  | { op: 'state'; roomId: string; sender: string; type: string; stateKey: string; content: Record<string, unknown> }
+  | { op: 'redact'; roomId: string; sender: string; eventId: string; txnId: string }
+  | { op: 'typing'; roomId: string; userId: string; typing: boolean }
+  | { op: 'receipt'; roomId: string; userId: string; eventId: string }
+  | { op: 'presence'; userId: string; presence: string }
+  | { op: 'upload'; mxc: string; mime: string; name: string; size: number };
+
+export class RecordingMatrix implements MatrixSide {
+  readonly calls: MatrixCall[] = [];
+  readonly botUserId: MatrixUserId;
+  private n = 0;
+  private readonly byTxn = new Map<string, MatrixEventId>();
+  readonly media = new Map<string, { bytes: Uint8Array; mime: string }>();
+  /** When set, every call fails like an unreachable homeserver (status 502). */
+  down = false;
+
+  constructor(domain = 'example.org', bot = 'switchboard') {
+    this.botUserId = matrixUserId(`@${bot}:${domain}`);
+  }
+
+  private check(): void {
+    if (this.down) throw new MatrixRequestError(502, 'M_UNKNOWN', 'homeserver unreachable (test)');
+  }
+
+  sends(type = 'm.room.message') {
+    return this.calls.filter((c): c is Extract<MatrixCall, { op: 'send' }> => c.op === 'send' && c.type === type);
+  }
+
+  of<K extends MatrixCall['op']>(op: K): Extract<MatrixCall, { op: K }>[] {
+    return this.calls.filter((c): c is Extract<MatrixCall, { op: K }> => c.op === op);
+  }
+
+  async registerUser(userId: MatrixUserId) { this.check(); this.calls.push({ op: 'register', userId }); }
+  async setDisplayName(userId: MatrixUserId, name: string) { this.check(); this.calls.push({ op: 'displayname', userId, name }); }
+  async setAvatarUrl(userId: MatrixUserId, mxc: string) { this.check(); this.calls.push({ op: 'avatar', userId, mxc }); }
+  async createRoom(opts: RoomCreation): Promise<MatrixRoomId> {
+    this.check();
+    const roomId = matrixRoomId(`!room${++this.n}:example.org`);
+    this.calls.push({ op: 'createRoom', roomId, opts });
+    return roomId;
+  }
+  async invite(roomId: MatrixRoomId, _inviter: MatrixUserId, userId: MatrixUserId) { this.check(); this.calls.push({ op: 'invite', roomId, userId }); }
+  async join(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); this.calls.push({ op: 'join', roomId, userId }); }
+  async leave(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); this.calls.push({ op: 'leave', roomId, userId }); }
+  async sendEvent(roomId: MatrixRoomId, sender: MatrixUserId, type: string, content: Record<string, unknown>, txnId: string): Promise<MatrixEventId> {
+    this.check();
+    // Like a homeserver: the same transaction id from the same sender gives the same event.
+    const known = this.byTxn.get(`${sender}|${txnId}`);
+    if (known) return known;
+    const eventId = matrixEventId(`$ev${++this.n}`);
+    this.byTxn.set(`${sender}|${txnId}`, eventId);
+    this.calls.push({ op: 'send', roomId, sender, type, content, txnId, eventId });
+    return eventId;
+  }
+  async sendState(roomId: MatrixRoomId, sender: MatrixUserId, type: string, stateKey: string, content: Record<string, unknown>) {
+    this.check();
+    this.calls.push({ op: 'state', roomId, sender, type, stateKey, content });
+    return matrixEventId(`$state${++this.n}`);
+  }
+  async redact(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, txnId: string) { this.check(); this.calls.push({ op: 'redact', roomId, sender, eventId, txnId }); }
+  async setTyping(roomId: MatrixRoomId, userId: MatrixUserId, typing: boolean) { this.check(); this.calls.push({ op: 'typing', roomId, userId, typing }); }
+  async sendReadReceipt(roomId: MatrixRoomId, userId: MatrixUserId, eventId: MatrixEventId) { this.check(); this.calls.push({ op: 'receipt', roomId, userId, eventId }); }
+  async setPresence(userId: MatrixUserId, presence: 'online' | 'offline' | 'unavailable') { this.check(); this.calls.push({ op: 'presence', userId, presence }); }
+  async uploadMedia(bytes: Uint8Array, mime: string, name: string): Promise<string> {
+    this.check();
+    const mxc = `mxc://example.org/m${++this.n}`;
+    this.media.set(mxc, { bytes, mime });
+    this.calls.push({ op: 'upload', mxc, mime, name, size: bytes.length });
+    return mxc;
+  }
+  async downloadMedia(mxc: string, maxBytes: number) {
+    this.check();
+    const m = this.media.get(mxc);
+    if (!m) throw new MatrixRequestError(404, 'M_NOT_FOUND', `no media ${mxc}`);
+    if (m.bytes.length > maxBytes) throw new Error(`media larger than ${maxBytes} bytes`);
+    return m;
+  }
+  async powerLevel() { return 0; }
+}
