@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
+
+/** Given a group portal alice's login created, with its room id. */
+async function groupPortal(h: Harness): Promise<{ roomId: string; firstRemote: string; firstEvent: string }> {
+  h.world.addUser('bob', 'Bob');
+  h.world.addGroup('general', { name: 'General', members: ['alice', 'bob', 'relaybot'] });
+  const firstRemote = await h.world.say('bob', 'general', 'hello from bob');
+  await h.engine.idle();
+  const [msg] = h.matrix.sends();
+  return { roomId: msg!.roomId, firstRemote, firstEvent: msg!.eventId };
+}
+
+describe('Matrix -> remote', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await startHarness(); });
+  afterEach(() => h.stop());
+
+  it("a Matrix user's message goes out through their own login, and the echo is dropped", async () => {
+    const { roomId } = await groupPortal(h);
+    await h.fromMatrix(matrixText(roomId, ALICE, 'hi bob'));
+    const sent = h.world.fromBridge.at(-1)!;
+    assert.equal(sent.by, 'alice');
+    assert.deepEqual(sent.event, { chat: 'general', type: 'message', content: { kind: 'text', text: 'hi bob' } });
+    // The loopback network reflects the message to alice's own session: it must not come back to Matrix.
+    assert.equal(h.matrix.sends().length, 1);
+  });
+
+  it('a Matrix user without a login is relayed with the name template', async () => {
+    const { roomId } = await groupPortal(h);
+    await h.fromMatrix(
+      { type: 'm.room.member', room_id: roomId, sender: '@dave:other.org', state_key: '@dave:other.org', content: { membership: 'join', displayname: 'Dave' } },
+      matrixText(roomId, '@dave:other.org', 'hi all'),
+    );
+    const sent = h.world.fromBridge.at(-1)!;
+    assert.equal(sent.by, 'relaybot');
+    assert.deepEqual(sent.event, {
+      chat: 'general', type: 'message', relayedFor: { displayName: 'Dave', matrixId: '@dave:other.org' },
+      content: { kind: 'text', text: 'Dave: hi all', spans: [{ kind: 'bold', offset: 0, length: 4 }] },
+    });
+  });
+
+  it('replies, edits, reactions and redactions reach the loopback network with the right remote ids', async () => {
+    const { roomId, firstRemote, firstEvent } = await groupPortal(h);
+    await h.fromMatrix({ ...matrixText(roomId, ALICE, '> <@_loopback_bob:example.org> hello from bob\n\nreply!', { 'm.relates_to': { 'm.in_reply_to': { event_id: firstEvent } } }), event_id: '$reply' });
+    const reply = h.world.fromBridge.at(-1)!.event;
+    assert.deepEqual(reply, { chat: 'general', type: 'message', content: { kind: 'text', text: 'reply!' }, replyTo: firstRemote });
+    const replyRemote = [...h.world.messages.values()].at(-1)!.id;
+
+    await h.fromMatrix(matrixText(roomId, ALICE, '* reply (edited)', { 'm.new_content': { msgtype: 'm.text', body: 'reply (edited)' }, 'm.relates_to': { rel_type: 'm.replace', event_id: '$reply' } }));
+    assert.deepEqual(h.world.fromBridge.at(-1)!.event, { chat: 'general', type: 'edit', target: replyRemote, content: { kind: 'text', text: 'reply (edited)' } });
+
+    await h.fromMatrix({ type: 'm.reaction', room_id: roomId, sender: ALICE, event_id: '$react', content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: firstEvent, key: '🎉' } } });
+    assert.deepEqual(h.world.fromBridge.at(-1)!.event, { chat: 'general', type: 'reaction', target: firstRemote, key: '🎉', removed: false, keys: ['🎉'] });
+    assert.deepEqual([...h.world.messages.get(firstRemote as never)!.reactions.get('alice' as never)!], ['🎉']);
+
+    await h.fromMatrix({ type: 'm.room.redaction', room_id: roomId, sender: ALICE, redacts: '$react', content: {} });
+    assert.deepEqual(h.world.fromBridge.at(-1)!.event, { chat: 'general', type: 'reaction', target: firstRemote, key: '🎉', removed: true, keys: [] });
+
+    await h.fromMatrix({ type: 'm.room.redaction', room_id: roomId, sender: ALICE, redacts: '$reply', content: {} });
+    assert.deepEqual(h.world.fromBridge.at(-1)!.event, { chat: 'general', type: 'delete', target: replyRemote });
+    assert.equal(h.world.messages.get(replyRemote)!.deleted, true);
+  });
+
+  it('the same Matrix event delivered twice (and a repeated transaction) is sent once', async () => {
+    const { roomId } = await groupPortal(h);
+    const ev = { ...matrixText(roomId, ALICE, 'only once'), event_id: '$dup', origin_server_ts: 1 };
+    h.engine.handleTransaction('same-txn', [ev]);
+    h.engine.handleTransaction('same-txn', [ev]);
+    h.engine.handleTransaction('other-txn', [ev]);
+    await h.engine.idle();
+    assert.equal(h.world.fromBridge.filter((s) => s.event.type === 'message').length, 1);
+  });
+
+  it("events from the bridge's own ghosts and bot are ignored (echo)", async () => {
+    const { roomId } = await groupPortal(h);
+    const before = h.world.fromBridge.length;
+    await h.fromMatrix(matrixText(roomId, '@_loopback_bob:example.org', 'echo'), matrixText(roomId, '@switchboard:example.org', 'bot echo'));
+    assert.equal(h.world.fromBridge.length, before);
+  });
+
+  it('mentions of ghosts become remote mentions; formatting becomes spans', async () => {
+    const { roomId } = await groupPortal(h);
+    await h.fromMatrix(matrixText(roomId, ALICE, 'Bob: look', { format: 'org.matrix.custom.html', formatted_body: '<a href="https://matrix.to/#/@_loopback_bob:example.org">Bob</a>: <b>look</b>' }));
+    assert.deepEqual(h.world.fromBridge.at(-1)!.event, {
+      chat: 'general', type: 'message',
+      content: { kind: 'text', text: 'Bob: look', spans: [{ kind: 'mention', offset: 0, length: 3, user: 'bob' }, { kind: 'bold', offset: 5, length: 4 }] },
+    });
+  });
+
+  it('a malformed event in a transaction is skipped and the rest still flows', async () => {
+    const { roomId } = await groupPortal(h);
+    await h.fromMatrix({ type: 42 } as never, matrixText(roomId, ALICE, 'still here'));
+    assert.deepEqual(h.world.fromBridge.at(-1)!.event, { chat: 'general', type: 'message', content: { kind: 'text', text: 'still here' } });
+  });
+
+  it('a message from someone who may not be relayed is refused with a notice in the room', async () => {
+    await h.stop();
+    h = await startHarness({ config: testConfig({ bridge: { permissions: { 'example.org': 'user' } } }) });
+    const { roomId } = await groupPortal(h);
+    await h.fromMatrix(matrixText(roomId, '@mallory:evil.org', 'spam'));
+    assert.equal(h.world.fromBridge.length, 0);
+    const notice = h.matrix.sends().at(-1)!;
+    assert.equal(notice.sender, '@switchboard:example.org');
+    assert.match(String(notice.content.body), /Not delivered to loopback: you are not allowed/);
+  });
+});
+
+describe('capability fallbacks', () => {
+  let h: Harness;
+  afterEach(() => h.stop());
+
+  it('text longer than the network limit is split into several messages', async () => {
+    h = await startHarness({ config: testConfig({}, { max_text_length: 20 }) });
+    const { roomId } = await groupPortal(h);
+    await h.fromMatrix(matrixText(roomId, ALICE, 'one two three four five six seven eight'));
+    const texts = h.world.fromBridge.filter((s) => s.event.type === 'message').map((s) => (s.event as { content: { text: string } }).content.text);
+    assert.deepEqual(texts, ['one two three four ', 'five six seven eight']);
+    assert.ok(texts.every((t) => t.length <= 20));
+  });
+});

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fromMatrix, stripReplyFallback } from '../../core/convert/from-matrix.js';
+import { htmlToSpans, spansToHtml } from '../../core/convert/html.js';
+import { asEdit, textToMatrix } from '../../core/convert/to-matrix.js';
+import type { FormatSpan, MessageContent } from '../../core/events.js';
+import { matrixEventId, matrixUserId, remoteUserId, type RemoteUserId } from '../../core/ids.js';
+
+const ghostOf = (u: RemoteUserId) => matrixUserId(`@_x_${u}:hs`);
+const mention = (userId: string) => (userId.startsWith('@_x_') ? remoteUserId(userId.slice(4, userId.indexOf(':'))) : undefined);
+
+describe('neutral -> Matrix HTML', () => {
+  const cases: [string, string, FormatSpan[], string][] = [
+    ['plain escapes', 'a < b & c', [{ kind: 'bold', offset: 0, length: 1 }], '<strong>a</strong> &lt; b &amp; c'],
+    ['nested', 'bold italic', [{ kind: 'bold', offset: 0, length: 11 }, { kind: 'italic', offset: 5, length: 6 }], '<strong>bold <em>italic</em></strong>'],
+    ['overlapping spans stay well-formed', 'abcd', [{ kind: 'bold', offset: 0, length: 3 }, { kind: 'italic', offset: 2, length: 2 }], '<strong>ab<em>c</em></strong><em>d</em>'],
+    ['pre keeps newlines, text gets <br>', 'x\ncode\nmore', [{ kind: 'pre', offset: 2, length: 4, language: 'js' }], 'x<br><pre><code class="language-js">code</code></pre><br>more'],
+    ['link', 'see site', [{ kind: 'link', offset: 4, length: 4, url: 'https://example.org/?a=1&b=2' }], 'see <a href="https://example.org/?a=1&amp;b=2">site</a>'],
+    ['mention pill', 'hi bob', [{ kind: 'mention', offset: 3, length: 3, user: remoteUserId('bob') }], 'hi <a href="https://matrix.to/#/@_x_bob:hs">bob</a>'],
+    ['spoiler', 'secret', [{ kind: 'spoiler', offset: 0, length: 6 }], '<span data-mx-spoiler>secret</span>'],
+  ];
+  for (const [name, text, spans, html] of cases) {
+    it(name, () => assert.equal(spansToHtml(text, spans, ghostOf), html));
+  }
+});
+
+describe('Matrix HTML -> neutral', () => {
+  const cases: [string, string, string, FormatSpan[]][] = [
+    ['bold and italic', '<b>a</b> <i>b</i>', 'a b', [{ kind: 'bold', offset: 0, length: 1 }, { kind: 'italic', offset: 2, length: 1 }]],
+    ['reply fallback dropped', '<mx-reply><blockquote>old</blockquote></mx-reply>new', 'new', []],
+    ['paragraphs and breaks', '<p>one</p><p>two<br>three</p>', 'one\ntwo\nthree', []],
+    ['code block with language', '<pre><code class="language-ts">let x = 1;\n</code></pre>', 'let x = 1;', [{ kind: 'pre', offset: 0, length: 10, language: 'ts' }]],
+    ['pill of a ghost is a mention', '<a href="https://matrix.to/#/@_x_bob:hs">Bob</a> hi', 'Bob hi', [{ kind: 'mention', offset: 0, length: 3, user: remoteUserId('bob') }]],
+    ['pill of a Matrix user is a link', '<a href="https://matrix.to/#/@carol:hs">Carol</a>', 'Carol', [{ kind: 'link', offset: 0, length: 5, url: 'https://matrix.to/#/@carol:hs' }]],
+    ['lists', '<ul><li>a</li><li>b</li></ul><ol start="3"><li>c</li></ol>', '• a\n• b\n3. c', []],
+    ['entities decoded', '&lt;tag&gt; &amp;', '<tag> &', []],
+  ];
+  for (const [name, html, text, spans] of cases) {
+    it(name, () => assert.deepEqual(htmlToSpans(html, mention), { text, spans }));
+  }
+});
+
+describe('Matrix content', () => {
+  it('strips the plain-text reply fallback', () => {
+    assert.equal(stripReplyFallback('> <@a:hs> old\n> more\n\nnew text'), 'new text');
+    assert.equal(stripReplyFallback('no quote'), 'no quote');
+  });
+  it('reads an edit from m.new_content', () => {
+    const parsed = fromMatrix({ msgtype: 'm.text', body: '* new', 'm.new_content': { msgtype: 'm.text', body: 'new' }, 'm.relates_to': { rel_type: 'm.replace', event_id: '$old' } }, mention);
+    assert.deepEqual(parsed, { content: { kind: 'text', text: 'new' }, replaces: '$old' });
+  });
+  it('reads media with a caption', () => {
+    const parsed = fromMatrix({ msgtype: 'm.image', body: 'my cat', filename: 'cat.png', url: 'mxc://hs/abc', info: { mimetype: 'image/png', size: 10, w: 2, h: 3 } }, mention);
+    assert.deepEqual(parsed, { content: { kind: 'text', text: 'my cat' }, media: { mxc: 'mxc://hs/abc', kind: 'image', name: 'cat.png', mime: 'image/png', size: 10, width: 2, height: 3 } });
+  });
+  it('refuses content without msgtype or body', () => {
+    assert.equal(fromMatrix({ body: 'x' }, mention), undefined);
+    assert.equal(fromMatrix({ msgtype: 'm.image', body: 'no url' }, mention), undefined);
+  });
+  it('emotes and notices keep their kind; edits carry a fallback', () => {
+    const emote: MessageContent = { kind: 'emote', text: 'waves' };
+    assert.deepEqual(textToMatrix(emote, ghostOf), { msgtype: 'm.emote', body: 'waves', 'm.mentions': {} });
+    const edit = asEdit(textToMatrix({ kind: 'text', text: 'fixed' }, ghostOf)!, matrixEventId('$t'));
+    assert.equal(edit.body, '* fixed');
+    assert.deepEqual(edit['m.relates_to'], { rel_type: 'm.replace', event_id: '$t' });
+  });
+  it('round-trips formatting through HTML', () => {
+    const spans: FormatSpan[] = [{ kind: 'bold', offset: 0, length: 4 }, { kind: 'code', offset: 5, length: 4 }, { kind: 'strike', offset: 10, length: 3 }];
+    const html = spansToHtml('bold code del', spans, ghostOf);
+    assert.deepEqual(htmlToSpans(html, mention), { text: 'bold code del', spans });
+  });
+});
