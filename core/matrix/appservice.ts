@@ -1,0 +1,223 @@
+/**
+ * The real MatrixSide, on matrix-appservice-bridge 10.x (its Bridge, Intents and
+ * the bot-sdk client underneath). Only this folder imports the library.
+ *
+ * We use the library for the client side (registration of ghosts, profiles, rooms,
+ * joins with the bot inviting when needed) and send messages ourselves through the
+ * client's raw request so the transaction id is ours (deterministic). The library's
+ * HTTP listener is not used: listener.ts answers the homeserver, and the engine
+ * orders events (one queue per portal), so the library's own event queue is off.
+ */
+import { AppServiceRegistration, Bridge, type Intent } from 'matrix-appservice-bridge';
+import { createRequire } from 'node:module';
+import type { Logger } from '../adapter.js';
+import type { Config } from '../config.js';
+import { matrixEventId, matrixRoomId, type MatrixEventId, type MatrixRoomId, type MatrixUserId } from '../ids.js';
+import type { Naming } from '../naming.js';
+import { TransientError } from '../outcome.js';
+import type { Registration } from './registration.js';
+import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
+
+const enc = encodeURIComponent;
+
+/** Map the bot-sdk's errors to ours: an answer from the homeserver, or unreachable (transient). */
+function toMatrixError(err: unknown): Error {
+  const e = err as { statusCode?: number; errcode?: string; body?: { errcode?: string; error?: string }; message?: string };
+  if (typeof e?.statusCode === 'number') {
+    return new MatrixRequestError(e.statusCode, e.errcode ?? e.body?.errcode ?? 'M_UNKNOWN', e.body?.error ?? e.message ?? 'request failed');
+  }
+  return new TransientError(`homeserver unreachable: ${e?.message ?? String(err)}`, undefined, { cause: err });
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toMatrixError(err);
+  }
+}
+
+/** Whether end-to-bridge encryption could work here (the native crypto binding loads). */
+export function encryptionStatus(): { available: boolean; reason?: string } {
+  try {
+    const require = createRequire(import.meta.url);
+    (require('@matrix-org/matrix-sdk-crypto-nodejs') as { getVersions(): unknown }).getVersions();
+    return { available: true };
+  } catch (err) {
+    return { available: false, reason: (err as Error).message.split('\n')[0] };
+  }
+}
+
+export class AppserviceMatrixSide implements MatrixSide {
+  readonly botUserId: MatrixUserId;
+  private readonly bridge: Bridge;
+
+  constructor(
+    private readonly config: Config,
+    private readonly registration: Registration,
+    naming: Naming,
+    private readonly log: Logger,
+  ) {
+    this.botUserId = naming.botUserId;
+    this.bridge = new Bridge({
+      homeserverUrl: config.homeserver.url,
+      domain: config.homeserver.domain,
+      registration: this.libraryRegistration(),
+      controller: { onEvent: () => undefined },
+      // We keep our own store (SQLite); without this the library writes nedb files into the cwd.
+      disableStores: true,
+      // One component orders events: our per-portal queues.
+      queue: { type: 'none', perRequest: false },
+      suppressEcho: false,
+      disableContext: true,
+    });
+  }
+
+  private libraryRegistration() {
+    // The library takes its own registration object; built from ours so there is one source.
+    const reg = AppServiceRegistration.fromObject(this.registration as never);
+    if (!reg) throw new Error('registration could not be read by matrix-appservice-bridge');
+    return reg;
+  }
+
+  /**
+   * Connect to the homeserver, retrying with backoff while it is unreachable (the
+   * spec expects appservices to start before their homeserver). Gives up after
+   * `homeserver.startup_timeout_s` if set.
+   */
+  async start(): Promise<void> {
+    const deadline = this.config.homeserver.startup_timeout_s ? Date.now() + this.config.homeserver.startup_timeout_s * 1000 : Infinity;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.bridge.initialise();
+        await call(() => this.bot().ensureRegistered());
+        await call(() => this.bot().setDisplayName(this.config.appservice.bot.displayname));
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 1000 * 2 ** attempt);
+        if (Date.now() + delay > deadline) throw new Error(`homeserver ${this.config.homeserver.url} not usable: ${(err as Error).message}`);
+        this.log.warn({ homeserver: this.config.homeserver.url, err: (err as Error).message, retryInMs: delay }, 'homeserver not reachable yet; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private bot(): Intent {
+    return this.bridge.getIntent();
+  }
+
+  private intent(userId: MatrixUserId): Intent {
+    return this.bridge.getIntent(userId);
+  }
+
+  async registerUser(userId: MatrixUserId): Promise<void> {
+    await call(() => this.intent(userId).ensureRegistered());
+  }
+
+  async setDisplayName(userId: MatrixUserId, name: string): Promise<void> {
+    await call(() => this.intent(userId).setDisplayName(name));
+  }
+
+  async setAvatarUrl(userId: MatrixUserId, mxc: string): Promise<void> {
+    await call(() => this.intent(userId).setAvatarUrl(mxc));
+  }
+
+  async createRoom(opts: RoomCreation): Promise<MatrixRoomId> {
+    const users: Record<string, number> = { [opts.creator]: 100 };
+    for (const a of opts.admins ?? []) users[a] = 100;
+    const initialState = [...opts.initialState];
+    if (opts.avatarMxc) initialState.push({ type: 'm.room.avatar', state_key: '', content: { url: opts.avatarMxc } });
+    const roomId = await call(() =>
+      this.intent(opts.creator).matrixClient.createRoom({
+        preset: 'private_chat',
+        visibility: 'private',
+        is_direct: opts.isDirect,
+        invite: opts.invite,
+        ...(opts.name && { name: opts.name }),
+        ...(opts.topic && { topic: opts.topic }),
+        initial_state: initialState,
+        power_level_content_override: { users },
+      } as never),
+    );
+    return matrixRoomId(roomId);
+  }
+
+  async invite(roomId: MatrixRoomId, inviter: MatrixUserId, userId: MatrixUserId): Promise<void> {
+    await call(() => this.intent(inviter).invite(roomId, userId));
+  }
+
+  async join(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void> {
+    await call(() => this.intent(userId).join(roomId));
+  }
+
+  async leave(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void> {
+    await call(() => this.intent(userId).leave(roomId));
+  }
+
+  async sendEvent(roomId: MatrixRoomId, sender: MatrixUserId, type: string, content: Record<string, unknown>, txnId: string): Promise<MatrixEventId> {
+    const res = (await call(() =>
+      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, content),
+    )) as { event_id: string };
+    return matrixEventId(res.event_id);
+  }
+
+  async sendState(roomId: MatrixRoomId, sender: MatrixUserId, type: string, stateKey: string, content: Record<string, unknown>): Promise<MatrixEventId> {
+    const res = (await call(() =>
+      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, null, content),
+    )) as { event_id: string };
+    return matrixEventId(res.event_id);
+  }
+
+  async redact(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, txnId: string, reason?: string): Promise<void> {
+    await call(() =>
+      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(txnId)}`, null, reason ? { reason } : {}),
+    );
+  }
+
+  async setTyping(roomId: MatrixRoomId, userId: MatrixUserId, typing: boolean, timeoutMs: number): Promise<void> {
+    await call(() => this.intent(userId).matrixClient.setTyping(roomId, typing, timeoutMs));
+  }
+
+  async sendReadReceipt(roomId: MatrixRoomId, userId: MatrixUserId, eventId: MatrixEventId): Promise<void> {
+    await call(() => this.intent(userId).sendReadReceipt(roomId, eventId));
+  }
+
+  async setPresence(userId: MatrixUserId, presence: 'online' | 'offline' | 'unavailable', status?: string): Promise<void> {
+    await call(() => this.intent(userId).setPresence(presence, status));
+  }
+
+  async uploadMedia(bytes: Uint8Array, mime: string, name: string): Promise<string> {
+    return call(() => this.bot().matrixClient.uploadContent(Buffer.from(bytes), mime, name));
+  }
+
+  /** Authenticated media (MSC3916); streamed so the size cap stops a large download early. */
+  async downloadMedia(mxc: string, maxBytes: number): Promise<{ bytes: Uint8Array; mime: string }> {
+    const m = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
+    if (!m) throw new MatrixRequestError(400, 'M_INVALID_PARAM', `not an mxc URI: ${mxc}`);
+    let res: Response;
+    try {
+      res = await fetch(`${this.config.homeserver.url.replace(/\/$/, '')}/_matrix/client/v1/media/download/${enc(m[1]!)}/${enc(m[2]!)}`, {
+        headers: { authorization: `Bearer ${this.registration.as_token}` },
+      });
+    } catch (err) {
+      throw new TransientError(`homeserver unreachable: ${(err as Error).message}`);
+    }
+    if (!res.ok || !res.body) throw new MatrixRequestError(res.status, 'M_UNKNOWN', `media download failed`);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      total += chunk.length;
+      if (total > maxBytes) throw new Error(`media larger than ${maxBytes} bytes`);
+      chunks.push(chunk);
+    }
+    return { bytes: Buffer.concat(chunks), mime: res.headers.get('content-type') ?? 'application/octet-stream' };
+  }
+
+  async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number> {
+    const pl = (await call(() => this.bot().matrixClient.getRoomStateEvent(roomId, 'm.room.power_levels', ''))) as {
+      users?: Record<string, number>;
+      users_default?: number;
+    };
+    return pl.users?.[userId] ?? pl.users_default ?? 0;
+  }
+}
