@@ -4,12 +4,13 @@
  * per event kind does the work. Both directions share one queue per portal.
  */
 import type { ConnectionState, EventSink, Logger, NetworkAdapter } from './adapter.js';
-import { adapterSection, type Config } from './config.js';
+import type { Config } from './config.js';
+import { loadNetworks } from './networks.js';
 import type { BridgeContext } from './context.js';
 import { isMatrixClientEvent, type MatrixClientEvent } from './convert/matrix-types.js';
 import type { RemoteEvent } from './events.js';
 import { Ghosts } from './ghosts.js';
-import { loginId as toLoginId, matrixRoomId, matrixUserId, networkId, portalKeyString, type LoginId, type MatrixRoomId, type PortalKey } from './ids.js';
+import { loginId as toLoginId, matrixRoomId, matrixUserId, portalKeyString, type LoginId, type MatrixRoomId, type PortalKey } from './ids.js';
 import { decodePayload, encodePayload, remoteDedupKey } from './inbox-codec.js';
 import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './naming.js';
@@ -41,6 +42,9 @@ export class Engine {
   private readonly queue: KeyedQueue;
   private readonly commands: Commands;
   private stopping = false;
+  /** Until start(), transactions are only recorded; start() replays them with the rest of the inbox. */
+  private started = false;
+  private readonly earlyDirect: MatrixClientEvent[] = [];
   private readonly retryTimers = new Set<{ cancel: () => void }>();
 
   constructor(private readonly opts: EngineOptions) {
@@ -55,19 +59,7 @@ export class Engine {
   }
 
   private loadNetworks(adapters: NetworkAdapter[]): void {
-    const byName = new Map(adapters.map((a) => [a.network as string, a]));
-    for (const [id, section] of Object.entries(this.ctx.config.networks)) {
-      if (!section.enabled) continue;
-      const adapter = byName.get(section.adapter ?? id);
-      if (!adapter) throw new Error(`networks.${id}: no adapter named ${section.adapter ?? id} (known: ${[...byName.keys()].join(', ')})`);
-      let parsed: unknown;
-      try {
-        parsed = adapter.parseConfig(adapterSection(section));
-      } catch (err) {
-        throw new Error(`networks.${id}: ${(err as Error).message}`);
-      }
-      this.ctx.sessions.addNetwork({ id: networkId(id), adapter, section, config: parsed });
-    }
+    for (const network of loadNetworks(this.ctx.config, adapters)) this.ctx.sessions.addNetwork(network);
   }
 
   /** Create sessions for every login (configured and stored), connect them, replay the inbox. */
@@ -83,7 +75,9 @@ export class Engine {
       const network = sessions.network(row.network);
       if (network) this.startLogin(network, row);
     }
+    this.started = true;
     this.replayInbox();
+    for (const ev of this.earlyDirect.splice(0)) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
   }
 
   /** Create and connect a session for a stored login; connection happens in the background. */
@@ -224,6 +218,10 @@ export class Engine {
         }
       }
     });
+    if (!this.started) {
+      this.earlyDirect.push(...direct);
+      return;
+    }
     for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(seq, portalKey, ev));
     for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
   }

@@ -1,0 +1,7 @@
+/** The adapters this build of Switchboard ships. */
+import type { NetworkAdapter } from '../core/adapter.js';
+import { LoopbackAdapter } from './loopback/index.js';
+
+export function builtInAdapters(): NetworkAdapter[] {
+  return [new LoopbackAdapter() as NetworkAdapter];
+}

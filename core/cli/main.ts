@@ -1,0 +1,88 @@
+/**
+ * The `switchboard` command: generate-registration, check-config, start (default).
+ * Exit codes: 0 ok, 1 bad config or registration, 2 start-up failure.
+ */
+import { Command } from 'commander';
+import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { loadConfigFile, type Config } from '../config.js';
+import { Naming } from '../naming.js';
+import { buildRegistration, readRegistration, writeRegistration } from '../matrix/registration.js';
+import { builtInAdapters } from '../../bridges/index.js';
+import { runBridge } from './run.js';
+import { loadNetworks } from '../networks.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function load(configPath: string): { config: Config; base: string } {
+  const config = loadConfigFile(configPath);
+  return { config, base: dirname(resolve(configPath)) };
+}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`switchboard: ${message}\n`);
+  process.exit(code);
+}
+
+const program = new Command()
+  .name('switchboard')
+  .description('A Matrix bridge to several networks at once')
+  .version(VERSION)
+  .option('-c, --config <file>', 'config file', 'config.yaml');
+
+program
+  .command('generate-registration')
+  .description('write the appservice registration file (with fresh random tokens) for your homeserver')
+  .option('-r, --registration <file>', 'where to write it (default: appservice.registration from the config)')
+  .action((opts: { registration?: string }) => {
+    try {
+      const { config, base } = load(program.opts<{ config: string }>().config);
+      const file = resolve(base, opts.registration ?? config.appservice.registration);
+      const reg = buildRegistration(config, new Naming(config));
+      writeRegistration(file, reg);
+      process.stdout.write(`Wrote ${file}\n  id: ${reg.id}\n  url: ${reg.url}\n  bot: @${reg.sender_localpart}:${config.homeserver.domain}\n  users: ${reg.namespaces.users.map((u) => u.regex).join('  ')}\nAdd it to homeserver.yaml:\n  app_service_config_files:\n    - ${file}\nthen restart the homeserver.\n`);
+    } catch (err) {
+      fail(1, (err as Error).message);
+    }
+  });
+
+program
+  .command('check-config')
+  .description('validate the config, every network section and the registration, then exit')
+  .action(() => {
+    try {
+      const { config, base } = load(program.opts<{ config: string }>().config);
+      loadNetworks(config, builtInAdapters());
+      const regFile = resolve(base, config.appservice.registration);
+      let regNote = `registration ${regFile} matches`;
+      try {
+        readRegistration(regFile, config, new Naming(config));
+      } catch (err) {
+        regNote = `registration: ${(err as Error).message}`;
+        process.stdout.write(`Config OK, but ${regNote}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(`Config OK: homeserver ${config.homeserver.url} (${config.homeserver.domain}), listening on ${config.appservice.bind_address}:${config.appservice.port}, networks: ${Object.keys(config.networks).join(', ') || 'none'}; ${regNote}\n`);
+    } catch (err) {
+      fail(1, (err as Error).message);
+    }
+  });
+
+program
+  .command('start', { isDefault: true })
+  .description('run the bridge')
+  .action(async () => {
+    let loaded;
+    try {
+      loaded = load(program.opts<{ config: string }>().config);
+    } catch (err) {
+      fail(1, (err as Error).message);
+    }
+    try {
+      await runBridge(loaded.config, loaded.base, VERSION);
+    } catch (err) {
+      fail(2, (err as Error).message);
+    }
+  });
+
+await program.parseAsync(process.argv);

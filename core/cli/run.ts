@@ -1,0 +1,48 @@
+/** `switchboard start`: wire store, Matrix side, listener and engine; drain cleanly on SIGTERM/SIGINT. */
+import { resolve } from 'node:path';
+import type { Config } from '../config.js';
+import { Engine } from '../engine.js';
+import { createLogger } from '../log.js';
+import { AppserviceMatrixSide, encryptionStatus } from '../matrix/appservice.js';
+import { AppserviceListener } from '../matrix/listener.js';
+import { readRegistration } from '../matrix/registration.js';
+import { Naming } from '../naming.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { builtInAdapters } from '../../bridges/index.js';
+
+export async function runBridge(config: Config, baseDir: string, version: string): Promise<void> {
+  const log = createLogger(config.logging.level);
+  const naming = new Naming(config);
+  const registration = readRegistration(resolve(baseDir, config.appservice.registration), config, naming);
+  const crypto = encryptionStatus();
+  if (!crypto.available) log.warn({ reason: crypto.reason }, 'encryption unavailable: encrypted rooms will not be bridged');
+  const store = new SqliteStore({ path: resolve(baseDir, config.store.path), ...(config.store.login_data_key && { loginDataKey: config.store.login_data_key }) });
+  if (!config.store.login_data_key) log.warn({}, 'store.login_data_key is not set: remote credentials are stored unencrypted');
+  const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
+  const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version });
+  const listener = new AppserviceListener(
+    { onTransaction: (txnId, events) => engine.handleTransaction(txnId, events), isBridgeUser: (u) => naming.isBridgeUser(u) },
+    { hsToken: registration.hs_token, maxBodyBytes: config.appservice.max_body_bytes, log: log.child({ part: 'listener' }) },
+  );
+  // Listen first: the homeserver may already be sending transactions, and they are durable once recorded.
+  const port = await listener.listen(config.appservice.port, config.appservice.bind_address);
+  log.info({ address: config.appservice.bind_address, port, version }, 'appservice listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: draining queues');
+    await listener.close();
+    await engine.stop();
+    store.close();
+    log.info({}, 'stopped cleanly');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await matrix.start();
+  await engine.start();
+  log.info({ bot: naming.botUserId, networks: naming.networks() }, 'bridge ready');
+}

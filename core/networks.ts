@@ -1,0 +1,24 @@
+/** Match each enabled `networks.<id>` section to its adapter and validate it: one rule for start and check-config. */
+import type { NetworkAdapter } from './adapter.js';
+import { adapterSection, ConfigError, type Config } from './config.js';
+import { networkId } from './ids.js';
+import type { Network } from './sessions.js';
+
+export function loadNetworks(config: Config, adapters: readonly NetworkAdapter[]): Network[] {
+  const byName = new Map(adapters.map((a) => [a.network as string, a]));
+  const networks: Network[] = [];
+  for (const [id, section] of Object.entries(config.networks)) {
+    if (!section.enabled) continue;
+    const name = section.adapter ?? id;
+    const adapter = byName.get(name);
+    if (!adapter) throw new ConfigError(`networks.${id}`, `no adapter named ${name} (known: ${[...byName.keys()].join(', ')})`);
+    let parsed: unknown;
+    try {
+      parsed = adapter.parseConfig(adapterSection(section));
+    } catch (err) {
+      throw new ConfigError(`networks.${id}`, (err as Error).message);
+    }
+    networks.push({ id: networkId(id), adapter, section, config: parsed });
+  }
+  return networks;
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { ConfigError, loadConfigFile, parseConfig, permissionOf } from '../../core/config.js';
+import { buildRegistration, readRegistration } from '../../core/matrix/registration.js';
+import { Naming } from '../../core/naming.js';
+import { loadNetworks } from '../../core/networks.js';
+import { builtInAdapters } from '../../bridges/index.js';
+
+const minimal = { homeserver: { url: 'http://127.0.0.1:8008', domain: 'example.org' }, appservice: { url: 'http://127.0.0.1:29330' } };
+
+describe('config', () => {
+  it('the annotated config.example.yaml parses, with every network section valid', () => {
+    const config = loadConfigFile('config.example.yaml', {});
+    assert.equal(config.homeserver.domain, 'example.org');
+    assert.deepEqual(loadNetworks(config, builtInAdapters()).map((n) => n.id), ['loopback']);
+  });
+
+  const broken: [string, unknown, RegExp][] = [
+    ['missing homeserver', { appservice: minimal.appservice }, /^homeserver: /],
+    ['bad port', { ...minimal, appservice: { ...minimal.appservice, port: 70000 } }, /^appservice\.port: /],
+    ['misspelled key', { ...minimal, brigde: {} }, /unknown key\(s\) brigde/],
+    ['bad url', { ...minimal, homeserver: { ...minimal.homeserver, url: 'ftp://x' } }, /^homeserver\.url: must be an http\(s\) URL/],
+    ['bad permission level', { ...minimal, bridge: { permissions: { '*': 'god' } } }, /^bridge\.permissions\.\*: /],
+    ['bad network id', { ...minimal, networks: { 'Bad-Net': {} } }, /^networks\.Bad-Net/],
+  ];
+  for (const [name, raw, message] of broken) {
+    it(`names the path of the problem: ${name}`, () => {
+      assert.throws(() => parseConfig(raw, {}), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    });
+  }
+
+  it('an adapter rejects a bad network section with the path', () => {
+    const config = parseConfig({ ...minimal, networks: { loopback: { puppets: 'alice' } } }, {});
+    assert.throws(() => loadNetworks(config, builtInAdapters()), /^Error: networks\.loopback: puppets: must be a list|networks\.loopback: puppets/);
+  });
+
+  it('reads secrets from the environment, and names the key when a variable is unset', () => {
+    const raw = { ...minimal, store: { login_data_key: '${SB_KEY}' } };
+    assert.equal(parseConfig(raw, { SB_KEY: 'sixteen-chars-key!' }).store.login_data_key, 'sixteen-chars-key!');
+    assert.throws(() => parseConfig(raw, {}), /store\.login_data_key: environment variable SB_KEY is not set/);
+  });
+
+  it('resolves permissions by user, then server, then *', () => {
+    const config = parseConfig({ ...minimal, bridge: { permissions: { '*': 'relay', 'example.org': 'user', '@boss:example.org': 'admin' } } }, {});
+    assert.equal(permissionOf(config, '@boss:example.org'), 'admin');
+    assert.equal(permissionOf(config, '@joe:example.org'), 'user');
+    assert.equal(permissionOf(config, '@eve:elsewhere.net'), 'relay');
+  });
+});
+
+describe('registration', () => {
+  const config = loadConfigFile('config.example.yaml', {});
+  const naming = new Naming(config);
+
+  it('claims exclusive, anchored, escaped namespaces that include the server name', () => {
+    const reg = buildRegistration(config, naming);
+    assert.deepEqual(reg.namespaces.users, [
+      { exclusive: true, regex: '@switchboard:example\\.org' },
+      { exclusive: true, regex: '@_loopback_.+:example\\.org' },
+    ]);
+    assert.notEqual(reg.as_token, reg.hs_token);
+    assert.ok(reg.as_token.length >= 32);
+    const ns = new RegExp(`^${reg.namespaces.users[1]!.regex}$`);
+    assert.ok(ns.test('@_loopback_bob:example.org'));
+    assert.ok(!ns.test('@_loopback_bob:example.org.evil.com'));
+    assert.ok(!ns.test('@_loopback_bob:exampleXorg'));
+  });
+
+  it('the committed example registration matches the example config except for its placeholder tokens', () => {
+    const committed = parse(readFileSync('registration.yaml', 'utf8')) as { namespaces: unknown };
+    assert.deepEqual(committed.namespaces, buildRegistration(config, naming).namespaces);
+    assert.throws(() => readRegistration('registration.yaml', config, naming), /placeholder tokens/);
+  });
+
+  it('a generated registration reads back; one for other namespaces is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-reg-'));
+    const file = join(dir, 'reg.yaml');
+    const reg = buildRegistration(config, naming);
+    writeFileSync(file, JSON.stringify(reg));
+    assert.equal(readRegistration(file, config, naming).hs_token, reg.hs_token);
+    writeFileSync(file, JSON.stringify({ ...reg, namespaces: { users: [{ exclusive: true, regex: '@.*' }] } }));
+    assert.throws(() => readRegistration(file, config, naming), /does not claim the namespaces/);
+  });
+});

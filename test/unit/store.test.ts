@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { describe, it } from 'node:test';
+import { loadMigrations, migrate } from '../../core/store/migrate.js';
+import { SqliteStore } from '../../core/store/sqlite.js';
+import { loginId, matrixEventId, matrixRoomId, networkId, remoteMessageId } from '../../core/ids.js';
+
+describe('store', () => {
+  it('applies every migration to a fresh database, once', () => {
+    const db = new Database(':memory:');
+    const all = loadMigrations();
+    assert.deepEqual(migrate(db), all.map((m) => m.version));
+    assert.deepEqual(migrate(db), []);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+    for (const t of ['inbox', 'logins', 'message_map', 'portals', 'reactions', 'transactions']) assert.ok(tables.includes(t), t);
+  });
+
+  it('every migration file starts with a one-line header saying what it does', () => {
+    for (const m of loadMigrations()) assert.match(m.sql, /^-- \d{4}-[a-z0-9-]+: .+/);
+  });
+
+  it('refuses a database newer than this code', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    db.prepare('INSERT INTO schema_migrations VALUES (999, ?, 0)').run('future');
+    assert.throws(() => migrate(db), /newer than this Switchboard knows/);
+  });
+
+  it('UNIQUE constraints back the idempotency rules', () => {
+    const s = new SqliteStore({ path: ':memory:' });
+    assert.equal(s.addTransaction('t1'), true);
+    assert.equal(s.addTransaction('t1'), false);
+    const row = { direction: 'matrix' as const, portalKey: 'p', dedupKey: '$e', payload: '{}' };
+    assert.equal(typeof s.addInbox(row), 'number');
+    assert.equal(s.addInbox(row), undefined);
+    const part = { remoteId: remoteMessageId('r1'), part: 0, roomId: matrixRoomId('!r'), eventId: matrixEventId('$e') };
+    assert.equal(s.addMessagePart('p', part), true);
+    assert.equal(s.addMessagePart('p', part), false);
+    s.close();
+  });
+
+  it('encrypts login data at rest when a key is configured', () => {
+    const s = new SqliteStore({ path: ':memory:', loginDataKey: 'a-long-enough-secret' });
+    s.putLogin({ loginId: loginId('l1'), network: networkId('xmpp'), kind: 'puppet', data: { password: 'hunter2' } });
+    const raw = (s.db.prepare('SELECT data FROM logins').get() as { data: string }).data;
+    assert.ok(!raw.includes('hunter2'));
+    assert.match(raw, /^v1:/);
+    assert.deepEqual(s.getLogin(loginId('l1'))?.data, { password: 'hunter2' });
+    s.close();
+  });
+});
