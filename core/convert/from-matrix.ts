@@ -1,20 +1,12 @@
 /** Matrix m.room.message content -> neutral content. The core's only reader of Matrix message formats. */
-import type { AttachmentKind, MessageContent } from '../events.js';
+import type { Attachment, AttachmentKind, MessageContent } from '../events.js';
 import type { MatrixEventId, RemoteUserId } from '../ids.js';
 import { matrixEventId } from '../ids.js';
 import { htmlToSpans } from './html.js';
 import type { MatrixMessageContent } from './matrix-types.js';
 
-export interface MatrixMediaRef {
-  mxc: string;
-  kind: AttachmentKind;
-  name: string;
-  mime: string;
-  size?: number;
-  width?: number;
-  height?: number;
-  durationMs?: number;
-}
+/** A Matrix media file described like an attachment, before its bytes are downloaded. */
+export type MatrixMediaRef = Omit<Attachment, 'source'> & { mxc: string };
 
 export interface ParsedMatrixMessage {
   content: MessageContent;

@@ -10,9 +10,12 @@ import { notifyDeliveryFailure } from './notify.js';
 import { reactionAsText } from './fallbacks.js';
 import { sendOutbound } from './send.js';
 
-function route(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Route {
+/** The route for the event's sender; when there is none, the sender has been told why. */
+async function routeOrNotify(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Route> {
   const sender = ev.sender as MatrixUserId;
-  return routeFor(ctx, portal, sender, ctx.rooms.displayName(portal.roomId!, sender));
+  const r = routeFor(ctx, portal, sender, ctx.rooms.displayName(portal.roomId!, sender));
+  if (!r.ok) await notifyDeliveryFailure(ctx, portal, ev.event_id as MatrixEventId, sender, r.reason);
+  return r;
 }
 
 export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
@@ -22,11 +25,8 @@ export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: 
   if (!target) return ignored('reaction to a message that was never bridged');
   const eventId = ev.event_id as MatrixEventId;
   const sender = ev.sender as MatrixUserId;
-  const r = route(ctx, portal, ev);
-  if (!r.ok) {
-    await notifyDeliveryFailure(ctx, portal, eventId, sender, r.reason);
-    return failed(r.reason);
-  }
+  const r = await routeOrNotify(ctx, portal, ev);
+  if (!r.ok) return failed(r.reason);
   const caps = r.live.network.adapter.capabilities;
   const base = { chat: portal.chatId, ...(r.relayedFor && { relayedFor: r.relayedFor }) };
   if (caps.reactions === 'none') {
@@ -55,11 +55,8 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
   const reaction = ctx.store.reactionByEvent(portal.portalKey, redacts);
   const parts = reaction ? [] : ctx.store.partsByEvent(portal.portalKey, redacts);
   if (!reaction && !parts.length) return ignored('redaction of an event that was never bridged');
-  const r = route(ctx, portal, ev);
-  if (!r.ok) {
-    await notifyDeliveryFailure(ctx, portal, eventId, sender, r.reason);
-    return failed(r.reason);
-  }
+  const r = await routeOrNotify(ctx, portal, ev);
+  if (!r.ok) return failed(r.reason);
   const caps = r.live.network.adapter.capabilities;
   const base = { chat: portal.chatId, ...(r.relayedFor && { relayedFor: r.relayedFor }) };
   if (reaction) {
