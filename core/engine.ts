@@ -17,6 +17,7 @@ import { Naming } from './naming.js';
 import { isTransient, type Outcome } from './outcome.js';
 import { BRIDGED_MATRIX_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
 import { handleRemoteEvent } from './portal/remote/index.js';
+import { matrixReceipt, matrixTyping } from './portal/matrix/ephemeral.js';
 import { Rooms } from './portal/rooms.js';
 import { KeyedQueue } from './queue.js';
 import { Sessions, type LiveLogin, type Network } from './sessions.js';
@@ -189,12 +190,14 @@ export class Engine {
    * is in the inbox (or known to be a duplicate), so the listener may answer 200.
    * A bad event is recorded and skipped; it never fails the transaction.
    */
-  handleTransaction(txnId: string, events: unknown[]): void {
+  handleTransaction(txnId: string, events: unknown[], ephemeral: unknown[] = []): void {
     const { store, naming, log } = this.ctx;
     const queued: [number, string, MatrixClientEvent][] = [];
     const direct: MatrixClientEvent[] = [];
+    let fresh = false;
     store.transaction(() => {
       if (!store.addTransaction(txnId)) return;
+      fresh = true;
       for (const raw of events) {
         if (!isMatrixClientEvent(raw)) {
           log.warn({ txnId, event: JSON.stringify(raw).slice(0, 200) }, 'malformed event skipped');
@@ -222,8 +225,26 @@ export class Engine {
       this.earlyDirect.push(...direct);
       return;
     }
+    if (fresh) this.queueEphemeral(ephemeral);
     for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(seq, portalKey, ev));
     for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
+  }
+
+  /** Typing and receipts from Matrix users: not recorded (stale on replay), queued behind the room's events. */
+  private queueEphemeral(ephemeral: unknown[]): void {
+    for (const raw of ephemeral) {
+      const ev = raw as { type?: unknown; room_id?: unknown; content?: Record<string, unknown> };
+      if (typeof ev.room_id !== 'string' || !ev.content || typeof ev.content !== 'object') continue;
+      for (const portal of this.ctx.store.portalsByRoom(matrixRoomId(ev.room_id))) {
+        const roomId = ev.room_id;
+        const content = ev.content;
+        if (ev.type === 'm.typing' && Array.isArray(content.user_ids)) {
+          this.queue.push(portal.portalKey, () => matrixTyping(this.ctx, portal, roomId, content.user_ids as string[]));
+        } else if (ev.type === 'm.receipt') {
+          this.queue.push(portal.portalKey, () => matrixReceipt(this.ctx, portal, content));
+        }
+      }
+    }
   }
 
   private async processMatrix(seq: number, portalKey: string, ev: MatrixClientEvent): Promise<void> {

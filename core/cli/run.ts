@@ -21,7 +21,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
   const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version });
   const listener = new AppserviceListener(
-    { onTransaction: (txnId, events) => engine.handleTransaction(txnId, events), isBridgeUser: (u) => naming.isBridgeUser(u) },
+    { onTransaction: (txnId, events, ephemeral) => engine.handleTransaction(txnId, events, ephemeral), isBridgeUser: (u) => naming.isBridgeUser(u) },
     { hsToken: registration.hs_token, maxBodyBytes: config.appservice.max_body_bytes, log: log.child({ part: 'listener' }) },
   );
   // Listen first: the homeserver may already be sending transactions, and they are durable once recorded.

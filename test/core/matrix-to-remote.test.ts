@@ -107,6 +107,25 @@ describe('Matrix -> remote', () => {
   });
 });
 
+describe('Matrix typing and receipts', () => {
+  it("go out through the user's own login only, once per transaction", async () => {
+    const h = await startHarness();
+    const { roomId, firstRemote, firstEvent } = await groupPortal(h);
+    const typing = { type: 'm.typing', room_id: roomId, content: { user_ids: [ALICE, '@dave:other.org'] } };
+    const receipt = { type: 'm.receipt', room_id: roomId, content: { [firstEvent]: { 'm.read': { [ALICE]: { ts: 1 }, '@dave:other.org': { ts: 1 } } } } };
+    h.engine.handleTransaction('eph-1', [], [typing, receipt]);
+    h.engine.handleTransaction('eph-1', [], [typing, receipt]);
+    h.engine.handleTransaction('eph-2', [], [{ type: 'm.typing', room_id: roomId, content: { user_ids: [] } }]);
+    await h.engine.idle();
+    assert.deepEqual(h.world.fromBridge.map((s) => [s.by, s.event]), [
+      ['alice', { type: 'typing', chat: 'general', active: true }],
+      ['alice', { type: 'receipt', chat: 'general', upTo: firstRemote }],
+      ['alice', { type: 'typing', chat: 'general', active: false }],
+    ]);
+    await h.stop();
+  });
+});
+
 describe('capability fallbacks', () => {
   let h: Harness;
   afterEach(() => h.stop());
