@@ -10,7 +10,7 @@ import type { BridgeContext } from './context.js';
 import { isMatrixClientEvent, type MatrixClientEvent } from './convert/matrix-types.js';
 import type { RemoteEvent } from './events.js';
 import { Ghosts } from './ghosts.js';
-import { loginId as toLoginId, matrixRoomId, matrixUserId, portalKeyString, type LoginId, type MatrixRoomId, type PortalKey } from './ids.js';
+import { loginId as toLoginId, matrixRoomId, matrixUserId, portalKeyString, type LoginId, type PortalKey } from './ids.js';
 import { decodePayload, encodePayload, remoteDedupKey } from './inbox-codec.js';
 import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './naming.js';
@@ -329,9 +329,5 @@ export class Engine {
     for (const t of [...this.retryTimers]) t.cancel();
     await this.queue.idle();
     await Promise.all(this.ctx.sessions.all().map((l) => l.session.disconnect().catch(() => undefined)));
-  }
-
-  roomPortals(roomId: MatrixRoomId): PortalRow[] {
-    return this.ctx.store.portalsByRoom(roomId);
   }
 }

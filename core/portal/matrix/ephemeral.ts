@@ -8,10 +8,12 @@ import type { MatrixEventId, MatrixUserId } from '../../ids.js';
 import type { OutboundEvent } from '../../events.js';
 import type { PortalRow } from '../../store/store.js';
 
-/** Who was typing in each room at the last m.typing, so "stopped typing" can be sent. */
-const typingNow = new Map<string, Set<string>>();
+/** Per bridge: who was typing in each portal at the last m.typing, so "stopped typing" can be sent. */
+const typingByBridge = new WeakMap<BridgeContext, Map<string, Set<string>>>();
 
 export async function matrixTyping(ctx: BridgeContext, portal: PortalRow, roomId: string, userIds: string[]): Promise<void> {
+  let typingNow = typingByBridge.get(ctx);
+  if (!typingNow) typingByBridge.set(ctx, (typingNow = new Map()));
   const key = `${roomId}|${portal.portalKey}`;
   const before = typingNow.get(key) ?? new Set<string>();
   const now = new Set(userIds.filter((u) => !ctx.naming.isBridgeUser(u)));
