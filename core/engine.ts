@@ -48,7 +48,7 @@ export class Engine {
   private readonly earlyDirect: MatrixClientEvent[] = [];
   private readonly retryTimers = new Set<{ cancel: () => void }>();
 
-  constructor(private readonly opts: EngineOptions) {
+  constructor(opts: EngineOptions) {
     const { config, store, matrix, log } = opts;
     const naming = new Naming(config);
     const ghosts = new Ghosts(store, matrix, naming, config.bridge.max_media_bytes, log.child({ part: 'ghosts' }));
