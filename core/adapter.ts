@@ -157,4 +157,12 @@ export interface NetworkAdapter<Config = unknown> {
   createSession(login: LoginInfo, config: Config, sink: EventSink): AdapterSession;
   /** Begin an interactive login for a person. No I/O until `start()`. */
   startLogin(config: Config): LoginFlow;
+  /**
+   * Optional: start resources the whole network shares (a webhook listener, a control
+   * API), before any session connects. May do I/O; a throw fails the bridge's start-up
+   * with the message, so make it name what to fix.
+   */
+  start?(config: Config, log: Logger): Promise<void>;
+  /** Optional: release what `start` opened, after every session disconnected. */
+  stop?(): Promise<void>;
 }

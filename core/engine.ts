@@ -67,6 +67,9 @@ export class Engine {
   async start(): Promise<void> {
     const { store, sessions } = this.ctx;
     for (const network of sessions.allNetworks()) {
+      await network.adapter.start?.(network.config, this.ctx.log.child({ network: network.id }));
+    }
+    for (const network of sessions.allNetworks()) {
       for (const login of network.adapter.configuredLogins(network.config)) {
         const { owner, ...info } = login;
         store.putLogin({ loginId: info.id, network: network.id, kind: info.kind, ...(owner && { owner: matrixUserId(owner) }), ...(info.remoteUser && { remoteUser: info.remoteUser }), data: { ...info.data } });
@@ -329,5 +332,6 @@ export class Engine {
     for (const t of [...this.retryTimers]) t.cancel();
     await this.queue.idle();
     await Promise.all(this.ctx.sessions.all().map((l) => l.session.disconnect().catch(() => undefined)));
+    await Promise.all(this.ctx.sessions.allNetworks().map((n) => n.adapter.stop?.().catch(() => undefined)));
   }
 }

@@ -3,6 +3,7 @@
  * their profile (display name, avatar) follows the remote profile lazily: from the
  * name an event carries, or one `getUserInfo` call the first time we see them.
  */
+import { createHash } from 'node:crypto';
 import type { AdapterSession, Logger } from './adapter.js';
 import type { Attachment, SenderRef, UserInfo } from './events.js';
 import type { MatrixUserId, NetworkId, RemoteUserId } from './ids.js';
@@ -36,13 +37,14 @@ export class Ghosts {
         await this.matrix.registerUser(userId);
         row = { ...row, registered: true };
         this.store.putGhost(row);
-        if (!sender.name && session) {
-          // First sight and the event carried no name: look the profile up once.
+        if (session) {
+          // First sight: look the whole profile up once (events carry a name at most,
+          // never the avatar). A name the event carries wins over the looked-up one.
           const info = await session.getUserInfo(sender.id).catch((err: unknown) => {
-            this.log.warn({ remoteUser: sender.id, err: String(err) }, 'profile lookup failed; ghost keeps its id as name');
+            this.log.warn({ remoteUser: sender.id, err: String(err) }, 'profile lookup failed; ghost keeps the name the event gave, or its id');
             return undefined;
           });
-          if (info) row = await this.applyProfile(row, info, session);
+          if (info) row = await this.applyProfile(row, { ...info, ...(sender.name && { name: sender.name }) }, session);
         }
       }
       this.ready.set(userId, row);
@@ -86,9 +88,7 @@ export class Ghosts {
 /** Identity of an avatar image, so an unchanged one is not uploaded again. */
 function avatarRef(a: Attachment): string {
   if (a.source.kind === 'remote') return `remote:${a.source.ref}`;
-  // Cheap fingerprint for inline bytes: size plus a sample; collisions only cost a skipped update.
-  const b = a.source.bytes;
-  return `bytes:${b.length}:${Buffer.from(b.subarray(0, 64)).toString('base64')}`;
+  return `sha256:${createHash('sha256').update(a.source.bytes).digest('base64url')}`;
 }
 
 async function avatarBytes(a: Attachment, session: AdapterSession | undefined, max: number): Promise<Uint8Array | undefined> {

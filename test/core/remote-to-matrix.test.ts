@@ -28,6 +28,18 @@ describe('remote -> Matrix', () => {
     assert.deepEqual(h.matrix.of('displayname'), [{ op: 'displayname', userId: '@_loopback_bob:example.org', name: 'Bob Builder' }]);
   });
 
+  it('a ghost seen for the first time gets the remote avatar, even when the event carries a name', async () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+    h.world.addUser('dave', 'Dave', { kind: 'image', name: 'dave.png', mime: 'image/png', source: { kind: 'bytes', bytes: png } });
+    await h.world.dm('dave', 'alice', 'hi');
+    await h.world.dm('dave', 'alice', 'again');
+    await h.engine.idle();
+    const uploads = h.matrix.of('upload');
+    assert.equal(uploads.length, 1, 'the avatar is uploaded once, not per message');
+    assert.deepEqual(h.matrix.of('avatar'), [{ op: 'avatar', userId: '@_loopback_dave:example.org', mxc: uploads[0]!.mxc }]);
+    assert.deepEqual(h.matrix.of('displayname').map((d) => d.name), ['Dave']);
+  });
+
   it('group messages arrive as the right ghosts, with formatting as sanitised HTML', async () => {
     h.world.addGroup('general', { name: 'General', members: ['alice', 'bob', 'carol'] });
     await h.world.say('bob', 'general', { kind: 'text', text: 'hi bold', spans: [{ kind: 'bold', offset: 3, length: 4 }] });
