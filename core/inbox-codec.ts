@@ -1,17 +1,14 @@
 /** How remote events are stored in the inbox: JSON, with attachment bytes as base64. */
 import { randomUUID } from 'node:crypto';
 import type { RemoteEvent } from './events.js';
+import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
 
 export function encodePayload(ev: RemoteEvent): string {
-  return JSON.stringify(ev, (_k, v: unknown) => (v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString('base64') } : v));
+  return stringifyWithBytes(ev);
 }
 
 export function decodePayload(s: string): RemoteEvent {
-  return JSON.parse(s, (_k, v: unknown) =>
-    v && typeof v === 'object' && '$bytes' in v && typeof (v as { $bytes: unknown }).$bytes === 'string'
-      ? new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, 'base64'))
-      : v,
-  ) as RemoteEvent;
+  return parseWithBytes(s) as RemoteEvent;
 }
 
 /**

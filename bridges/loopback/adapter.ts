@@ -1,8 +1,9 @@
 /** The loopback adapter: full capabilities over an in-memory LoopbackWorld. */
-import type { AdapterSession, Capabilities, ConfiguredLogin, EventSink, LoginFlow, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
+import type { AdapterSession, Capabilities, ConfiguredLogin, EventSink, Logger, LoginFlow, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { loginId, networkId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import { LoopbackWorld, type LoopbackClient } from './world.js';
+import { LoopbackControl, type ControlConfig } from './control.js';
 
 export interface LoopbackConfig {
   /** Remote user the relay login acts as; no relay when absent. */
@@ -10,6 +11,8 @@ export interface LoopbackConfig {
   /** Logins given in config: a Matrix user and the loopback user they are. */
   puppets: { owner: string; user: string }[];
   maxTextLength: number;
+  /** The control API for tests and the dev stack; off when absent. */
+  control?: ControlConfig;
 }
 
 const MB = 1024 * 1024;
@@ -26,8 +29,9 @@ export function loopbackCapabilities(maxTextLength: number): Capabilities {
 
 function parseLoopbackConfig(raw: unknown): LoopbackConfig {
   const o = (raw ?? {}) as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !['relay_user', 'puppets', 'max_text_length'].includes(k));
-  if (unknown.length) throw new Error(`unknown key(s) ${unknown.join(', ')} (loopback takes relay_user, puppets, max_text_length)`);
+  const keys = ['relay_user', 'puppets', 'max_text_length', 'control'];
+  const unknown = Object.keys(o).filter((k) => !keys.includes(k));
+  if (unknown.length) throw new Error(`unknown key(s) ${unknown.join(', ')} (loopback takes ${keys.join(', ')})`);
   if (o.relay_user !== undefined && typeof o.relay_user !== 'string') throw new Error('relay_user: must be a string, e.g. "switchboard"');
   const puppets = o.puppets ?? [];
   if (!Array.isArray(puppets) || !puppets.every((p) => p && typeof p.owner === 'string' && p.owner.startsWith('@') && typeof p.user === 'string')) {
@@ -35,13 +39,30 @@ function parseLoopbackConfig(raw: unknown): LoopbackConfig {
   }
   const max = o.max_text_length ?? 4000;
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 16) throw new Error('max_text_length: must be an integer of at least 16');
-  return { ...(typeof o.relay_user === 'string' && { relayUser: o.relay_user }), puppets: puppets as LoopbackConfig['puppets'], maxTextLength: max };
+  const control = o.control === undefined ? undefined : parseControl(o.control);
+  return { ...(typeof o.relay_user === 'string' && { relayUser: o.relay_user }), puppets: puppets as LoopbackConfig['puppets'], maxTextLength: max, ...(control && { control }) };
+}
+
+function parseControl(raw: unknown): ControlConfig {
+  const c = (raw ?? {}) as Record<string, unknown>;
+  const port = c.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error('control.port: must be a port number (0 picks a free one)');
+  const bindAddress = c.bind_address ?? '127.0.0.1';
+  // It lets anyone act as any loopback user: never reachable from another machine.
+  if (typeof bindAddress !== 'string' || !isLoopbackAddress(bindAddress)) throw new Error('control.bind_address: must be a loopback address (127.0.0.1 or ::1)');
+  if (c.token !== undefined && (typeof c.token !== 'string' || c.token.length < 16)) throw new Error('control.token: must be a string of at least 16 characters');
+  return { port, bindAddress, ...(typeof c.token === 'string' && { token: c.token }) };
+}
+
+function isLoopbackAddress(a: string): boolean {
+  return a === '::1' || a === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
 }
 
 export class LoopbackAdapter implements NetworkAdapter<LoopbackConfig> {
   readonly network = networkId('loopback');
   readonly displayName = 'Loopback';
   capabilities: Capabilities = loopbackCapabilities(4000);
+  private control: LoopbackControl | undefined;
 
   /** The world may be shared with a test that drives it. */
   constructor(readonly world: LoopbackWorld = new LoopbackWorld()) {}
@@ -58,6 +79,17 @@ export class LoopbackAdapter implements NetworkAdapter<LoopbackConfig> {
     }));
     if (config.relayUser) logins.push({ id: loginId('loopback:relay'), network: this.network, kind: 'relay', remoteUser: remoteUserId(config.relayUser), data: {} });
     return logins;
+  }
+
+  async start(config: LoopbackConfig, log: Logger): Promise<void> {
+    if (!config.control) return;
+    this.control = new LoopbackControl(this.world, config.control, log);
+    await this.control.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.control?.stop();
+    this.control = undefined;
   }
 
   createSession(login: LoginInfo, _config: LoopbackConfig, sink: EventSink): AdapterSession {

@@ -40,7 +40,7 @@ export class LoopbackWorld {
   readonly users = new Map<RemoteUserId, UserInfo>();
   readonly messages = new Map<RemoteMessageId, LoopbackMessage>();
   /** Everything the bridge did on this network, in order (for assertions). */
-  readonly fromBridge: { by: RemoteUserId; event: OutboundEvent }[] = [];
+  readonly fromBridge: { by: RemoteUserId; event: OutboundEvent; id?: RemoteMessageId }[] = [];
 
   connect(client: LoopbackClient): void {
     if (!this.online) throw new Error('loopback network is offline');
@@ -89,11 +89,11 @@ export class LoopbackWorld {
   }
 
   /** `from` writes to `to` directly. */
-  async dm(from: string, to: string, content: string | MessageContent): Promise<RemoteMessageId> {
+  async dm(from: string, to: string, content: string | MessageContent, replyTo?: RemoteMessageId): Promise<RemoteMessageId> {
     const sender = remoteUserId(from);
     const peer = remoteUserId(to);
-    const msg = this.record(sender, remoteChatId(to), typeof content === 'string' ? { kind: 'text', text: content } : content);
-    await this.toDm(sender, peer, (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(sender, viewer), content: msg.content }));
+    const msg = this.record(sender, remoteChatId(to), typeof content === 'string' ? { kind: 'text', text: content } : content, replyTo);
+    await this.toDm(sender, peer, (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(sender, viewer), content: msg.content, ...(replyTo && { replyTo }) }));
     return msg.id;
   }
 
@@ -136,11 +136,13 @@ export class LoopbackWorld {
   /** A session sends on behalf of its user. */
   async fromSession(by: RemoteUserId, ev: OutboundEvent): Promise<RemoteMessageId | undefined> {
     if (!this.online) throw new Error('loopback network is offline');
-    this.fromBridge.push({ by, event: ev });
+    const entry: (typeof this.fromBridge)[number] = { by, event: ev };
+    this.fromBridge.push(entry);
     switch (ev.type) {
       case 'message': {
         const c = this.chats.get(ev.chat);
         const msg = this.record(by, ev.chat, ev.content, ev.replyTo, ev.relayedFor?.displayName);
+        entry.id = msg.id;
         const reply = ev.replyTo && { replyTo: ev.replyTo };
         if (c) await this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
         else await this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
