@@ -51,6 +51,7 @@ export function encryptionStatus(): { available: boolean; reason?: string } {
 export class AppserviceMatrixSide implements MatrixSide {
   readonly botUserId: MatrixUserId;
   private readonly bridge: Bridge;
+  private defaultRoomVersion: string | undefined;
 
   constructor(
     private readonly config: Config,
@@ -141,8 +142,17 @@ export class AppserviceMatrixSide implements MatrixSide {
   }
 
   async createRoom(opts: RoomCreation): Promise<MatrixRoomId> {
-    const users: Record<string, number> = { [opts.creator]: 100 };
-    for (const a of opts.admins ?? []) users[a] = 100;
+    // The creator is an admin by default. Others are listed explicitly; the creator then too, except in room versions where creators are privileged (v12,
+    // MSC4289), which refuse a creator in `users`.
+    const others: [string, number][] = [
+      ...(opts.moderators ?? []).map((u): [string, number] => [u, 50]),
+      ...(opts.admins ?? []).map((u): [string, number] => [u, 100]),
+    ].filter(([u]) => u !== opts.creator);
+    let users: Record<string, number> | undefined;
+    if (others.length) {
+      users = Object.fromEntries(others);
+      if (!(await this.creatorsPrivileged())) users[opts.creator] = 100;
+    }
     const initialState = [...opts.initialState];
     if (opts.avatarMxc) initialState.push({ type: 'm.room.avatar', state_key: '', content: { url: opts.avatarMxc } });
     const roomId = await call(() =>
@@ -154,7 +164,7 @@ export class AppserviceMatrixSide implements MatrixSide {
         ...(opts.name && { name: opts.name }),
         ...(opts.topic && { topic: opts.topic }),
         initial_state: initialState,
-        power_level_content_override: { users },
+        ...(users && { power_level_content_override: { users } }),
       } as never),
     );
     return matrixRoomId(roomId);
@@ -231,11 +241,34 @@ export class AppserviceMatrixSide implements MatrixSide {
     return { bytes: Buffer.concat(chunks), mime: res.headers.get('content-type') ?? 'application/octet-stream' };
   }
 
+  /** Whether new rooms get a room version whose creators hold unlimited power (MSC4289). */
+  private async creatorsPrivileged(): Promise<boolean> {
+    if (this.defaultRoomVersion === undefined) {
+      const caps = (await call(() => this.bot().matrixClient.doRequest('GET', '/_matrix/client/v3/capabilities'))) as {
+        capabilities?: { 'm.room_versions'?: { default?: string } };
+      };
+      this.defaultRoomVersion = caps.capabilities?.['m.room_versions']?.default ?? '1';
+    }
+    return creatorsArePrivileged(this.defaultRoomVersion);
+  }
+
   async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number> {
+    // `format=event` gives the whole create event: in v12 rooms its sender is a creator.
+    const create = (await call(() =>
+      this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.create/`, { format: 'event' }),
+    )) as { sender?: string; content?: { room_version?: string; additional_creators?: string[] } };
+    const version = create.content?.room_version ?? '1';
+    if (creatorsArePrivileged(version) && (create.sender === userId || create.content?.additional_creators?.includes(userId))) return Number.POSITIVE_INFINITY;
     const pl = (await call(() => this.bot().matrixClient.getRoomStateEvent(roomId, 'm.room.power_levels', ''))) as {
       users?: Record<string, number>;
       users_default?: number;
     };
     return pl.users?.[userId] ?? pl.users_default ?? 0;
   }
+}
+
+/** Room versions where creators hold unlimited power and are never listed in power levels (MSC4289). */
+export function creatorsArePrivileged(roomVersion: string): boolean {
+  if (roomVersion === 'org.matrix.hydra.11') return true;
+  return /^\d+$/.test(roomVersion) && Number(roomVersion) >= 12;
 }

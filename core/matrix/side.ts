@@ -20,7 +20,7 @@ export class MatrixRequestError extends Error {
 }
 
 export interface RoomCreation {
-  /** Who creates the room (and holds power level 100): the bridge bot. */
+  /** Who creates the room (and holds power level 100): the bridge bot, or the contact's ghost in a DM. */
   creator: MatrixUserId;
   name?: string;
   topic?: string;
@@ -32,6 +32,8 @@ export interface RoomCreation {
   initialState: { type: string; state_key: string; content: Record<string, unknown> }[];
   /** Users given power level 100 besides the creator. */
   admins?: MatrixUserId[];
+  /** Users given power level 50: may change the room's name, topic and avatar. */
+  moderators?: MatrixUserId[];
 }
 
 export interface MatrixSide {

@@ -77,7 +77,8 @@ export class Rooms {
         { type: 'm.bridge', state_key: stateKey, content },
         { type: 'uk.half-shot.bridge', state_key: stateKey, content },
       ],
-      ...(!isDirect && { admins: [] }),
+      // The user is a member of the remote group and may rename it there, so here too.
+      ...(!isDirect && { moderators: [owner] }),
     });
     this.store.updatePortal(portal.portalKey, { roomId, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
     portal.roomId = roomId;

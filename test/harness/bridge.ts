@@ -1,0 +1,99 @@
+/**
+ * The bridge as a child process, through its real CLI and a real config file, so tests
+ * can kill it (any signal) and start it again on the same database.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const CLI = join(REPO_ROOT, 'core', 'cli', 'main.ts');
+
+export interface BridgeOptions {
+  dir: string;
+  homeserverUrl: string;
+  domain: string;
+  /** Loopback network settings (relay_user, puppets...); the control API is added. */
+  loopback?: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  logLevel?: string;
+}
+
+export class BridgeProcess {
+  private proc: ServerProcess | undefined;
+  private runs = 0;
+  readonly configFile: string;
+  readonly registrationFile: string;
+
+  private constructor(readonly dir: string, readonly port: number, readonly controlPort: number) {
+    this.configFile = join(dir, 'config.yaml');
+    this.registrationFile = join(dir, 'registration.yaml');
+  }
+
+  /** Write config.yaml and, through the CLI, registration.yaml. */
+  static async create(opts: BridgeOptions): Promise<BridgeProcess> {
+    mkdirSync(opts.dir, { recursive: true });
+    const b = new BridgeProcess(opts.dir, await freePort(), await freePort());
+    const config = {
+      homeserver: { url: opts.homeserverUrl, domain: opts.domain },
+      appservice: { bind_address: '127.0.0.1', port: b.port, url: `http://127.0.0.1:${b.port}`, registration: 'registration.yaml' },
+      bridge: { permissions: opts.permissions ?? { '*': 'relay', [opts.domain]: 'user' } },
+      store: { path: 'switchboard.db' },
+      logging: { level: opts.logLevel ?? 'debug' },
+      networks: { loopback: { ...opts.loopback, control: { port: b.controlPort } } },
+    };
+    writeFileSync(b.configFile, stringify(config));
+    await b.cli('generate-registration');
+    return b;
+  }
+
+  get controlUrl(): string {
+    return `http://127.0.0.1:${this.controlPort}`;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get process(): ServerProcess | undefined {
+    return this.proc;
+  }
+
+  /** Run a CLI subcommand to completion; resolves with its stdout. */
+  async cli(...args: string[]): Promise<string> {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, '-c', this.configFile, ...args], { cwd: REPO_ROOT });
+    return stdout;
+  }
+
+  /** Start `switchboard start`; with `waitReady`, resolve once it logs "bridge ready". */
+  async start(opts: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<ServerProcess> {
+    if (this.proc?.isRunning()) throw new Error('bridge already running');
+    const proc = spawnServer('bridge', process.execPath, ['--import', 'tsx', CLI, '-c', this.configFile, 'start'], {
+      cwd: REPO_ROOT,
+      logFile: join(this.dir, `bridge-${++this.runs}.log`),
+    });
+    this.proc = proc;
+    if (opts.waitReady ?? true) await this.ready(opts.timeoutMs);
+    return proc;
+  }
+
+  /** Wait for this run's "bridge ready" log line. */
+  async ready(timeoutMs = 60_000): Promise<void> {
+    const proc = this.proc;
+    if (!proc) throw new Error('bridge not started');
+    await waitReady(proc, '"bridge ready" in its log', async () => proc.output().includes('"msg":"bridge ready"'), timeoutMs);
+  }
+
+  /** SIGTERM (clean drain) by default; SIGKILL for a crash. Resolves when it has exited. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | undefined> {
+    const proc = this.proc;
+    if (!proc?.isRunning()) return undefined;
+    if (signal === 'SIGTERM') await proc.stop();
+    else proc.signal(signal);
+    return proc.exited;
+  }
+}

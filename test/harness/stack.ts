@@ -1,0 +1,95 @@
+/**
+ * A whole local deployment on loopback: Synapse with the bridge's registration, the
+ * bridge as a child process with the loopback network (control API on), and optionally
+ * Prosody and ngircd. Used by the end-to-end suites and by `npm run stack`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BridgeProcess, type BridgeOptions } from './bridge.js';
+import { LoopbackClient } from './loopback-client.js';
+import { MatrixTestClient } from './matrix-client.js';
+import { Ngircd } from './ngircd.js';
+import { tempDir } from './proc.js';
+import { Prosody } from './prosody.js';
+import { Synapse, type MatrixAccount } from './synapse.js';
+
+export interface StackOptions {
+  /** Where everything lives; a fresh temp dir when absent (removed by `stop`). */
+  dir?: string;
+  prosody?: boolean;
+  ngircd?: boolean;
+  /** Start the bridge before Synapse (it must wait and retry). */
+  bridgeFirst?: boolean;
+  bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel'>>;
+  synapsePort?: number;
+}
+
+export class Stack {
+  private constructor(
+    readonly dir: string,
+    private readonly removeDir: (() => void) | undefined,
+    readonly synapse: Synapse,
+    readonly bridge: BridgeProcess,
+    readonly loopback: LoopbackClient,
+    readonly prosody: Prosody | undefined,
+    readonly ngircd: Ngircd | undefined,
+  ) {}
+
+  static async start(opts: StackOptions = {}): Promise<Stack> {
+    const tmp = opts.dir ? undefined : tempDir('stack');
+    const dir = opts.dir ?? tmp!.path;
+    for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd']) mkdirSync(join(dir, sub), { recursive: true });
+    const synapse = await Synapse.create({ dir: join(dir, 'synapse'), registrations: [join(dir, 'bridge', 'registration.yaml')], ...(opts.synapsePort && { port: opts.synapsePort }) });
+    const bridge = await BridgeProcess.create({
+      dir: join(dir, 'bridge'), homeserverUrl: synapse.url, domain: synapse.serverName,
+      loopback: { relay_user: 'relaybot', ...opts.bridge?.loopback },
+      ...(opts.bridge?.permissions && { permissions: opts.bridge.permissions }),
+      ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
+    });
+    const prosody = opts.prosody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
+    const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
+    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd);
+    try {
+      if (opts.bridgeFirst) {
+        await bridge.start({ waitReady: false });
+        await synapse.start();
+        await bridge.ready();
+      } else {
+        await synapse.start();
+        await bridge.start();
+      }
+      await prosody?.start();
+      await ngircd?.start();
+    } catch (err) {
+      await stack.stop({ keepDir: true });
+      throw err;
+    }
+    return stack;
+  }
+
+  /** Register a Matrix user and log them in as a syncing client. */
+  async user(localpart: string, password?: string): Promise<MatrixTestClient & { account: MatrixAccount }> {
+    const account = await this.synapse.register(localpart, password);
+    const client = new MatrixTestClient(this.synapse.url, account.userId, account.accessToken);
+    client.startSync();
+    return Object.assign(client, { account });
+  }
+
+  /** The Matrix id of a loopback user's ghost. */
+  ghost(remoteUser: string): string {
+    return `@_loopback_${remoteUser}:${this.synapse.serverName}`;
+  }
+
+  get botUserId(): string {
+    return `@switchboard:${this.synapse.serverName}`;
+  }
+
+  /** Stop everything this stack started (in reverse order), then remove its temp dir. */
+  async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
+    const results = await Promise.allSettled([this.bridge.stop(), this.ngircd?.stop(), this.prosody?.stop()]);
+    await this.synapse.stop();
+    if (!opts.keepDir) this.removeDir?.();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
