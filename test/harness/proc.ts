@@ -99,7 +99,9 @@ export async function waitReady(proc: ServerProcess, what: string, probe: () => 
       const code = await proc.exited;
       throw new Error(`${proc.name} exited (${code}) before ${what}; its log (${proc.logFile}) ends:\n${proc.tail()}`);
     }
-    if (await probe().catch(() => false)) return;
+    // A probe may hang (a port that accepts and never answers): bound each attempt.
+    const attempt = Promise.race([probe().catch(() => false), new Promise<false>((r) => setTimeout(() => r(false), 3000).unref())]);
+    if (await attempt) return;
     if (Date.now() > deadline) {
       await proc.stop(2000);
       throw new Error(`${proc.name} not ready (${what}) within ${timeoutMs / 1000} s; its log (${proc.logFile}) ends:\n${proc.tail()}`);

@@ -152,7 +152,7 @@ export class Synapse {
       cwd: this.opts.dir,
       logFile: join(this.opts.dir, 'homeserver.log'),
     });
-    await waitReady(this.proc, `GET ${this.url}/health`, async () => (await fetch(`${this.url}/health`)).ok, timeoutMs);
+    await waitReady(this.proc, `GET ${this.url}/health`, async () => (await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(2000) })).ok, timeoutMs);
   }
 
   async stop(): Promise<void> {
