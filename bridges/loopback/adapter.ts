@@ -13,6 +13,8 @@ export interface LoopbackConfig {
   maxTextLength: number;
   /** The control API for tests and the dev stack; off when absent. */
   control?: ControlConfig;
+  /** Where the network keeps its state across restarts; in memory only when absent. */
+  stateFile?: string;
 }
 
 const MB = 1024 * 1024;
@@ -29,7 +31,7 @@ export function loopbackCapabilities(maxTextLength: number): Capabilities {
 
 function parseLoopbackConfig(raw: unknown): LoopbackConfig {
   const o = (raw ?? {}) as Record<string, unknown>;
-  const keys = ['relay_user', 'puppets', 'max_text_length', 'control'];
+  const keys = ['relay_user', 'puppets', 'max_text_length', 'control', 'state_file'];
   const unknown = Object.keys(o).filter((k) => !keys.includes(k));
   if (unknown.length) throw new Error(`unknown key(s) ${unknown.join(', ')} (loopback takes ${keys.join(', ')})`);
   if (o.relay_user !== undefined && typeof o.relay_user !== 'string') throw new Error('relay_user: must be a string, e.g. "switchboard"');
@@ -40,7 +42,11 @@ function parseLoopbackConfig(raw: unknown): LoopbackConfig {
   const max = o.max_text_length ?? 4000;
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 16) throw new Error('max_text_length: must be an integer of at least 16');
   const control = o.control === undefined ? undefined : parseControl(o.control);
-  return { ...(typeof o.relay_user === 'string' && { relayUser: o.relay_user }), puppets: puppets as LoopbackConfig['puppets'], maxTextLength: max, ...(control && { control }) };
+  if (o.state_file !== undefined && (typeof o.state_file !== 'string' || !o.state_file)) throw new Error('state_file: must be a file path');
+  return {
+    ...(typeof o.relay_user === 'string' && { relayUser: o.relay_user }), puppets: puppets as LoopbackConfig['puppets'], maxTextLength: max,
+    ...(control && { control }), ...(typeof o.state_file === 'string' && { stateFile: o.state_file }),
+  };
 }
 
 function parseControl(raw: unknown): ControlConfig {
@@ -82,6 +88,7 @@ export class LoopbackAdapter implements NetworkAdapter<LoopbackConfig> {
   }
 
   async start(config: LoopbackConfig, log: Logger): Promise<void> {
+    if (config.stateFile) this.world.persistTo(config.stateFile);
     if (!config.control) return;
     this.control = new LoopbackControl(this.world, config.control, log);
     await this.control.start();

@@ -5,6 +5,7 @@
  * client, the sender's included (as XMPP MUCs do), so echo handling is exercised.
  */
 import type { ChatInfo, MessageContent, OutboundEvent, RemoteEvent, UserInfo } from '../../core/events.js';
+import { loadWorld, saveWorld } from './persist.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteMessageId, type RemoteUserId } from '../../core/ids.js';
 
 export interface LoopbackClient {
@@ -25,7 +26,7 @@ export interface LoopbackMessage {
   reactions: Map<RemoteUserId, Set<string>>;
 }
 
-interface Chat {
+export interface Chat {
   id: RemoteChatId;
   name?: string;
   topic?: string;
@@ -35,12 +36,37 @@ interface Chat {
 export class LoopbackWorld {
   online = true;
   private seq = 0;
+  private stateFile: string | undefined;
   private readonly clients = new Set<LoopbackClient>();
   private readonly chats = new Map<RemoteChatId, Chat>();
   readonly users = new Map<RemoteUserId, UserInfo>();
   readonly messages = new Map<RemoteMessageId, LoopbackMessage>();
   /** Everything the bridge did on this network, in order (for assertions). */
   readonly fromBridge: { by: RemoteUserId; event: OutboundEvent; id?: RemoteMessageId }[] = [];
+
+  /**
+   * Keep the network's state in `file` (written synchronously after every change, read
+   * now if it exists), so the network outlives a bridge restart as a real one would.
+   */
+  persistTo(file: string): void {
+    this.stateFile = file;
+    const saved = loadWorld(file);
+    if (!saved) return this.save();
+    this.seq = saved.seq;
+    for (const u of saved.users) this.users.set(u.id, u);
+    for (const c of saved.chats) this.chats.set(c.id, { ...c, members: new Set(c.members) });
+    for (const m of saved.messages) this.messages.set(m.id, { ...m, reactions: new Map(m.reactions.map(([u, keys]) => [u, new Set(keys)])) });
+  }
+
+  private save(): void {
+    if (!this.stateFile) return;
+    saveWorld(this.stateFile, {
+      seq: this.seq,
+      users: [...this.users.values()],
+      chats: [...this.chats.values()].map((c) => ({ ...c, members: [...c.members] })),
+      messages: [...this.messages.values()].map((m) => ({ ...m, reactions: [...m.reactions].map(([u, keys]): [RemoteUserId, string[]] => [u, [...keys]]) })),
+    });
+  }
 
   connect(client: LoopbackClient): void {
     if (!this.online) throw new Error('loopback network is offline');
@@ -56,17 +82,20 @@ export class LoopbackWorld {
   addUser(id: string, name?: string, avatar?: UserInfo['avatar']): RemoteUserId {
     const user = remoteUserId(id);
     this.users.set(user, { id: user, ...(name && { name }), ...(avatar && { avatar }) });
+    this.save();
     return user;
   }
 
   addGroup(id: string, opts: { name?: string; topic?: string; members?: string[] } = {}): RemoteChatId {
     const chat = remoteChatId(id);
     this.chats.set(chat, { id: chat, ...(opts.name && { name: opts.name }), ...(opts.topic && { topic: opts.topic }), members: new Set((opts.members ?? []).map(remoteUserId)) });
+    this.save();
     return chat;
   }
 
   join(chat: string, user: string): void {
     this.group(remoteChatId(chat)).members.add(remoteUserId(user));
+    this.save();
   }
 
   chatInfo(chat: RemoteChatId, viewer: RemoteUserId): ChatInfo {
@@ -101,12 +130,14 @@ export class LoopbackWorld {
     const msg = this.message(id);
     const content: MessageContent = { kind: 'text', text };
     msg.edits.push(content);
+    this.save();
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'edit', chat, sender: this.sender(msg.sender, viewer), target: id, content }));
   }
 
   async delete(id: RemoteMessageId): Promise<void> {
     const msg = this.message(id);
     msg.deleted = true;
+    this.save();
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'delete', chat, sender: this.sender(msg.sender, viewer), target: id }));
   }
 
@@ -117,6 +148,7 @@ export class LoopbackWorld {
     if (removed) set.delete(key);
     else set.add(key);
     msg.reactions.set(u, set);
+    this.save();
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'reaction', chat, sender: this.sender(u, viewer), target: id, key, removed }));
   }
 
@@ -128,6 +160,7 @@ export class LoopbackWorld {
   async rename(chat: string, name: string): Promise<void> {
     const c = this.group(remoteChatId(chat));
     c.name = name;
+    this.save();
     await this.toGroup(c, () => ({ type: 'chat-info', chat: { id: c.id, kind: 'group' }, info: { id: c.id, kind: 'group', name, ...(c.topic && { topic: c.topic }) } }));
   }
 
@@ -148,17 +181,19 @@ export class LoopbackWorld {
         else await this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
         return msg.id;
       }
-      case 'edit': this.message(ev.target).edits.push(ev.content); return undefined;
-      case 'delete': this.message(ev.target).deleted = true; return undefined;
+      case 'edit': this.message(ev.target).edits.push(ev.content); this.save(); return undefined;
+      case 'delete': this.message(ev.target).deleted = true; this.save(); return undefined;
       case 'reaction': {
         const msg = this.message(ev.target);
         msg.reactions.set(by, new Set(ev.keys));
+        this.save();
         return undefined;
       }
       case 'chat-info': {
         const c = this.group(ev.chat);
         if (ev.name !== undefined) c.name = ev.name;
         if (ev.topic !== undefined) c.topic = ev.topic;
+        this.save();
         return undefined;
       }
       case 'typing': case 'receipt': case 'leave': return undefined;
@@ -173,6 +208,7 @@ export class LoopbackWorld {
       ...(replyTo && { replyTo }), ...(relayedFor && { relayedFor }),
     };
     this.messages.set(msg.id, msg);
+    this.save();
     return msg;
   }
 

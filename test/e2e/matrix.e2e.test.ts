@@ -21,6 +21,7 @@ describe('bridge end to end through Synapse', { timeout: 300_000 }, () => {
   let stack: Stack;
   let alice: MatrixTestClient;
   let dmRoom: string;
+  let groupRoom: string;
   const domain = () => stack.synapse.serverName;
 
   before(async () => {
@@ -146,6 +147,39 @@ describe('bridge end to end through Synapse', { timeout: 300_000 }, () => {
     await alice.sendText(room, 'hello group');
     const out = await stack.loopback.waitFromBridge(isMessage('hello group'));
     assert.deepEqual([out.by, (out.event as Msg).chat], ['alice', 'general']);
+    groupRoom = room;
+  });
+
+  it('a Matrix user without a login is relayed with their name', async () => {
+    const dave = await stack.user('dave');
+    try {
+      await alice.invite(groupRoom, dave.userId);
+      await dave.waitForInvite((r) => r === groupRoom);
+      await dave.join(groupRoom);
+      await dave.sendText(groupRoom, 'hello from dave');
+      const e = await stack.loopback.waitFromBridge((x) => x.event.type === 'message' && x.event.content.text.endsWith('hello from dave'));
+      const msg = e.event as Msg;
+      assert.equal(e.by, 'relaybot');
+      assert.deepEqual(msg.relayedFor, { displayName: 'dave', matrixId: dave.userId });
+      assert.equal(msg.content.text, 'dave: hello from dave');
+      assert.deepEqual(msg.content.spans?.[0], { kind: 'bold', offset: 0, length: 4 });
+    } finally {
+      await dave.stop();
+    }
+  });
+
+  it('after a crash (SIGKILL) and a restart, portals and the message map are still there', async () => {
+    const before = await stack.loopback.dm('bob', 'alice', 'before the crash');
+    const original = await alice.waitFor((e) => e.room_id === dmRoom && e.content.body === 'before the crash', 'the message before the crash');
+    assert.equal(await stack.bridge.stop('SIGKILL'), 'SIGKILL');
+    await stack.bridge.start();
+    stack.loopback.bridgeRestarted();
+    await stack.loopback.edit(before, 'before the crash, edited after it');
+    const edit = await alice.waitFor((e) => relatesTo(e, 'm.replace') === original.event_id, 'the edit after the restart', 60_000);
+    assert.equal(edit.room_id, dmRoom, 'the same portal room, not a new one');
+    await alice.sendText(dmRoom, 'after the restart');
+    const out = await stack.loopback.waitFromBridge(isMessage('after the restart'), 60_000);
+    assert.deepEqual([out.by, (out.event as Msg).chat], ['alice', 'bob']);
   });
 
   it("the bridge bot's management room answers help", async () => {

@@ -44,7 +44,7 @@ export class BridgeProcess {
       bridge: { permissions: opts.permissions ?? { '*': 'relay', [opts.domain]: 'user' } },
       store: { path: 'switchboard.db' },
       logging: { level: opts.logLevel ?? 'debug' },
-      networks: { loopback: { ...opts.loopback, control: { port: b.controlPort } } },
+      networks: { loopback: { state_file: join(opts.dir, 'loopback-world.json'), ...opts.loopback, control: { port: b.controlPort } } },
     };
     writeFileSync(b.configFile, stringify(config));
     await b.cli('generate-registration');

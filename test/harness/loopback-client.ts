@@ -50,6 +50,11 @@ export class LoopbackClient {
   rename(chat: string, name: string) { return this.call('PATCH', `/groups/${encodeURIComponent(chat)}`, { name }); }
   message(id: string) { return this.call<{ id: string; content: MessageContent; edits: MessageContent[]; deleted: boolean; reactions: Record<string, string[]>; replyTo?: string; relayedFor?: string }>('GET', `/messages/${encodeURIComponent(id)}`); }
 
+  /** The bridge restarted: its log of what it did starts again from nothing. */
+  bridgeRestarted(): void {
+    this.seen = 0;
+  }
+
   /**
    * Wait for the next thing the bridge does on the loopback network that `match`
    * accepts; entries before it are consumed. Fails after `timeoutMs` listing what came.
