@@ -150,8 +150,23 @@ export function adapterSection(section: NetworkSection): Record<string, unknown>
 }
 
 /** Permission of a Matrix user: exact id, then server name, then `*`. */
+const LEVELS: readonly PermissionLevel[] = ['none', 'relay', 'user', 'admin'];
+
+/** Whether `level` is at least `needed`. */
+export function atLeast(level: PermissionLevel, needed: PermissionLevel): boolean {
+  return LEVELS.indexOf(level) >= LEVELS.indexOf(needed);
+}
+
+/**
+ * A user's level: their own entry, else their server's, else `*`. Users of other
+ * servers get `relay` at most from `*`: only an entry naming them or their server
+ * gives them more.
+ */
 export function permissionOf(config: Config, userId: string): PermissionLevel {
   const perms = config.bridge.permissions;
   const server = userId.slice(userId.indexOf(':') + 1);
-  return perms[userId] ?? perms[server] ?? perms['*'] ?? 'none';
+  const explicit = perms[userId] ?? perms[server];
+  if (explicit) return explicit;
+  const star = perms['*'] ?? 'none';
+  return server === config.homeserver.domain || !atLeast(star, 'user') ? star : 'relay';
 }

@@ -19,6 +19,7 @@ function toPortal(r: Row): PortalRow {
     name: opt(r.name),
     topic: opt(r.topic),
     avatarMxc: opt(r.avatar_mxc),
+    relay: r.relay !== 0,
   };
 }
 
@@ -74,10 +75,11 @@ export class SqliteStore implements Store {
     this.q = {
       getPortal: p('SELECT * FROM portals WHERE portal_key = ?'),
       portalsByRoom: p('SELECT * FROM portals WHERE room_id = ? ORDER BY created_at'),
-      insertPortal: p(`INSERT INTO portals (portal_key, network, chat_id, receiver, kind, room_id, name, topic, avatar_mxc, created_at)
-        VALUES (@portalKey, @network, @chatId, @receiver, @kind, @roomId, @name, @topic, @avatarMxc, @now)
+      insertPortal: p(`INSERT INTO portals (portal_key, network, chat_id, receiver, kind, room_id, name, topic, avatar_mxc, relay, created_at)
+        VALUES (@portalKey, @network, @chatId, @receiver, @kind, @roomId, @name, @topic, @avatarMxc, @relay, @now)
         ON CONFLICT (portal_key) DO NOTHING`),
       countPortals: p('SELECT count(*) AS n FROM portals'),
+      listPortals: p('SELECT * FROM portals WHERE room_id IS NOT NULL ORDER BY created_at'),
       getGhost: p('SELECT * FROM ghosts WHERE user_id = ?'),
       putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered)
         VALUES (@userId, @network, @remoteId, @name, @avatarMxc, @avatarRef, @registered)
@@ -125,17 +127,20 @@ export class SqliteStore implements Store {
   }
   upsertPortal(row: PortalRow) {
     this.q.insertPortal.run({
-      receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, now: Date.now(),
+      receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, relay: row.relay === false ? 0 : 1, now: Date.now(),
     });
     return this.getPortal(row.portalKey)!;
   }
-  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc'>>) {
-    const columns = { roomId: 'room_id', name: 'name', topic: 'topic', avatarMxc: 'avatar_mxc' } as const;
-    const entries = Object.entries(change) as [keyof typeof columns, string | undefined][];
+  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc' | 'relay'>>) {
+    const columns = { roomId: 'room_id', name: 'name', topic: 'topic', avatarMxc: 'avatar_mxc', relay: 'relay' } as const;
+    const entries = Object.entries(change) as [keyof typeof columns, string | boolean | undefined][];
     if (!entries.length) return;
-    // Column names come from the fixed map above, never from input.
+    // Column names come from the fixed map above, never from input; values are bound.
     const sets = entries.map(([k]) => `${columns[k]} = ?`).join(', ');
-    this.db.prepare(`UPDATE portals SET ${sets} WHERE portal_key = ?`).run(...entries.map(([, v]) => v ?? null), portalKey);
+    this.db.prepare(`UPDATE portals SET ${sets} WHERE portal_key = ?`).run(...entries.map(([, v]) => (typeof v === 'boolean' ? Number(v) : (v ?? null))), portalKey);
+  }
+  listPortals() {
+    return (this.q.listPortals.all() as Row[]).map(toPortal);
   }
   countPortals() {
     return (this.q.countPortals.get() as { n: number }).n;

@@ -19,6 +19,8 @@ export interface PortalRow {
   name?: string;
   topic?: string;
   avatarMxc?: string;
+  /** Matrix users without a login of their own are relayed here (default true). */
+  relay?: boolean;
 }
 
 export interface GhostRow {
@@ -85,7 +87,9 @@ export interface Store {
   portalsByRoom(roomId: MatrixRoomId): PortalRow[];
   /** Insert if missing; returns the stored row either way. */
   upsertPortal(row: PortalRow): PortalRow;
-  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc'>>): void;
+  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc' | 'relay'>>): void;
+  /** Every portal that has a room. */
+  listPortals(): PortalRow[];
   countPortals(): number;
 
   getGhost(userId: MatrixUserId): GhostRow | undefined;

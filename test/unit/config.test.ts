@@ -50,6 +50,16 @@ describe('config', () => {
     assert.equal(permissionOf(config, '@joe:example.org'), 'user');
     assert.equal(permissionOf(config, '@eve:elsewhere.net'), 'relay');
   });
+
+  it('gives users of other servers relay at most from *, unless an entry names them or their server', () => {
+    const config = parseConfig({ ...minimal, bridge: { permissions: { '*': 'admin', 'friends.net': 'user', '@ally:far.org': 'admin' } } }, {});
+    assert.equal(permissionOf(config, '@joe:example.org'), 'admin', 'local users get * as it is');
+    assert.equal(permissionOf(config, '@eve:elsewhere.net'), 'relay', 'federated users are capped at relay');
+    assert.equal(permissionOf(config, '@amy:friends.net'), 'user');
+    assert.equal(permissionOf(config, '@ally:far.org'), 'admin');
+    const none = parseConfig({ ...minimal, bridge: { permissions: { '*': 'none' } } }, {});
+    assert.equal(permissionOf(none, '@eve:elsewhere.net'), 'none');
+  });
 });
 
 describe('registration', () => {

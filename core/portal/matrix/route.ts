@@ -23,6 +23,7 @@ export function routeFor(ctx: BridgeContext, portal: PortalRow, sender: MatrixUs
   if (own) return { ok: true, live: own };
   const level = permissionOf(ctx.config, sender);
   if (level === 'none') return { ok: false, reason: 'you are not allowed to use this bridge' };
+  if (portal.relay === false) return { ok: false, reason: `relaying is off in this room; log in to ${portal.network} to write here` };
   const relay = ctx.sessions.relay(portal.network);
   if (!relay) return { ok: false, reason: `you have no ${portal.network} login, and ${portal.network} has no relay` };
   return { ok: true, live: relay, relayedFor: { displayName, matrixId: sender } };
