@@ -79,7 +79,6 @@ export class SqliteStore implements Store {
         VALUES (@portalKey, @network, @chatId, @receiver, @kind, @roomId, @name, @topic, @avatarMxc, @relay, @now)
         ON CONFLICT (portal_key) DO NOTHING`),
       countPortals: p('SELECT count(*) AS n FROM portals'),
-      listPortals: p('SELECT * FROM portals WHERE room_id IS NOT NULL ORDER BY created_at'),
       getGhost: p('SELECT * FROM ghosts WHERE user_id = ?'),
       putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered)
         VALUES (@userId, @network, @remoteId, @name, @avatarMxc, @avatarRef, @registered)
@@ -138,9 +137,6 @@ export class SqliteStore implements Store {
     // Column names come from the fixed map above, never from input; values are bound.
     const sets = entries.map(([k]) => `${columns[k]} = ?`).join(', ');
     this.db.prepare(`UPDATE portals SET ${sets} WHERE portal_key = ?`).run(...entries.map(([, v]) => (typeof v === 'boolean' ? Number(v) : (v ?? null))), portalKey);
-  }
-  listPortals() {
-    return (this.q.listPortals.all() as Row[]).map(toPortal);
   }
   countPortals() {
     return (this.q.countPortals.get() as { n: number }).n;

@@ -88,8 +88,6 @@ export interface Store {
   /** Insert if missing; returns the stored row either way. */
   upsertPortal(row: PortalRow): PortalRow;
   updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc' | 'relay'>>): void;
-  /** Every portal that has a room. */
-  listPortals(): PortalRow[];
   countPortals(): number;
 
   getGhost(userId: MatrixUserId): GhostRow | undefined;
