@@ -155,6 +155,12 @@ export interface NetworkAdapter<Config = unknown> {
   configuredLogins(config: Config): ConfiguredLogin[];
   /** Build a session for a login. No I/O: the engine calls `connect()` when it is ready. */
   createSession(login: LoginInfo, config: Config, sink: EventSink): AdapterSession;
+  /**
+   * Optional: check a chat identifier a person typed (`link <network> <chat>`) against
+   * the protocol's rules and return it normalised. No I/O. Throw an Error whose message
+   * says what is wrong. The core has already refused control characters and spaces.
+   */
+  parseChatId?(input: string): RemoteChatId;
   /** Begin an interactive login for a person. No I/O until `start()`. */
   startLogin(config: Config): LoginFlow;
   /**

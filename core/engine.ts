@@ -23,11 +23,15 @@ import { KeyedQueue } from './queue.js';
 import { Sessions, type LiveLogin, type Network } from './sessions.js';
 import type { InboxRow, LoginRow, PortalRow, Store } from './store/store.js';
 import { Commands } from './commands/index.js';
+import { isPortalCommand } from './commands/prefix.js';
+import { LoginManager, LoginRefused } from './logins.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
+/** `sync` looks up at most this many member profiles. */
+const MAX_SYNCED_MEMBERS = 100;
 
 export interface EngineOptions {
   config: Config;
@@ -42,6 +46,10 @@ export class Engine {
   readonly ctx: BridgeContext;
   private readonly queue: KeyedQueue;
   private readonly commands: Commands;
+  /** The login step machine shared by bot commands and the provisioning API. */
+  readonly logins: LoginManager;
+  /** Logins that exist because of config: `logout` cannot remove them. */
+  private readonly configured = new Set<LoginId>();
   private stopping = false;
   /** Until start(), transactions are only recorded; start() replays them with the rest of the inbox. */
   private started = false;
@@ -55,7 +63,8 @@ export class Engine {
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
     this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), log };
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
-    this.commands = new Commands(this.ctx, opts.version ?? 'dev');
+    this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.addLogin(row), removeLogin: (id) => this.removeLogin(id) });
+    this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p) });
     this.loadNetworks(opts.adapters);
   }
 
@@ -72,6 +81,7 @@ export class Engine {
     for (const network of sessions.allNetworks()) {
       for (const login of network.adapter.configuredLogins(network.config)) {
         const { owner, ...info } = login;
+        this.configured.add(info.id);
         store.putLogin({ loginId: info.id, network: network.id, kind: info.kind, ...(owner && { owner: matrixUserId(owner) }), ...(info.remoteUser && { remoteUser: info.remoteUser }), data: { ...info.data } });
       }
     }
@@ -110,8 +120,26 @@ export class Engine {
     return live;
   }
 
+  /** A login finished through the step machine: store it, then connect it. */
+  private addLogin(row: LoginRow): void {
+    const network = this.ctx.sessions.network(row.network);
+    if (!network) throw new Error(`network ${row.network} is not loaded`);
+    this.ctx.store.putLogin(row);
+    this.startLogin(network, row);
+  }
+
+  /** Logout: the session is closed first, then the credentials are deleted. */
+  private async removeLogin(id: LoginId): Promise<void> {
+    if (this.configured.has(id)) throw new LoginRefused('this login is set in the bridge config; an admin removes it there', 'conflict');
+    const live = this.ctx.sessions.remove(id);
+    if (live) await live.session.disconnect().catch((err: unknown) => this.ctx.log.warn({ login: id, err: String(err) }, 'disconnect failed at logout'));
+    this.ctx.store.deleteLogin(id);
+    this.ctx.log.info({ login: id }, 'logged out; credentials deleted');
+  }
+
   private async connectWithBackoff(live: LiveLogin, log: Logger): Promise<void> {
-    for (let attempt = 0; !this.stopping; attempt++) {
+    // Stops when the bridge stops or the login was removed (logout).
+    for (let attempt = 0; !this.stopping && this.ctx.sessions.get(live.login.loginId) === live; attempt++) {
       try {
         await live.session.connect();
         live.state = { state: 'connected' };
@@ -186,6 +214,26 @@ export class Engine {
     }
   }
 
+  /**
+   * `sync`: ask the network for the chat as it is now and run that through the portal's
+   * queue like any chat-info event, then refresh the profiles of the members it lists.
+   */
+  async syncPortal(portal: PortalRow): Promise<string> {
+    const { sessions } = this.ctx;
+    const live = portal.receiver ? sessions.get(portal.receiver) : sessions.anyOn(portal.network);
+    if (!live) return `no ${portal.network} login is connected to look the chat up`;
+    const info = await live.session.getChatInfo(portal.chatId).catch((err: unknown) => err as Error);
+    if (info instanceof Error) return `the chat could not be looked up: ${info.message}`;
+    await this.onRemoteEvent(live, { type: 'chat-info', chat: { id: portal.chatId, kind: portal.kind }, info });
+    const members = (info.members ?? []).slice(0, MAX_SYNCED_MEMBERS);
+    for (const id of members) {
+      const user = await live.session.getUserInfo(id).catch(() => undefined);
+      if (user) await this.onRemoteEvent(live, { type: 'user-info', info: user });
+    }
+    // Not awaited: this runs on the room's queue, and the refresh is queued behind it.
+    return `refreshing name and topic${members.length ? ` and ${members.length} member profile(s)` : ''}`;
+  }
+
   // ------------------------------------------------------------------ Matrix -> remote
 
   /**
@@ -213,7 +261,7 @@ export class Engine {
         // Our own ghosts and bot: an echo of what we sent.
         if (naming.isBridgeUser(raw.sender)) continue;
         const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
-        const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || raw.type === 'm.room.name' || raw.type === 'm.room.topic');
+        const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || raw.type === 'm.room.name' || raw.type === 'm.room.topic') && !isPortalCommand(raw);
         if (!portals.length || !bridged) {
           direct.push(raw);
           continue;
@@ -329,6 +377,7 @@ export class Engine {
   /** Stop: no new work, cancel retry waits, finish what is running, disconnect sessions. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.logins.stop();
     for (const t of [...this.retryTimers]) t.cancel();
     await this.queue.idle();
     await Promise.all(this.ctx.sessions.all().map((l) => l.session.disconnect().catch(() => undefined)));

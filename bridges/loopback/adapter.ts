@@ -3,6 +3,7 @@ import type { AdapterSession, Capabilities, ConfiguredLogin, EventSink, Logger, 
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { loginId, networkId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import { LoopbackWorld, type LoopbackClient } from './world.js';
+import { identifierProblem } from '../../core/safety.js';
 import { LoopbackControl, type ControlConfig } from './control.js';
 
 export interface LoopbackConfig {
@@ -106,12 +107,21 @@ export class LoopbackAdapter implements NetworkAdapter<LoopbackConfig> {
   startLogin(): LoginFlow {
     const world = this.world;
     return {
-      start: async () => ({ type: 'fields', instructions: 'Which loopback user are you?', fields: [{ id: 'user', label: 'User name' }] }),
+      start: async () => ({
+        type: 'fields',
+        instructions: 'Log in to the loopback network.',
+        fields: [{ id: 'user', label: 'loopback user name' }, { id: 'password', label: 'password', secret: true }],
+      }),
       submit: async (input) => {
         const user = input.user?.trim();
         if (!user) return { type: 'failed', reason: 'no user name given' };
-        if (!world.users.has(remoteUserId(user))) world.addUser(user);
-        return { type: 'complete', remoteUser: remoteUserId(user), data: {} };
+        const problem = identifierProblem(user);
+        if (problem) return { type: 'failed', reason: `that user name cannot be used: ${problem}` };
+        const id = remoteUserId(user);
+        const expected = world.passwords.get(id);
+        if (expected !== undefined && input.password !== expected) return { type: 'failed', reason: 'wrong user name or password' };
+        if (!world.users.has(id)) world.addUser(user);
+        return { type: 'complete', remoteUser: id, ...(world.users.get(id)?.name && { displayName: world.users.get(id)!.name! }), data: {} };
       },
       cancel: async () => undefined,
     };

@@ -40,6 +40,8 @@ export class LoopbackWorld {
   private readonly clients = new Set<LoopbackClient>();
   private readonly chats = new Map<RemoteChatId, Chat>();
   readonly users = new Map<RemoteUserId, UserInfo>();
+  /** Passwords `login loopback` checks, for users that have one (tests set them; never persisted). */
+  readonly passwords = new Map<RemoteUserId, string>();
   readonly messages = new Map<RemoteMessageId, LoopbackMessage>();
   /** Everything the bridge did on this network, in order (for assertions). */
   readonly fromBridge: { by: RemoteUserId; event: OutboundEvent; id?: RemoteMessageId }[] = [];
@@ -100,6 +102,7 @@ export class LoopbackWorld {
 
   chatInfo(chat: RemoteChatId, viewer: RemoteUserId): ChatInfo {
     const c = this.chats.get(chat);
+    if (c && !c.members.has(viewer)) throw new Error(`${viewer} is not a member of ${chat}`);
     if (c) return { id: chat, kind: 'group', ...(c.name && { name: c.name }), ...(c.topic && { topic: c.topic }), members: [...c.members] };
     const peer = this.users.get(remoteUserId(chat));
     if (peer) return { id: chat, kind: 'dm', ...(peer.name && { name: peer.name }), members: [viewer, peer.id] };

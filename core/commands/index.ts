@@ -1,44 +1,38 @@
 /**
  * The bridge bot: accepts invites and answers commands in its management rooms (any
  * room without a portal that the bot is in) and, with the `!sb` prefix, in portals.
- * The full command set (login, link, permissions) is built on this router.
+ * This file routes; the commands live in basic.ts, account.ts and portals.ts.
  */
 import type { MatrixClientEvent } from '../convert/matrix-types.js';
 import type { BridgeContext } from '../context.js';
-import { matrixRoomId, matrixUserId, type MatrixRoomId, type MatrixUserId } from '../ids.js';
-import { permissionOf } from '../config.js';
+import { matrixEventId, matrixRoomId, matrixUserId, type MatrixEventId, type MatrixRoomId } from '../ids.js';
+import { atLeast, permissionOf } from '../config.js';
+import type { LoginManager } from '../logins.js';
 import { txnId } from '../portal/txn.js';
+import type { PortalRow } from '../store/store.js';
+import { accountCommands } from './account.js';
+import { basicCommands } from './basic.js';
+import { LoginChat } from './login-chat.js';
+import { portalCommands } from './portals.js';
+import { PORTAL_PREFIX } from './prefix.js';
+import { CommandError, type Command, type CommandCall, type CommandServices } from './types.js';
 
-export const PORTAL_PREFIX = '!sb ';
+export { PORTAL_PREFIX } from './prefix.js';
 
-interface Command {
-  name: string;
-  help: string;
-  run(ctx: BridgeContext, args: string[], sender: MatrixUserId): string;
+export interface CommandsOptions {
+  logins: LoginManager;
+  version: string;
+  syncPortal(portal: PortalRow): Promise<string>;
 }
 
 export class Commands {
-  private readonly list: Command[];
+  private readonly list: readonly Command[] = [...basicCommands, ...accountCommands, ...portalCommands];
+  private readonly services: CommandServices;
+  private readonly loginChat: LoginChat;
 
-  constructor(private readonly ctx: BridgeContext, version: string) {
-    this.list = [
-      { name: 'help', help: 'list the commands', run: () => this.helpText() },
-      { name: 'version', help: 'show the Switchboard version', run: () => `Switchboard ${version}` },
-      {
-        name: 'ping',
-        help: "show the bridge's networks and your logins",
-        run: (c, _a, sender) => {
-          const nets = c.sessions.allNetworks().map((n) => n.id).join(', ') || 'none';
-          const mine = c.sessions.all().filter((l) => l.login.owner === sender);
-          const logins = mine.length ? mine.map((l) => `${l.login.network}: ${l.state.state}`).join('; ') : 'no logins';
-          return `Bridge is running. Networks: ${nets}. Your logins: ${logins}. Your permission: ${permissionOf(c.config, sender)}.`;
-        },
-      },
-    ];
-  }
-
-  private helpText(): string {
-    return ['Switchboard commands:', ...this.list.map((c) => `• ${c.name} — ${c.help}`), `In a portal room, prefix commands with "${PORTAL_PREFIX.trim()}".`].join('\n');
+  constructor(private readonly ctx: BridgeContext, opts: CommandsOptions) {
+    this.loginChat = new LoginChat(ctx, opts.logins);
+    this.services = { logins: opts.logins, loginChat: this.loginChat, syncPortal: opts.syncPortal, version: opts.version, commands: () => this.list };
   }
 
   /** An event in a room without portals, or not bridged: invites to the bot, and commands. */
@@ -51,29 +45,56 @@ export class Commands {
       return;
     }
     if (ev.type !== 'm.room.message' || typeof ev.content.body !== 'string') return;
+    if (ev.content['m.relates_to'] && (ev.content['m.relates_to'] as { rel_type?: unknown }).rel_type === 'm.replace') return; // edits are not new commands
+    const sender = matrixUserId(ev.sender);
+    const level = permissionOf(ctx.config, sender);
+    if (level === 'none') return;
+    const eventId = matrixEventId(ev.event_id);
+    const portals = ctx.store.portalsByRoom(roomId);
     let text = ev.content.body.trim();
-    const inPortal = ctx.store.portalsByRoom(roomId).length > 0;
-    if (inPortal) {
-      if (!text.startsWith(PORTAL_PREFIX)) return;
-      text = text.slice(PORTAL_PREFIX.length);
+    const prefixed = text.startsWith(PORTAL_PREFIX.trim());
+    if (prefixed) text = text.slice(PORTAL_PREFIX.trim().length).trim();
+    else if (portals.length) return; // ordinary talk in a bridged room
+
+    // An open login conversation takes the next message (never in a portal: it would be bridged).
+    if (!portals.length && this.loginChat.has(roomId, sender)) {
+      await this.reply(roomId, eventId, await this.answerSafely(() => this.loginChat.answer(roomId, sender, eventId, prefixed ? text : (ev.content.body as string))));
+      return;
     }
     const [name = '', ...args] = text.split(/\s+/);
-    const sender = matrixUserId(ev.sender);
-    if (permissionOf(ctx.config, sender) === 'none') return;
-    const command = this.list.find((c) => c.name === name.toLowerCase());
-    const reply = command
-      ? command.run(ctx, args, sender)
-      : `Unknown command "${name}". ${suggest(name, this.list.map((c) => c.name))}Type "help" for the list.`;
-    await this.reply(roomId, ev.event_id, reply);
+    const call: CommandCall = { ctx, services: this.services, sender, level, roomId, eventId, args, portals };
+    await this.reply(roomId, eventId, await this.answerSafely(() => this.run(name.toLowerCase(), call)));
   }
 
-  private async reply(roomId: MatrixRoomId, eventId: string, body: string): Promise<void> {
+  private async run(name: string, call: CommandCall): Promise<string> {
+    const command = this.list.find((c) => c.name === name);
+    if (!command) return `Unknown command "${name}". ${suggest(name, this.list.filter((c) => atLeast(call.level, c.level)).map((c) => c.name))}Type "help" for the list.`;
+    if (!atLeast(call.level, command.level)) {
+      return `You may not use "${name}": it needs the bridge permission "${command.level}" and yours is "${call.level}". Ask the bridge's admin.`;
+    }
+    if (command.place === 'management' && call.portals.length) return `"${name}" works only in a management room (a direct chat with me), not in a bridged room.`;
+    if (command.place === 'portal' && !call.portals.length) return `"${name}" works only in a bridged room (start it with "${PORTAL_PREFIX.trim()}").`;
+    return command.run(call);
+  }
+
+  /** Refusals are answers; unexpected failures are logged and answered without internals. */
+  private async answerSafely(run: () => Promise<string>): Promise<string> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof CommandError) return err.message;
+      this.ctx.log.error({ err: err instanceof Error ? err.stack : String(err) }, 'command failed');
+      return 'Something went wrong on the bridge; the admin can find the details in its log.';
+    }
+  }
+
+  private async reply(roomId: MatrixRoomId, eventId: MatrixEventId, body: string): Promise<void> {
     await this.ctx.matrix.sendEvent(roomId, this.ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body }, txnId('cmd', eventId));
   }
 }
 
 /** "Did you mean" by edit distance, for typos. */
-function suggest(input: string, names: string[]): string {
+export function suggest(input: string, names: string[]): string {
   const dist = (a: string, b: string) => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++) d[0]![j] = j;

@@ -252,6 +252,15 @@ export class AppserviceMatrixSide implements MatrixSide {
     return creatorsArePrivileged(this.defaultRoomVersion);
   }
 
+  async roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      return (await call(() => this.bot().matrixClient.getRoomStateEvent(roomId, type, stateKey))) as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof MatrixRequestError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number> {
     // `format=event` gives the whole create event: in v12 rooms its sender is a creator.
     const create = (await call(() =>

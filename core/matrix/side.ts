@@ -61,6 +61,8 @@ export interface MatrixSide {
   uploadMedia(bytes: Uint8Array, mime: string, name: string): Promise<string>;
   /** Download media (authenticated media, MSC3916); rejects past `maxBytes`. */
   downloadMedia(mxc: string, maxBytes: number): Promise<{ bytes: Uint8Array; mime: string }>;
+  /** Content of a state event as the bot sees it, or undefined when there is none (404). */
+  roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined>;
   /** Power level of `userId` in a room (for permission checks). */
   powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number>;
 }

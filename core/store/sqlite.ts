@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, RemoteMessageId } from '../ids.js';
 import { migrate } from './migrate.js';
 import { Sealer } from './sealed.js';
-import type { GhostRow, InboxRow, LoginRow, MessagePart, NewInboxRow, PortalRow, ReactionRow, Store } from './store.js';
+import type { GhostRow, InboxRow, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
 
 type Row = Record<string, unknown>;
 const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
@@ -78,6 +78,15 @@ export class SqliteStore implements Store {
       insertPortal: p(`INSERT INTO portals (portal_key, network, chat_id, receiver, kind, room_id, name, topic, avatar_mxc, relay, created_at)
         VALUES (@portalKey, @network, @chatId, @receiver, @kind, @roomId, @name, @topic, @avatarMxc, @relay, @now)
         ON CONFLICT (portal_key) DO NOTHING`),
+      // One fixed statement: each column changes only when its flag is set, so no SQL is ever assembled from input.
+      updatePortal: p(`UPDATE portals SET
+          room_id = CASE WHEN @setRoomId THEN @roomId ELSE room_id END,
+          name = CASE WHEN @setName THEN @name ELSE name END,
+          topic = CASE WHEN @setTopic THEN @topic ELSE topic END,
+          avatar_mxc = CASE WHEN @setAvatarMxc THEN @avatarMxc ELSE avatar_mxc END,
+          relay = CASE WHEN @setRelay THEN @relay ELSE relay END
+        WHERE portal_key = @portalKey`),
+      listPortals: p('SELECT * FROM portals ORDER BY created_at, portal_key'),
       countPortals: p('SELECT count(*) AS n FROM portals'),
       getGhost: p('SELECT * FROM ghosts WHERE user_id = ?'),
       putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered)
@@ -130,13 +139,19 @@ export class SqliteStore implements Store {
     });
     return this.getPortal(row.portalKey)!;
   }
-  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc' | 'relay'>>) {
-    const columns = { roomId: 'room_id', name: 'name', topic: 'topic', avatarMxc: 'avatar_mxc', relay: 'relay' } as const;
-    const entries = Object.entries(change) as [keyof typeof columns, string | boolean | undefined][];
-    if (!entries.length) return;
-    // Column names come from the fixed map above, never from input; values are bound.
-    const sets = entries.map(([k]) => `${columns[k]} = ?`).join(', ');
-    this.db.prepare(`UPDATE portals SET ${sets} WHERE portal_key = ?`).run(...entries.map(([, v]) => (typeof v === 'boolean' ? Number(v) : (v ?? null))), portalKey);
+  updatePortal(portalKey: string, change: PortalChange) {
+    const has = (k: keyof PortalChange) => (k in change ? 1 : 0);
+    this.q.updatePortal.run({
+      portalKey,
+      setRoomId: has('roomId'), roomId: change.roomId ?? null,
+      setName: has('name'), name: change.name ?? null,
+      setTopic: has('topic'), topic: change.topic ?? null,
+      setAvatarMxc: has('avatarMxc'), avatarMxc: change.avatarMxc ?? null,
+      setRelay: has('relay'), relay: change.relay === false ? 0 : 1,
+    });
+  }
+  listPortals() {
+    return (this.q.listPortals.all() as Row[]).map(toPortal);
   }
   countPortals() {
     return (this.q.countPortals.get() as { n: number }).n;

@@ -23,6 +23,14 @@ export interface PortalRow {
   relay?: boolean;
 }
 
+export interface PortalChange {
+  roomId?: MatrixRoomId | null;
+  name?: string;
+  topic?: string;
+  avatarMxc?: string;
+  relay?: boolean;
+}
+
 export interface GhostRow {
   userId: MatrixUserId;
   network: NetworkId;
@@ -87,7 +95,10 @@ export interface Store {
   portalsByRoom(roomId: MatrixRoomId): PortalRow[];
   /** Insert if missing; returns the stored row either way. */
   upsertPortal(row: PortalRow): PortalRow;
-  updatePortal(portalKey: string, change: Partial<Pick<PortalRow, 'roomId' | 'name' | 'topic' | 'avatarMxc' | 'relay'>>): void;
+  /** Change some columns; `roomId: null` unlinks the portal from its room. */
+  updatePortal(portalKey: string, change: PortalChange): void;
+  /** Every portal, oldest first. */
+  listPortals(): PortalRow[];
   countPortals(): number;
 
   getGhost(userId: MatrixUserId): GhostRow | undefined;

@@ -74,7 +74,13 @@ export class RecordingMatrix implements MatrixSide {
     this.calls.push({ op: 'state', roomId, sender, type, stateKey, content });
     return matrixEventId(`$state${++this.n}`);
   }
-  async redact(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, txnId: string) { this.check(); this.calls.push({ op: 'redact', roomId, sender, eventId, txnId }); }
+  /** When set, redactions are refused like in a room where the sender lacks power. */
+  refuseRedactions = false;
+  async redact(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, txnId: string) {
+    this.check();
+    if (this.refuseRedactions) throw new MatrixRequestError(403, 'M_FORBIDDEN', 'not enough power to redact (test)');
+    this.calls.push({ op: 'redact', roomId, sender, eventId, txnId });
+  }
   async setTyping(roomId: MatrixRoomId, userId: MatrixUserId, typing: boolean) { this.check(); this.calls.push({ op: 'typing', roomId, userId, typing }); }
   async sendReadReceipt(roomId: MatrixRoomId, userId: MatrixUserId, eventId: MatrixEventId) { this.check(); this.calls.push({ op: 'receipt', roomId, userId, eventId }); }
   async setPresence(userId: MatrixUserId, presence: 'online' | 'offline' | 'unavailable') { this.check(); this.calls.push({ op: 'presence', userId, presence }); }
@@ -92,5 +98,10 @@ export class RecordingMatrix implements MatrixSide {
     if (m.bytes.length > maxBytes) throw new Error(`media larger than ${maxBytes} bytes`);
     return m;
   }
-  async powerLevel() { return 0; }
+  /** State the fake homeserver holds, keyed `room|type|stateKey`; tests set it. */
+  readonly roomStates = new Map<string, Record<string, unknown>>();
+  /** Power levels tests give users, keyed `room|user`; 0 otherwise. */
+  readonly powers = new Map<string, number>();
+  async roomState(roomId: MatrixRoomId, type: string, stateKey: string) { this.check(); return this.roomStates.get(`${roomId}|${type}|${stateKey}`); }
+  async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); return this.powers.get(`${roomId}|${userId}`) ?? 0; }
 }
