@@ -15,7 +15,7 @@ import { decodePayload, encodePayload, remoteDedupKey } from './inbox-codec.js';
 import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './naming.js';
 import { isTransient, type Outcome } from './outcome.js';
-import { BRIDGED_MATRIX_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
+import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
 import { handleRemoteEvent } from './portal/remote/index.js';
 import { matrixReceipt, matrixTyping } from './portal/matrix/ephemeral.js';
 import { Rooms } from './portal/rooms.js';
@@ -261,7 +261,7 @@ export class Engine {
         // Our own ghosts and bot: an echo of what we sent.
         if (naming.isBridgeUser(raw.sender)) continue;
         const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
-        const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || raw.type === 'm.room.name' || raw.type === 'm.room.topic') && !isPortalCommand(raw);
+        const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
         if (!portals.length || !bridged) {
           direct.push(raw);
           continue;

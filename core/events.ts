@@ -54,6 +54,12 @@ export interface MessageContent {
   text: string;
   spans?: FormatSpan[];
   attachments?: Attachment[];
+  /**
+   * The sender mentions everyone in the chat and is allowed to (Matrix `@room` from a
+   * user with the room's notification power). Adapters render it as their network's
+   * mass mention; they never turn plain text into one.
+   */
+  mentionsAll?: boolean;
 }
 
 // ---------------------------------------------------------------- remote -> core

@@ -56,12 +56,16 @@ export class Naming {
     return userId === this.botUserId || this.parseGhost(userId) !== undefined;
   }
 
-  /** Anchored, escaped, exclusive user-namespace regexes, one per network (and the bot). */
+  /**
+   * Exclusive user-namespace regexes, one per network (and the bot): escaped, and
+   * anchored at both ends (homeservers match from the start only, so without `$` a
+   * namespace would also claim longer ids).
+   */
   userNamespaces(): string[] {
     const domain = escapeRegex(this.domain);
     return [
-      `@${escapeRegex(this.botUserId.slice(1, this.botUserId.indexOf(':')))}:${domain}`,
-      ...[...this.prefixes.values()].map((p) => `@${escapeRegex(p)}.+:${domain}`),
+      `^@${escapeRegex(this.botUserId.slice(1, this.botUserId.indexOf(':')))}:${domain}$`,
+      ...[...this.prefixes.values()].map((p) => `^@${escapeRegex(p)}.+:${domain}$`),
     ];
   }
 }

@@ -24,7 +24,9 @@ function toPortal(r: Row): PortalRow {
 }
 
 function toPart(r: Row): MessagePart {
-  return { remoteId: r.remote_id as RemoteMessageId, part: r.part as number, roomId: r.room_id as MatrixRoomId, eventId: r.event_id as MatrixEventId };
+  const part: MessagePart = { remoteId: r.remote_id as RemoteMessageId, part: r.part as number, roomId: r.room_id as MatrixRoomId, eventId: r.event_id as MatrixEventId };
+  if (typeof r.sender === 'string') part.sender = r.sender as MatrixUserId;
+  return part;
 }
 
 function toReaction(r: Row): ReactionRow {
@@ -102,8 +104,8 @@ export class SqliteStore implements Store {
           remote_user = excluded.remote_user, data = excluded.data`),
       updateLoginData: p('UPDATE logins SET data = ? WHERE login_id = ?'),
       deleteLogin: p('DELETE FROM logins WHERE login_id = ?'),
-      addPart: p(`INSERT INTO message_map (portal_key, remote_id, part, room_id, event_id, created_at)
-        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      addPart: p(`INSERT INTO message_map (portal_key, remote_id, part, room_id, event_id, sender, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
       parts: p('SELECT * FROM message_map WHERE portal_key = ? AND remote_id = ? ORDER BY part'),
       partByEvent: p('SELECT * FROM message_map WHERE event_id = ? AND portal_key = ? ORDER BY part'),
       deleteMessage: p('DELETE FROM message_map WHERE portal_key = ? AND remote_id = ?'),
@@ -203,7 +205,7 @@ export class SqliteStore implements Store {
   }
 
   addMessagePart(portalKey: string, p: MessagePart) {
-    return this.q.addPart.run(portalKey, p.remoteId, p.part, p.roomId, p.eventId, Date.now()).changes === 1;
+    return this.q.addPart.run(portalKey, p.remoteId, p.part, p.roomId, p.eventId, p.sender ?? null, Date.now()).changes === 1;
   }
   messageParts(portalKey: string, remoteId: RemoteMessageId) {
     return (this.q.parts.all(portalKey, remoteId) as Row[]).map(toPart);

@@ -56,6 +56,8 @@ export interface MessagePart {
   part: number;
   roomId: MatrixRoomId;
   eventId: MatrixEventId;
+  /** The Matrix sender of the event (a ghost for remote messages); unknown for rows older than migration 0003. */
+  sender?: MatrixUserId;
 }
 
 export interface ReactionRow {

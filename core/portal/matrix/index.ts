@@ -6,9 +6,13 @@ import type { PortalRow } from '../../store/store.js';
 import { matrixMessage } from './message.js';
 import { matrixReaction, matrixRedaction } from './reaction-redaction.js';
 import { matrixRoomInfo } from './state.js';
+import { matrixTombstone } from './tombstone.js';
 
 /** Event types that go through the durable inbox towards the remote network. */
-export const BRIDGED_MATRIX_TYPES = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.name', 'm.room.topic']);
+export const BRIDGED_MATRIX_TYPES = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.name', 'm.room.topic', 'm.room.tombstone']);
+
+/** State events among those: they go through the portal's queue like messages. */
+export const BRIDGED_STATE_TYPES = new Set(['m.room.name', 'm.room.topic', 'm.room.tombstone']);
 
 export function handleMatrixEvent(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
   switch (ev.type) {
@@ -20,6 +24,8 @@ export function handleMatrixEvent(ctx: BridgeContext, portal: PortalRow, ev: Mat
       return matrixReaction(ctx, portal, ev);
     case 'm.room.redaction':
       return matrixRedaction(ctx, portal, ev);
+    case 'm.room.tombstone':
+      return matrixTombstone(ctx, portal, ev);
     case 'm.room.name':
     case 'm.room.topic':
       return matrixRoomInfo(ctx, portal, ev);

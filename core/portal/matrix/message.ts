@@ -35,6 +35,9 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   if (parsed.replaces) {
     const target = ctx.store.messageByEvent(portal.portalKey, parsed.replaces);
     if (!target) return ignored('edit of a message that was never bridged');
+    // Matrix lets anyone send an m.replace; clients show it only from the original sender, and so do we.
+    if (target.sender !== sender) return ignored('edit by someone other than the original sender');
+    if (target.roomId !== ev.room_id) return ignored('edit of a message in another room');
     const content = keepSupportedSpans(relay(parsed.content), caps);
     const outbound: OutboundEvent = caps.edits
       ? { ...base, type: 'edit', target: target.remoteId, content }
@@ -43,6 +46,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   }
 
   let content = parsed.content;
+  if (mentionsRoom(ev.content) && (await mayNotifyRoom(ctx, ev.room_id as MatrixRoomId, sender))) content = { ...content, mentionsAll: true };
   if (parsed.media) {
     const media = await loadMedia(ctx, parsed.media, caps);
     if (typeof media === 'string') {
@@ -53,11 +57,30 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
       content = { ...content, attachments: [media] };
     }
   }
-  const replyTo: RemoteMessageId | undefined =
-    parsed.replyTo && caps.replies ? ctx.store.messageByEvent(portal.portalKey, parsed.replyTo)?.remoteId : undefined;
+  // The quoted event must be one we bridged in this very room: our own record, not the client's claim.
+  const quoted = parsed.replyTo && caps.replies ? ctx.store.messageByEvent(portal.portalKey, parsed.replyTo) : undefined;
+  const replyTo: RemoteMessageId | undefined = quoted?.roomId === ev.room_id ? quoted.remoteId : undefined;
   const pieces = splitText(keepSupportedSpans(relay(content), caps), caps.maxTextLength);
   const outbound = pieces.map((c, i): OutboundEvent => ({ ...base, type: 'message', content: c, ...(i === 0 && replyTo && { replyTo }) }));
   return sendOutbound(ctx, portal, eventId, sender, route.live, outbound);
+}
+
+/** Whether a message mentions the whole room (MSC3952 `m.mentions`, or the legacy `@room` in the body). */
+function mentionsRoom(content: Record<string, unknown>): boolean {
+  const mentions = content['m.mentions'] as { room?: unknown } | undefined;
+  if (mentions && typeof mentions === 'object') return mentions.room === true;
+  return typeof content.body === 'string' && /(^|\W)@room\b/.test(content.body);
+}
+
+/** The room's `notifications.room` power (default 50) decides who may notify everyone, on Matrix and beyond. */
+async function mayNotifyRoom(ctx: BridgeContext, roomId: MatrixRoomId, sender: MatrixUserId): Promise<boolean> {
+  try {
+    const levels = await ctx.matrix.roomState(roomId, 'm.room.power_levels', '');
+    const needed = (levels?.notifications as { room?: unknown } | undefined)?.room;
+    return (await ctx.matrix.powerLevel(roomId, sender)) >= (typeof needed === 'number' ? needed : 50);
+  } catch {
+    return false; // unknown power: no mass mention
+  }
 }
 
 async function loadMedia(ctx: BridgeContext, ref: MatrixMediaRef, caps: Parameters<typeof attachmentProblem>[1]): Promise<Attachment | string> {

@@ -9,6 +9,7 @@ import type { MessageContent, RelayedSender } from '../../events.js';
 import type { MatrixUserId } from '../../ids.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
+import { singleLineName } from '../../safety.js';
 
 export type Route = { ok: true; live: LiveLogin; relayedFor?: RelayedSender } | { ok: false; reason: string };
 
@@ -32,9 +33,11 @@ export function routeFor(ctx: BridgeContext, portal: PortalRow, sender: MatrixUs
 /** Put the relayed sender's name in front of the text, per the network's template, in bold. */
 export function applyRelayTemplate(content: MessageContent, template: string, who: RelayedSender): MessageContent {
   const [before, after] = template.split('{name}') as [string, string | undefined];
-  const prefix = before + who.displayName + (after ?? '');
+  // A display name with a line break could fake a second speaker on the other side.
+  const name = singleLineName(who.displayName);
+  const prefix = before + name + (after ?? '');
   const shift = prefix.length;
   const spans = (content.spans ?? []).map((s) => ({ ...s, offset: s.offset + shift }));
-  spans.unshift({ kind: 'bold', offset: before.length, length: who.displayName.length });
+  spans.unshift({ kind: 'bold', offset: before.length, length: name.length });
   return { ...content, text: prefix + content.text, spans };
 }

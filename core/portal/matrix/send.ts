@@ -29,7 +29,7 @@ export async function sendOutbound(
       return failed(`${result.status}: ${result.reason}`);
     }
     if (result.remoteId && out.type === 'message') {
-      ctx.store.addMessagePart(portal.portalKey, { remoteId: result.remoteId, part: part++, roomId: portal.roomId as MatrixRoomId, eventId });
+      ctx.store.addMessagePart(portal.portalKey, { remoteId: result.remoteId, part: part++, roomId: portal.roomId as MatrixRoomId, eventId, sender });
     }
   }
   return ok();

@@ -26,7 +26,9 @@ export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live:
   const sender = await ctx.ghosts.ensure(portal.network, ev.sender, live.session);
   await ctx.rooms.ensureMember(roomId, sender);
 
-  const replyTo: MatrixEventId | undefined = ev.replyTo && ctx.store.messageParts(portal.portalKey, ev.replyTo)[0]?.eventId;
+  // Only a message of this very room can be quoted (after a room upgrade, older ones are in another room).
+  const quoted = ev.replyTo ? ctx.store.messageParts(portal.portalKey, ev.replyTo)[0] : undefined;
+  const replyTo: MatrixEventId | undefined = quoted?.roomId === roomId ? quoted.eventId : undefined;
   const ghostOf = (u: Parameters<typeof ctx.naming.ghostUserId>[1]) => ctx.naming.ghostUserId(portal.network, u);
   const maxBytes = ctx.config.bridge.max_media_bytes;
 
@@ -36,7 +38,7 @@ export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live:
       part < textPart ? textToMatrix(ev.content, ghostOf)! : await attachmentContent(attachments[part - textPart]!, live.session, ctx.matrix, maxBytes);
     if (part === 0 && replyTo) content = withReply(content, replyTo);
     const eventId = await ctx.matrix.sendEvent(roomId, sender, 'm.room.message', content, txnId(portal.portalKey, 'msg', ev.id, part));
-    ctx.store.addMessagePart(portal.portalKey, { remoteId: ev.id, part, roomId, eventId });
+    ctx.store.addMessagePart(portal.portalKey, { remoteId: ev.id, part, roomId, eventId, sender });
   }
   return ok();
 }
