@@ -1,0 +1,132 @@
+/**
+ * Linking Matrix rooms to remote group chats, and the rules for who may: shared by the
+ * `link`/`unlink`/`relay`/`portals` commands and the provisioning API. Refusals are
+ * LinkRefused errors whose message is meant for the person.
+ */
+import type { PermissionLevel } from './config.js';
+import type { BridgeContext } from './context.js';
+import { networkId, portalKeyString, remoteChatId, type MatrixRoomId, type MatrixUserId, type RemoteChatId } from './ids.js';
+import { Rooms } from './portal/rooms.js';
+import { identifierProblem } from './safety.js';
+import type { PortalRow } from './store/store.js';
+
+/** Matrix power level that makes a room admin. */
+export const ROOM_ADMIN = 100;
+/** Listing a user's portals asks the homeserver about at most this many group rooms. */
+const MAX_MEMBERSHIP_CHECKS = 200;
+
+export class LinkRefused extends Error {
+  constructor(message: string, readonly code: 'forbidden' | 'not-found' | 'conflict' | 'bad-input') {
+    super(message);
+    this.name = 'LinkRefused';
+  }
+}
+
+export interface Actor {
+  userId: MatrixUserId;
+  level: PermissionLevel;
+}
+
+/** Bridge admins may manage any room; others must be admins of the room itself. */
+export async function requireRoomAdmin(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, what: string): Promise<void> {
+  if (actor.level === 'admin') return;
+  const power = await ctx.matrix.powerLevel(roomId, actor.userId).catch(() => 0);
+  if (power < ROOM_ADMIN) throw new LinkRefused(`Only admins of this room (power level ${ROOM_ADMIN}) or bridge admins may ${what}.`, 'forbidden');
+}
+
+/** A typed chat id checked by the core's rules, then the network's own. */
+export function parseChatId(ctx: BridgeContext, network: string, raw: string): RemoteChatId {
+  const problem = identifierProblem(raw);
+  if (problem) throw new LinkRefused(`That chat id cannot be used: ${problem}.`, 'bad-input');
+  const net = ctx.sessions.network(networkId(network));
+  if (!net) throw new LinkRefused(`There is no network "${network}". Networks: ${ctx.sessions.allNetworks().map((n) => n.id).join(', ')}.`, 'not-found');
+  try {
+    return net.adapter.parseChatId ? net.adapter.parseChatId(raw) : remoteChatId(raw);
+  } catch (err) {
+    throw new LinkRefused(`That is not a ${net.adapter.displayName} chat id: ${(err as Error).message}`, 'bad-input');
+  }
+}
+
+export interface LinkResult {
+  portal: PortalRow;
+  chatName?: string;
+  /** Set when the room could not be marked with `m.bridge` (the bot lacks power). */
+  bridgeStateMissing?: boolean;
+}
+
+/**
+ * Bridge `roomId` to a remote group chat. The actor's own login is used if they have
+ * one (it must see the chat), else the network's relay account.
+ */
+export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string): Promise<LinkResult> {
+  const chat = parseChatId(ctx, network, rawChat);
+  const net = ctx.sessions.network(networkId(network))!;
+  await requireRoomAdmin(ctx, actor, roomId, 'link it');
+  if (ctx.store.portalsByRoom(roomId).some((p) => p.network === net.id)) throw new LinkRefused(`This room is already bridged to ${net.id}; unlink it first.`, 'conflict');
+  const portalKey = portalKeyString({ network: net.id, chat });
+  const existing = ctx.store.getPortal(portalKey);
+  if (existing?.roomId && existing.roomId !== roomId) {
+    throw new LinkRefused(`That ${net.id} chat is already bridged to another room (${existing.roomId}); unlink it there first.`, 'conflict');
+  }
+  const live = ctx.sessions.ownedBy(net.id, actor.userId) ?? ctx.sessions.relay(net.id);
+  if (!live) throw new LinkRefused(`You have no ${net.id} login and ${net.id} has no relay account: log in first ("login ${net.id}").`, 'forbidden');
+  const info = await live.session.getChatInfo(chat).catch((err: unknown) => {
+    throw new LinkRefused(`The ${net.id} chat ${chat} cannot be reached by ${live.login.kind === 'relay' ? 'the relay account' : 'your login'}: ${(err as Error).message}`, 'not-found');
+  });
+  if (info.kind !== 'group') throw new LinkRefused(`${chat} is a direct chat; only group chats can be linked to a room.`, 'bad-input');
+  const portal = existing ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
+  ctx.store.updatePortal(portalKey, { roomId, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
+  const content = ctx.rooms.bridgeInfo(portal, net.adapter.displayName, info.name);
+  let bridgeStateMissing = false;
+  try {
+    for (const type of ['m.bridge', 'uk.half-shot.bridge']) await ctx.matrix.sendState(roomId, ctx.naming.botUserId, type, Rooms.bridgeStateKey(portal), content);
+  } catch {
+    bridgeStateMissing = true;
+  }
+  ctx.log.info({ portal: portalKey, roomId, by: actor.userId }, 'portal linked');
+  return { portal: ctx.store.getPortal(portalKey)!, ...(info.name && { chatName: info.name }), ...(bridgeStateMissing && { bridgeStateMissing }) };
+}
+
+/** The portal of a room an action is about: the only one, or the one of the named network. */
+export function portalOfRoom(ctx: BridgeContext, roomId: MatrixRoomId, network?: string): PortalRow {
+  const portals = ctx.store.portalsByRoom(roomId);
+  if (!portals.length) throw new LinkRefused('This room is not bridged.', 'not-found');
+  if (network) {
+    const p = portals.find((x) => x.network === network.toLowerCase());
+    if (!p) throw new LinkRefused(`This room is not bridged to ${network}. It is bridged to: ${portals.map((x) => x.network).join(', ')}.`, 'not-found');
+    return p;
+  }
+  if (portals.length === 1) return portals[0]!;
+  throw new LinkRefused(`This room is bridged to several networks; name one: ${portals.map((x) => x.network).join(', ')}.`, 'bad-input');
+}
+
+export async function unlinkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network?: string): Promise<PortalRow> {
+  const portal = portalOfRoom(ctx, roomId, network);
+  await requireRoomAdmin(ctx, actor, roomId, 'unlink it');
+  ctx.store.updatePortal(portal.portalKey, { roomId: null });
+  ctx.log.info({ portal: portal.portalKey, roomId, by: actor.userId }, 'portal unlinked');
+  return portal;
+}
+
+export async function setRelay(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, on: boolean, network?: string): Promise<PortalRow> {
+  const portal = portalOfRoom(ctx, roomId, network);
+  await requireRoomAdmin(ctx, actor, roomId, 'change relaying');
+  ctx.store.updatePortal(portal.portalKey, { relay: on });
+  return { ...portal, relay: on };
+}
+
+/** The portals of a user: DMs of their logins and group rooms they are joined to; `all` for bridge admins. */
+export async function portalsOf(ctx: BridgeContext, actor: Actor, all: boolean): Promise<PortalRow[]> {
+  const linked = ctx.store.listPortals().filter((p) => p.roomId);
+  if (all) {
+    if (actor.level !== 'admin') throw new LinkRefused('Only bridge admins may list every portal.', 'forbidden');
+    return linked;
+  }
+  const logins = new Set(ctx.sessions.all().filter((l) => l.login.owner === actor.userId).map((l) => l.login.loginId));
+  const mine = linked.filter((p) => p.receiver && logins.has(p.receiver));
+  for (const p of linked.filter((x) => x.kind === 'group').slice(0, MAX_MEMBERSHIP_CHECKS)) {
+    const member = await ctx.matrix.roomState(p.roomId!, 'm.room.member', actor.userId).catch(() => undefined);
+    if (member?.membership === 'join') mine.push(p);
+  }
+  return mine;
+}
