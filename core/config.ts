@@ -83,6 +83,22 @@ const schema = z
         login_data_key: z.string().min(16, 'use at least 16 characters').optional(),
       })
       .prefault({}),
+    provisioning: z
+      .object({
+        /** Serve `/_switchboard/provision/v1` on the appservice port. */
+        enabled: z.boolean().default(false),
+        /** What integration managers send as `Authorization: Bearer ...` (use `${ENV}`). */
+        shared_secret: z.string().optional(),
+        /** Let OpenID checks reach private, loopback and link-local addresses (test setups only). */
+        allow_private_lookups: z.boolean().default(false),
+        /** Requests per minute from one address; more get 429. */
+        requests_per_minute: z.number().int().min(1).default(60),
+      })
+      .prefault({})
+      .refine((p) => !p.enabled || (p.shared_secret?.length ?? 0) >= 16, {
+        path: ['shared_secret'],
+        error: 'must be set to at least 16 characters when provisioning is enabled',
+      }),
     logging: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

@@ -105,7 +105,8 @@ export async function unlinkRoom(ctx: BridgeContext, actor: Actor, roomId: Matri
   await requireRoomAdmin(ctx, actor, roomId, 'unlink it');
   ctx.store.updatePortal(portal.portalKey, { roomId: null });
   ctx.log.info({ portal: portal.portalKey, roomId, by: actor.userId }, 'portal unlinked');
-  return portal;
+  const { roomId: _old, ...unlinked } = portal;
+  return unlinked;
 }
 
 export async function setRelay(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, on: boolean, network?: string): Promise<PortalRow> {

@@ -8,6 +8,7 @@ import { AppserviceListener } from '../matrix/listener.js';
 import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../naming.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';
 import { builtInAdapters } from '../../bridges/index.js';
 
 export async function runBridge(config: Config, baseDir: string, version: string): Promise<void> {
@@ -20,13 +21,18 @@ export async function runBridge(config: Config, baseDir: string, version: string
   if (!config.store.login_data_key) log.warn({}, 'store.login_data_key is not set: remote credentials are stored unencrypted');
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
   const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version });
+  const provisioning = config.provisioning.enabled ? new ProvisioningApi(engine.ctx, engine.logins, log.child({ part: 'provisioning' })) : undefined;
   const listener = new AppserviceListener(
-    { onTransaction: (txnId, events, ephemeral) => engine.handleTransaction(txnId, events, ephemeral), isBridgeUser: (u) => naming.isBridgeUser(u) },
+    {
+      onTransaction: (txnId, events, ephemeral) => engine.handleTransaction(txnId, events, ephemeral),
+      isBridgeUser: (u) => naming.isBridgeUser(u),
+      ...(provisioning && { extra: { owns: ProvisioningApi.owns, handle: (req, res) => provisioning.handle(req, res) } }),
+    },
     { hsToken: registration.hs_token, maxBodyBytes: config.appservice.max_body_bytes, log: log.child({ part: 'listener' }) },
   );
   // Listen first: the homeserver may already be sending transactions, and they are durable once recorded.
   const port = await listener.listen(config.appservice.port, config.appservice.bind_address);
-  log.info({ address: config.appservice.bind_address, port, version }, 'appservice listening');
+  log.info({ address: config.appservice.bind_address, port, version, provisioning: provisioning ? PROVISION_PREFIX : 'off' }, 'appservice listening');
 
   let stopping = false;
   const stop = async (signal: string) => {
