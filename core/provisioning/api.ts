@@ -31,7 +31,8 @@ interface Caller {
   level: PermissionLevel;
 }
 
-const roomIdSchema = z.string().regex(/^![^\s:]+:\S+$/, 'must be a Matrix room id like !abc:example.org');
+// Room version 12 ids have no server part (`!opaque`); older ones do (`!opaque:server`).
+const roomIdSchema = z.string().max(255).regex(/^![\x21-\x7e]+$/, 'must be a Matrix room id like !abc:example.org');
 const linkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1), chat: z.string().min(1) }).strict();
 const unlinkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1).optional() }).strict();
 const stepBody = z.object({ input: z.record(z.string(), z.string().max(4096)).default({}) }).strict();

@@ -21,6 +21,8 @@ export interface BridgeOptions {
   loopback?: Record<string, unknown>;
   permissions?: Record<string, string>;
   logLevel?: string;
+  /** More top-level config sections (provisioning, ...), merged in as given. */
+  extra?: Record<string, unknown>;
 }
 
 export class BridgeProcess {
@@ -45,6 +47,7 @@ export class BridgeProcess {
       store: { path: 'switchboard.db' },
       logging: { level: opts.logLevel ?? 'debug' },
       networks: { loopback: { state_file: join(opts.dir, 'loopback-world.json'), ...opts.loopback, control: { port: b.controlPort } } },
+      ...opts.extra,
     };
     writeFileSync(b.configFile, stringify(config));
     await b.cli('generate-registration');

@@ -20,7 +20,7 @@ export interface StackOptions {
   ngircd?: boolean;
   /** Start the bridge before Synapse (it must wait and retry). */
   bridgeFirst?: boolean;
-  bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel'>>;
+  bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel' | 'extra'>>;
   synapsePort?: number;
 }
 
@@ -45,6 +45,7 @@ export class Stack {
       loopback: { relay_user: 'relaybot', ...opts.bridge?.loopback },
       ...(opts.bridge?.permissions && { permissions: opts.bridge.permissions }),
       ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
+      ...(opts.bridge?.extra && { extra: opts.bridge.extra }),
     });
     const prosody = opts.prosody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;

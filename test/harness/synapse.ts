@@ -110,7 +110,7 @@ export class Synapse {
       server_name: this.serverName,
       pid_file: join(dir, 'homeserver.pid'),
       public_baseurl: `${this.url}/`,
-      listeners: [{ port: this.opts.port, bind_addresses: ['127.0.0.1'], type: 'http', tls: false, x_forwarded: false, resources: [{ names: ['client'], compress: false }] }],
+      listeners: [{ port: this.opts.port, bind_addresses: ['127.0.0.1'], type: 'http', tls: false, x_forwarded: false, resources: [{ names: ['client', 'openid'], compress: false }] }],
       database: { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } },
       log_config: join(dir, 'log.config'),
       media_store_path: join(dir, 'media_store'),
