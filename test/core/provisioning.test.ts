@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { parseConfig, ConfigError } from '../../core/config.js';
 import { silentLogger } from '../../core/log.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../../core/provisioning/api.js';
@@ -133,6 +135,17 @@ describe('provisioning API', () => {
     assert.equal((await oid(ERIN)).body.user_id, ERIN);
     assert.deepEqual((await oid('@root:example.org')).body, { errcode: 'M_FORBIDDEN', error: `the OpenID token belongs to ${ERIN}, not @root:example.org` });
     assert.equal((await oid(ERIN, 'forged')).status, 403);
+  });
+
+  it('serves every path of docs/provisioning.openapi.yaml, and nothing it does not list', async () => {
+    const doc = parseYaml(readFileSync('docs/provisioning.openapi.yaml', 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(ops).filter((k) => ['get', 'post', 'delete'].includes(k))) {
+        const res = await call(method.toUpperCase(), path.replace('{network}', 'loopback').replace('{flowId}', 'nope'), method === 'get' ? {} : { body: {} });
+        assert.notEqual(res.body?.errcode, 'M_UNRECOGNIZED', `${method} ${path}`);
+      }
+    }
+    assert.equal((await call('PUT', '/link', { body: {} })).body.errcode, 'M_UNRECOGNIZED');
   });
 
   it('OpenID lookups never reach private or loopback addresses of other servers', async () => {
