@@ -30,14 +30,18 @@ export const basicCommands: Command[] = [
   },
   {
     name: 'ping',
-    help: "show the bridge's networks and the state of your logins",
+    help: 'check the homeserver connection, and show the networks and the state of your logins',
     level: 'relay',
     place: 'anywhere',
     async run({ ctx, sender, level }) {
+      const homeserver = await ctx.matrix.pingHomeserver().then(
+        (ms) => `reachable both ways (${ms} ms)`,
+        (err: unknown) => `not answering the bridge's ping (${(err as Error).message})`,
+      );
       const nets = ctx.sessions.allNetworks().map((n) => n.id).join(', ') || 'none';
       const mine = ctx.sessions.all().filter((l) => l.login.owner === sender);
       const logins = mine.length ? mine.map((l) => `${l.login.network}: ${l.state.state}`).join('; ') : 'no logins';
-      return `Bridge is running. Networks: ${nets}. Your logins: ${logins}. Your permission: ${level}.`;
+      return `Bridge is running. Homeserver: ${homeserver}. Networks: ${nets}. Your logins: ${logins}. Your permission: ${level}.`;
     },
   },
 ];

@@ -14,7 +14,7 @@ import { accountCommands } from './account.js';
 import { basicCommands } from './basic.js';
 import { LoginChat } from './login-chat.js';
 import { portalCommands } from './portals.js';
-import { PORTAL_PREFIX } from './prefix.js';
+import { PORTAL_PREFIX, PREFIX_RE } from './prefix.js';
 import { CommandError, type Command, type CommandCall, type CommandServices } from './types.js';
 
 export { PORTAL_PREFIX } from './prefix.js';
@@ -52,8 +52,8 @@ export class Commands {
     const eventId = matrixEventId(ev.event_id);
     const portals = ctx.store.portalsByRoom(roomId);
     let text = ev.content.body.trim();
-    const prefixed = text.startsWith(PORTAL_PREFIX.trim());
-    if (prefixed) text = text.slice(PORTAL_PREFIX.trim().length).trim();
+    const prefixed = PREFIX_RE.test(text);
+    if (prefixed) text = text.replace(PREFIX_RE, '');
     else if (portals.length) return; // ordinary talk in a bridged room
 
     // An open login conversation takes the next message (never in a portal: it would be bridged).

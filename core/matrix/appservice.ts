@@ -252,6 +252,12 @@ export class AppserviceMatrixSide implements MatrixSide {
     return creatorsArePrivileged(this.defaultRoomVersion);
   }
 
+  async pingHomeserver(): Promise<number> {
+    const path = `/_matrix/client/v1/appservice/${encodeURIComponent(this.config.appservice.id)}/ping`;
+    const res = (await call(() => this.bot().matrixClient.doRequest('POST', path, null, {}))) as { duration_ms?: number };
+    return res.duration_ms ?? 0;
+  }
+
   async roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined> {
     try {
       return (await call(() => this.bot().matrixClient.getRoomStateEvent(roomId, type, stateKey))) as Record<string, unknown>;

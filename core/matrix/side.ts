@@ -61,6 +61,11 @@ export interface MatrixSide {
   uploadMedia(bytes: Uint8Array, mime: string, name: string): Promise<string>;
   /** Download media (authenticated media, MSC3916); rejects past `maxBytes`. */
   downloadMedia(mxc: string, maxBytes: number): Promise<{ bytes: Uint8Array; mime: string }>;
+  /**
+   * Ask the homeserver to ping the bridge back (MSC2659 appservice ping): proves both
+   * directions work. Resolves with the round trip the homeserver measured, in ms.
+   */
+  pingHomeserver(): Promise<number>;
   /** Content of a state event as the bot sees it, or undefined when there is none (404). */
   roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined>;
   /** Power level of `userId` in a room (for permission checks). */

@@ -76,6 +76,8 @@ describe('bot commands', () => {
   it('refusals are clear: unknown commands get a suggestion, relay users cannot log in, a config login cannot be logged out', async () => {
     assert.equal(await say(h, ERIN, 'logni loopback'), 'Unknown command "logni". Did you mean "login"? Type "help" for the list.');
     assert.equal(await say(h, STRANGER, 'login loopback'), 'You may not use "login": it needs the bridge permission "user" and yours is "relay". Ask the bridge\'s admin.');
+    assert.match(await say(h, ERIN, 'ping'), /^Bridge is running\. Homeserver: reachable both ways \(1 ms\)\. Networks: loopback\. Your logins: no logins\. Your permission: user\.$/);
+    assert.match(await say(h, ERIN, '!sbhelp'), /^Unknown command "!sbhelp"/);
     assert.equal(await say(h, ERIN, 'login irc'), 'There is no network "irc". Networks: loopback.');
     assert.equal(await say(h, ALICE, 'logout'), 'Cannot do that: this login is set in the bridge config; an admin removes it there.');
   });

@@ -102,6 +102,7 @@ export class RecordingMatrix implements MatrixSide {
   readonly roomStates = new Map<string, Record<string, unknown>>();
   /** Power levels tests give users, keyed `room|user`; 0 otherwise. */
   readonly powers = new Map<string, number>();
+  async pingHomeserver() { this.check(); return 1; }
   async roomState(roomId: MatrixRoomId, type: string, stateKey: string) { this.check(); return this.roomStates.get(`${roomId}|${type}|${stateKey}`); }
   async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); return this.powers.get(`${roomId}|${userId}`) ?? 0; }
 }
