@@ -6,6 +6,7 @@
  * everything down on Ctrl-C.
  */
 import { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Stack } from '../test/harness/stack.js';
@@ -33,12 +34,17 @@ async function main(): Promise<void> {
   if (dir) mkdirSync(dir, { recursive: true });
   say('Starting Synapse, Prosody and Switchboard on 127.0.0.1 (the first run installs Synapse: about a minute)...');
   const started = Date.now();
+  const provisioningSecret = randomBytes(18).toString('base64url');
   const stack = await Stack.start({
     ...(dir && { dir }),
     synapsePort,
     prosody: opts.prosody,
     ngircd: Boolean(opts.ngircd),
-    bridge: { logLevel: 'info', loopback: { puppets: [{ owner: `@${opts.user}:switchboard.test`, user: opts.user }] } },
+    bridge: {
+      logLevel: 'info',
+      loopback: { puppets: [{ owner: `@${opts.user}:switchboard.test`, user: opts.user }] },
+      extra: { provisioning: { enabled: true, shared_secret: provisioningSecret } },
+    },
   });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -82,6 +88,9 @@ Make a loopback user talk:
        -d '{"from":"bob","to":"${opts.user}","text":"hello from the loopback network"}'
 See what the bridge sent to the loopback network:
   curl -s '${stack.bridge.controlUrl}/from-bridge?since=0'
+Ask the provisioning API who you are (docs/provisioning.md):
+  curl -s ${stack.bridge.url}/_switchboard/provision/v1/whoami -H 'Authorization: Bearer ${provisioningSecret}' \\
+       -H 'X-Matrix-Access-Token: ${account.accessToken}'
 
 Logs: ${stack.dir}/bridge/bridge-1.log  ${stack.dir}/synapse/homeserver.log
 Press Ctrl-C to stop everything.`);
