@@ -18,11 +18,16 @@ describe('management end to end through Synapse', { timeout: 300_000 }, () => {
   let mallory: MatrixTestClient;
   let mgmt: string;
   const domain = () => stack.synapse.serverName;
+  // A ghost prefix without the leading underscore Synapse reserves anyway, so the
+  // namespace test below shows the registration's exclusivity at work.
+  const GHOST_PREFIX = 'lb.';
+  const ghost = (user: string) => `@${GHOST_PREFIX}${user}:${domain()}`;
 
   before(async () => {
     stack = await Stack.start({
       bridge: {
         permissions: { '*': 'relay', 'switchboard.test': 'user', '@mallory:switchboard.test': 'relay' },
+        loopback: { ghost_prefix: GHOST_PREFIX },
         extra: { provisioning: { enabled: true, shared_secret: SECRET } },
       },
     });
@@ -70,7 +75,7 @@ describe('management end to end through Synapse', { timeout: 300_000 }, () => {
 
     // The new login works: bob's DM reaches alice as a portal.
     await stack.loopback.dm('bob', 'alice', 'hi alice, welcome');
-    const invite = await alice.waitForInvite((_r, inviter) => inviter === stack.ghost('bob'));
+    const invite = await alice.waitForInvite((_r, inviter) => inviter === ghost('bob'));
     await alice.join(invite);
     await alice.waitFor((e) => e.room_id === invite && e.content.body === 'hi alice, welcome', "bob's DM");
 
@@ -82,6 +87,13 @@ describe('management end to end through Synapse', { timeout: 300_000 }, () => {
     assert.equal((await ask(t, mallory, malloryRoom, 'login loopback')).answer, 'You may not use "login": it needs the bridge permission "user" and yours is "relay". Ask the bridge\'s admin.');
   });
 
+  it("no person can register a ghost's user name (exclusive, anchored namespaces)", async () => {
+    // A ghost nobody has used yet: refused because the bridge's namespace is exclusive, not because it exists.
+    await assert.rejects(stack.synapse.register(`${GHOST_PREFIX}mallory`), /M_EXCLUSIVE/);
+    // Anchored: a longer name that merely starts like the bot's is a person's to take.
+    assert.equal((await stack.synapse.register('switchboardfan')).userId, `@switchboardfan:${domain()}`);
+  });
+
   it('a room admin links a room to a loopback group; talk flows both ways; a room upgrade moves the portal', async (t) => {
     const room = await alice.createRoom({ name: 'Our lobby', preset: 'public_chat', invite: [stack.botUserId] });
     await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.member' && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
@@ -89,7 +101,7 @@ describe('management end to end through Synapse', { timeout: 300_000 }, () => {
     assert.match(linked.answer, /^Linked this room to Loopback chat "Lobby" \(lobby\)\./);
 
     await stack.loopback.say('bob', 'lobby', 'hello lobby');
-    await alice.waitFor((e) => e.room_id === room && e.sender === stack.ghost('bob') && e.content.body === 'hello lobby', "bob's message in the linked room");
+    await alice.waitFor((e) => e.room_id === room && e.sender === ghost('bob') && e.content.body === 'hello lobby', "bob's message in the linked room");
     await alice.sendText(room, 'hi bob, from Matrix');
     const out = await stack.loopback.waitFromBridge((e) => e.event.type === 'message' && e.event.content.text.endsWith('hi bob, from Matrix'));
     assert.equal(out.by, 'relaybot');
@@ -105,7 +117,7 @@ describe('management end to end through Synapse', { timeout: 300_000 }, () => {
     let moved: MatrixEvent | undefined;
     for (let i = 0; i < 40 && !moved; i++) {
       await stack.loopback.say('bob', 'lobby', `after the upgrade ${i}`);
-      moved = await alice.waitFor((e) => e.room_id === newRoom && e.sender === stack.ghost('bob'), "bob's message in the upgraded room", 1_000).catch(() => undefined);
+      moved = await alice.waitFor((e) => e.room_id === newRoom && e.sender === ghost('bob'), "bob's message in the upgraded room", 1_000).catch(() => undefined);
     }
     assert.ok(moved, 'messages reach the upgraded room');
   });
