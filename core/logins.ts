@@ -38,6 +38,11 @@ export class LoginRefused extends Error {
   }
 }
 
+/** The refusal for a flow id that is unknown, expired or someone else's. */
+export function flowGone(): LoginRefused {
+  return new LoginRefused('no such login in progress (it may have expired; start again)', 'not-found');
+}
+
 interface ActiveFlow {
   id: string;
   owner: MatrixUserId;
@@ -144,7 +149,7 @@ export class LoginManager {
 
   private own(owner: MatrixUserId, flowId: string): ActiveFlow {
     const f = this.flows.get(flowId);
-    if (!f || f.owner !== owner) throw new LoginRefused('no such login in progress (it may have expired; start again)', 'not-found');
+    if (!f || f.owner !== owner) throw flowGone();
     return f;
   }
 

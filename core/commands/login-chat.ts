@@ -6,7 +6,7 @@
 import type { LoginStep } from '../adapter.js';
 import type { BridgeContext } from '../context.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId } from '../ids.js';
-import type { FlowView, LoginManager } from '../logins.js';
+import { flowGone, LoginRefused, type FlowView, type LoginManager } from '../logins.js';
 import { txnId } from '../portal/txn.js';
 
 type Field = Extract<LoginStep, { type: 'fields' }>['fields'][number];
@@ -46,9 +46,21 @@ export class LoginChat {
 
   /** The user's next message while a conversation is open. */
   async answer(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, text: string): Promise<string> {
+    try {
+      return await this.continue(roomId, sender, eventId, text);
+    } catch (err) {
+      // The flow is gone (expired after FLOW_TTL_MS, or the bridge restarted): end the conversation too.
+      if (!(err instanceof LoginRefused)) throw err;
+      this.open.delete(LoginChat.key(roomId, sender));
+      return `Login stopped: ${err.message}.`;
+    }
+  }
+
+  private async continue(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, text: string): Promise<string> {
     const key = LoginChat.key(roomId, sender);
     const conv = this.open.get(key)!;
     if (text.trim().toLowerCase() === 'cancel') return this.cancel(roomId, sender);
+    if (!this.logins.current(sender, conv.flowId)) throw flowGone();
     if (conv.awaitingCode) {
       if (text.trim().toLowerCase() !== 'done') return 'Send "done" once you have used the code, or "cancel" to stop.';
       return this.render(key, await this.logins.submit(sender, conv.flowId, {}));

@@ -66,6 +66,13 @@ describe('bot commands', () => {
     assert.match(await say(h, ERIN, 'erin'), /Unknown command "erin"/);
   });
 
+  it('a login flow that expired ends the conversation with a clear message', async () => {
+    await say(h, ERIN, 'login loopback');
+    await h.engine.logins.stop(); // what the expiry timer does to every flow
+    assert.equal(await say(h, ERIN, 'erin'), 'Login stopped: no such login in progress (it may have expired; start again).');
+    assert.match(await say(h, ERIN, 'help'), /^Switchboard commands:/);
+  });
+
   it('when the bot may not redact, the user is told to delete the secret', async () => {
     h.matrix.refuseRedactions = true;
     await say(h, ERIN, 'login loopback');
