@@ -52,6 +52,8 @@ export interface LinkResult {
   chatName?: string;
   /** Set when the room could not be marked with `m.bridge` (the bot lacks power). */
   bridgeStateMissing?: boolean;
+  /** Why the relay account cannot reach the chat, when it cannot (only users with a login are bridged then). */
+  relayMissing?: string;
 }
 
 /**
@@ -74,6 +76,11 @@ export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixR
     throw new LinkRefused(`The ${net.id} chat ${chat} cannot be reached by ${live.login.kind === 'relay' ? 'the relay account' : 'your login'}: ${(err as Error).message}`, 'not-found');
   });
   if (info.kind !== 'group') throw new LinkRefused(`${chat} is a direct chat; only group chats can be linked to a room.`, 'bad-input');
+  // The relay account speaks for everyone without a login, so it must be in the chat too
+  // (looking the chat up is how an adapter joins it, e.g. an XMPP MUC).
+  const relay = ctx.sessions.relay(net.id);
+  let relayMissing: string | undefined;
+  if (relay && relay !== live) await relay.session.getChatInfo(chat).catch((err: unknown) => { relayMissing = (err as Error).message; });
   const portal = existing ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
   ctx.store.updatePortal(portalKey, { roomId, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
   const content = ctx.rooms.bridgeInfo(portal, net.adapter.displayName, info.name);
@@ -84,7 +91,7 @@ export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixR
     bridgeStateMissing = true;
   }
   ctx.log.info({ portal: portalKey, roomId, by: actor.userId }, 'portal linked');
-  return { portal: ctx.store.getPortal(portalKey)!, ...(info.name && { chatName: info.name }), ...(bridgeStateMissing && { bridgeStateMissing }) };
+  return { portal: ctx.store.getPortal(portalKey)!, ...(info.name && { chatName: info.name }), ...(bridgeStateMissing && { bridgeStateMissing }), ...(relayMissing && { relayMissing }) };
 }
 
 /** The portal of a room an action is about: the only one, or the one of the named network. */

@@ -18,9 +18,13 @@ const actor = (call: CommandCall) => ({ userId: call.sender, level: call.level }
 async function link(call: CommandCall): Promise<string> {
   const [network, chat] = call.args;
   if (!network || !chat || call.args.length > 2) throw new CommandError('Usage: link <network> <remote chat>');
-  const { portal, chatName, bridgeStateMissing } = await refusals(() => linkRoom(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat));
+  const { portal, chatName, bridgeStateMissing, relayMissing } = await refusals(() => linkRoom(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat));
   const displayName = call.ctx.sessions.network(portal.network)!.adapter.displayName;
-  const relayNote = portal.relay === false ? 'Relaying is off here.' : `Matrix users without a ${portal.network} login are relayed ("relay off" to stop).`;
+  const relayNote = portal.relay === false
+    ? 'Relaying is off here.'
+    : relayMissing
+      ? `The relay account cannot reach that chat (${relayMissing}): only Matrix users with their own ${portal.network} login are bridged.`
+      : `Matrix users without a ${portal.network} login are relayed ("relay off" to stop).`;
   const stateNote = bridgeStateMissing ? '\n(I could not mark the room as bridged: give the bridge bot power level 50 so clients can show it.)' : '';
   return `Linked this room to ${displayName} chat ${chatName ? `"${chatName}" (${portal.chatId})` : portal.chatId}. ${relayNote}${stateNote}`;
 }

@@ -144,7 +144,7 @@ export class ProvisioningApi {
       needUser();
       const body = parse(linkBody, await readBody(req));
       const result = await linkRoom(this.ctx, caller, matrixRoomId(body.room_id), body.network.toLowerCase(), body.chat);
-      return { portal: portalJson(result.portal), bridge_state_set: !result.bridgeStateMissing };
+      return { portal: portalJson(result.portal), bridge_state_set: !result.bridgeStateMissing, ...(result.relayMissing && { relay_unreachable: result.relayMissing }) };
     }
     if (is('POST', /^\/unlink$/)) {
       needUser();

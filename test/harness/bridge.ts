@@ -21,6 +21,8 @@ export interface BridgeOptions {
   loopback?: Record<string, unknown>;
   permissions?: Record<string, string>;
   logLevel?: string;
+  /** More network sections besides loopback (xmpp, ...). */
+  networks?: Record<string, unknown>;
   /** More top-level config sections (provisioning, ...), merged in as given. */
   extra?: Record<string, unknown>;
 }
@@ -46,7 +48,7 @@ export class BridgeProcess {
       bridge: { permissions: opts.permissions ?? { '*': 'relay', [opts.domain]: 'user' } },
       store: { path: 'switchboard.db' },
       logging: { level: opts.logLevel ?? 'debug' },
-      networks: { loopback: { state_file: join(opts.dir, 'loopback-world.json'), ...opts.loopback, control: { port: b.controlPort } } },
+      networks: { loopback: { state_file: join(opts.dir, 'loopback-world.json'), ...opts.loopback, control: { port: b.controlPort } }, ...opts.networks },
       ...opts.extra,
     };
     writeFileSync(b.configFile, stringify(config));

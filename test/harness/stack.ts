@@ -4,6 +4,7 @@
  * Prosody and ngircd. Used by the end-to-end suites and by `npm run stack`.
  */
 import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { BridgeProcess, type BridgeOptions } from './bridge.js';
 import { LoopbackClient } from './loopback-client.js';
@@ -17,6 +18,8 @@ export interface StackOptions {
   /** Where everything lives; a fresh temp dir when absent (removed by `stop`). */
   dir?: string;
   prosody?: boolean;
+  /** Configure the bridge's xmpp network against the stack's Prosody (implies `prosody`), with a relay account. */
+  xmpp?: boolean;
   ngircd?: boolean;
   /** Start the bridge before Synapse (it must wait and retry). */
   bridgeFirst?: boolean;
@@ -39,6 +42,9 @@ export class Stack {
     const tmp = opts.dir ? undefined : tempDir('stack');
     const dir = opts.dir ?? tmp!.path;
     for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd']) mkdirSync(join(dir, sub), { recursive: true });
+    const withProsody = opts.prosody || opts.xmpp;
+    const prosody = withProsody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
+    const relay = { jid: `switchboard@${prosody?.domain ?? 'xmpp.test'}`, password: randomBytes(12).toString('base64url') };
     const synapse = await Synapse.create({ dir: join(dir, 'synapse'), registrations: [join(dir, 'bridge', 'registration.yaml')], ...(opts.synapsePort && { port: opts.synapsePort }) });
     const bridge = await BridgeProcess.create({
       dir: join(dir, 'bridge'), homeserverUrl: synapse.url, domain: synapse.serverName,
@@ -46,11 +52,14 @@ export class Stack {
       ...(opts.bridge?.permissions && { permissions: opts.bridge.permissions }),
       ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
       ...(opts.bridge?.extra && { extra: opts.bridge.extra }),
+      ...(opts.xmpp && prosody && { networks: { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay } } }),
     });
-    const prosody = opts.prosody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
     const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd);
     try {
+      // Prosody first: the bridge's XMPP relay account connects at start-up.
+      await prosody?.start();
+      if (prosody && opts.xmpp) prosody.register('switchboard', relay.password);
       if (opts.bridgeFirst) {
         await bridge.start({ waitReady: false });
         await synapse.start();
@@ -59,7 +68,6 @@ export class Stack {
         await synapse.start();
         await bridge.start();
       }
-      await prosody?.start();
       await ngircd?.start();
     } catch (err) {
       await stack.stop({ keepDir: true });

@@ -1,0 +1,99 @@
+/**
+ * An XMPP client connection assembled from @xmpp/* parts rather than `client()`, for
+ * three rules of ours: TLS with an extra trusted CA when configured (for servers with
+ * a private CA; `client()` takes no TLS options), credentials only ever sent over TLS,
+ * and SCRAM-SHA-1 from scram.ts (derived keys instead of a stored password; the
+ * server's signature is checked). Reconnecting is the session's job.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Client } from '@xmpp/client-core';
+import xml, { type Element } from '@xmpp/xml';
+import { encode, decode } from '@xmpp/base64';
+import tcp from '@xmpp/tcp';
+import middleware from '@xmpp/middleware';
+import streamFeatures from '@xmpp/stream-features';
+import iqCaller, { type IqCaller } from '@xmpp/iq/caller.js';
+import iqCallee from '@xmpp/iq/callee.js';
+import resolve from '@xmpp/resolve';
+import resourceBinding from '@xmpp/resource-binding';
+import { canUpgrade, upgrade } from '@xmpp/starttls/starttls.js';
+import { ScramSha1, type ScramCredentials } from './scram.js';
+
+const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
+const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
+
+export interface ConnectOptions {
+  /** `xmpp://host:port`; when absent the JID's domain is resolved (SRV, then port 5222). */
+  service?: string;
+  domain: string;
+  resource: string;
+  credentials: ScramCredentials;
+  /** PEM file of an extra CA to trust (self-signed or private-CA servers). */
+  caFile?: string;
+}
+
+/** SASL failure from the server: the credentials are wrong (not a network problem). */
+export class AuthError extends Error {
+  constructor(readonly condition: string, text?: string) {
+    super(`authentication failed: ${condition}${text ? ` (${text})` : ''}`);
+    this.name = 'AuthError';
+  }
+}
+
+export interface XmppConnection {
+  client: Client;
+  iq: IqCaller;
+}
+
+export function createConnection(opts: ConnectOptions): XmppConnection {
+  const client = new Client({ ...(opts.service && { service: opts.service }), domain: opts.domain, timeout: 15_000 });
+  tcp({ entity: client });
+  const mw = middleware({ entity: client });
+  const features = streamFeatures({ middleware: mw });
+  const iq = iqCaller({ middleware: mw, entity: client });
+  const callee = iqCallee({ middleware: mw, entity: client });
+  if (!opts.service) resolve({ entity: client });
+  const ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
+
+  features.use('starttls', NS_TLS, async ({ entity }, next) => {
+    if (!canUpgrade(entity.socket)) return next();
+    const answer = await entity.sendReceive(xml('starttls', { xmlns: NS_TLS }));
+    if (!answer.is('proceed', NS_TLS)) throw new Error('the server refused STARTTLS');
+    // Verification stays on: an extra CA is added to Node's list, never replaces the check.
+    const secured = await upgrade(entity.socket, { host: opts.domain, servername: opts.domain, ...(ca && { ca: [...rootCertificates, ca] }) });
+    entity._attachSocket(secured);
+    await entity.restart();
+  });
+
+  features.use('mechanisms', NS_SASL, async ({ entity }, _next, feature) => {
+    if (!entity.isSecure()) throw new Error('the server offers no TLS; credentials are never sent in the clear');
+    const offered = feature.getChildren('mechanism', NS_SASL).map((m) => m.text());
+    if (!offered.includes('SCRAM-SHA-1')) throw new AuthError('no-scram', `the server offers ${offered.join(', ') || 'nothing'}; Switchboard logs in with SCRAM-SHA-1 only, so it never keeps passwords`);
+    await authenticate(entity, opts.credentials);
+    await entity.restart();
+  });
+
+  resourceBinding({ streamFeatures: features, iqCaller: iq }, opts.resource);
+  callee.get('urn:xmpp:ping', 'ping', () => ({}));
+  return { client, iq };
+}
+
+async function authenticate(entity: Client, credentials: ScramCredentials): Promise<void> {
+  const mech = new ScramSha1();
+  let answer = await entity.sendReceive(xml('auth', { xmlns: NS_SASL, mechanism: mech.name }, encode(mech.response(credentials))));
+  for (;;) {
+    if (answer.is('challenge', NS_SASL)) {
+      mech.challenge(decode(answer.text()));
+      answer = await entity.sendReceive(xml('response', { xmlns: NS_SASL }, encode(mech.response(credentials))));
+    } else if (answer.is('success', NS_SASL)) {
+      mech.challenge(decode(answer.text()));
+      return;
+    } else if (answer.is('failure', NS_SASL)) {
+      const condition = answer.children.find((c): c is Element => typeof c !== 'string' && c.name !== 'text')?.name ?? 'unknown';
+      throw new AuthError(condition, answer.getChildText('text') ?? undefined);
+    } else {
+      throw new Error(`unexpected answer during authentication: <${answer.name}>`);
+    }
+  }
+}

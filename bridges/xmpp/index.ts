@@ -1,0 +1,2 @@
+export { XmppAdapter, xmppCapabilities } from './adapter.js';
+export type { XmppConfig } from './config.js';

@@ -1,0 +1,134 @@
+/**
+ * Multi-user chats (XEP-0045) for one session: joining (with a nick fallback on
+ * conflict), which rooms are joined, and the two ids of a room message: the `id` its
+ * sender chose (corrections name it) and the MUC's stanza id (XEP-0359; replies,
+ * reactions and retractions name it). The map between them is bounded and in memory.
+ */
+import type { Logger } from '../../core/adapter.js';
+import jid from '@xmpp/jid';
+import type { Element } from '@xmpp/xml';
+import type { XmppConnection } from './connection.js';
+import { joinPresence, NS } from './stanzas.js';
+
+const JOIN_TIMEOUT_MS = 15_000;
+const MAX_REMEMBERED_IDS = 20_000;
+
+interface PendingJoin {
+  nick: string;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class Muc {
+  /** Joined rooms and our nick in each. */
+  readonly joined = new Map<string, string>();
+  private readonly pending = new Map<string, PendingJoin>();
+  private readonly reflections = new Map<string, (stanzaId: string | undefined) => void>();
+  private readonly stanzaIds = new Map<string, string>();
+  private readonly idAttrs = new Map<string, string>();
+
+  constructor(private readonly nick: string, private readonly conn: () => XmppConnection | undefined, private readonly log: Logger) {}
+
+  /** Join a room; on a nick conflict try `nick_`, `nick__`. Rejects with the server's reason. */
+  async join(room: string): Promise<void> {
+    if (this.joined.has(room)) return;
+    let nick = this.nick;
+    for (let tries = 0; ; tries++) {
+      try {
+        await this.joinAs(room, nick);
+        return;
+      } catch (err) {
+        if ((err as Error).message !== 'conflict' || tries >= 2) throw new Error(`cannot join ${room}: ${(err as Error).message}`);
+        nick += '_';
+      }
+    }
+  }
+
+  private joinAs(room: string, nick: string): Promise<void> {
+    const conn = this.conn();
+    if (!conn) return Promise.reject(new Error('not connected'));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(room);
+        reject(new Error('no answer from the room'));
+      }, JOIN_TIMEOUT_MS);
+      this.pending.set(room, {
+        nick,
+        resolve: () => { clearTimeout(timer); resolve(); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      conn.client.send(joinPresence(room, nick)).catch((err: Error) => this.pending.get(room)?.reject(err));
+    });
+  }
+
+  /** Presence from a room: the end of a join, or our removal. */
+  onPresence(stanza: Element): void {
+    const from = stanza.attrs.from;
+    if (!from) return;
+    const address = jid(from);
+    const room = address.bare().toString();
+    const join = this.pending.get(room);
+    const statuses = stanza.getChild('x', NS.mucUser)?.getChildren('status').map((s) => s.attrs.code) ?? [];
+    if (join && stanza.attrs.type === 'error') {
+      this.pending.delete(room);
+      const condition = stanza.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.name !== 'text')?.name ?? 'error';
+      join.reject(new Error(condition));
+      return;
+    }
+    const isSelf = statuses.includes('110') || (join !== undefined && address.resource === join.nick);
+    if (join && isSelf && stanza.attrs.type !== 'unavailable') {
+      this.pending.delete(room);
+      this.joined.set(room, join.nick);
+      join.resolve();
+      return;
+    }
+    if (isSelf && stanza.attrs.type === 'unavailable' && this.joined.has(room)) {
+      this.joined.delete(room);
+      this.log.warn({ room, statuses }, 'removed from MUC');
+    }
+  }
+
+  /** After a reconnect every room must be joined again. */
+  forgetJoins(): void {
+    this.joined.clear();
+    for (const p of this.pending.values()) p.reject(new Error('connection lost'));
+    this.pending.clear();
+  }
+
+  /** Resolves with the MUC's stanza id of our message once it is reflected, or undefined after `timeoutMs`. */
+  awaitReflection(originId: string, timeoutMs: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.reflections.delete(originId);
+        resolve(undefined);
+      }, timeoutMs);
+      this.reflections.set(originId, (id) => {
+        clearTimeout(timer);
+        this.reflections.delete(originId);
+        resolve(id);
+      });
+    });
+  }
+
+  reflected(r: { room: string; originId: string; stanzaId: string }): void {
+    this.rememberIds(r.room, r.originId, r.stanzaId);
+    this.reflections.get(r.originId)?.(r.stanzaId);
+  }
+
+  rememberIds(room: string, idAttr: string, stanzaId: string): void {
+    this.stanzaIds.set(`${room}|${idAttr}`, stanzaId);
+    this.idAttrs.set(`${room}|${stanzaId}`, idAttr);
+    for (const map of [this.stanzaIds, this.idAttrs]) {
+      if (map.size > MAX_REMEMBERED_IDS) map.delete(map.keys().next().value!);
+    }
+  }
+
+  stanzaIdOf(room: string, idAttr: string): string | undefined {
+    return this.stanzaIds.get(`${room}|${idAttr}`);
+  }
+
+  /** The `id` a correction of a room message must name (the stanza id when unknown). */
+  idAttrOf(room: string, stanzaId: string): string {
+    return this.idAttrs.get(`${room}|${stanzaId}`) ?? stanzaId;
+  }
+}

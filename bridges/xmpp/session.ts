@@ -1,0 +1,202 @@
+/**
+ * One XMPP account's live connection: connects (SCRAM with stored keys), keeps the
+ * roster names, joins the MUCs it bridges, turns stanzas into events and events into
+ * stanzas, and reconnects by itself with backoff and jitter after a drop.
+ */
+import type { AdapterSession, EventSink, LoginInfo } from '../../core/adapter.js';
+import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
+import { remoteChatId, remoteMessageId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
+import jid from '@xmpp/jid';
+import xml, { type Element } from '@xmpp/xml';
+import { randomUUID } from 'node:crypto';
+import { AuthError, createConnection, type XmppConnection } from './connection.js';
+import type { XmppConfig } from './config.js';
+import { Muc } from './muc.js';
+import type { ScramKeys } from './scram.js';
+import { buildStanza, NS, parseMessage } from './stanzas.js';
+
+/** What a login keeps in the store (encrypted): never a password. */
+export interface XmppLoginData {
+  jid: string;
+  keys?: ScramKeys;
+  /** MUCs this login bridges, rejoined after every reconnect. */
+  mucs?: string[];
+}
+
+const REFLECTION_TIMEOUT_MS = 10_000;
+const RECONNECT_BASE_MS = 1_000;
+const RECONNECT_MAX_MS = 60_000;
+
+export class XmppSession implements AdapterSession {
+  private conn: XmppConnection | undefined;
+  private data: XmppLoginData;
+  private readonly self: string;
+  private readonly roster = new Map<string, string>();
+  private readonly muc: Muc;
+  private stopped = true;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly login: LoginInfo,
+    private readonly config: XmppConfig,
+    private readonly sink: EventSink,
+    /** Only for the relay account, whose password comes from config. */
+    private readonly password?: string,
+  ) {
+    this.data = { ...(login.data as unknown as XmppLoginData) };
+    if (!this.data.jid) throw new Error(`xmpp login ${login.id} has no jid`);
+    this.self = jid(this.data.jid).bare().toString();
+    const nick = login.kind === 'relay' ? config.mucNick : jid(this.self).local;
+    this.muc = new Muc(nick, () => this.conn, sink.log);
+  }
+
+  async connect(): Promise<void> {
+    this.stopped = false;
+    this.sink.state({ state: 'connecting' });
+    await this.open();
+  }
+
+  private async open(): Promise<void> {
+    const local = jid(this.self).local;
+    let newKeys: ScramKeys | undefined;
+    const conn = createConnection({
+      ...(this.config.service && { service: this.config.service }),
+      domain: jid(this.self).domain,
+      resource: `switchboard-${randomUUID().slice(0, 8)}`,
+      ...(this.config.tlsCaFile && { caFile: this.config.tlsCaFile }),
+      credentials: {
+        username: local,
+        ...(this.data.keys && { keys: this.data.keys }),
+        ...(this.password !== undefined && { password: this.password }),
+        onKeys: (k) => { newKeys = k; },
+      },
+    });
+    conn.client.on('stanza', (st) => void this.onStanza(st));
+    conn.client.on('error', (err) => this.sink.log.debug({ err: err.message }, 'xmpp connection error'));
+    conn.client.on('disconnect', () => {
+      if (this.conn === conn) this.onDrop('connection lost');
+    });
+    this.conn = conn;
+    try {
+      await conn.client.start();
+    } catch (err) {
+      this.conn = undefined;
+      conn.client.removeAllListeners();
+      await conn.client.stop().catch(() => undefined);
+      if (err instanceof AuthError) {
+        this.stopped = true;
+        this.sink.state({ state: 'bad-credentials', reason: err.message });
+      }
+      throw err;
+    }
+    this.attempt = 0;
+    if (newKeys && JSON.stringify(newKeys) !== JSON.stringify(this.data.keys)) await this.save({ keys: newKeys });
+    await this.afterOnline(conn);
+    this.sink.state({ state: 'connected' });
+  }
+
+  private async afterOnline(conn: XmppConnection): Promise<void> {
+    await conn.client.send(xml('presence'));
+    // Carbons and the roster are comforts: a server without them still bridges.
+    await conn.iq.set(xml('enable', { xmlns: NS.carbons })).catch((err: Error) => this.sink.log.debug({ err: err.message }, 'carbons not enabled'));
+    const roster = await conn.iq.get(xml('query', { xmlns: 'jabber:iq:roster' })).catch(() => undefined);
+    for (const item of roster?.getChildren('item') ?? []) if (item.attrs.jid && item.attrs.name) this.roster.set(item.attrs.jid, item.attrs.name);
+    for (const room of this.data.mucs ?? []) {
+      await this.muc.join(room).catch((err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not rejoin MUC'));
+    }
+  }
+
+  private onDrop(reason: string): void {
+    this.conn = undefined;
+    this.muc.forgetJoins();
+    if (this.stopped) return;
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+    this.sink.state({ state: 'transient-error', reason, retryInMs: Math.round(delay) });
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.open().catch((err: Error) => {
+        if (!(err instanceof AuthError)) this.onDrop(err.message);
+      });
+    }, delay);
+  }
+
+  async disconnect(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) {
+      conn.client.removeAllListeners();
+      await conn.client.stop().catch(() => undefined);
+    }
+    this.sink.state({ state: 'disconnected' });
+  }
+
+  private async save(change: Partial<XmppLoginData>): Promise<void> {
+    this.data = { ...this.data, ...change };
+    await this.sink.persist({ ...this.data });
+  }
+
+  private async onStanza(stanza: Element): Promise<void> {
+    if (stanza.is('presence')) return this.muc.onPresence(stanza);
+    let parsed;
+    try {
+      parsed = parseMessage(stanza, { self: this.self, mucs: this.muc.joined, stanzaIdOf: (room, id) => this.muc.stanzaIdOf(room, id) });
+    } catch (err) {
+      this.sink.log.warn({ err: (err as Error).message, stanza: stanza.toString().slice(0, 300) }, 'malformed stanza dropped');
+      return;
+    }
+    if (parsed.ids) this.muc.rememberIds(parsed.ids.room, parsed.ids.idAttr, parsed.ids.stanzaId);
+    if (parsed.reflection) this.muc.reflected(parsed.reflection);
+    if (parsed.event) await this.sink.emit(parsed.event).catch((err: Error) => this.sink.log.error({ err: err.message }, 'event not recorded'));
+  }
+
+  async send(ev: OutboundEvent): Promise<SendResult> {
+    const conn = this.conn;
+    if (!conn) throw new Error('not connected to the XMPP server');
+    const room = this.muc.joined.has(ev.chat) ? ev.chat : undefined;
+    const out = buildStanza(ev, room ? 'groupchat' : 'chat', () => randomUUID(), (id) => (room ? this.muc.idAttrOf(room, id) : id));
+    if (!out) return { status: 'unsupported', reason: `XMPP does not carry ${ev.type} here` };
+    if (room && ev.type === 'message') {
+      // The MUC gives the message its own id (XEP-0359), which replies and reactions use; wait for it.
+      const reflected = this.muc.awaitReflection(out.originId, REFLECTION_TIMEOUT_MS);
+      await conn.client.send(out.stanza);
+      const stanzaId = await reflected;
+      return { status: 'sent', remoteId: remoteMessageId(stanzaId ?? out.originId) };
+    }
+    await conn.client.send(out.stanza);
+    return ev.type === 'message' ? { status: 'sent', remoteId: remoteMessageId(out.originId) } : { status: 'sent' };
+  }
+
+  async getChatInfo(chat: RemoteChatId): Promise<ChatInfo> {
+    const conn = this.conn;
+    if (!conn) throw new Error('not connected to the XMPP server');
+    if (this.muc.joined.has(chat)) return { id: chat, kind: 'group', name: jid(chat).local };
+    const info = await conn.iq.get(xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }), chat).catch((err: Error & { condition?: string }) => {
+      // A server answers for its users' bare JIDs only to subscribed contacts: a person, not a room.
+      if (err.condition === 'service-unavailable' || /service-unavailable/.test(err.message)) return undefined;
+      throw new Error(`${chat} does not answer (${err.message})`);
+    });
+    if (!info) return { id: chat, kind: 'dm', name: this.roster.get(chat) ?? jid(chat).local };
+    const identity = info.getChildren('identity').find(() => true);
+    if (info.getChildren('identity').some((i) => i.attrs.category === 'conference')) {
+      await this.muc.join(chat);
+      await this.save({ mucs: [...new Set([...(this.data.mucs ?? []), chat])] });
+      return { id: remoteChatId(chat), kind: 'group', name: identity?.attrs.name || jid(chat).local };
+    }
+    return { id: chat, kind: 'dm', name: this.roster.get(chat) ?? jid(chat).local };
+  }
+
+  async getUserInfo(user: RemoteUserId): Promise<UserInfo> {
+    const address = jid(user);
+    const room = address.bare().toString();
+    if (address.resource && this.muc.joined.has(room)) return { id: user, name: address.resource };
+    return { id: user, name: this.roster.get(room) ?? address.local };
+  }
+
+  async fetchMedia(ref: string): Promise<Uint8Array> {
+    throw new Error(`XMPP media is not fetched yet (${ref})`);
+  }
+
+}

@@ -1,0 +1,186 @@
+/**
+ * XMPP stanzas <-> neutral events, as pure functions. Namespaces of the XEPs used:
+ * 0085 chat states, 0280 carbons, 0308 corrections, 0359 stanza ids, 0424 retraction,
+ * 0444 reactions, 0461 replies (with 0428 fallback bodies).
+ */
+import xml, { type Element } from '@xmpp/xml';
+import jid from '@xmpp/jid';
+import type { MessageContent, OutboundEvent, RemoteEvent } from '../../core/events.js';
+import { remoteChatId, remoteMessageId, remoteUserId, type RemoteMessageId } from '../../core/ids.js';
+
+export const NS = {
+  chatStates: 'http://jabber.org/protocol/chatstates',
+  carbons: 'urn:xmpp:carbons:2',
+  forward: 'urn:xmpp:forward:0',
+  correct: 'urn:xmpp:message-correct:0',
+  sid: 'urn:xmpp:sid:0',
+  retract: 'urn:xmpp:message-retract:1',
+  reactions: 'urn:xmpp:reactions:0',
+  reply: 'urn:xmpp:reply:0',
+  fallback: 'urn:xmpp:fallback:0',
+  hints: 'urn:xmpp:hints',
+  muc: 'http://jabber.org/protocol/muc',
+  mucUser: 'http://jabber.org/protocol/muc#user',
+} as const;
+
+/** Longest body accepted from the network; longer bodies are cut with a note (never a crash). */
+export const MAX_BODY = 64 * 1024;
+
+export interface ParseContext {
+  /** The login's own bare JID. */
+  self: string;
+  /** Joined MUCs: room bare JID -> our nick there. */
+  mucs: ReadonlyMap<string, string>;
+  /** groupchat: the MUC's stanza id of a message, by the `id` its sender gave it (corrections use the latter). */
+  stanzaIdOf(room: string, id: string): string | undefined;
+}
+
+export interface Parsed {
+  event?: RemoteEvent;
+  /** Our own MUC message reflected back: origin id and the MUC's stanza id. */
+  reflection?: { room: string; originId: string; stanzaId: string };
+  /** groupchat: remember stanza id <-> id attribute for later corrections. */
+  ids?: { room: string; idAttr: string; stanzaId: string };
+}
+
+const bareOf = (s: string) => jid(s).bare().toString();
+
+/** Read one incoming message stanza. Returns {} for what the bridge does not carry. */
+export function parseMessage(stanza: Element, ctx: ParseContext): Parsed {
+  if (!stanza.is('message')) return {};
+  const type = stanza.attrs.type ?? 'normal';
+  if (type === 'error' || !stanza.attrs.from) return {};
+  const from = jid(stanza.attrs.from);
+  const fromBare = from.bare().toString();
+
+  // Carbons: only from our own account (anyone else could forge them).
+  const carbon = stanza.getChild('sent', NS.carbons) ?? stanza.getChild('received', NS.carbons);
+  if (carbon) {
+    if (fromBare !== ctx.self) return {};
+    const inner = carbon.getChild('forwarded', NS.forward)?.getChild('message');
+    if (!inner || inner.getChild('sent', NS.carbons) || inner.getChild('received', NS.carbons)) return {};
+    if (carbon.name === 'received') return parseMessage(inner, ctx);
+    // Sent from another client of ours: the chat is the recipient.
+    const to = inner.attrs.to;
+    if (!to || (inner.attrs.type ?? 'normal') === 'groupchat') return {};
+    return chatEvent(inner, bareOf(to), { id: remoteUserId(ctx.self), isSelf: true });
+  }
+
+  if (type === 'groupchat') {
+    const nick = ctx.mucs.get(fromBare);
+    if (nick === undefined || !from.resource) {
+      // The room itself (subject at join, configuration notices).
+      const subject = stanza.getChildText('subject');
+      if (nick !== undefined && subject !== null) return { event: { type: 'chat-info', chat: { id: remoteChatId(fromBare), kind: 'group' }, info: { id: remoteChatId(fromBare), kind: 'group', topic: subject } } };
+      return {};
+    }
+    const stanzaId = stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === fromBare)?.attrs.id;
+    const originId = stanza.getChild('origin-id', NS.sid)?.attrs.id;
+    const idAttr = stanza.attrs.id;
+    const own = from.resource === nick;
+    if (own && originId && stanzaId && !stanza.getChild('replace', NS.correct)) return { reflection: { room: fromBare, originId, stanzaId } };
+    const sender = { id: remoteUserId(from.toString()), name: from.resource, ...(own && { isSelf: true }) };
+    const parsed = chatEvent(stanza, fromBare, sender, stanzaId, (id) => ctx.stanzaIdOf(fromBare, id) ?? id);
+    if (idAttr && stanzaId) parsed.ids = { room: fromBare, idAttr, stanzaId };
+    return parsed;
+  }
+  if (type !== 'chat' && type !== 'normal') return {};
+  return chatEvent(stanza, fromBare, { id: remoteUserId(fromBare) });
+}
+
+/**
+ * One message of a chat (1:1 or groupchat). `mucId` is the MUC's stanza id (the id
+ * replies, reactions and retractions use in rooms); `correctionTarget` maps the id a
+ * correction names to the id the bridge knows the message by.
+ */
+function chatEvent(
+  stanza: Element, chat: string, sender: { id: ReturnType<typeof remoteUserId>; name?: string; isSelf?: boolean },
+  mucId?: string, correctionTarget: (id: string) => string = (id) => id,
+): Parsed {
+  const kind = stanza.attrs.type === 'groupchat' ? 'group' : 'dm';
+  const chatRef = { id: remoteChatId(chat), kind } as const;
+  const id = mucId ?? stanza.getChild('origin-id', NS.sid)?.attrs.id ?? stanza.attrs.id;
+
+  const retract = stanza.getChild('retract', NS.retract);
+  if (retract?.attrs.id) return { event: { type: 'delete', chat: chatRef, sender, target: remoteMessageId(retract.attrs.id) } };
+  const reactions = stanza.getChild('reactions', NS.reactions);
+  if (reactions?.attrs.id) {
+    const keys = [...new Set(reactions.getChildren('reaction').map((r) => r.text().trim()).filter(Boolean))];
+    return { event: { type: 'reaction-set', chat: chatRef, sender, target: remoteMessageId(reactions.attrs.id), keys } };
+  }
+  const body = stanza.getChildText('body');
+  if (body === null) {
+    const state = stanza.children.find((c): c is Element => typeof c !== 'string' && c.getNS() === NS.chatStates)?.name;
+    if (state) return { event: { type: 'typing', chat: chatRef, sender, active: state === 'composing' } };
+    return {};
+  }
+  const content = textContent(stanza, body);
+  const replace = stanza.getChild('replace', NS.correct);
+  if (replace?.attrs.id) {
+    return { event: { type: 'edit', chat: chatRef, sender, target: remoteMessageId(correctionTarget(replace.attrs.id)), content, ...(id && { id: remoteMessageId(`edit:${id}`) }) } };
+  }
+  if (!id) return {}; // without any id it can be neither deduplicated nor targeted later
+  const reply = stanza.getChild('reply', NS.reply);
+  return { event: { type: 'message', chat: chatRef, sender, id: remoteMessageId(id), content, ...(reply?.attrs.id && { replyTo: remoteMessageId(reply.attrs.id) }) } };
+}
+
+/** The body without the fallback text a reply (XEP-0461) quotes, cut to MAX_BODY. */
+function textContent(stanza: Element, body: string): MessageContent {
+  let text = body;
+  const fallback = stanza.getChildren('fallback', NS.fallback).find((f) => f.attrs.for === NS.reply);
+  const range = fallback?.getChild('body');
+  if (range) {
+    // Offsets count Unicode code points (XEP-0426).
+    const points = [...text];
+    const start = Number(range.attrs.start ?? 0);
+    const end = Number(range.attrs.end ?? points.length);
+    if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end <= points.length && start <= end) text = [...points.slice(0, start), ...points.slice(end)].join('');
+  }
+  if (text.length > MAX_BODY) text = `${text.slice(0, MAX_BODY)}\n[message cut: it was longer than ${MAX_BODY} characters]`;
+  return { kind: text.startsWith('/me ') ? 'emote' : 'text', text: text.startsWith('/me ') ? text.slice(4) : text };
+}
+
+export interface Outgoing {
+  stanza: Element;
+  /** The id the message goes by (origin id); for groupchat the MUC assigns its own. */
+  originId: string;
+}
+
+/**
+ * Build the stanza for an outbound event. `idAttrOf` gives, for a groupchat message
+ * known by its MUC stanza id, the `id` attribute corrections must name.
+ */
+export function buildStanza(ev: OutboundEvent, type: 'chat' | 'groupchat', newId: () => string, idAttrOf: (id: RemoteMessageId) => string): Outgoing | undefined {
+  const originId = newId();
+  const base = (...children: (Element | undefined | false)[]) =>
+    xml('message', { to: ev.chat, type, id: originId }, ...children, xml('origin-id', { xmlns: NS.sid, id: originId }));
+  switch (ev.type) {
+    case 'message': {
+      const text = ev.content.kind === 'emote' ? `/me ${ev.content.text}` : ev.content.text;
+      return { originId, stanza: base(xml('body', {}, text), ev.replyTo && xml('reply', { xmlns: NS.reply, id: ev.replyTo }), type === 'chat' && xml('active', { xmlns: NS.chatStates })) };
+    }
+    case 'edit':
+      return { originId, stanza: base(xml('body', {}, ev.content.text), xml('replace', { xmlns: NS.correct, id: idAttrOf(ev.target) })) };
+    case 'delete':
+      return {
+        originId,
+        stanza: base(
+          xml('retract', { xmlns: NS.retract, id: ev.target }),
+          xml('fallback', { xmlns: NS.fallback, for: NS.retract }),
+          xml('body', {}, 'This person attempted to retract a previous message, but your client does not support it.'),
+          xml('store', { xmlns: NS.hints }),
+        ),
+      };
+    case 'reaction':
+      return { originId, stanza: base(xml('reactions', { xmlns: NS.reactions, id: ev.target }, ...ev.keys.map((k) => xml('reaction', {}, k))), xml('store', { xmlns: NS.hints })) };
+    case 'typing':
+      return { originId, stanza: xml('message', { to: ev.chat, type }, xml(ev.active ? 'composing' : 'active', { xmlns: NS.chatStates }), xml('no-store', { xmlns: NS.hints })) };
+    default:
+      return undefined;
+  }
+}
+
+/** A MUC join presence: no history (the bridge does not replay what Matrix never saw as live). */
+export function joinPresence(room: string, nick: string): Element {
+  return xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: NS.muc }, xml('history', { maxstanzas: '0' })));
+}

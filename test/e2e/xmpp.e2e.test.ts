@@ -1,0 +1,146 @@
+/**
+ * XMPP end to end: real Synapse, real Prosody, the bridge as a child process. A Matrix
+ * user logs in to their XMPP account through the bot and talks with an XMPP person
+ * (using @xmpp/client) in a DM; a Matrix room is linked to a MUC through the relay
+ * account. The conversation is printed as diagnostics: the transcript of both sides.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import type { Element } from '@xmpp/xml';
+import { escapeLocalpart } from '../../core/ids.js';
+import type { MatrixEvent, MatrixTestClient } from '../harness/matrix-client.js';
+import { Stack } from '../harness/stack.js';
+import { XmppPerson } from '../harness/xmpp-person.js';
+
+const NS = { correct: 'urn:xmpp:message-correct:0', reactions: 'urn:xmpp:reactions:0', retract: 'urn:xmpp:message-retract:1', reply: 'urn:xmpp:reply:0', sid: 'urn:xmpp:sid:0' };
+const relatesTo = (e: MatrixEvent, rel: string) => {
+  const r = e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
+  return r?.rel_type === rel ? r.event_id : undefined;
+};
+const body = (st: Element) => st.getChildText('body');
+
+describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, () => {
+  let stack: Stack;
+  let alice: MatrixTestClient;
+  let dave: MatrixTestClient;
+  let bob: XmppPerson;
+  let dm: string;
+  const ghost = (remote: string) => `@_xmpp_${escapeLocalpart(remote)}:${stack.synapse.serverName}`;
+  const log = (t: TestContext, line: string) => t.diagnostic(line);
+
+  before(async () => {
+    stack = await Stack.start({ xmpp: true });
+    stack.prosody!.register('alice', 'alice-xmpp-pw');
+    stack.prosody!.register('bob', 'bob-pw');
+    alice = await stack.user('alice');
+    dave = await stack.user('dave');
+    bob = await XmppPerson.connect(stack.prosody!, 'bob', 'bob-pw');
+  });
+
+  after(async () => {
+    await bob?.stop();
+    await alice?.stop();
+    await dave?.stop();
+    await stack?.stop();
+  });
+
+  it('login xmpp: keys instead of the password, which is redacted from the room', async (t) => {
+    const mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
+    await alice.waitFor((e) => e.room_id === mgmt && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
+    const answer = async (text: string) => {
+      const sent = await alice.sendText(mgmt, text);
+      const own = await alice.waitFor((e) => e.event_id === sent, 'our own message in the timeline');
+      const i = alice.events.indexOf(own);
+      const ev = await alice.waitFor((e) => e.room_id === mgmt && e.sender === stack.botUserId && e.type === 'm.room.message' && alice.events.indexOf(e) > i, `answer to ${text}`);
+      return { sent, answer: String(ev.content.body) };
+    };
+    assert.match((await answer('login xmpp')).answer, /Send your XMPP address/);
+    assert.match((await answer('alice@xmpp.test')).answer, /Send your password/);
+    const { sent, answer: done } = await answer('alice-xmpp-pw');
+    assert.equal(done, 'Logged in to xmpp as alice@xmpp.test. Your chats will appear as rooms when their messages arrive.');
+    await alice.waitFor((e) => e.type === 'm.room.redaction' && e.redacts === sent, 'the password being redacted');
+    log(t, 'alice (Matrix): login xmpp → alice@xmpp.test → (password, redacted) → "Logged in to xmpp as alice@xmpp.test"');
+    const wrong = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
+    await alice.waitFor((e) => e.room_id === wrong && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
+    await alice.sendText(wrong, 'logins');
+    await alice.waitFor((e) => e.room_id === wrong && e.sender === stack.botUserId && /xmpp as alice@xmpp\.test: connected/.test(String(e.content.body)), 'the login connected');
+  });
+
+  it('a DM both ways, with corrections, replies, reactions and retractions', async (t) => {
+    const first = await bob.say('alice@xmpp.test', 'hi alice, bob here on XMPP');
+    log(t, `bob (XMPP) → alice: hi alice, bob here on XMPP`);
+    dm = await alice.waitForInvite((_r, inviter) => inviter === ghost('bob@xmpp.test'));
+    await alice.join(dm);
+    const firstEv = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'hi alice, bob here on XMPP', "bob's first message");
+    assert.equal(firstEv.sender, ghost('bob@xmpp.test'));
+    log(t, `  alice (Matrix) sees from ${firstEv.sender}: ${firstEv.content.body}`);
+
+    await alice.reply(dm, firstEv.event_id, 'hello bob, from Matrix');
+    const got = await bob.waitFor((s) => body(s) === 'hello bob, from Matrix', "alice's answer");
+    assert.equal(got.getChild('reply', NS.reply)?.attrs.id, first, 'the reply names the message it answers');
+    log(t, `alice (Matrix) → bob, replying: hello bob, from Matrix`);
+    log(t, `  bob (XMPP) receives from ${got.attrs.from}: ${body(got)} (reply to ${first})`);
+
+    await bob.say('alice@xmpp.test', 'hi alice, bob here on XMPP (corrected)', { children: [xmlEl('replace', { xmlns: NS.correct, id: first })] });
+    const edit = await alice.waitFor((e) => relatesTo(e, 'm.replace') === firstEv.event_id, "bob's correction");
+    assert.equal((edit.content['m.new_content'] as { body: string }).body, 'hi alice, bob here on XMPP (corrected)');
+    log(t, 'bob (XMPP) corrects his message (XEP-0308) → Matrix edit');
+
+    await bob.say('alice@xmpp.test', undefined, { children: [xmlEl('reactions', { xmlns: NS.reactions, id: first }, xmlEl('reaction', {}, '👍'))] });
+    const aliceId = got.getChild('origin-id', NS.sid)?.attrs.id ?? got.attrs.id!;
+    await bob.say('alice@xmpp.test', undefined, { children: [xmlEl('reactions', { xmlns: NS.reactions, id: aliceId }, xmlEl('reaction', {}, '🎉'))] });
+    const aliceMsg = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'hello bob, from Matrix', "alice's own message");
+    const reaction = await alice.waitFor((e) => e.type === 'm.reaction' && relatesTo(e, 'm.annotation') === aliceMsg.event_id, "bob's reaction");
+    assert.equal((reaction.content['m.relates_to'] as { key: string }).key, '🎉');
+    log(t, "bob (XMPP) reacts 🎉 to alice's message (XEP-0444) → Matrix reaction");
+
+    await alice.react(dm, firstEv.event_id, '❤️');
+    const r = await bob.waitFor((s) => s.getChild('reactions', NS.reactions)?.attrs.id === first, "alice's reaction");
+    assert.deepEqual(r.getChild('reactions', NS.reactions)!.getChildren('reaction').map((x) => x.text()), ['❤️']);
+    log(t, "alice (Matrix) reacts ❤️ → bob receives <reactions> with ❤️");
+
+    const editTarget = await alice.sendText(dm, 'typo hre');
+    const typo = await bob.waitFor((s) => body(s) === 'typo hre', "alice's typo");
+    await alice.edit(dm, editTarget, 'typo here');
+    const correction = await bob.waitFor((s) => s.getChild('replace', NS.correct) !== undefined && body(s) === 'typo here', "alice's correction");
+    assert.equal(correction.getChild('replace', NS.correct)!.attrs.id, typo.attrs.id);
+    await alice.redact(dm, editTarget);
+    const retraction = await bob.waitFor((s) => s.getChild('retract', NS.retract) !== undefined, "alice's retraction");
+    assert.equal(retraction.getChild('retract', NS.retract)!.attrs.id, typo.attrs.id);
+    log(t, 'alice (Matrix) edits and redacts → bob receives a correction and a retraction (XEP-0424)');
+
+    await bob.say('alice@xmpp.test', undefined, { children: [xmlEl('retract', { xmlns: NS.retract, id: first })] });
+    await alice.waitFor((e) => e.type === 'm.room.redaction' && e.redacts === firstEv.event_id, "bob's retraction");
+    log(t, 'bob (XMPP) retracts his first message → Matrix redaction');
+  });
+
+  it('a Matrix room linked to a MUC through the relay account', async (t) => {
+    const room = 'lobby@conference.xmpp.test';
+    await bob.joinMuc(room, 'bob');
+    const matrixRoom = await alice.createRoom({ name: 'Lobby', preset: 'public_chat', invite: [stack.botUserId] });
+    await alice.waitFor((e) => e.room_id === matrixRoom && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
+    await dave.join(matrixRoom);
+    await alice.sendText(matrixRoom, `link xmpp ${room}`);
+    // alice has her own XMPP login, so it is used; the room is joined as alice.
+    const linked = await alice.waitFor((e) => e.room_id === matrixRoom && e.sender === stack.botUserId && /^Linked/.test(String(e.content.body)), 'the link answer');
+    log(t, `alice (Matrix): link xmpp ${room}`);
+    log(t, `  bot: ${linked.content.body}`);
+
+    await bob.say(room, 'hello Matrix, from the MUC', { type: 'groupchat' });
+    const seen = await alice.waitFor((e) => e.room_id === matrixRoom && e.content.body === 'hello Matrix, from the MUC', "bob's MUC message");
+    assert.equal(seen.sender, ghost(`${room}/bob`));
+    log(t, `bob (MUC ${room}) → hello Matrix, from the MUC`);
+    log(t, `  Matrix room sees from ${seen.sender}: ${seen.content.body}`);
+
+    await dave.sendText(matrixRoom, 'hi bob, I am on Matrix without XMPP');
+    const relayed = await bob.waitFor((s) => s.attrs.type === 'groupchat' && (body(s) ?? '').endsWith('hi bob, I am on Matrix without XMPP'), "dave's relayed message");
+    log(t, `dave (Matrix, no XMPP login) → relayed into the MUC as ${relayed.attrs.from}: ${body(relayed)}`);
+    assert.match(String(relayed.attrs.from), new RegExp(`^${room}/`));
+    assert.equal(body(relayed), 'dave: hi bob, I am on Matrix without XMPP');
+  });
+});
+
+import xmlFactory from '@xmpp/xml';
+function xmlEl(name: string, attrs: Record<string, string>, ...children: (Element | string)[]): Element {
+  return xmlFactory(name, attrs, ...children);
+}

@@ -1,0 +1,13 @@
+/** The part of @xmpp/client (plain JavaScript) the test person uses. */
+declare module '@xmpp/client' {
+  import type { Element } from '@xmpp/xml';
+  export { default as xml } from '@xmpp/xml';
+  export interface Client {
+    reconnect: { stop(): void };
+    start(): Promise<unknown>;
+    stop(): Promise<void>;
+    send(element: Element): Promise<void>;
+    on(event: string, fn: (...args: any[]) => void): void;
+  }
+  export function client(options: Record<string, unknown>): Client;
+}
