@@ -42,7 +42,9 @@ export class ScramSha1 {
   readonly name = 'SCRAM-SHA-1';
   readonly clientFirst = true;
   private stage: 'first' | 'final' | 'done' = 'first';
-  private clientNonce = randomBytes(18).toString('base64url');
+  /** `nonce` is for tests (RFC 5802's example); a fresh random one otherwise. */
+  constructor(private readonly clientNonce = randomBytes(18).toString('base64url')) {}
+
   private clientFirstBare = '';
   private serverFirst = '';
   private expectedServerSignature: Buffer | undefined;

@@ -1,0 +1,128 @@
+/** The XMPP adapter's pure parts: SCRAM, JIDs, config, and stanza parsing with hostile input. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import xml from '@xmpp/xml';
+import { parseBareJid, parseXmppConfig } from '../../bridges/xmpp/config.js';
+import { deriveKeys, ScramSha1 } from '../../bridges/xmpp/scram.js';
+import { buildStanza, MAX_BODY, parseMessage, type ParseContext } from '../../bridges/xmpp/stanzas.js';
+import { remoteChatId, remoteMessageId } from '../../core/ids.js';
+
+const ctx = (mucs: Record<string, string> = {}): ParseContext => ({ self: 'alice@xmpp.test', mucs: new Map(Object.entries(mucs)), stanzaIdOf: () => undefined });
+
+describe('SCRAM-SHA-1', () => {
+  // RFC 5802 section 5, user "user", password "pencil".
+  const serverFirst = 'r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096';
+  const clientFinal = 'c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=';
+
+  it('matches the RFC 5802 example with the password, and hands out the keys', () => {
+    const mech = new ScramSha1('fyko+d2lbbFgONRv9qkxdawL');
+    let kept;
+    const cred = { username: 'user', password: 'pencil', onKeys: (k: unknown) => { kept = k; } };
+    assert.equal(mech.response(cred), 'n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL');
+    mech.challenge(serverFirst);
+    assert.equal(mech.response(cred), clientFinal);
+    mech.challenge('v=rmF9pqV8S7suAoZWja4dJRkFsKQ=');
+    assert.deepEqual(kept, deriveKeys('pencil', 'QSXCR+Q6sek8bf92', 4096));
+  });
+
+  it('logs in with the stored keys alone, and refuses a server that cannot prove the password', () => {
+    const keys = deriveKeys('pencil', 'QSXCR+Q6sek8bf92', 4096);
+    const mech = new ScramSha1('fyko+d2lbbFgONRv9qkxdawL');
+    mech.response({ username: 'user', keys });
+    mech.challenge(serverFirst);
+    assert.equal(mech.response({ username: 'user', keys }), clientFinal);
+    assert.throws(() => mech.challenge('v=AAAAAAAAAAAAAAAAAAAAAAAAAAA='), /did not prove it knows the password/);
+  });
+
+  it('asks for the password again when the server changed salt or iterations', () => {
+    const mech = new ScramSha1('fyko+d2lbbFgONRv9qkxdawL');
+    const keys = deriveKeys('pencil', 'c2FsdA==', 4096);
+    mech.response({ username: 'user', keys });
+    mech.challenge(serverFirst);
+    assert.throws(() => mech.response({ username: 'user', keys }), /stored keys no longer match/);
+  });
+
+  it('refuses a server nonce that does not extend ours', () => {
+    const mech = new ScramSha1('abc');
+    mech.response({ username: 'user', password: 'x' });
+    mech.challenge('r=zzz,s=QSXCR+Q6sek8bf92,i=4096');
+    assert.throws(() => mech.response({ username: 'user', password: 'x' }), /malformed server challenge/);
+  });
+});
+
+describe('XMPP config and JIDs', () => {
+  it('normalises bare JIDs and refuses resources, missing parts and markup', () => {
+    assert.equal(parseBareJid('Room@Conference.Example.ORG'), 'room@conference.example.org');
+    assert.throws(() => parseBareJid('alice@example.org/phone'), /must not have a \/resource/);
+    assert.throws(() => parseBareJid('example.org'), /must look like name@server/);
+    assert.throws(() => parseBareJid("a'b@example.org"), /cannot have/);
+  });
+
+  it('validates its section with messages that name the key', () => {
+    assert.deepEqual(parseXmppConfig({}), { mucNick: 'Switchboard' });
+    assert.throws(() => parseXmppConfig({ relay: { jid: 'bridge@example.org' } }), /^Error: relay: must be/);
+    assert.throws(() => parseXmppConfig({ service: 'http://x' }), /service: must look like xmpp:\/\/host:5222/);
+    assert.throws(() => parseXmppConfig({ muc_nick: 'a\nb' }), /muc_nick/);
+    assert.throws(() => parseXmppConfig({ pasword: 'x' }), /unknown key\(s\) pasword/);
+  });
+});
+
+describe('XMPP stanzas', () => {
+  it('reads a chat message, a correction, a reaction set, a retraction and chat states', () => {
+    const from = { from: 'bob@xmpp.test/phone', type: 'chat' };
+    assert.deepEqual(parseMessage(xml('message', { ...from, id: 'm1' }, xml('body', {}, 'hi')), ctx()).event, {
+      type: 'message', chat: { id: 'bob@xmpp.test', kind: 'dm' }, sender: { id: 'bob@xmpp.test' }, id: 'm1', content: { kind: 'text', text: 'hi' },
+    });
+    assert.equal(parseMessage(xml('message', { ...from, id: 'm2' }, xml('body', {}, 'hi!'), xml('replace', { xmlns: 'urn:xmpp:message-correct:0', id: 'm1' })), ctx()).event?.type, 'edit');
+    assert.deepEqual(parseMessage(xml('message', from, xml('reactions', { xmlns: 'urn:xmpp:reactions:0', id: 'm1' }, xml('reaction', {}, '👍'), xml('reaction', {}, '👍'))), ctx()).event, {
+      type: 'reaction-set', chat: { id: 'bob@xmpp.test', kind: 'dm' }, sender: { id: 'bob@xmpp.test' }, target: 'm1', keys: ['👍'],
+    });
+    assert.equal(parseMessage(xml('message', from, xml('retract', { xmlns: 'urn:xmpp:message-retract:1', id: 'm1' })), ctx()).event?.type, 'delete');
+    assert.deepEqual(parseMessage(xml('message', from, xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })), ctx()).event, {
+      type: 'typing', chat: { id: 'bob@xmpp.test', kind: 'dm' }, sender: { id: 'bob@xmpp.test' }, active: true,
+    });
+  });
+
+  it('drops the quoted fallback of a reply, counting code points', () => {
+    const st = xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'm3' }, xml('body', {}, '> 🎉 old\nnew'), xml('reply', { xmlns: 'urn:xmpp:reply:0', id: 'm1' }),
+      xml('fallback', { xmlns: 'urn:xmpp:fallback:0', for: 'urn:xmpp:reply:0' }, xml('body', { start: '0', end: '8' })));
+    const ev = parseMessage(st, ctx()).event as { content: { text: string }; replyTo: string };
+    assert.equal(ev.content.text, 'new');
+    assert.equal(ev.replyTo, 'm1');
+  });
+
+  it('ignores forged carbons, errors, unknown namespaces and rooms it did not join; cuts huge bodies', () => {
+    const forged = xml('message', { from: 'mallory@evil.example', type: 'chat' }, xml('sent', { xmlns: 'urn:xmpp:carbons:2' }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, xml('message', { to: 'bob@xmpp.test', type: 'chat', id: 'x' }, xml('body', {}, 'fake')))));
+    assert.deepEqual(parseMessage(forged, ctx()), {});
+    const mine = xml('message', { from: 'alice@xmpp.test/laptop', type: 'chat' }, xml('sent', { xmlns: 'urn:xmpp:carbons:2' }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, xml('message', { to: 'bob@xmpp.test', type: 'chat', id: 'x' }, xml('body', {}, 'from my laptop')))));
+    assert.deepEqual((parseMessage(mine, ctx()).event as { sender: unknown; chat: unknown }).sender, { id: 'alice@xmpp.test', isSelf: true });
+    assert.deepEqual(parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'error' }, xml('body', {}, 'x')), ctx()), {});
+    assert.deepEqual(parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'y' }, xml('unknown', { xmlns: 'urn:example:nothing' })), ctx()), {});
+    assert.deepEqual(parseMessage(xml('message', { from: 'room@conf.test/bob', type: 'groupchat', id: 'z' }, xml('body', {}, 'hi')), ctx()), {});
+    const huge = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'h' }, xml('body', {}, 'x'.repeat(MAX_BODY + 10))), ctx()).event as { content: { text: string } };
+    assert.ok(huge.content.text.length < MAX_BODY + 100);
+    assert.match(huge.content.text, /message cut/);
+  });
+
+  it('groupchat: the MUC stanza id names the message; our own reflection is recognised', () => {
+    const c = ctx({ 'room@conf.test': 'Switchboard' });
+    const theirs = xml('message', { from: 'room@conf.test/bob', type: 'groupchat', id: 'b1' }, xml('body', {}, 'hi'), xml('stanza-id', { xmlns: 'urn:xmpp:sid:0', by: 'room@conf.test', id: 'S1' }));
+    const p = parseMessage(theirs, c);
+    assert.equal((p.event as { id: string }).id, 'S1');
+    assert.deepEqual(p.ids, { room: 'room@conf.test', idAttr: 'b1', stanzaId: 'S1' });
+    // A stanza id claimed by someone else than the room is not trusted.
+    const spoofed = xml('message', { from: 'room@conf.test/bob', type: 'groupchat', id: 'b2' }, xml('body', {}, 'hi'), xml('stanza-id', { xmlns: 'urn:xmpp:sid:0', by: 'evil@x', id: 'S9' }));
+    assert.equal((parseMessage(spoofed, c).event as { id: string }).id, 'b2');
+    const ours = xml('message', { from: 'room@conf.test/Switchboard', type: 'groupchat', id: 'o1' }, xml('body', {}, 'x'), xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id: 'o1' }), xml('stanza-id', { xmlns: 'urn:xmpp:sid:0', by: 'room@conf.test', id: 'S2' }));
+    assert.deepEqual(parseMessage(ours, c), { reflection: { room: 'room@conf.test', originId: 'o1', stanzaId: 'S2' } });
+  });
+
+  it('text from Matrix is escaped by the XML builder, never injected', () => {
+    const out = buildStanza({ type: 'message', chat: remoteChatId('bob@xmpp.test'), content: { kind: 'text', text: '</body><body>x</body><iq type="set"/>' } }, 'chat', () => 'id1', (i) => i);
+    const s = out!.stanza.toString();
+    assert.ok(!s.includes('<iq'), s);
+    assert.match(s, /&lt;\/body&gt;&lt;body&gt;x/);
+    const edit = buildStanza({ type: 'edit', chat: remoteChatId('room@conf.test'), target: remoteMessageId('S1'), content: { kind: 'text', text: 'e' } }, 'groupchat', () => 'id2', () => 'b1');
+    assert.match(edit!.stanza.toString(), /<replace xmlns="urn:xmpp:message-correct:0" id="b1"\/>/);
+  });
+});
