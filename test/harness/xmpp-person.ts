@@ -15,7 +15,7 @@ import type { Prosody } from './prosody.js';
 const trusted = new Map<string, Buffer>();
 
 /** Make `tls.connect` in this process trust `certFile` for `host` (test processes only). */
-function trustForHost(host: string, certFile: string): void {
+export function trustForHost(host: string, certFile: string): void {
   if (!trusted.size) {
     const original = tls.connect.bind(tls) as (...args: unknown[]) => tls.TLSSocket;
     (tls as { connect: unknown }).connect = (...args: unknown[]) => {
