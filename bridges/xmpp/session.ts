@@ -11,6 +11,7 @@ import xml, { type Element } from '@xmpp/xml';
 import { randomUUID } from 'node:crypto';
 import { AuthError, createConnection, type XmppConnection } from './connection.js';
 import type { XmppConfig } from './config.js';
+import { History, type HistoryState } from './history.js';
 import { Muc } from './muc.js';
 import type { ScramKeys } from './scram.js';
 import { buildStanza, NS, parseMessage } from './stanzas.js';
@@ -21,6 +22,8 @@ export interface XmppLoginData {
   keys?: ScramKeys;
   /** MUCs this login bridges, rejoined after every reconnect. */
   mucs?: string[];
+  /** Where each archive's catch-up resumes (history.ts). */
+  history?: HistoryState;
 }
 
 const REFLECTION_TIMEOUT_MS = 10_000;
@@ -33,6 +36,7 @@ export class XmppSession implements AdapterSession {
   private readonly self: string;
   private readonly roster = new Map<string, string>();
   private readonly muc: Muc;
+  private readonly history: History;
   private stopped = true;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -49,6 +53,12 @@ export class XmppSession implements AdapterSession {
     this.self = jid(this.data.jid).bare().toString();
     const nick = login.kind === 'relay' ? config.mucNick : jid(this.self).local;
     this.muc = new Muc(nick, () => this.conn, sink.log);
+    this.history = new History(this.data.history, {
+      self: this.self,
+      handle: (stanza, archived) => this.handleMessage(stanza, archived),
+      save: (history) => this.save({ history }),
+      log: sink.log,
+    });
   }
 
   async connect(): Promise<void> {
@@ -102,9 +112,11 @@ export class XmppSession implements AdapterSession {
     await conn.iq.set(xml('enable', { xmlns: NS.carbons })).catch((err: Error) => this.sink.log.debug({ err: err.message }, 'carbons not enabled'));
     const roster = await conn.iq.get(xml('query', { xmlns: 'jabber:iq:roster' })).catch(() => undefined);
     for (const item of roster?.getChildren('item') ?? []) if (item.attrs.jid && item.attrs.name) this.roster.set(item.attrs.jid, item.attrs.name);
+    const rooms: string[] = [];
     for (const room of this.data.mucs ?? []) {
-      await this.muc.join(room).catch((err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not rejoin MUC'));
+      await this.muc.join(room).then(() => rooms.push(room), (err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not rejoin MUC'));
     }
+    await this.history.catchUp(conn, rooms);
   }
 
   private onDrop(reason: string): void {
@@ -124,6 +136,7 @@ export class XmppSession implements AdapterSession {
   async disconnect(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    await this.history.saveNow();
     const conn = this.conn;
     this.conn = undefined;
     if (conn) {
@@ -139,17 +152,34 @@ export class XmppSession implements AdapterSession {
   }
 
   private async onStanza(stanza: Element): Promise<void> {
+    if (this.history.intercept(stanza)) return;
     if (stanza.is('presence')) return this.muc.onPresence(stanza);
+    if (!stanza.is('message')) return;
+    await this.handleMessage(stanza);
+  }
+
+  /** One message, live or from an archive: to the core, then the archive position moves. */
+  private async handleMessage(stanza: Element, archived?: { id: string; timestamp?: number }): Promise<void> {
     let parsed;
     try {
-      parsed = parseMessage(stanza, { self: this.self, mucs: this.muc.joined, stanzaIdOf: (room, id) => this.muc.stanzaIdOf(room, id) });
+      parsed = parseMessage(stanza, { self: this.self, mucs: this.muc.joined, stanzaIdOf: (room, id) => this.muc.stanzaIdOf(room, id) }, archived?.id);
     } catch (err) {
       this.sink.log.warn({ err: (err as Error).message, stanza: stanza.toString().slice(0, 300) }, 'malformed stanza dropped');
       return;
     }
     if (parsed.ids) this.muc.rememberIds(parsed.ids.room, parsed.ids.idAttr, parsed.ids.stanzaId);
     if (parsed.reflection) this.muc.reflected(parsed.reflection);
-    if (parsed.event) await this.sink.emit(parsed.event).catch((err: Error) => this.sink.log.error({ err: err.message }, 'event not recorded'));
+    if (parsed.event) {
+      const event = archived?.timestamp !== undefined && parsed.event.chat ? { ...parsed.event, timestamp: archived.timestamp } : parsed.event;
+      try {
+        await this.sink.emit(event);
+      } catch (err) {
+        // Not recorded: the archive position stays, so the next catch-up brings it again.
+        this.sink.log.error({ err: (err as Error).message }, 'event not recorded');
+        return;
+      }
+    }
+    if (!archived) this.history.advance(stanza);
   }
 
   async send(ev: OutboundEvent): Promise<SendResult> {

@@ -45,8 +45,12 @@ export interface Parsed {
 
 const bareOf = (s: string) => jid(s).bare().toString();
 
-/** Read one incoming message stanza. Returns {} for what the bridge does not carry. */
-export function parseMessage(stanza: Element, ctx: ParseContext): Parsed {
+/**
+ * Read one incoming message stanza. Returns {} for what the bridge does not carry.
+ * `archiveId` is set for a message fetched from an archive (MAM): for a room it is the
+ * room's stanza id of the message.
+ */
+export function parseMessage(stanza: Element, ctx: ParseContext, archiveId?: string): Parsed {
   if (!stanza.is('message')) return {};
   const type = stanza.attrs.type ?? 'normal';
   if (type === 'error' || !stanza.attrs.from) return {};
@@ -74,7 +78,7 @@ export function parseMessage(stanza: Element, ctx: ParseContext): Parsed {
       if (nick !== undefined && subject !== null) return { event: { type: 'chat-info', chat: { id: remoteChatId(fromBare), kind: 'group' }, info: { id: remoteChatId(fromBare), kind: 'group', topic: subject } } };
       return {};
     }
-    const stanzaId = stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === fromBare)?.attrs.id;
+    const stanzaId = archiveId ?? stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === fromBare)?.attrs.id;
     const originId = stanza.getChild('origin-id', NS.sid)?.attrs.id;
     const idAttr = stanza.attrs.id;
     const own = from.resource === nick;
@@ -85,7 +89,17 @@ export function parseMessage(stanza: Element, ctx: ParseContext): Parsed {
     return parsed;
   }
   if (type !== 'chat' && type !== 'normal') return {};
+  // In our own archive, what we sent (from any client) is stored too: it belongs to the recipient's chat.
+  if (archiveId !== undefined && fromBare === ctx.self) {
+    const to = stanza.attrs.to;
+    return to ? chatEvent(stanza, bareOf(to), { id: remoteUserId(ctx.self), isSelf: true }) : {};
+  }
   return chatEvent(stanza, fromBare, { id: remoteUserId(fromBare) });
+}
+
+/** The id our own server's archive gave a live message (XEP-0359 `stanza-id` by our account). */
+export function ownArchiveId(stanza: Element, self: string): string | undefined {
+  return stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === self)?.attrs.id;
 }
 
 /**

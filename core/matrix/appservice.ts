@@ -175,7 +175,18 @@ export class AppserviceMatrixSide implements MatrixSide {
   }
 
   async join(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void> {
-    await call(() => this.intent(userId).join(roomId));
+    // Not Intent.join: it turns every failure into a bare Error, which would read as
+    // "homeserver unreachable" and be retried forever; a refusal must stay a refusal.
+    const intent = this.intent(userId);
+    await call(() => intent.ensureRegistered());
+    try {
+      await call(() => intent.matrixClient.joinRoom(roomId));
+    } catch (err) {
+      if (!(err instanceof MatrixRequestError) || err.status !== 403 || userId === this.botUserId) throw err;
+      // Invite-only room the bot is in: the bot lets the ghost in.
+      await call(() => this.bot().matrixClient.inviteUser(userId, roomId));
+      await call(() => intent.matrixClient.joinRoom(roomId));
+    }
   }
 
   async leave(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void> {

@@ -10,6 +10,9 @@ import { remoteMessage } from './message.js';
 import { remoteReaction } from './reaction.js';
 
 export function handleRemoteEvent(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
+  // What the user did from another client of theirs: messages are shown as marked notices
+  // (message.ts); edits, reactions and the rest would need double puppeting to be faithful.
+  if (ev.type !== 'message' && 'sender' in ev && ev.sender.isSelf) return Promise.resolve(ignored('own action from another client (double puppeting is not configured)'));
   switch (ev.type) {
     case 'message': return remoteMessage(ctx, portal, live, ev);
     case 'edit': return remoteEdit(ctx, portal, live, ev);

@@ -1,0 +1,112 @@
+/**
+ * Nothing missed across reconnects and restarts: the session remembers, per archive
+ * (the account's own and each MUC's), the last message it handed to the core, and after
+ * connecting fetches everything newer (MAM) before it lets live messages through, so
+ * the core sees one ordered stream. The position moves only after the core recorded a
+ * message, so a crash can repeat a message (the core drops the repeat) but never skip one.
+ */
+import type { Logger } from '../../core/adapter.js';
+import type { Element } from '@xmpp/xml';
+import type { XmppConnection } from './connection.js';
+import { fetchAfter, newestId, type ArchiveCursor, type ArchiveQuery } from './mam.js';
+import { NS, ownArchiveId } from './stanzas.js';
+
+export interface HistoryState {
+  own?: ArchiveCursor;
+  rooms?: Record<string, ArchiveCursor>;
+}
+
+export interface HistoryDeps {
+  self: string;
+  /** Hand one message to the core; resolves once it is recorded. */
+  handle(stanza: Element, archived?: { id: string; timestamp?: number }): Promise<void>;
+  save(state: HistoryState): Promise<void>;
+  log: Logger;
+}
+
+const SAVE_DELAY_MS = 1_000;
+
+export class History {
+  private query: ArchiveQuery | undefined;
+  private buffering = false;
+  private readonly buffer: Element[] = [];
+  private state: { own?: ArchiveCursor; rooms: Record<string, ArchiveCursor> };
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(initial: HistoryState | undefined, private readonly deps: HistoryDeps) {
+    this.state = { ...(initial?.own && { own: initial.own }), rooms: { ...initial?.rooms } };
+  }
+
+  /** Every incoming stanza passes here first; true when it was taken (an archive result, or held during catch-up). */
+  intercept(stanza: Element): boolean {
+    if (this.query?.offer(stanza)) return true;
+    if (this.buffering && stanza.is('message')) {
+      this.buffer.push(stanza);
+      return true;
+    }
+    return false;
+  }
+
+  /** A live message was recorded by the core: move its archive's position. */
+  advance(stanza: Element): void {
+    const from = stanza.attrs.from?.split('/')[0];
+    if (stanza.attrs.type === 'groupchat' && from) {
+      const id = stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === from)?.attrs.id;
+      if (id) this.state.rooms[from] = { after: id };
+    } else {
+      const id = ownArchiveId(stanza, this.deps.self);
+      if (id) this.state.own = { after: id };
+    }
+    this.scheduleSave();
+  }
+
+  /** Fetch what was missed in our archive and in each room, then release the held live messages. */
+  async catchUp(conn: XmppConnection, rooms: string[]): Promise<void> {
+    this.buffering = true;
+    try {
+      await this.catchUpOne(conn, undefined);
+      for (const room of rooms) await this.catchUpOne(conn, room);
+    } finally {
+      this.buffering = false;
+      for (const stanza of this.buffer.splice(0)) await this.deps.handle(stanza);
+      await this.saveNow();
+    }
+  }
+
+  private async catchUpOne(conn: XmppConnection, archive: string | undefined): Promise<void> {
+    const track = (q: ArchiveQuery | undefined) => { this.query = q; };
+    const cursor = archive ? this.state.rooms[archive] : this.state.own;
+    const set = (c: ArchiveCursor) => {
+      if (archive) this.state.rooms[archive] = c;
+      else this.state.own = c;
+    };
+    try {
+      if (!cursor) {
+        // First connection: history before it is not replayed; start from the newest message.
+        const newest = await newestId(conn, archive, track);
+        set(newest ? { after: newest } : { since: new Date().toISOString() });
+        return;
+      }
+      const missed = await fetchAfter(conn, archive, cursor, track);
+      if (missed.length) this.deps.log.info({ archive: archive ?? 'own', count: missed.length }, 'fetched missed messages from the archive');
+      for (const m of missed) {
+        await this.deps.handle(m.message, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
+        set({ after: m.archiveId });
+      }
+    } catch (err) {
+      // A server without MAM (or a room without it): live messages still flow.
+      this.deps.log.warn({ archive: archive ?? 'own', err: (err as Error).message }, 'archive not available; missed messages cannot be fetched');
+    }
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => void this.saveNow(), SAVE_DELAY_MS);
+  }
+
+  async saveNow(): Promise<void> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    await this.deps.save({ ...(this.state.own && { own: this.state.own }), rooms: { ...this.state.rooms } }).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'archive position not saved'));
+  }
+}
