@@ -25,6 +25,7 @@ import type { InboxRow, LoginRow, PortalRow, Store } from './store/store.js';
 import { Commands } from './commands/index.js';
 import { isPortalCommand } from './commands/prefix.js';
 import { LoginManager, LoginRefused } from './logins.js';
+import { LoginNotices } from './login-notices.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
@@ -48,6 +49,7 @@ export class Engine {
   private readonly commands: Commands;
   /** The login step machine shared by bot commands and the provisioning API. */
   readonly logins: LoginManager;
+  private readonly notices: LoginNotices;
   /** Logins that exist because of config: `logout` cannot remove them. */
   private readonly configured = new Set<LoginId>();
   private stopping = false;
@@ -63,6 +65,7 @@ export class Engine {
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
     this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), log };
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
+    this.notices = new LoginNotices(this.ctx);
     this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.addLogin(row), removeLogin: (id) => this.removeLogin(id) });
     this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p) });
     this.loadNetworks(opts.adapters);
@@ -102,6 +105,7 @@ export class Engine {
       emit: (ev) => this.onRemoteEvent(live, ev),
       state: (s: ConnectionState) => {
         live.state = s;
+        this.notices.onState(live, s);
         log.info({ state: s.state, ...('reason' in s && { reason: s.reason }) }, 'login state');
       },
       persist: async (data) => {
@@ -132,6 +136,7 @@ export class Engine {
   private async removeLogin(id: LoginId): Promise<void> {
     if (this.configured.has(id)) throw new LoginRefused('this login is set in the bridge config; an admin removes it there', 'conflict');
     const live = this.ctx.sessions.remove(id);
+    this.notices.forget(id);
     if (live) await live.session.disconnect().catch((err: unknown) => this.ctx.log.warn({ login: id, err: String(err) }, 'disconnect failed at logout'));
     this.ctx.store.deleteLogin(id);
     this.ctx.log.info({ login: id }, 'logged out; credentials deleted');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { LoginFlow, LoginStep } from './adapter.js';
 import { atLeast, permissionOf } from './config.js';
 import type { BridgeContext } from './context.js';
-import { loginId as toLoginId, type LoginId, type MatrixUserId, type NetworkId } from './ids.js';
+import { loginId as toLoginId, type LoginId, type MatrixRoomId, type MatrixUserId, type NetworkId } from './ids.js';
 import type { LoginRow } from './store/store.js';
 
 /** What the engine does for the login manager: start and stop live sessions. */
@@ -50,6 +50,7 @@ interface ActiveFlow {
   flow: LoginFlow;
   step: LoginStep;
   timer: NodeJS.Timeout;
+  noticeRoom?: MatrixRoomId;
 }
 
 /** A flow nobody answered for this long is cancelled (it may hold a socket). */
@@ -65,8 +66,8 @@ export class LoginManager {
     return toLoginId(`${network}:${owner}`);
   }
 
-  /** Begin logging `owner` in to `network`. */
-  async start(owner: MatrixUserId, network: NetworkId): Promise<FlowView> {
+  /** Begin logging `owner` in to `network`; `noticeRoom` is where connection trouble will be reported. */
+  async start(owner: MatrixUserId, network: NetworkId, noticeRoom?: MatrixRoomId): Promise<FlowView> {
     if (!atLeast(permissionOf(this.ctx.config, owner), 'user')) {
       throw new LoginRefused('you are not allowed to log in through this bridge (your permission is relay)', 'forbidden');
     }
@@ -77,7 +78,7 @@ export class LoginManager {
     for (const f of this.flows.values()) if (f.owner === owner && f.network === network) await this.cancel(owner, f.id);
     const flow = net.adapter.startLogin(net.config);
     const id = randomBytes(12).toString('base64url');
-    const active: ActiveFlow = { id, owner, network, flow, step: { type: 'failed', reason: 'not started' }, timer: this.expiry(id) };
+    const active: ActiveFlow = { id, owner, network, flow, step: { type: 'failed', reason: 'not started' }, timer: this.expiry(id), ...(noticeRoom && { noticeRoom }) };
     this.flows.set(id, active);
     return this.advance(active, () => flow.start());
   }
@@ -129,7 +130,7 @@ export class LoginManager {
     if (step.type === 'complete') {
       this.drop(active);
       const loginId = LoginManager.loginIdFor(active.network, active.owner);
-      this.control.addLogin({ loginId, network: active.network, kind: 'puppet', owner: active.owner, remoteUser: step.remoteUser, data: step.data });
+      this.control.addLogin({ loginId, network: active.network, kind: 'puppet', owner: active.owner, remoteUser: step.remoteUser, data: step.data, ...(active.noticeRoom && { noticeRoom: active.noticeRoom }) });
       this.ctx.log.info({ login: loginId, network: active.network }, 'login added');
     } else if (step.type === 'failed') {
       this.drop(active);

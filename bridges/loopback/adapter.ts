@@ -148,6 +148,10 @@ class LoopbackSession implements AdapterSession, LoopbackClient {
     this.sink.state({ state: 'disconnected' });
   }
 
+  networkChanged(online: boolean): void {
+    this.sink.state(online ? { state: 'connected' } : { state: 'transient-error', reason: 'loopback network is offline' });
+  }
+
   deliver(ev: Parameters<EventSink['emit']>[0]): Promise<void> {
     return this.sink.emit(ev);
   }

@@ -176,7 +176,7 @@ export class LoopbackControl {
         return {};
       }
       case 'PUT /online':
-        w.online = schemas.online.parse(body).online;
+        w.setOnline(schemas.online.parse(body).online);
         return {};
       case 'GET /from-bridge': {
         const since = Number(url.searchParams.get('since') ?? 0);

@@ -11,6 +11,8 @@ import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type Re
 export interface LoopbackClient {
   readonly user: RemoteUserId;
   deliver(ev: RemoteEvent): Promise<void>;
+  /** The network went down or came back (tests of connection-state handling). */
+  networkChanged?(online: boolean): void;
 }
 
 export interface LoopbackMessage {
@@ -68,6 +70,12 @@ export class LoopbackWorld {
       chats: [...this.chats.values()].map((c) => ({ ...c, members: [...c.members] })),
       messages: [...this.messages.values()].map((m) => ({ ...m, reactions: [...m.reactions].map(([u, keys]): [RemoteUserId, string[]] => [u, [...keys]]) })),
     });
+  }
+
+  /** Take the whole network down or bring it back; connected clients are told. */
+  setOnline(online: boolean): void {
+    this.online = online;
+    for (const c of this.clients) c.networkChanged?.(online);
   }
 
   connect(client: LoopbackClient): void {

@@ -40,7 +40,7 @@ export class LoginChat {
     const old = this.open.get(key);
     if (old) await this.logins.cancel(sender, old.flowId).catch(() => undefined);
     this.open.delete(key);
-    const view = await this.logins.start(sender, network);
+    const view = await this.logins.start(sender, network, roomId);
     return this.render(key, view);
   }
 

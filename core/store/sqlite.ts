@@ -98,10 +98,10 @@ export class SqliteStore implements Store {
       getLogin: p('SELECT * FROM logins WHERE login_id = ?'),
       listLogins: p('SELECT * FROM logins ORDER BY created_at, login_id'),
       listLoginsOf: p('SELECT * FROM logins WHERE network = ? ORDER BY created_at, login_id'),
-      putLogin: p(`INSERT INTO logins (login_id, network, kind, owner, remote_user, data, created_at)
-        VALUES (@loginId, @network, @kind, @owner, @remoteUser, @data, @now)
+      putLogin: p(`INSERT INTO logins (login_id, network, kind, owner, remote_user, data, notice_room, created_at)
+        VALUES (@loginId, @network, @kind, @owner, @remoteUser, @data, @noticeRoom, @now)
         ON CONFLICT (login_id) DO UPDATE SET kind = excluded.kind, owner = excluded.owner,
-          remote_user = excluded.remote_user, data = excluded.data`),
+          remote_user = excluded.remote_user, data = excluded.data, notice_room = excluded.notice_room`),
       updateLoginData: p('UPDATE logins SET data = ? WHERE login_id = ?'),
       deleteLogin: p('DELETE FROM logins WHERE login_id = ?'),
       addPart: p(`INSERT INTO message_map (portal_key, remote_id, part, room_id, event_id, sender, created_at)
@@ -182,6 +182,7 @@ export class SqliteStore implements Store {
       network: r.network as NetworkId,
       kind: r.kind as LoginRow['kind'],
       owner: opt(r.owner),
+      noticeRoom: opt(r.notice_room),
       remoteUser: opt(r.remote_user),
       data: this.sealer.open(r.data as string),
     };
@@ -195,7 +196,7 @@ export class SqliteStore implements Store {
     return rows.map((r) => this.toLogin(r));
   }
   putLogin(row: LoginRow) {
-    this.q.putLogin.run({ owner: null, remoteUser: null, ...row, data: this.sealer.seal(row.data), now: Date.now() });
+    this.q.putLogin.run({ owner: null, remoteUser: null, noticeRoom: null, ...row, data: this.sealer.seal(row.data), now: Date.now() });
   }
   updateLoginData(loginId: LoginId, data: Record<string, unknown>) {
     this.q.updateLoginData.run(this.sealer.seal(data), loginId);

@@ -49,6 +49,8 @@ export interface LoginRow {
   owner?: MatrixUserId;
   remoteUser?: RemoteUserId;
   data: Record<string, unknown>;
+  /** The owner's management room where the login was made; connection trouble is reported there. */
+  noticeRoom?: MatrixRoomId;
 }
 
 export interface MessagePart {

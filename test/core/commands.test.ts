@@ -54,6 +54,22 @@ describe('bot commands', () => {
     assert.equal(await say(h, ERIN, 'logout loopback'), 'You are not logged in to loopback.');
   });
 
+  it('connection trouble of a login is told once in the room where it was made, and its return too', async () => {
+    await say(h, ERIN, 'login loopback');
+    await say(h, ERIN, 'erin');
+    await say(h, ERIN, 'pw');
+    const notices = () => h.matrix.sends().filter((s) => s.roomId === DM && /login (lost|is connected|was refused)/.test(String(s.content.body))).map((s) => s.content.body);
+    h.world.setOnline(false);
+    h.world.setOnline(false); // still down: a retry loop must not repeat the notice
+    h.world.setOnline(true);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(notices(), [
+      'Your loopback (erin) login lost its connection (loopback network is offline). It reconnects by itself; messages wait and are delivered when it is back.',
+      'Your loopback (erin) login is connected again.',
+    ]);
+    assert.equal(h.store.getLogin(loginId(`loopback:${ERIN}`))?.noticeRoom, DM);
+  });
+
   it('a wrong password fails the login and stores nothing; cancel stops a login', async () => {
     h.world.addUser('erin');
     h.world.passwords.set('erin' as never, 'right-password');
