@@ -17,7 +17,7 @@ export const xmppCapabilities: Capabilities = {
   receipts: false,
   presence: false,
   maxTextLength: 10_000,
-  formatting: [],
+  formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'blockquote', 'link'], // XEP-0393 styling
   media: {},
   chatInfo: { name: false, topic: false },
 };

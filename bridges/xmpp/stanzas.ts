@@ -7,6 +7,7 @@ import xml, { type Element } from '@xmpp/xml';
 import jid from '@xmpp/jid';
 import type { MessageContent, OutboundEvent, RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteMessageId } from '../../core/ids.js';
+import { parseStyling, toStyled } from './styling.js';
 
 export const NS = {
   chatStates: 'http://jabber.org/protocol/chatstates',
@@ -20,6 +21,7 @@ export const NS = {
   fallback: 'urn:xmpp:fallback:0',
   hints: 'urn:xmpp:hints',
   muc: 'http://jabber.org/protocol/muc',
+  styling: 'urn:xmpp:styling:0',
   mucUser: 'http://jabber.org/protocol/muc#user',
 } as const;
 
@@ -151,7 +153,10 @@ function textContent(stanza: Element, body: string): MessageContent {
     if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end <= points.length && start <= end) text = [...points.slice(0, start), ...points.slice(end)].join('');
   }
   if (text.length > MAX_BODY) text = `${text.slice(0, MAX_BODY)}\n[message cut: it was longer than ${MAX_BODY} characters]`;
-  return { kind: text.startsWith('/me ') ? 'emote' : 'text', text: text.startsWith('/me ') ? text.slice(4) : text };
+  const emote = text.startsWith('/me ');
+  if (emote) text = text.slice(4);
+  const spans = stanza.getChild('unstyled', NS.styling) ? [] : parseStyling(text);
+  return { kind: emote ? 'emote' : 'text', text, ...(spans.length && { spans }) };
 }
 
 export interface Outgoing {
@@ -170,11 +175,11 @@ export function buildStanza(ev: OutboundEvent, type: 'chat' | 'groupchat', newId
     xml('message', { to: ev.chat, type, id: originId }, ...children, xml('origin-id', { xmlns: NS.sid, id: originId }));
   switch (ev.type) {
     case 'message': {
-      const text = ev.content.kind === 'emote' ? `/me ${ev.content.text}` : ev.content.text;
+      const text = ev.content.kind === 'emote' ? `/me ${toStyled(ev.content)}` : toStyled(ev.content);
       return { originId, stanza: base(xml('body', {}, text), ev.replyTo && xml('reply', { xmlns: NS.reply, id: ev.replyTo }), type === 'chat' && xml('active', { xmlns: NS.chatStates })) };
     }
     case 'edit':
-      return { originId, stanza: base(xml('body', {}, ev.content.text), xml('replace', { xmlns: NS.correct, id: idAttrOf(ev.target) })) };
+      return { originId, stanza: base(xml('body', {}, toStyled(ev.content)), xml('replace', { xmlns: NS.correct, id: idAttrOf(ev.target) })) };
     case 'delete':
       return {
         originId,

@@ -110,6 +110,13 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     assert.equal(retraction.getChild('retract', NS.retract)!.attrs.id, typo.attrs.id);
     log(t, 'alice (Matrix) edits and redacts → bob receives a correction and a retraction (XEP-0424)');
 
+    await alice.sendHtml(dm, 'bold and code', '<strong>bold</strong> and <code>code</code>');
+    await bob.waitFor((s) => body(s) === '*bold* and `code`', "alice's formatting as XEP-0393 styling");
+    await bob.say('alice@xmpp.test', 'this is _really_ *good*');
+    const styled = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'this is _really_ *good*', "bob's styled message");
+    assert.equal(styled.content.formatted_body, 'this is <em>_really_</em> <strong>*good*</strong>');
+    log(t, 'formatting: Matrix <strong>bold</strong> → XMPP *bold*; XMPP _really_ *good* → Matrix <em>/<strong> (directives kept, as XEP-0393 asks)');
+
     await bob.say('alice@xmpp.test', undefined, { children: [xmlEl('retract', { xmlns: NS.retract, id: first })] });
     await alice.waitFor((e) => e.type === 'm.room.redaction' && e.redacts === firstEv.event_id, "bob's retraction");
     log(t, 'bob (XMPP) retracts his first message → Matrix redaction');
@@ -138,7 +145,7 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     const relayed = await bob.waitFor((s) => s.attrs.type === 'groupchat' && (body(s) ?? '').endsWith('hi bob, I am on Matrix without XMPP'), "dave's relayed message");
     log(t, `dave (Matrix, no XMPP login) → relayed into the MUC as ${relayed.attrs.from}: ${body(relayed)}`);
     assert.match(String(relayed.attrs.from), new RegExp(`^${room}/`));
-    assert.equal(body(relayed), 'dave: hi bob, I am on Matrix without XMPP');
+    assert.equal(body(relayed), '*dave*: hi bob, I am on Matrix without XMPP', 'the relayed name in bold, as XEP-0393 styling');
   });
 
   it('messages sent while the bridge was down (SIGKILL) arrive once and in order after it restarts (MAM)', async (t) => {

@@ -5,6 +5,7 @@ import xml from '@xmpp/xml';
 import { parseBareJid, parseXmppConfig } from '../../bridges/xmpp/config.js';
 import { deriveKeys, ScramSha1 } from '../../bridges/xmpp/scram.js';
 import { buildStanza, MAX_BODY, parseMessage, type ParseContext } from '../../bridges/xmpp/stanzas.js';
+import { parseStyling, toStyled } from '../../bridges/xmpp/styling.js';
 import { remoteChatId, remoteMessageId } from '../../core/ids.js';
 
 const ctx = (mucs: Record<string, string> = {}): ParseContext => ({ self: 'alice@xmpp.test', mucs: new Map(Object.entries(mucs)), stanzaIdOf: () => undefined });
@@ -124,5 +125,25 @@ describe('XMPP stanzas', () => {
     assert.match(s, /&lt;\/body&gt;&lt;body&gt;x/);
     const edit = buildStanza({ type: 'edit', chat: remoteChatId('room@conf.test'), target: remoteMessageId('S1'), content: { kind: 'text', text: 'e' } }, 'groupchat', () => 'id2', () => 'b1');
     assert.match(edit!.stanza.toString(), /<replace xmlns="urn:xmpp:message-correct:0" id="b1"\/>/);
+  });
+});
+
+describe('XEP-0393 styling', () => {
+  it('writes spans as directives, nesting and blocks included', () => {
+    assert.equal(toStyled({ kind: 'text', text: 'bold and italic words', spans: [{ kind: 'bold', offset: 0, length: 4 }, { kind: 'italic', offset: 9, length: 6 }] }), '*bold* and _italic_ words');
+    assert.equal(toStyled({ kind: 'text', text: 'nested bold', spans: [{ kind: 'bold', offset: 0, length: 11 }, { kind: 'italic', offset: 7, length: 4 }] }), '*nested _bold_*');
+    assert.equal(toStyled({ kind: 'text', text: 'code:\nx = 1\nquote here', spans: [{ kind: 'pre', offset: 6, length: 5 }, { kind: 'blockquote', offset: 12, length: 10 }] }), 'code:\n```\nx = 1\n```\n> quote here');
+    assert.equal(toStyled({ kind: 'text', text: 'see the docs', spans: [{ kind: 'link', offset: 8, length: 4, url: 'https://x.org' }] }), 'see the docs <https://x.org>');
+    // A span with spaces at its edges would not parse on the other side: the directives hug the words.
+    assert.equal(toStyled({ kind: 'text', text: 'a  b  c', spans: [{ kind: 'bold', offset: 1, length: 4 }] }), 'a  *b*  c');
+  });
+
+  it('reads directives into spans that include them, and leaves a*b*c alone', () => {
+    assert.deepEqual(parseStyling('*bold* and _it_ ~s~ `*no*` a*b*c\n> quote\n```\npre *x*\n```\nend'), [
+      { kind: 'bold', offset: 0, length: 6 }, { kind: 'italic', offset: 11, length: 4 }, { kind: 'strike', offset: 16, length: 3 },
+      { kind: 'code', offset: 20, length: 6 }, { kind: 'blockquote', offset: 33, length: 7 }, { kind: 'pre', offset: 41, length: 15 },
+    ]);
+    const parsed = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 's1' }, xml('body', {}, '*hi*'), xml('unstyled', { xmlns: 'urn:xmpp:styling:0' })), ctx()).event as { content: { spans?: unknown } };
+    assert.equal(parsed.content.spans, undefined);
   });
 });
