@@ -14,7 +14,7 @@ export const xmppCapabilities: Capabilities = {
   reactions: 'emoji', // XEP-0444
   replies: true, // XEP-0461
   typing: true, // XEP-0085
-  receipts: false,
+  receipts: true, // XEP-0333 displayed markers
   presence: false,
   maxTextLength: 10_000,
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'blockquote', 'link'], // XEP-0393 styling

@@ -22,6 +22,7 @@ export const NS = {
   hints: 'urn:xmpp:hints',
   muc: 'http://jabber.org/protocol/muc',
   styling: 'urn:xmpp:styling:0',
+  markers: 'urn:xmpp:chat-markers:0',
   mucUser: 'http://jabber.org/protocol/muc#user',
 } as const;
 
@@ -124,6 +125,10 @@ function chatEvent(
     const keys = [...new Set(reactions.getChildren('reaction').map((r) => r.text().trim()).filter(Boolean))];
     return { event: { type: 'reaction-set', chat: chatRef, sender, target: remoteMessageId(reactions.attrs.id), keys } };
   }
+  // Chat markers (XEP-0333): "displayed" is what Matrix calls read. XEP-0184 delivery
+  // receipts say only that a client got the message, so they are not read receipts.
+  const displayed = stanza.getChild('displayed', NS.markers);
+  if (displayed?.attrs.id) return { event: { type: 'receipt', chat: chatRef, sender, upTo: remoteMessageId(correctionTarget(displayed.attrs.id)) } };
   const body = stanza.getChildText('body');
   if (body === null) {
     const state = stanza.children.find((c): c is Element => typeof c !== 'string' && c.getNS() === NS.chatStates)?.name;
@@ -176,7 +181,10 @@ export function buildStanza(ev: OutboundEvent, type: 'chat' | 'groupchat', newId
   switch (ev.type) {
     case 'message': {
       const text = ev.content.kind === 'emote' ? `/me ${toStyled(ev.content)}` : toStyled(ev.content);
-      return { originId, stanza: base(xml('body', {}, text), ev.replyTo && xml('reply', { xmlns: NS.reply, id: ev.replyTo }), type === 'chat' && xml('active', { xmlns: NS.chatStates })) };
+      return {
+        originId,
+        stanza: base(xml('body', {}, text), ev.replyTo && xml('reply', { xmlns: NS.reply, id: ev.replyTo }), xml('markable', { xmlns: NS.markers }), type === 'chat' && xml('active', { xmlns: NS.chatStates })),
+      };
     }
     case 'edit':
       return { originId, stanza: base(xml('body', {}, toStyled(ev.content)), xml('replace', { xmlns: NS.correct, id: idAttrOf(ev.target) })) };
@@ -192,6 +200,8 @@ export function buildStanza(ev: OutboundEvent, type: 'chat' | 'groupchat', newId
       };
     case 'reaction':
       return { originId, stanza: base(xml('reactions', { xmlns: NS.reactions, id: ev.target }, ...ev.keys.map((k) => xml('reaction', {}, k))), xml('store', { xmlns: NS.hints })) };
+    case 'receipt':
+      return { originId, stanza: xml('message', { to: ev.chat, type, id: originId }, xml('displayed', { xmlns: NS.markers, id: ev.upTo }), xml('store', { xmlns: NS.hints })) };
     case 'typing':
       return { originId, stanza: xml('message', { to: ev.chat, type }, xml(ev.active ? 'composing' : 'active', { xmlns: NS.chatStates }), xml('no-store', { xmlns: NS.hints })) };
     default:

@@ -112,10 +112,18 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
 
     await alice.sendHtml(dm, 'bold and code', '<strong>bold</strong> and <code>code</code>');
     await bob.waitFor((s) => body(s) === '*bold* and `code`', "alice's formatting as XEP-0393 styling");
-    await bob.say('alice@xmpp.test', 'this is _really_ *good*');
+    const styledId = await bob.say('alice@xmpp.test', 'this is _really_ *good*');
     const styled = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'this is _really_ *good*', "bob's styled message");
     assert.equal(styled.content.formatted_body, 'this is <em>_really_</em> <strong>*good*</strong>');
     log(t, 'formatting: Matrix <strong>bold</strong> → XMPP *bold*; XMPP _really_ *good* → Matrix <em>/<strong> (directives kept, as XEP-0393 asks)');
+
+    // Read markers (XEP-0333) <-> read receipts.
+    await bob.send(xmlEl('message', { to: 'alice@xmpp.test', type: 'chat' }, xmlEl('displayed', { xmlns: 'urn:xmpp:chat-markers:0', id: aliceId })));
+    await until(() => alice.ephemeral.some((e) => e.room_id === dm && e.type === 'm.receipt' && Object.keys((e.content[aliceMsg.event_id] as { 'm.read'?: object } | undefined)?.['m.read'] ?? {}).includes(ghost('bob@xmpp.test'))), "bob's read marker as a read receipt");
+    await alice.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/receipt/m.read/${encodeURIComponent(styled.event_id)}`, {});
+    const marker = await bob.waitFor((s) => s.getChild('displayed', 'urn:xmpp:chat-markers:0') !== undefined, "alice's read receipt as a displayed marker");
+    assert.equal(marker.getChild('displayed', 'urn:xmpp:chat-markers:0')!.attrs.id, styledId, 'the marker names the message alice read');
+    log(t, 'read: bob displayed-marker → Matrix read receipt from his ghost; alice read receipt → bob gets <displayed/>');
 
     await bob.say('alice@xmpp.test', undefined, { children: [xmlEl('retract', { xmlns: NS.retract, id: first })] });
     await alice.waitFor((e) => e.type === 'm.room.redaction' && e.redacts === firstEv.event_id, "bob's retraction");
@@ -182,6 +190,15 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     log(t, '  both directions work again');
   });
 });
+
+/** Poll a condition the sync loop will make true. */
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** Wait until `count` messages matching `match` are in the room; returns them in timeline order. */
 async function waitAll(client: MatrixTestClient, room: string, match: (body: string) => boolean, count: number): Promise<MatrixEvent[]> {
