@@ -5,6 +5,8 @@
  * reactions and retractions name it). The map between them is bounded and in memory.
  */
 import type { Logger } from '../../core/adapter.js';
+import type { RemoteEvent } from '../../core/events.js';
+import { remoteChatId, remoteUserId } from '../../core/ids.js';
 import jid from '@xmpp/jid';
 import type { Element } from '@xmpp/xml';
 import type { XmppConnection } from './connection.js';
@@ -26,6 +28,8 @@ export class Muc {
   private readonly reflections = new Map<string, (stanzaId: string | undefined) => void>();
   private readonly stanzaIds = new Map<string, string>();
   private readonly idAttrs = new Map<string, string>();
+  /** Nicks present in each joined room. */
+  private readonly occupants = new Map<string, Set<string>>();
 
   constructor(private readonly nick: string, private readonly conn: () => XmppConnection | undefined, private readonly log: Logger) {}
 
@@ -61,8 +65,12 @@ export class Muc {
     });
   }
 
-  /** Presence from a room: the end of a join, or our removal. */
-  onPresence(stanza: Element): void {
+  /**
+   * Presence from a room: the end of a join, our removal, or an occupant coming and
+   * going (returned as a member event: nick changes are a leave and a join, XEP-0045
+   * status 303; kicks 307 and bans 301 say so).
+   */
+  onPresence(stanza: Element): RemoteEvent | undefined {
     const from = stanza.attrs.from;
     if (!from) return;
     const address = jid(from);
@@ -73,24 +81,44 @@ export class Muc {
       this.pending.delete(room);
       const condition = stanza.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.name !== 'text')?.name ?? 'error';
       join.reject(new Error(condition));
-      return;
+      return undefined;
     }
     const isSelf = statuses.includes('110') || (join !== undefined && address.resource === join.nick);
     if (join && isSelf && stanza.attrs.type !== 'unavailable') {
       this.pending.delete(room);
       this.joined.set(room, join.nick);
       join.resolve();
-      return;
+      return undefined;
     }
     if (isSelf && stanza.attrs.type === 'unavailable' && this.joined.has(room)) {
       this.joined.delete(room);
       this.log.warn({ room, statuses }, 'removed from MUC');
+      return undefined;
     }
+    if (isSelf || !address.resource || stanza.attrs.type === 'error') return undefined;
+    const occupants = this.occupants.get(room) ?? new Set<string>();
+    this.occupants.set(room, occupants);
+    const chat = { id: remoteChatId(room), kind: 'group' as const };
+    const user = { id: remoteUserId(address.toString()), name: address.resource };
+    if (stanza.attrs.type === 'unavailable') {
+      if (!occupants.delete(address.resource)) return undefined;
+      const change = statuses.includes('307') ? 'kick' : statuses.includes('301') ? 'ban' : 'leave';
+      const reason = stanza.getChild('x', NS.mucUser)?.getChild('item')?.getChildText('reason') ?? undefined;
+      return { type: 'member', chat, user, change, ...(reason && { reason }) };
+    }
+    if (!stanza.attrs.type && !occupants.has(address.resource)) {
+      occupants.add(address.resource);
+      // Occupants present when we joined are not news; only those who come later are bridged.
+      if (join) return undefined;
+      return { type: 'member', chat, user, change: 'join' };
+    }
+    return undefined;
   }
 
   /** After a reconnect every room must be joined again. */
   forgetJoins(): void {
     this.joined.clear();
+    this.occupants.clear();
     for (const p of this.pending.values()) p.reject(new Error('connection lost'));
     this.pending.clear();
   }

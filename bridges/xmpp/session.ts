@@ -153,7 +153,11 @@ export class XmppSession implements AdapterSession {
 
   private async onStanza(stanza: Element): Promise<void> {
     if (this.history.intercept(stanza)) return;
-    if (stanza.is('presence')) return this.muc.onPresence(stanza);
+    if (stanza.is('presence')) {
+      const member = this.muc.onPresence(stanza);
+      if (member) await this.sink.emit(member).catch((err: Error) => this.sink.log.warn({ err: err.message }, 'membership not recorded'));
+      return;
+    }
     if (!stanza.is('message')) return;
     await this.handleMessage(stanza);
   }

@@ -33,6 +33,7 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     stack = await Stack.start({ xmpp: true });
     stack.prosody!.register('alice', 'alice-xmpp-pw');
     stack.prosody!.register('bob', 'bob-pw');
+    stack.prosody!.register('carol', 'carol-pw');
     alice = await stack.user('alice');
     dave = await stack.user('dave');
     bob = await XmppPerson.connect(stack.prosody!, 'bob', 'bob-pw');
@@ -154,6 +155,15 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     log(t, `dave (Matrix, no XMPP login) → relayed into the MUC as ${relayed.attrs.from}: ${body(relayed)}`);
     assert.match(String(relayed.attrs.from), new RegExp(`^${room}/`));
     assert.equal(body(relayed), '*dave*: hi bob, I am on Matrix without XMPP', 'the relayed name in bold, as XEP-0393 styling');
+
+    // Occupants who come and go are ghosts joining and leaving, not text.
+    const carol = await XmppPerson.connect(stack.prosody!, 'carol', 'carol-pw');
+    await carol.joinMuc(room, 'carol');
+    const carolGhost = ghost(`${room}/carol`);
+    await alice.waitFor((e) => e.room_id === matrixRoom && e.type === 'm.room.member' && e.state_key === carolGhost && e.content.membership === 'join', "carol's ghost joining");
+    await carol.stop();
+    await alice.waitFor((e) => e.room_id === matrixRoom && e.type === 'm.room.member' && e.state_key === carolGhost && e.content.membership === 'leave', "carol's ghost leaving");
+    log(t, `carol joins and leaves the MUC → ${carolGhost} joins and leaves the Matrix room`);
   });
 
   it('messages sent while the bridge was down (SIGKILL) arrive once and in order after it restarts (MAM)', async (t) => {

@@ -2,6 +2,7 @@
 import type { RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../outcome.js';
+import { MatrixRequestError } from '../../matrix/side.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 
@@ -51,8 +52,15 @@ export async function remoteMember(ctx: BridgeContext, portal: PortalRow, live: 
   if (ev.change === 'join') {
     await ctx.rooms.ensureMember(portal.roomId, ghost);
   } else {
-    await ctx.matrix.leave(portal.roomId, ghost);
-    ctx.rooms.forgetMember(portal.roomId, ghost);
+    try {
+      await ctx.matrix.leave(portal.roomId, ghost);
+    } catch (err) {
+      // Seen by two logins in the same chat, or never joined here: already gone is fine.
+      if (err instanceof MatrixRequestError && (err.status === 403 || err.status === 404)) return ignored('ghost was not in the room');
+      throw err;
+    } finally {
+      ctx.rooms.forgetMember(portal.roomId, ghost);
+    }
   }
   return ok();
 }
