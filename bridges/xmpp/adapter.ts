@@ -8,6 +8,8 @@ import { parseBareJid, parseXmppConfig, type XmppConfig } from './config.js';
 import type { ScramKeys } from './scram.js';
 import { XmppSession, type XmppLoginData } from './session.js';
 
+const MB = 1024 * 1024;
+
 export const xmppCapabilities: Capabilities = {
   edits: true, // XEP-0308
   deletes: true, // XEP-0424
@@ -18,7 +20,8 @@ export const xmppCapabilities: Capabilities = {
   presence: false,
   maxTextLength: 10_000,
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'blockquote', 'link'], // XEP-0393 styling
-  media: {},
+  // XEP-0363 uploads; the server's own limit (announced in disco) is checked at send time.
+  media: { image: { maxBytes: 10 * MB }, video: { maxBytes: 10 * MB }, audio: { maxBytes: 10 * MB }, voice: { maxBytes: 10 * MB }, sticker: { maxBytes: 10 * MB }, file: { maxBytes: 10 * MB } },
   chatInfo: { name: false, topic: false },
 };
 

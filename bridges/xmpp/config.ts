@@ -10,9 +10,11 @@ export interface XmppConfig {
   relay?: { jid: string; password: string };
   /** The relay account's nick in MUCs. */
   mucNick: string;
+  /** Let file downloads and uploads reach private and loopback addresses (test setups, or a server on your LAN). */
+  allowPrivateMedia: boolean;
 }
 
-const KEYS = ['service', 'tls_ca_file', 'relay', 'muc_nick'];
+const KEYS = ['service', 'tls_ca_file', 'relay', 'muc_nick', 'allow_private_media'];
 
 export function parseXmppConfig(raw: unknown): XmppConfig {
   const o = (raw ?? {}) as Record<string, unknown>;
@@ -28,7 +30,9 @@ export function parseXmppConfig(raw: unknown): XmppConfig {
   }
   const nick = o.muc_nick ?? 'Switchboard';
   if (typeof nick !== 'string' || !nick.trim() || /[\u0000-\u001f]/.test(nick)) throw new Error('muc_nick: must be a one-line name');
+  if (o.allow_private_media !== undefined && typeof o.allow_private_media !== 'boolean') throw new Error('allow_private_media: must be true or false');
   return {
+    allowPrivateMedia: o.allow_private_media === true,
     ...(typeof o.service === 'string' && { service: o.service }),
     ...(typeof o.tls_ca_file === 'string' && { tlsCaFile: o.tls_ca_file }),
     ...(relay && { relay }),

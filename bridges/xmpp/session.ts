@@ -13,6 +13,8 @@ import { AuthError, createConnection, type XmppConnection } from './connection.j
 import type { XmppConfig } from './config.js';
 import { History, type HistoryState } from './history.js';
 import { Muc } from './muc.js';
+import { findUploadService, NS_OOB, upload, type UploadService } from './files.js';
+import { getBytes } from '../../core/net/guarded-http.js';
 import type { ScramKeys } from './scram.js';
 import { buildStanza, NS, parseMessage } from './stanzas.js';
 
@@ -37,6 +39,7 @@ export class XmppSession implements AdapterSession {
   private readonly roster = new Map<string, string>();
   private readonly muc: Muc;
   private readonly history: History;
+  private uploadService: UploadService | undefined;
   private stopped = true;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -190,8 +193,14 @@ export class XmppSession implements AdapterSession {
     const conn = this.conn;
     if (!conn) throw new Error('not connected to the XMPP server');
     const room = this.muc.joined.has(ev.chat) ? ev.chat : undefined;
+    if (ev.type === 'message' && ev.content.attachments?.length) return this.sendWithFiles(conn, ev, room);
+    return this.sendOne(conn, ev, room);
+  }
+
+  private async sendOne(conn: XmppConnection, ev: OutboundEvent, room: string | undefined, oobUrl?: string): Promise<SendResult> {
     const out = buildStanza(ev, room ? 'groupchat' : 'chat', () => randomUUID(), (id) => (room ? this.muc.idAttrOf(room, id) : id));
     if (!out) return { status: 'unsupported', reason: `XMPP does not carry ${ev.type} here` };
+    if (oobUrl) out.stanza.append(xml('x', { xmlns: NS_OOB }, xml('url', {}, oobUrl)));
     if (room && ev.type === 'message') {
       // The MUC gives the message its own id (XEP-0359), which replies and reactions use; wait for it.
       const reflected = this.muc.awaitReflection(out.originId, REFLECTION_TIMEOUT_MS);
@@ -229,8 +238,40 @@ export class XmppSession implements AdapterSession {
     return { id: user, name: this.roster.get(room) ?? address.local };
   }
 
-  async fetchMedia(ref: string): Promise<Uint8Array> {
-    throw new Error(`XMPP media is not fetched yet (${ref})`);
+  async fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array> {
+    return (await getBytes(new URL(ref), this.http(maxBytes))).bytes;
+  }
+
+  private http(maxBytes: number) {
+    return { allowPrivate: this.config.allowPrivateMedia, timeoutMs: 60_000, maxBytes };
+  }
+
+  /**
+   * A message with files: each file is uploaded (XEP-0363) and sent as its own message
+   * whose body is the link (what clients render inline); a caption goes first. The
+   * remote id is the first file's message.
+   */
+  private async sendWithFiles(conn: XmppConnection, ev: Extract<OutboundEvent, { type: 'message' }>, room: string | undefined): Promise<SendResult> {
+    this.uploadService ??= await findUploadService(conn, jid(this.self).domain);
+    const service = this.uploadService;
+    const { attachments = [], ...text } = ev.content;
+    const links: string[] = [];
+    for (const a of attachments) {
+      if (a.source.kind !== 'bytes') continue;
+      if (!service) return { status: 'unsupported', reason: 'the XMPP server offers no file upload (XEP-0363)' };
+      try {
+        links.push(await upload(conn, service, { name: a.name, mime: a.mime, bytes: a.source.bytes }, this.http(a.source.bytes.length)));
+      } catch (err) {
+        return { status: 'rejected', reason: `the file could not be uploaded: ${(err as Error).message}` };
+      }
+    }
+    if (text.text) await this.sendOne(conn, { ...ev, content: text }, room);
+    let first: SendResult | undefined;
+    for (const link of links) {
+      const result = await this.sendOne(conn, { ...ev, content: { kind: 'text', text: link } }, room, link);
+      first ??= result;
+    }
+    return first ?? { status: 'sent' };
   }
 
 }

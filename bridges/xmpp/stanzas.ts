@@ -7,6 +7,7 @@ import xml, { type Element } from '@xmpp/xml';
 import jid from '@xmpp/jid';
 import type { MessageContent, OutboundEvent, RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteMessageId } from '../../core/ids.js';
+import { oobAttachment } from './files.js';
 import { parseStyling, toStyled } from './styling.js';
 
 export const NS = {
@@ -135,7 +136,13 @@ function chatEvent(
     if (state) return { event: { type: 'typing', chat: chatRef, sender, active: state === 'composing' } };
     return {};
   }
-  const content = textContent(stanza, body);
+  let content = textContent(stanza, body);
+  const file = oobAttachment(stanza);
+  if (file) {
+    // The body of a file message is its link; keep only a real caption.
+    const caption = content.text.trim() === (file.source as { ref: string }).ref ? '' : content.text;
+    content = { kind: content.kind, text: caption, attachments: [file] };
+  }
   const replace = stanza.getChild('replace', NS.correct);
   if (replace?.attrs.id) {
     return { event: { type: 'edit', chat: chatRef, sender, target: remoteMessageId(correctionTarget(replace.attrs.id)), content, ...(id && { id: remoteMessageId(`edit:${id}`) }) } };

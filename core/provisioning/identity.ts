@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { Config } from '../config.js';
 import { matrixUserId, splitUserId, type MatrixUserId } from '../ids.js';
-import { getJson, OutboundRefused, type OutboundOptions } from './outbound.js';
+import { getJson, OutboundRefused, type OutboundOptions } from '../net/guarded-http.js';
 
 export class IdentityError extends Error {
   constructor(message: string, readonly status: 401 | 403 | 502) {

@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig, ConfigError } from '../../core/config.js';
 import { silentLogger } from '../../core/log.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../../core/provisioning/api.js';
-import { isPublicAddress } from '../../core/provisioning/outbound.js';
+import { isPublicAddress } from '../../core/net/guarded-http.js';
 import { startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
 const SECRET = 'provisioning-secret-0123456789';

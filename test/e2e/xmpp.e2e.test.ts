@@ -12,6 +12,8 @@ import type { MatrixEvent, MatrixTestClient } from '../harness/matrix-client.js'
 import { Stack } from '../harness/stack.js';
 import { XmppPerson } from '../harness/xmpp-person.js';
 
+// A 1x1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 const NS = { correct: 'urn:xmpp:message-correct:0', reactions: 'urn:xmpp:reactions:0', retract: 'urn:xmpp:message-retract:1', reply: 'urn:xmpp:reply:0', sid: 'urn:xmpp:sid:0' };
 const relatesTo = (e: MatrixEvent, rel: string) => {
   const r = e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
@@ -129,6 +131,22 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     await bob.say('alice@xmpp.test', undefined, { children: [xmlEl('retract', { xmlns: NS.retract, id: first })] });
     await alice.waitFor((e) => e.type === 'm.room.redaction' && e.redacts === firstEv.event_id, "bob's retraction");
     log(t, 'bob (XMPP) retracts his first message → Matrix redaction');
+  });
+
+  it('files both ways: Matrix media through HTTP File Upload, XMPP OOB links re-hosted on Matrix', async (t) => {
+    const mxc = await alice.upload(new Uint8Array(PNG), 'image/png', 'dot.png');
+    await alice.send(dm, 'm.room.message', { msgtype: 'm.image', body: 'dot.png', url: mxc, info: { mimetype: 'image/png', size: PNG.length } });
+    const fileMsg = await bob.waitFor((s) => s.getChild('x', 'jabber:x:oob') !== undefined, "alice's image as an OOB link");
+    const url = fileMsg.getChild('x', 'jabber:x:oob')!.getChildText('url')!;
+    assert.equal(body(fileMsg), url, 'the body is the link, so clients show the image inline');
+    assert.deepEqual(Buffer.from(await (await fetch(url)).arrayBuffer()), PNG);
+    log(t, `alice (Matrix) sends dot.png → bob gets ${url} (uploaded with XEP-0363)`);
+
+    await bob.say('alice@xmpp.test', url, { children: [xmlEl('x', { xmlns: 'jabber:x:oob' }, xmlEl('url', {}, url))] });
+    const image = await alice.waitFor((e) => e.room_id === dm && e.sender === ghost('bob@xmpp.test') && e.content.msgtype === 'm.image', "bob's image on Matrix");
+    const got = await alice.download(String(image.content.url));
+    assert.deepEqual(Buffer.from(got.bytes), PNG);
+    log(t, `bob (XMPP) sends the link → alice gets an m.image re-hosted at ${image.content.url}`);
   });
 
   it('a Matrix room linked to a MUC through the relay account', async (t) => {

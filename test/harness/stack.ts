@@ -52,7 +52,7 @@ export class Stack {
       ...(opts.bridge?.permissions && { permissions: opts.bridge.permissions }),
       ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
       ...(opts.bridge?.extra && { extra: opts.bridge.extra }),
-      ...(opts.xmpp && prosody && { networks: { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay } } }),
+      ...(opts.xmpp && prosody && { networks: { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } } }),
     });
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
     const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd);

@@ -13,15 +13,16 @@ function files(dir: string): string[] {
 const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(/(?:import|export)[^'"]*from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
 
 describe('module boundaries', () => {
-  // json-bytes (JSON with bytes) and safety (identifier rules) are leaf helpers adapters may use.
-  it('adapters import only core/adapter, core/events, core/ids, core/json-bytes and core/safety from the core', () => {
+  // json-bytes (JSON with bytes), safety (identifier rules) and net/guarded-http (SSRF-safe HTTP) are leaf helpers adapters may use.
+  it('adapters import only the contract and the leaf helpers from the core', () => {
     for (const file of files('bridges').filter((f) => f !== join('bridges', 'index.ts'))) {
       for (const spec of importsOf(file).filter((s) => s.includes('/core/'))) {
-        assert.match(spec, /\/core\/(adapter|events|ids|json-bytes|safety)\.js$/, `${file} imports ${spec}`);
+        assert.match(spec, /\/core\/(adapter|events|ids|json-bytes|safety|net\/guarded-http)\.js$/, `${file} imports ${spec}`);
       }
     }
     assert.deepEqual(importsOf(join('core', 'json-bytes.ts')), [], 'core/json-bytes.ts stays a leaf');
     assert.deepEqual(importsOf(join('core', 'safety.ts')), [], 'core/safety.ts stays a leaf');
+    assert.ok(importsOf(join('core', 'net', 'guarded-http.ts')).every((s) => s.startsWith('node:') || s === 'ipaddr.js'), 'core/net/guarded-http.ts stays a leaf');
   });
 
   it('only core/matrix imports matrix-appservice-bridge', () => {

@@ -6,6 +6,7 @@ import { parseBareJid, parseXmppConfig } from '../../bridges/xmpp/config.js';
 import { deriveKeys, ScramSha1 } from '../../bridges/xmpp/scram.js';
 import { buildStanza, MAX_BODY, parseMessage, type ParseContext } from '../../bridges/xmpp/stanzas.js';
 import { parseStyling, toStyled } from '../../bridges/xmpp/styling.js';
+import { getBytes, OutboundRefused } from '../../core/net/guarded-http.js';
 import { remoteChatId, remoteMessageId } from '../../core/ids.js';
 
 const ctx = (mucs: Record<string, string> = {}): ParseContext => ({ self: 'alice@xmpp.test', mucs: new Map(Object.entries(mucs)), stanzaIdOf: () => undefined });
@@ -60,7 +61,7 @@ describe('XMPP config and JIDs', () => {
   });
 
   it('validates its section with messages that name the key', () => {
-    assert.deepEqual(parseXmppConfig({}), { mucNick: 'Switchboard' });
+    assert.deepEqual(parseXmppConfig({}), { mucNick: 'Switchboard', allowPrivateMedia: false });
     assert.throws(() => parseXmppConfig({ relay: { jid: 'bridge@example.org' } }), /^Error: relay: must be/);
     assert.throws(() => parseXmppConfig({ service: 'http://x' }), /service: must look like xmpp:\/\/host:5222/);
     assert.throws(() => parseXmppConfig({ muc_nick: 'a\nb' }), /muc_nick/);
@@ -145,5 +146,21 @@ describe('XEP-0393 styling', () => {
     ]);
     const parsed = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 's1' }, xml('body', {}, '*hi*'), xml('unstyled', { xmlns: 'urn:xmpp:styling:0' })), ctx()).event as { content: { spans?: unknown } };
     assert.equal(parsed.content.spans, undefined);
+  });
+});
+
+describe('XMPP files', () => {
+  it('an OOB link becomes a remote attachment; a body that is only the link is no caption', () => {
+    const url = 'https://upload.example.org/abc/photo%20one.jpg';
+    const ev = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'f1' }, xml('body', {}, url), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url))), ctx()).event as { content: unknown };
+    assert.deepEqual(ev.content, { kind: 'text', text: '', attachments: [{ kind: 'image', name: 'photo one.jpg', mime: 'image/jpeg', source: { kind: 'remote', ref: url } }] });
+    const odd = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'f2' }, xml('body', {}, 'x'), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, 'file:///etc/passwd'))), ctx()).event as { content: { attachments?: unknown } };
+    assert.equal(odd.content.attachments, undefined, 'only http(s) links are files');
+  });
+
+  it('downloads never reach loopback or private addresses unless allowed', async () => {
+    await assert.rejects(getBytes(new URL('http://127.0.0.1:9/x.png'), { allowPrivate: false, timeoutMs: 1000, maxBytes: 10 }), OutboundRefused);
+    await assert.rejects(getBytes(new URL('http://169.254.169.254/latest/meta-data'), { allowPrivate: false, timeoutMs: 1000, maxBytes: 10 }), OutboundRefused);
+    await assert.rejects(getBytes(new URL('http://localhost:9/x'), { allowPrivate: false, timeoutMs: 1000, maxBytes: 10 }), /private or reserved/);
   });
 });

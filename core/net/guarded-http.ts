@@ -1,8 +1,8 @@
 /**
- * Outbound HTTP that a request's caller can steer (OpenID checks against a server name
- * taken from a user id), guarded against SSRF: only public unicast addresses, checked
- * on the address actually connected to (so DNS rebinding cannot slip through), no
- * redirects, a timeout and a size cap.
+ * Outbound HTTP to addresses someone else chose (an OpenID check against the server in
+ * a user id, a file URL in a remote message), guarded against SSRF: only public unicast
+ * addresses, checked on the address actually connected to (so DNS rebinding cannot slip
+ * through), no redirects, a timeout and a size cap. A leaf module: adapters may use it.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
@@ -45,13 +45,36 @@ export interface OutboundOptions {
 }
 
 /** GET a JSON document. Resolves with the status and parsed body (undefined if not JSON). */
-export function getJson(url: URL, opts: OutboundOptions): Promise<{ status: number; body: unknown }> {
+export async function getJson(url: URL, opts: OutboundOptions): Promise<{ status: number; body: unknown }> {
+  const res = await guardedRequest(url, 'GET', opts, { accept: 'application/json' });
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(res.bytes).toString('utf8'));
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, body };
+}
+
+/** GET bytes (a file). Rejects past `maxBytes`, and for any status but 200. */
+export async function getBytes(url: URL, opts: OutboundOptions): Promise<{ bytes: Uint8Array; mime?: string }> {
+  const res = await guardedRequest(url, 'GET', opts, {});
+  if (res.status !== 200) throw new Error(`${url.host} answered ${res.status}`);
+  return { bytes: res.bytes, ...(res.mime && { mime: res.mime }) };
+}
+
+/** PUT bytes (an upload slot). Resolves with the status. */
+export async function putBytes(url: URL, bytes: Uint8Array, headers: Record<string, string>, opts: OutboundOptions): Promise<number> {
+  return (await guardedRequest(url, 'PUT', opts, { ...headers, 'content-length': String(bytes.length) }, bytes)).status;
+}
+
+function guardedRequest(url: URL, method: string, opts: OutboundOptions, headers: Record<string, string>, body?: Uint8Array): Promise<{ status: number; bytes: Uint8Array; mime?: string }> {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return Promise.reject(new OutboundRefused(`${url.protocol} URLs are not fetched`));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && !opts.allowPrivate && !isPublicAddress(host)) return Promise.reject(new OutboundRefused(`${host} is a private or reserved address`));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', lookup: guardedLookup(opts.allowPrivate), timeout: opts.timeoutMs, headers: { accept: 'application/json' } }, (res) => {
+    const req = request(url, { method, lookup: guardedLookup(opts.allowPrivate), timeout: opts.timeoutMs, headers }, (res) => {
       const chunks: Buffer[] = [];
       let total = 0;
       res.on('data', (c: Buffer) => {
@@ -63,18 +86,13 @@ export function getJson(url: URL, opts: OutboundOptions): Promise<{ status: numb
         chunks.push(c);
       });
       res.on('end', () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, body });
+        const mime = res.headers['content-type'];
+        resolve({ status: res.statusCode ?? 0, bytes: new Uint8Array(Buffer.concat(chunks)), ...(mime && { mime }) });
       });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`${url.host} did not answer within ${opts.timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

@@ -1,0 +1,85 @@
+/**
+ * Files. Incoming: a link in an OOB element (XEP-0066) becomes an attachment the core
+ * downloads through `fetchMedia` (SSRF-guarded, size-capped) and re-uploads to Matrix.
+ * Outgoing: bytes go to the server's HTTP File Upload service (XEP-0363) and the message
+ * carries the download link, body and OOB alike, which is what XMPP clients show inline.
+ */
+import { randomUUID } from 'node:crypto';
+import xml, { type Element } from '@xmpp/xml';
+import type { Attachment, AttachmentKind } from '../../core/events.js';
+import { putBytes, type OutboundOptions } from '../../core/net/guarded-http.js';
+import type { XmppConnection } from './connection.js';
+
+export const NS_OOB = 'jabber:x:oob';
+const NS_UPLOAD = 'urn:xmpp:http:upload:0';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+
+const MIME_BY_EXT: Record<string, string> = {
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
+  mp4: 'video/mp4', webm: 'video/webm', mp3: 'audio/mpeg', ogg: 'audio/ogg', oga: 'audio/ogg', opus: 'audio/ogg', m4a: 'audio/mp4', pdf: 'application/pdf', txt: 'text/plain',
+};
+
+export function kindOf(mime: string): AttachmentKind {
+  if (mime.startsWith('image/')) return 'image';
+  if (mime.startsWith('video/')) return 'video';
+  if (mime.startsWith('audio/')) return 'audio';
+  return 'file';
+}
+
+/** The attachment an incoming message links to (OOB), if any. */
+export function oobAttachment(stanza: Element): Attachment | undefined {
+  const url = stanza.getChild('x', NS_OOB)?.getChildText('url')?.trim();
+  if (!url || !/^https?:\/\/\S+$/.test(url)) return undefined;
+  let name = 'file';
+  try {
+    name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'file';
+  } catch {
+    return undefined;
+  }
+  const mime = MIME_BY_EXT[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+  return { kind: kindOf(mime), name, mime, source: { kind: 'remote', ref: url } };
+}
+
+export interface UploadService {
+  jid: string;
+  maxBytes?: number;
+}
+
+/** Find the account's upload service (a component of its server announcing XEP-0363). */
+export async function findUploadService(conn: XmppConnection, domain: string): Promise<UploadService | undefined> {
+  const items = await ask(conn, 'get', domain, xml('query', { xmlns: NS_DISCO_ITEMS })).catch(() => undefined);
+  const candidates = [domain, ...(items?.getChild('query', NS_DISCO_ITEMS)?.getChildren('item').map((i) => i.attrs.jid).filter((j): j is string => Boolean(j)) ?? [])];
+  for (const jid of candidates) {
+    const info = await ask(conn, 'get', jid, xml('query', { xmlns: NS_DISCO_INFO })).catch(() => undefined);
+    const query = info?.getChild('query', NS_DISCO_INFO);
+    if (!query?.getChildren('feature').some((f) => f.attrs.var === NS_UPLOAD)) continue;
+    const form = query.getChildren('x', 'jabber:x:data').find((x) => x.getChildren('field').some((f) => f.attrs.var === 'FORM_TYPE' && f.getChildText('value') === NS_UPLOAD));
+    const max = Number(form?.getChildren('field').find((f) => f.attrs.var === 'max-file-size')?.getChildText('value'));
+    return { jid, ...(Number.isFinite(max) && max > 0 && { maxBytes: max }) };
+  }
+  return undefined;
+}
+
+/** Upload bytes through a slot; returns the URL people download the file from. */
+export async function upload(conn: XmppConnection, service: UploadService, file: { name: string; mime: string; bytes: Uint8Array }, http: OutboundOptions): Promise<string> {
+  if (service.maxBytes !== undefined && file.bytes.length > service.maxBytes) throw new Error(`the server takes files up to ${service.maxBytes} bytes`);
+  const answer = await ask(conn, 'get', service.jid, xml('request', { xmlns: NS_UPLOAD, filename: file.name.replace(/[/\\]/g, '_'), size: String(file.bytes.length), 'content-type': file.mime }));
+  const slot = answer.getChild('slot', NS_UPLOAD);
+  const put = slot?.getChild('put')?.attrs.url;
+  const get = slot?.getChild('get')?.attrs.url;
+  if (!put || !get) throw new Error('the upload service gave no slot');
+  // Only the headers XEP-0363 allows through; anything else from the server is ignored.
+  const headers: Record<string, string> = { 'content-type': file.mime };
+  for (const h of slot!.getChild('put')!.getChildren('header')) {
+    const name = h.attrs.name?.toLowerCase();
+    if (name === 'authorization' || name === 'cookie' || name === 'expires') headers[name] = h.text().replace(/[\r\n]/g, '');
+  }
+  const status = await putBytes(new URL(put), file.bytes, headers, http);
+  if (status !== 200 && status !== 201) throw new Error(`the upload was refused (HTTP ${status})`);
+  return get;
+}
+
+function ask(conn: XmppConnection, type: 'get' | 'set', to: string, child: Element): Promise<Element> {
+  return conn.iq.request(xml('iq', { type, to, id: randomUUID() }, child), 30_000);
+}
