@@ -17,7 +17,7 @@ export const xmppCapabilities: Capabilities = {
   replies: true, // XEP-0461
   typing: true, // XEP-0085
   receipts: true, // XEP-0333 displayed markers
-  presence: false,
+  presence: true, // contacts' presence -> ghosts' presence
   maxTextLength: 10_000,
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'blockquote', 'link'], // XEP-0393 styling
   // XEP-0363 uploads; the server's own limit (announced in disco) is checked at send time.

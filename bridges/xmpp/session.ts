@@ -5,7 +5,7 @@
  */
 import type { AdapterSession, EventSink, LoginInfo } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
-import { remoteChatId, remoteMessageId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
+import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import jid from '@xmpp/jid';
 import xml, { type Element } from '@xmpp/xml';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +16,8 @@ import { Muc } from './muc.js';
 import { findUploadService, NS_OOB, upload, type UploadService } from './files.js';
 import { getBytes } from '../../core/net/guarded-http.js';
 import type { ScramKeys } from './scram.js';
-import { buildStanza, NS, parseMessage } from './stanzas.js';
+import { buildStanza, contactPresence, NS, parseMessage } from './stanzas.js';
+import { fetchVcard } from './vcard.js';
 
 /** What a login keeps in the store (encrypted): never a password. */
 export interface XmppLoginData {
@@ -114,7 +115,12 @@ export class XmppSession implements AdapterSession {
     // Carbons and the roster are comforts: a server without them still bridges.
     await conn.iq.set(xml('enable', { xmlns: NS.carbons })).catch((err: Error) => this.sink.log.debug({ err: err.message }, 'carbons not enabled'));
     const roster = await conn.iq.get(xml('query', { xmlns: 'jabber:iq:roster' })).catch(() => undefined);
-    for (const item of roster?.getChildren('item') ?? []) if (item.attrs.jid && item.attrs.name) this.roster.set(item.attrs.jid, item.attrs.name);
+    for (const item of roster?.getChildren('item') ?? []) {
+      if (!item.attrs.jid) continue;
+      if (item.attrs.name) this.roster.set(item.attrs.jid, item.attrs.name);
+      // Roster contacts become ghosts with their names before they ever write.
+      if (this.login.kind === 'puppet') await this.sink.emit({ type: 'user-info', info: { id: remoteUserId(item.attrs.jid), name: item.attrs.name || jid(item.attrs.jid).local } }).catch(() => undefined);
+    }
     const rooms: string[] = [];
     for (const room of this.data.mucs ?? []) {
       await this.muc.join(room).then(() => rooms.push(room), (err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not rejoin MUC'));
@@ -157,6 +163,8 @@ export class XmppSession implements AdapterSession {
   private async onStanza(stanza: Element): Promise<void> {
     if (this.history.intercept(stanza)) return;
     if (stanza.is('presence')) {
+      const contact = contactPresence(stanza, this.self, this.muc.joined);
+      if (contact) return void (await this.sink.emit(contact).catch(() => undefined));
       const member = this.muc.onPresence(stanza);
       if (member) await this.sink.emit(member).catch((err: Error) => this.sink.log.warn({ err: err.message }, 'membership not recorded'));
       return;
@@ -233,9 +241,11 @@ export class XmppSession implements AdapterSession {
 
   async getUserInfo(user: RemoteUserId): Promise<UserInfo> {
     const address = jid(user);
-    const room = address.bare().toString();
-    if (address.resource && this.muc.joined.has(room)) return { id: user, name: address.resource };
-    return { id: user, name: this.roster.get(room) ?? address.local };
+    const bare = address.bare().toString();
+    if (address.resource && this.muc.joined.has(bare)) return { id: user, name: address.resource };
+    const card = this.conn ? await fetchVcard(this.conn, bare).catch(() => undefined) : undefined;
+    const name = this.roster.get(bare) ?? card?.name ?? address.local;
+    return { id: user, name, ...(card?.avatar && { avatar: card.avatar }) };
   }
 
   async fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array> {

@@ -220,3 +220,19 @@ export function buildStanza(ev: OutboundEvent, type: 'chat' | 'groupchat', newId
 export function joinPresence(room: string, nick: string): Element {
   return xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: NS.muc }, xml('history', { maxstanzas: '0' })));
 }
+
+/**
+ * A contact's presence (not a MUC occupant's, not ours) as a presence event: `away`,
+ * `xa` and `dnd` are unavailable on Matrix, `unavailable` is offline.
+ */
+export function contactPresence(stanza: Element, self: string, mucs: ReadonlyMap<string, string>): RemoteEvent | undefined {
+  const from = stanza.attrs.from;
+  const type = stanza.attrs.type;
+  if (!from || (type !== undefined && type !== 'unavailable')) return undefined;
+  const bare = bareOf(from);
+  if (bare === self || mucs.has(bare) || stanza.getChild('x', NS.mucUser)) return undefined;
+  const show = stanza.getChildText('show');
+  const state = type === 'unavailable' ? 'offline' : show === 'away' || show === 'xa' || show === 'dnd' ? 'unavailable' : 'online';
+  const status = stanza.getChildText('status');
+  return { type: 'presence', user: remoteUserId(bare), state, ...(status && { status: status.slice(0, 200) }) };
+}

@@ -149,6 +149,27 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     log(t, `bob (XMPP) sends the link → alice gets an m.image re-hosted at ${image.content.url}`);
   });
 
+  it("a new contact's vCard name and avatar become their ghost's profile", async (t) => {
+    const setup = await XmppPerson.connect(stack.prosody!, 'carol', 'carol-pw');
+    await setup.send(xmlEl('iq', { type: 'set', id: 'vc1' }, xmlEl('vCard', { xmlns: 'vcard-temp' }, xmlEl('FN', {}, 'Carol Jones'),
+      xmlEl('PHOTO', {}, xmlEl('TYPE', {}, 'image/png'), xmlEl('BINVAL', {}, PNG.toString('base64'))))));
+    await setup.waitFor((s) => s.is('iq') && s.attrs.id === 'vc1', 'the vCard being stored');
+    // @xmpp/client 0.14's stream management miscounts after this iq and Prosody drops the
+    // stream ("client says it handled 2 new stanzas, but we sent 1"): write from a fresh one.
+    await setup.stop();
+    const carol = await XmppPerson.connect(stack.prosody!, 'carol', 'carol-pw');
+    await carol.say('alice@xmpp.test', 'hello from carol');
+    const invite = await alice.waitForInvite((_r, inviter) => inviter === ghost('carol@xmpp.test'));
+    await alice.join(invite);
+    await alice.waitFor((e) => e.room_id === invite && e.content.body === 'hello from carol', "carol's message");
+    const profile = await alice.profile(ghost('carol@xmpp.test'));
+    assert.equal(profile.displayname, 'Carol Jones');
+    assert.ok(profile.avatar_url?.startsWith('mxc://'), 'the vCard photo is the ghost avatar');
+    assert.deepEqual(Buffer.from((await alice.download(profile.avatar_url!)).bytes), PNG);
+    log(t, `carol (XMPP, vCard "Carol Jones" with a photo) writes → ${ghost('carol@xmpp.test')} is "${profile.displayname}" with avatar ${profile.avatar_url}`);
+    await carol.stop();
+  });
+
   it('a Matrix room linked to a MUC through the relay account', async (t) => {
     const room = 'lobby@conference.xmpp.test';
     await bob.joinMuc(room, 'bob');

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import xml from '@xmpp/xml';
 import { parseBareJid, parseXmppConfig } from '../../bridges/xmpp/config.js';
 import { deriveKeys, ScramSha1 } from '../../bridges/xmpp/scram.js';
-import { buildStanza, MAX_BODY, parseMessage, type ParseContext } from '../../bridges/xmpp/stanzas.js';
+import { buildStanza, contactPresence, MAX_BODY, parseMessage, type ParseContext } from '../../bridges/xmpp/stanzas.js';
 import { parseStyling, toStyled } from '../../bridges/xmpp/styling.js';
 import { getBytes, OutboundRefused } from '../../core/net/guarded-http.js';
 import { remoteChatId, remoteMessageId } from '../../core/ids.js';
@@ -162,5 +162,17 @@ describe('XMPP files', () => {
     await assert.rejects(getBytes(new URL('http://127.0.0.1:9/x.png'), { allowPrivate: false, timeoutMs: 1000, maxBytes: 10 }), OutboundRefused);
     await assert.rejects(getBytes(new URL('http://169.254.169.254/latest/meta-data'), { allowPrivate: false, timeoutMs: 1000, maxBytes: 10 }), OutboundRefused);
     await assert.rejects(getBytes(new URL('http://localhost:9/x'), { allowPrivate: false, timeoutMs: 1000, maxBytes: 10 }), /private or reserved/);
+  });
+});
+
+describe('XMPP presence', () => {
+  it("maps a contact's presence, and ignores our own, MUC occupants' and subscription requests", () => {
+    const mucs = new Map([['room@conf.test', 'me']]);
+    assert.deepEqual(contactPresence(xml('presence', { from: 'bob@xmpp.test/phone' }, xml('show', {}, 'dnd'), xml('status', {}, 'busy')), 'alice@xmpp.test', mucs), { type: 'presence', user: 'bob@xmpp.test', state: 'unavailable', status: 'busy' });
+    assert.equal((contactPresence(xml('presence', { from: 'bob@xmpp.test/phone', type: 'unavailable' }), 'alice@xmpp.test', mucs) as { state: string }).state, 'offline');
+    assert.equal((contactPresence(xml('presence', { from: 'bob@xmpp.test/phone' }), 'alice@xmpp.test', mucs) as { state: string }).state, 'online');
+    assert.equal(contactPresence(xml('presence', { from: 'alice@xmpp.test/laptop' }), 'alice@xmpp.test', mucs), undefined);
+    assert.equal(contactPresence(xml('presence', { from: 'room@conf.test/bob' }), 'alice@xmpp.test', mucs), undefined);
+    assert.equal(contactPresence(xml('presence', { from: 'eve@xmpp.test', type: 'subscribe' }), 'alice@xmpp.test', mucs), undefined);
   });
 });
