@@ -33,10 +33,10 @@ export class Muc {
 
   constructor(private readonly nick: string, private readonly conn: () => XmppConnection | undefined, private readonly log: Logger) {}
 
-  /** Join a room; on a nick conflict try `nick_`, `nick__`. Rejects with the server's reason. */
-  async join(room: string): Promise<void> {
+  /** Join a room (as `nickOverride`, e.g. a bookmark's, or the session's nick); on a conflict try `nick_`, `nick__`. */
+  async join(room: string, nickOverride?: string): Promise<void> {
     if (this.joined.has(room)) return;
-    let nick = this.nick;
+    let nick = nickOverride ?? this.nick;
     for (let tries = 0; ; tries++) {
       try {
         await this.joinAs(room, nick);

@@ -13,6 +13,7 @@ import { AuthError, createConnection, type XmppConnection } from './connection.j
 import type { XmppConfig } from './config.js';
 import { History, type HistoryState } from './history.js';
 import { Muc } from './muc.js';
+import { autojoinBookmarks } from './bookmarks.js';
 import { findUploadService, NS_OOB, upload, type UploadService } from './files.js';
 import { getBytes } from '../../core/net/guarded-http.js';
 import type { ScramKeys } from './scram.js';
@@ -121,9 +122,12 @@ export class XmppSession implements AdapterSession {
       // Roster contacts become ghosts with their names before they ever write.
       if (this.login.kind === 'puppet') await this.sink.emit({ type: 'user-info', info: { id: remoteUserId(item.attrs.jid), name: item.attrs.name || jid(item.attrs.jid).local } }).catch(() => undefined);
     }
+    const wanted = new Map<string, string | undefined>((this.data.mucs ?? []).map((room) => [room, undefined]));
+    // A person's autojoin bookmarks are their rooms too, as on their other clients.
+    if (this.login.kind === 'puppet') for (const b of await autojoinBookmarks(conn)) if (!wanted.has(b.room)) wanted.set(b.room, b.nick);
     const rooms: string[] = [];
-    for (const room of this.data.mucs ?? []) {
-      await this.muc.join(room).then(() => rooms.push(room), (err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not rejoin MUC'));
+    for (const [room, nick] of wanted) {
+      await this.muc.join(room, nick).then(() => rooms.push(room), (err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not join MUC'));
     }
     await this.history.catchUp(conn, rooms);
   }

@@ -238,6 +238,29 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     await bob.waitFor((s) => body(s) === 'still here', "alice's message after the restart", 60_000);
     log(t, '  both directions work again');
   });
+
+  it("a person's autojoin bookmark becomes their group portal, where they speak with their own nick", async (t) => {
+    const room = 'book@conference.xmpp.test';
+    await bob.joinMuc(room, 'bob');
+    // alice bookmarks the room from another XMPP client (XEP-0048 storage; Prosody mirrors it to XEP-0402).
+    const aliceApp = await XmppPerson.connect(stack.prosody!, 'alice', 'alice-xmpp-pw');
+    await aliceApp.send(xmlEl('iq', { type: 'set', id: 'bm1' }, xmlEl('query', { xmlns: 'jabber:iq:private' },
+      xmlEl('storage', { xmlns: 'storage:bookmarks' }, xmlEl('conference', { jid: room, autojoin: 'true', name: 'Book club' }, xmlEl('nick', {}, 'alice'))))));
+    await aliceApp.waitFor((s) => s.is('iq') && s.attrs.id === 'bm1', 'the bookmark being stored');
+    await aliceApp.stop();
+    // Bookmarks are read when the login connects.
+    await stack.bridge.stop('SIGTERM');
+    await stack.bridge.start();
+    await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${room}/alice`, "alice's login joining the bookmarked room", 60_000);
+    await bob.say(room, 'welcome to the book club', { type: 'groupchat' });
+    const invite = await alice.waitForInvite((roomId) => alice.invites.get(roomId)?.state.some((e) => e.type === 'm.room.name' && e.content.name === 'book') ?? false, 60_000);
+    await alice.join(invite);
+    await alice.waitFor((e) => e.room_id === invite && e.content.body === 'welcome to the book club', "bob's message in the bookmarked room");
+    await alice.sendText(invite, 'thanks, bob');
+    const mine = await bob.waitFor((s) => s.attrs.type === 'groupchat' && body(s) === 'thanks, bob', "alice's message in the MUC");
+    assert.equal(mine.attrs.from, `${room}/alice`, 'alice speaks with her own nick, not through the relay');
+    log(t, `bookmark ${room} (autojoin) → alice's login joins as "alice"; bob's message → new portal room; alice's answer → ${mine.attrs.from}`);
+  });
 });
 
 /** Poll a condition the sync loop will make true. */
