@@ -4,6 +4,7 @@
  * sender chose (corrections name it) and the MUC's stanza id (XEP-0359; replies,
  * reactions and retractions name it). The map between them is bounded and in memory.
  */
+import { singleLineName } from '../../core/safety.js';
 import type { Logger } from '../../core/adapter.js';
 import type { RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteUserId } from '../../core/ids.js';
@@ -99,7 +100,7 @@ export class Muc {
     const occupants = this.occupants.get(room) ?? new Set<string>();
     this.occupants.set(room, occupants);
     const chat = { id: remoteChatId(room), kind: 'group' as const };
-    const user = { id: remoteUserId(address.toString()), name: address.resource };
+    const user = { id: remoteUserId(address.toString()), name: singleLineName(address.resource) };
     if (stanza.attrs.type === 'unavailable') {
       if (!occupants.delete(address.resource)) return undefined;
       const change = statuses.includes('307') ? 'kick' : statuses.includes('301') ? 'ban' : 'leave';

@@ -3,6 +3,7 @@
  * roster names, joins the MUCs it bridges, turns stanzas into events and events into
  * stanzas, and reconnects by itself with backoff and jitter after a drop.
  */
+import { singleLineName } from '../../core/safety.js';
 import type { AdapterSession, EventSink, LoginInfo } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
@@ -246,7 +247,7 @@ export class XmppSession implements AdapterSession {
   async getUserInfo(user: RemoteUserId): Promise<UserInfo> {
     const address = jid(user);
     const bare = address.bare().toString();
-    if (address.resource && this.muc.joined.has(bare)) return { id: user, name: address.resource };
+    if (address.resource && this.muc.joined.has(bare)) return { id: user, name: singleLineName(address.resource) };
     const card = this.conn ? await fetchVcard(this.conn, bare).catch(() => undefined) : undefined;
     const name = this.roster.get(bare) ?? card?.name ?? address.local;
     return { id: user, name, ...(card?.avatar && { avatar: card.avatar }) };

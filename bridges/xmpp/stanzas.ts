@@ -3,6 +3,7 @@
  * 0085 chat states, 0280 carbons, 0308 corrections, 0359 stanza ids, 0424 retraction,
  * 0444 reactions, 0461 replies (with 0428 fallback bodies).
  */
+import { singleLineName } from '../../core/safety.js';
 import xml, { type Element } from '@xmpp/xml';
 import jid from '@xmpp/jid';
 import type { MessageContent, OutboundEvent, RemoteEvent } from '../../core/events.js';
@@ -87,7 +88,7 @@ export function parseMessage(stanza: Element, ctx: ParseContext, archiveId?: str
     const idAttr = stanza.attrs.id;
     const own = from.resource === nick;
     if (own && originId && stanzaId && !stanza.getChild('replace', NS.correct)) return { reflection: { room: fromBare, originId, stanzaId } };
-    const sender = { id: remoteUserId(from.toString()), name: from.resource, ...(own && { isSelf: true }) };
+    const sender = { id: remoteUserId(from.toString()), name: singleLineName(from.resource), ...(own && { isSelf: true }) };
     const parsed = chatEvent(stanza, fromBare, sender, stanzaId, (id) => ctx.stanzaIdOf(fromBare, id) ?? id);
     if (idAttr && stanzaId) parsed.ids = { room: fromBare, idAttr, stanzaId };
     return parsed;

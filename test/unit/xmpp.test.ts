@@ -176,3 +176,11 @@ describe('XMPP presence', () => {
     assert.equal(contactPresence(xml('presence', { from: 'eve@xmpp.test', type: 'subscribe' }), 'alice@xmpp.test', mucs), undefined);
   });
 });
+
+describe('XMPP hostile nicks', () => {
+  it('a MUC nick with control characters becomes a one-line name', () => {
+    const c = ctx({ 'room@conf.test': 'me' });
+    const ev = parseMessage(xml('message', { from: 'room@conf.test/evil\u0007nick\u2028two', type: 'groupchat', id: 'n1' }, xml('body', {}, 'hi')), c).event as { sender: { name: string } };
+    assert.equal(ev.sender.name, 'evil nick two');
+  });
+});
