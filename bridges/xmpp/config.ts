@@ -12,9 +12,11 @@ export interface XmppConfig {
   mucNick: string;
   /** Let file downloads and uploads reach private and loopback addresses (test setups, or a server on your LAN). */
   allowPrivateMedia: boolean;
+  /** How often each joined MUC is asked whether we are still in it (XEP-0410), in seconds. */
+  mucPingIntervalS: number;
 }
 
-const KEYS = ['service', 'tls_ca_file', 'relay', 'muc_nick', 'allow_private_media'];
+const KEYS = ['service', 'tls_ca_file', 'relay', 'muc_nick', 'allow_private_media', 'muc_ping_interval_s'];
 
 export function parseXmppConfig(raw: unknown): XmppConfig {
   const o = (raw ?? {}) as Record<string, unknown>;
@@ -31,8 +33,11 @@ export function parseXmppConfig(raw: unknown): XmppConfig {
   const nick = o.muc_nick ?? 'Switchboard';
   if (typeof nick !== 'string' || !nick.trim() || /[\u0000-\u001f]/.test(nick)) throw new Error('muc_nick: must be a one-line name');
   if (o.allow_private_media !== undefined && typeof o.allow_private_media !== 'boolean') throw new Error('allow_private_media: must be true or false');
+  const ping = o.muc_ping_interval_s ?? 300;
+  if (typeof ping !== 'number' || !Number.isInteger(ping) || ping < 10) throw new Error('muc_ping_interval_s: must be a whole number of seconds, at least 10');
   return {
     allowPrivateMedia: o.allow_private_media === true,
+    mucPingIntervalS: ping,
     ...(typeof o.service === 'string' && { service: o.service }),
     ...(typeof o.tls_ca_file === 'string' && { tlsCaFile: o.tls_ca_file }),
     ...(relay && { relay }),

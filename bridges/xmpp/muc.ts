@@ -8,12 +8,14 @@ import { singleLineName } from '../../core/safety.js';
 import type { Logger } from '../../core/adapter.js';
 import type { RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteUserId } from '../../core/ids.js';
+import { randomUUID } from 'node:crypto';
 import jid from '@xmpp/jid';
-import type { Element } from '@xmpp/xml';
+import xml, { type Element } from '@xmpp/xml';
 import type { XmppConnection } from './connection.js';
 import { joinPresence, NS } from './stanzas.js';
 
 const JOIN_TIMEOUT_MS = 15_000;
+const PING_TIMEOUT_MS = 30_000;
 const MAX_REMEMBERED_IDS = 20_000;
 
 interface PendingJoin {
@@ -114,6 +116,30 @@ export class Muc {
       return { type: 'member', chat, user, change: 'join' };
     }
     return undefined;
+  }
+
+  /**
+   * MUC self-ping (XEP-0410): whether we are still an occupant of `room`. A room can drop
+   * an occupant silently (a restarted MUC service); only asking ourselves tells.
+   */
+  async stillJoined(room: string): Promise<boolean> {
+    const conn = this.conn();
+    const nick = this.joined.get(room);
+    if (!conn || nick === undefined) return false;
+    try {
+      await conn.iq.request(xml('iq', { type: 'get', to: `${room}/${nick}`, id: randomUUID() }, xml('ping', { xmlns: 'urn:xmpp:ping' })), PING_TIMEOUT_MS);
+      return true;
+    } catch (err) {
+      // Our own client not answering pings still means we are in; anything else (not-acceptable, item-not-found, a timeout) means we are not.
+      const condition = (err as { condition?: string }).condition;
+      return condition === 'service-unavailable' || condition === 'feature-not-implemented';
+    }
+  }
+
+  /** Forget a room we found we are no longer in, so it can be joined again. */
+  dropped(room: string): void {
+    this.joined.delete(room);
+    this.occupants.delete(room);
   }
 
   /** After a reconnect every room must be joined again. */

@@ -46,6 +46,7 @@ export class XmppSession implements AdapterSession {
   private stopped = true;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly login: LoginInfo,
@@ -131,6 +132,23 @@ export class XmppSession implements AdapterSession {
       await this.muc.join(room, nick).then(() => rooms.push(room), (err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not join MUC'));
     }
     await this.history.catchUp(conn, rooms);
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => void this.checkRooms(conn), this.config.mucPingIntervalS * 1000);
+    this.pingTimer.unref();
+  }
+
+  /** Rejoin rooms that dropped us silently (XEP-0410), and fetch what we missed there. */
+  private async checkRooms(conn: XmppConnection): Promise<void> {
+    if (this.conn !== conn) return;
+    const lost: string[] = [];
+    for (const room of [...this.muc.joined.keys()]) if (!(await this.muc.stillJoined(room))) lost.push(room);
+    for (const room of lost) {
+      this.sink.log.warn({ room }, 'no longer in the MUC (self-ping); rejoining');
+      this.muc.dropped(room);
+      await this.muc.join(room).catch((err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not rejoin MUC'));
+    }
+    const back = lost.filter((room) => this.muc.joined.has(room));
+    if (back.length) await this.history.catchUp(conn, back);
   }
 
   private onDrop(reason: string): void {
@@ -150,6 +168,7 @@ export class XmppSession implements AdapterSession {
   async disconnect(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
     await this.history.saveNow();
     const conn = this.conn;
     this.conn = undefined;

@@ -61,7 +61,7 @@ describe('XMPP config and JIDs', () => {
   });
 
   it('validates its section with messages that name the key', () => {
-    assert.deepEqual(parseXmppConfig({}), { mucNick: 'Switchboard', allowPrivateMedia: false });
+    assert.deepEqual(parseXmppConfig({}), { mucNick: 'Switchboard', allowPrivateMedia: false, mucPingIntervalS: 300 });
     assert.throws(() => parseXmppConfig({ relay: { jid: 'bridge@example.org' } }), /^Error: relay: must be/);
     assert.throws(() => parseXmppConfig({ service: 'http://x' }), /service: must look like xmpp:\/\/host:5222/);
     assert.throws(() => parseXmppConfig({ muc_nick: 'a\nb' }), /muc_nick/);
