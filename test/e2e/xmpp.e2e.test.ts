@@ -170,6 +170,17 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     await carol.stop();
   });
 
+  it('what alice writes from her other XMPP client (carbons) appears in the portal, clearly marked', async (t) => {
+    const aliceApp = await XmppPerson.connect(stack.prosody!, 'alice', 'alice-xmpp-pw');
+    await aliceApp.say('bob@xmpp.test', 'sent from my phone');
+    const notice = await alice.waitFor((e) => e.room_id === dm && String(e.content.body).endsWith('sent from my phone'), 'the carbon copy in the portal');
+    assert.equal(notice.content.msgtype, 'm.notice');
+    assert.equal(notice.content.body, 'You, from another XMPP client: sent from my phone');
+    await bob.waitFor((s) => body(s) === 'sent from my phone', 'the message itself reaching bob');
+    await aliceApp.stop();
+    log(t, `alice writes to bob from another XMPP client → the DM shows (from ${notice.sender}): ${notice.content.body}`);
+  });
+
   it('a Matrix room linked to a MUC through the relay account', async (t) => {
     const room = 'lobby@conference.xmpp.test';
     await bob.joinMuc(room, 'bob');
