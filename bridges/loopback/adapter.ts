@@ -136,14 +136,18 @@ class LoopbackSession implements AdapterSession, LoopbackClient {
     this.user = login.remoteUser;
   }
 
+  private connected = false;
+
   async connect(): Promise<void> {
     this.sink.state({ state: 'connecting' });
     this.world.connect(this);
+    this.connected = true;
     if (!this.world.users.has(this.user)) this.world.addUser(this.user);
     this.sink.state({ state: 'connected' });
   }
 
   async disconnect(): Promise<void> {
+    this.connected = false;
     this.world.disconnect(this);
     this.sink.state({ state: 'disconnected' });
   }
@@ -157,6 +161,8 @@ class LoopbackSession implements AdapterSession, LoopbackClient {
   }
 
   async send(ev: OutboundEvent): Promise<SendResult> {
+    // Rejecting is the contract's "transient": the engine retries once connected again.
+    if (!this.connected) throw new Error('loopback session is not connected');
     const id = await this.world.fromSession(this.user, ev);
     return id ? { status: 'sent', remoteId: id } : { status: 'sent' };
   }
