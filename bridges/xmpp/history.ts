@@ -60,10 +60,16 @@ export class History {
     this.scheduleSave();
   }
 
+  /** From now until the next catch-up ends, live messages wait (they must not overtake archived ones). */
+  hold(): void {
+    this.buffering = true;
+  }
+
   /** Fetch what was missed in our archive and in each room, then release the held live messages. */
-  async catchUp(conn: XmppConnection, rooms: string[]): Promise<void> {
+  async catchUp(conn: XmppConnection | undefined, rooms: string[]): Promise<void> {
     this.buffering = true;
     try {
+      if (!conn) return;
       await this.catchUpOne(conn, undefined);
       for (const room of rooms) await this.catchUpOne(conn, room);
     } finally {

@@ -4,10 +4,10 @@
  * sender chose (corrections name it) and the MUC's stanza id (XEP-0359; replies,
  * reactions and retractions name it). The map between them is bounded and in memory.
  */
-import { singleLineName } from '../../core/safety.js';
 import type { Logger } from '../../core/adapter.js';
 import type { RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteUserId } from '../../core/ids.js';
+import { singleLineName } from '../../core/safety.js';
 import { randomUUID } from 'node:crypto';
 import jid from '@xmpp/jid';
 import xml, { type Element } from '@xmpp/xml';

@@ -3,7 +3,6 @@
  * roster names, joins the MUCs it bridges, turns stanzas into events and events into
  * stanzas, and reconnects by itself with backoff and jitter after a drop.
  */
-import { singleLineName } from '../../core/safety.js';
 import type { AdapterSession, EventSink, LoginInfo } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
@@ -17,6 +16,7 @@ import { Muc } from './muc.js';
 import { autojoinBookmarks } from './bookmarks.js';
 import { findUploadService, NS_OOB, upload, type UploadService } from './files.js';
 import { getBytes } from '../../core/net/guarded-http.js';
+import { singleLineName } from '../../core/safety.js';
 import type { ScramKeys } from './scram.js';
 import { buildStanza, contactPresence, NS, parseMessage } from './stanzas.js';
 import { fetchVcard } from './vcard.js';
@@ -95,9 +95,12 @@ export class XmppSession implements AdapterSession {
       if (this.conn === conn) this.onDrop('connection lost');
     });
     this.conn = conn;
+    // Messages can arrive as soon as we are online; they wait until the archives are read.
+    this.history.hold();
     try {
       await conn.client.start();
     } catch (err) {
+      await this.history.catchUp(undefined, []); // releases whatever was held
       this.conn = undefined;
       conn.client.removeAllListeners();
       await conn.client.stop().catch(() => undefined);
@@ -114,6 +117,19 @@ export class XmppSession implements AdapterSession {
   }
 
   private async afterOnline(conn: XmppConnection): Promise<void> {
+    const rooms: string[] = [];
+    try {
+      await this.prepare(conn, rooms);
+    } finally {
+      await this.history.catchUp(conn, rooms);
+    }
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => void this.checkRooms(conn), this.config.mucPingIntervalS * 1000);
+    this.pingTimer.unref();
+  }
+
+  /** Presence, carbons, roster, and the MUCs to be in (pushed to `rooms` once joined). */
+  private async prepare(conn: XmppConnection, rooms: string[]): Promise<void> {
     await conn.client.send(xml('presence'));
     // Carbons and the roster are comforts: a server without them still bridges.
     await conn.iq.set(xml('enable', { xmlns: NS.carbons })).catch((err: Error) => this.sink.log.debug({ err: err.message }, 'carbons not enabled'));
@@ -127,14 +143,9 @@ export class XmppSession implements AdapterSession {
     const wanted = new Map<string, string | undefined>((this.data.mucs ?? []).map((room) => [room, undefined]));
     // A person's autojoin bookmarks are their rooms too, as on their other clients.
     if (this.login.kind === 'puppet') for (const b of await autojoinBookmarks(conn)) if (!wanted.has(b.room)) wanted.set(b.room, b.nick);
-    const rooms: string[] = [];
     for (const [room, nick] of wanted) {
       await this.muc.join(room, nick).then(() => rooms.push(room), (err: Error) => this.sink.log.warn({ room, err: err.message }, 'could not join MUC'));
     }
-    await this.history.catchUp(conn, rooms);
-    clearInterval(this.pingTimer);
-    this.pingTimer = setInterval(() => void this.checkRooms(conn), this.config.mucPingIntervalS * 1000);
-    this.pingTimer.unref();
   }
 
   /** Rejoin rooms that dropped us silently (XEP-0410), and fetch what we missed there. */

@@ -3,11 +3,11 @@
  * 0085 chat states, 0280 carbons, 0308 corrections, 0359 stanza ids, 0424 retraction,
  * 0444 reactions, 0461 replies (with 0428 fallback bodies).
  */
-import { singleLineName } from '../../core/safety.js';
 import xml, { type Element } from '@xmpp/xml';
 import jid from '@xmpp/jid';
 import type { MessageContent, OutboundEvent, RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteMessageId } from '../../core/ids.js';
+import { singleLineName } from '../../core/safety.js';
 import { oobAttachment } from './files.js';
 import { parseStyling, toStyled } from './styling.js';
 
