@@ -24,7 +24,7 @@ async function link(call: CommandCall): Promise<string> {
     ? 'Relaying is off here.'
     : relayMissing
       ? `The relay account cannot reach that chat (${relayMissing}): only Matrix users with their own ${portal.network} login are bridged.`
-      : `Matrix users without a ${portal.network} login are relayed ("relay off" to stop).`;
+      : `Matrix users without their own ${portal.network} login are relayed ("relay off" to stop).`;
   const stateNote = bridgeStateMissing ? '\n(I could not mark the room as bridged: give the bridge bot power level 50 so clients can show it.)' : '';
   return `Linked this room to ${displayName} chat ${chatName ? `"${chatName}" (${portal.chatId})` : portal.chatId}. ${relayNote}${stateNote}`;
 }

@@ -120,7 +120,7 @@ describe('linking rooms', () => {
   it('a room admin links a room; messages flow both ways; unlink stops them', async () => {
     assert.match(await say(h, ERIN, 'link loopback team', ROOM), /Only admins of this room \(power level 100\) or bridge admins may link it/);
     h.matrix.powers.set(`${ROOM}|${ERIN}`, 100);
-    assert.equal(await say(h, ERIN, 'link loopback team', ROOM), 'Linked this room to Loopback chat "Team" (team). Matrix users without a loopback login are relayed ("relay off" to stop).');
+    assert.equal(await say(h, ERIN, 'link loopback team', ROOM), 'Linked this room to Loopback chat "Team" (team). Matrix users without their own loopback login are relayed ("relay off" to stop).');
     assert.equal(h.store.getPortal('loopback/team/')?.roomId, ROOM);
     assert.deepEqual(h.matrix.of('state').map((s) => s.type), ['m.bridge', 'uk.half-shot.bridge']);
 
