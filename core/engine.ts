@@ -111,6 +111,7 @@ export class Engine {
       persist: async (data) => {
         this.ctx.store.updateLoginData(row.loginId, data);
         live.login = { ...live.login, data };
+        await this.ctx.store.durable();
       },
       log,
     };
@@ -188,6 +189,8 @@ export class Engine {
       return;
     }
     this.queue.push(portalKey, () => this.processRemote(seq, portalKey, live.login.loginId, ev));
+    // The adapter may acknowledge the event to its network once this resolves: committed, not just written.
+    await store.durable();
   }
 
   private async processRemote(seq: number, portalKey: string, loginId: LoginId, ev: RemoteEvent): Promise<void> {
@@ -277,6 +280,8 @@ export class Engine {
         }
       }
     });
+    // The listener answers 200 when this returns: commit the group now, not at the end of the turn.
+    store.flush();
     if (!this.started) {
       this.earlyDirect.push(...direct);
       return;

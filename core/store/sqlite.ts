@@ -128,6 +128,40 @@ export class SqliteStore implements Store {
     return this.db.transaction(fn)();
   }
 
+  // ---------------------------------------------------------------- group commit
+
+  /** Resolvers of `durable()` calls waiting for the open group to commit. */
+  private waiting: (() => void)[] = [];
+  private groupOpen = false;
+
+  /**
+   * Every write joins one transaction per event-loop turn: it opens on the first write
+   * and commits in a `setImmediate`, so a burst of events costs one commit, not one each.
+   */
+  private write<T>(fn: () => T): T {
+    if (!this.db.inTransaction) {
+      this.db.exec('BEGIN');
+      this.groupOpen = true;
+      setImmediate(() => this.flush());
+    }
+    return fn();
+  }
+
+  flush(): void {
+    if (this.groupOpen && this.db.open) {
+      this.groupOpen = false;
+      this.db.exec('COMMIT');
+    }
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  durable(): Promise<void> {
+    if (!this.groupOpen) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
   getPortal(portalKey: string) {
     const r = this.q.getPortal.get(portalKey) as Row | undefined;
     return r && toPortal(r);
@@ -136,21 +170,21 @@ export class SqliteStore implements Store {
     return (this.q.portalsByRoom.all(roomId) as Row[]).map(toPortal);
   }
   upsertPortal(row: PortalRow) {
-    this.q.insertPortal.run({
+    this.write(() => this.q.insertPortal.run({
       receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, relay: row.relay === false ? 0 : 1, now: Date.now(),
-    });
+    }));
     return this.getPortal(row.portalKey)!;
   }
   updatePortal(portalKey: string, change: PortalChange) {
     const has = (k: keyof PortalChange) => (k in change ? 1 : 0);
-    this.q.updatePortal.run({
+    this.write(() => this.q.updatePortal.run({
       portalKey,
       setRoomId: has('roomId'), roomId: change.roomId ?? null,
       setName: has('name'), name: change.name ?? null,
       setTopic: has('topic'), topic: change.topic ?? null,
       setAvatarMxc: has('avatarMxc'), avatarMxc: change.avatarMxc ?? null,
       setRelay: has('relay'), relay: change.relay === false ? 0 : 1,
-    });
+    }));
   }
   listPortals() {
     return (this.q.listPortals.all() as Row[]).map(toPortal);
@@ -173,7 +207,7 @@ export class SqliteStore implements Store {
     };
   }
   putGhost(row: GhostRow) {
-    this.q.putGhost.run({ name: null, avatarMxc: null, avatarRef: null, ...row, registered: row.registered ? 1 : 0 });
+    this.write(() => this.q.putGhost.run({ name: null, avatarMxc: null, avatarRef: null, ...row, registered: row.registered ? 1 : 0 }));
   }
 
   private toLogin(r: Row): LoginRow {
@@ -196,17 +230,17 @@ export class SqliteStore implements Store {
     return rows.map((r) => this.toLogin(r));
   }
   putLogin(row: LoginRow) {
-    this.q.putLogin.run({ owner: null, remoteUser: null, noticeRoom: null, ...row, data: this.sealer.seal(row.data), now: Date.now() });
+    this.write(() => this.q.putLogin.run({ owner: null, remoteUser: null, noticeRoom: null, ...row, data: this.sealer.seal(row.data), now: Date.now() }));
   }
   updateLoginData(loginId: LoginId, data: Record<string, unknown>) {
-    this.q.updateLoginData.run(this.sealer.seal(data), loginId);
+    this.write(() => this.q.updateLoginData.run(this.sealer.seal(data), loginId));
   }
   deleteLogin(loginId: LoginId) {
-    this.q.deleteLogin.run(loginId);
+    this.write(() => this.q.deleteLogin.run(loginId));
   }
 
   addMessagePart(portalKey: string, p: MessagePart) {
-    return this.q.addPart.run(portalKey, p.remoteId, p.part, p.roomId, p.eventId, p.sender ?? null, Date.now()).changes === 1;
+    return this.write(() => this.q.addPart.run(portalKey, p.remoteId, p.part, p.roomId, p.eventId, p.sender ?? null, Date.now()).changes === 1);
   }
   messageParts(portalKey: string, remoteId: RemoteMessageId) {
     return (this.q.parts.all(portalKey, remoteId) as Row[]).map(toPart);
@@ -219,11 +253,11 @@ export class SqliteStore implements Store {
     return (this.q.partByEvent.all(eventId, portalKey) as Row[]).map(toPart);
   }
   deleteMessage(portalKey: string, remoteId: RemoteMessageId) {
-    this.q.deleteMessage.run(portalKey, remoteId);
+    this.write(() => this.q.deleteMessage.run(portalKey, remoteId));
   }
 
   addReaction(row: ReactionRow) {
-    return this.q.addReaction.run(row).changes === 1;
+    return this.write(() => this.q.addReaction.run(row).changes === 1);
   }
   reactionsBy(portalKey: string, targetId: RemoteMessageId, sender: string) {
     return (this.q.reactionsBy.all(portalKey, targetId, sender) as Row[]).map(toReaction);
@@ -233,11 +267,11 @@ export class SqliteStore implements Store {
     return r && toReaction(r);
   }
   deleteReaction(portalKey: string, eventId: MatrixEventId) {
-    this.q.deleteReaction.run(eventId, portalKey);
+    this.write(() => this.q.deleteReaction.run(eventId, portalKey));
   }
 
   addInbox(row: NewInboxRow) {
-    const res = this.q.addInbox.run({ loginId: null, ...row, now: Date.now() });
+    const res = this.write(() => this.q.addInbox.run({ loginId: null, ...row, now: Date.now() }));
     return res.changes === 1 ? Number(res.lastInsertRowid) : undefined;
   }
   getInbox(seq: number) {
@@ -248,17 +282,18 @@ export class SqliteStore implements Store {
     return (this.q.pendingInbox.all() as Row[]).map(toInbox);
   }
   finishInbox(seq: number, state: 'done' | 'failed', error?: string) {
-    this.q.finishInbox.run(state, error ?? null, seq);
+    this.write(() => this.q.finishInbox.run(state, error ?? null, seq));
   }
   countInbox(state: 'pending' | 'done' | 'failed') {
     return (this.q.countInbox.get(state) as { n: number }).n;
   }
 
   addTransaction(txnId: string) {
-    return this.q.addTxn.run(txnId, Date.now()).changes === 1;
+    return this.write(() => this.q.addTxn.run(txnId, Date.now()).changes === 1);
   }
 
   close() {
+    this.flush();
     if (this.db.open) this.db.close();
   }
 }

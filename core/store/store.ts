@@ -94,6 +94,14 @@ export interface NewInboxRow {
 export interface Store {
   /** Run `fn` in one transaction; nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Writes are grouped: the first write of an event-loop turn opens a transaction that
+   * commits at the end of the turn (group commit). `durable()` resolves once everything
+   * written so far is committed; `flush()` commits now. Whoever promises durability to
+   * someone else (an adapter's `emit`, the 200 of an appservice transaction) waits for it.
+   */
+  durable(): Promise<void>;
+  flush(): void;
 
   getPortal(portalKey: string): PortalRow | undefined;
   portalsByRoom(roomId: MatrixRoomId): PortalRow[];

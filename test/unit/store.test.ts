@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadMigrations, migrate } from '../../core/store/migrate.js';
 import { SqliteStore } from '../../core/store/sqlite.js';
@@ -47,5 +50,26 @@ describe('store', () => {
     assert.match(raw, /^v1:/);
     assert.deepEqual(s.getLogin(loginId('l1'))?.data, { password: 'hunter2' });
     s.close();
+  });
+
+  it('group commit: writes of one event-loop turn commit together; durable() resolves only once they are committed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-store-'));
+    const file = join(dir, 'g.db');
+    const store = new SqliteStore({ path: file });
+    const reader = new Database(file, { readonly: true });
+    const count = () => (reader.prepare('SELECT count(*) AS n FROM inbox').get() as { n: number }).n;
+    store.addInbox({ direction: 'remote', portalKey: 'p', dedupKey: 'a', payload: '{}' });
+    store.addInbox({ direction: 'remote', portalKey: 'p', dedupKey: 'b', payload: '{}' });
+    assert.equal(count(), 0, 'not visible to another connection before the commit');
+    const durable = store.durable();
+    await durable;
+    assert.equal(count(), 2, 'both committed once durable() resolved');
+    store.addInbox({ direction: 'remote', portalKey: 'p', dedupKey: 'c', payload: '{}' });
+    store.flush();
+    assert.equal(count(), 3, 'flush() commits at once');
+    await store.durable(); // nothing open: resolves at once
+    reader.close();
+    store.close();
+    rmSync(dir, { recursive: true });
   });
 });
