@@ -17,7 +17,11 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const registration = readRegistration(resolve(baseDir, config.appservice.registration), config, naming);
   const crypto = encryptionStatus();
   if (!crypto.available) log.warn({ reason: crypto.reason }, 'encryption unavailable: encrypted rooms will not be bridged');
-  const store = new SqliteStore({ path: resolve(baseDir, config.store.path), ...(config.store.login_data_key && { loginDataKey: config.store.login_data_key }) });
+  const store = new SqliteStore({
+    path: resolve(baseDir, config.store.path),
+    ...(config.store.login_data_key && { loginDataKey: config.store.login_data_key }),
+    onCheckpointError: (message) => log.warn({ err: message }, 'background WAL checkpoint failed; retrying'),
+  });
   if (!config.store.login_data_key) log.warn({}, 'store.login_data_key is not set: remote credentials are stored unencrypted');
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
   const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version });

@@ -1,6 +1,7 @@
 /** The SQLite Store (better-sqlite3, WAL). Every statement is prepared once, with bound parameters. */
 import Database from 'better-sqlite3';
 import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, RemoteMessageId } from '../ids.js';
+import { Checkpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import { Sealer } from './sealed.js';
 import type { GhostRow, InboxRow, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
@@ -56,12 +57,15 @@ export interface SqliteStoreOptions {
   path: string;
   /** Secret for encrypting login data at rest; plain JSON when absent. */
   loginDataKey?: string;
+  /** Told when a background WAL checkpoint fails (the WAL then grows until one succeeds). */
+  onCheckpointError?: (message: string) => void;
 }
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly sealer: Sealer;
   private readonly q;
+  private readonly checkpointer: Checkpointer | undefined;
 
   constructor(opts: SqliteStoreOptions) {
     this.db = new Database(opts.path);
@@ -72,6 +76,11 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    if (opts.path !== ':memory:') {
+      // Checkpoints move to a worker (checkpointer.ts); the commit path never runs one.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(opts.path, opts.onCheckpointError ?? (() => undefined));
+    }
     this.sealer = new Sealer(opts.loginDataKey);
     const p = (sql: string) => this.db.prepare(sql);
     this.q = {
@@ -294,6 +303,7 @@ export class SqliteStore implements Store {
 
   close() {
     this.flush();
+    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -69,6 +69,20 @@ describe('store', () => {
     assert.equal(count(), 3, 'flush() commits at once');
     await store.durable(); // nothing open: resolves at once
     reader.close();
+    store.close();
+    rmSync(dir, { recursive: true });
+  });
+
+  it('a background worker checkpoints the WAL into the database file (no checkpoint stalls on commit)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-store-'));
+    const file = join(dir, 'c.db');
+    const store = new SqliteStore({ path: file });
+    const before = statSync(file).size;
+    for (let i = 0; i < 500; i++) store.addInbox({ direction: 'remote', portalKey: 'p', dedupKey: `k${i}`, payload: 'x'.repeat(2000) });
+    store.flush();
+    assert.equal(statSync(file).size, before, 'the commit itself does not checkpoint');
+    for (let i = 0; i < 40 && statSync(file).size === before; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(statSync(file).size > before + 500 * 1000, 'the worker moved the pages into the database file');
     store.close();
     rmSync(dir, { recursive: true });
   });
