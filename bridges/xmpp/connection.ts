@@ -13,11 +13,12 @@ import { encode, decode } from '@xmpp/base64';
 import tcp from '@xmpp/tcp';
 import middleware from '@xmpp/middleware';
 import streamFeatures from '@xmpp/stream-features';
-import iqCaller, { type IqCaller } from '@xmpp/iq/caller.js';
+import iqCaller from '@xmpp/iq/caller.js';
 import iqCallee from '@xmpp/iq/callee.js';
 import resolve from '@xmpp/resolve';
 import resourceBinding from '@xmpp/resource-binding';
 import { canUpgrade, upgrade } from '@xmpp/starttls/starttls.js';
+import { Iq } from './iq.js';
 import { ScramSha1, type ScramCredentials } from './scram.js';
 
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -43,7 +44,8 @@ export class AuthError extends Error {
 
 export interface XmppConnection {
   client: Client;
-  iq: IqCaller;
+  /** Our iq requests (iq.ts); @xmpp/iq's caller serves only resource binding. */
+  iq: Iq;
 }
 
 export function createConnection(opts: ConnectOptions): XmppConnection {
@@ -51,7 +53,7 @@ export function createConnection(opts: ConnectOptions): XmppConnection {
   tcp({ entity: client });
   const mw = middleware({ entity: client });
   const features = streamFeatures({ middleware: mw });
-  const iq = iqCaller({ middleware: mw, entity: client });
+  const binder = iqCaller({ middleware: mw, entity: client });
   const callee = iqCallee({ middleware: mw, entity: client });
   if (!opts.service) resolve({ entity: client });
   const ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
@@ -74,9 +76,9 @@ export function createConnection(opts: ConnectOptions): XmppConnection {
     await entity.restart();
   });
 
-  resourceBinding({ streamFeatures: features, iqCaller: iq }, opts.resource);
+  resourceBinding({ streamFeatures: features, iqCaller: binder }, opts.resource);
   callee.get('urn:xmpp:ping', 'ping', () => ({}));
-  return { client, iq };
+  return { client, iq: new Iq(client) };
 }
 
 async function authenticate(entity: Client, credentials: ScramCredentials): Promise<void> {

@@ -34,6 +34,13 @@ export interface XmppLoginData {
 const REFLECTION_TIMEOUT_MS = 10_000;
 const RECONNECT_BASE_MS = 1_000;
 const RECONNECT_MAX_MS = 60_000;
+const LOGIN_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 export class XmppSession implements AdapterSession {
   private conn: XmppConnection | undefined;
@@ -91,25 +98,28 @@ export class XmppSession implements AdapterSession {
     });
     conn.client.on('stanza', (st) => void this.onStanza(st));
     conn.client.on('error', (err) => this.sink.log.debug({ err: err.message }, 'xmpp connection error'));
-    conn.client.on('disconnect', () => {
-      if (this.conn === conn) this.onDrop('connection lost');
-    });
     this.conn = conn;
     // Messages can arrive as soon as we are online; they wait until the archives are read.
     this.history.hold();
     try {
-      await conn.client.start();
+      // A server that accepts the connection and then stalls (one starting up) must not hang us.
+      await withTimeout(conn.client.start(), LOGIN_TIMEOUT_MS, `no complete login within ${LOGIN_TIMEOUT_MS / 1000} s`);
     } catch (err) {
       await this.history.catchUp(undefined, []); // releases whatever was held
       this.conn = undefined;
       conn.client.removeAllListeners();
-      await conn.client.stop().catch(() => undefined);
+      await withTimeout(conn.client.stop(), 5_000, 'stop timed out').catch(() => undefined);
       if (err instanceof AuthError) {
         this.stopped = true;
         this.sink.state({ state: 'bad-credentials', reason: err.message });
       }
       throw err;
     }
+    // Only a connection that came up can drop; a failed attempt is retried by whoever called open().
+    conn.client.on('disconnect', () => {
+      conn.iq.failAll('connection lost');
+      if (this.conn === conn) this.onDrop('connection lost');
+    });
     this.attempt = 0;
     if (newKeys && JSON.stringify(newKeys) !== JSON.stringify(this.data.keys)) await this.save({ keys: newKeys });
     await this.afterOnline(conn);
@@ -185,7 +195,7 @@ export class XmppSession implements AdapterSession {
     this.conn = undefined;
     if (conn) {
       conn.client.removeAllListeners();
-      await conn.client.stop().catch(() => undefined);
+      await withTimeout(conn.client.stop(), 5_000, 'stop timed out').catch(() => undefined);
     }
     this.sink.state({ state: 'disconnected' });
   }

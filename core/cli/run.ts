@@ -49,6 +49,9 @@ export async function runBridge(config: Config, baseDir: string, version: string
     log.info({}, 'stopped cleanly');
     process.exit(0);
   };
+  // A library's stray rejection must not take every network down with it: logged loudly,
+  // and what it interrupted is retried from the inbox or the network's own recovery.
+  process.on('unhandledRejection', (err) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled rejection (bug): logged, bridge keeps running'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
