@@ -4,7 +4,6 @@
  * Outgoing: bytes go to the server's HTTP File Upload service (XEP-0363) and the message
  * carries the download link, body and OOB alike, which is what XMPP clients show inline.
  */
-import { randomUUID } from 'node:crypto';
 import xml, { type Element } from '@xmpp/xml';
 import type { Attachment, AttachmentKind } from '../../core/events.js';
 import { putBytes, type OutboundOptions } from '../../core/net/guarded-http.js';
@@ -48,10 +47,10 @@ export interface UploadService {
 
 /** Find the account's upload service (a component of its server announcing XEP-0363). */
 export async function findUploadService(conn: XmppConnection, domain: string): Promise<UploadService | undefined> {
-  const items = await ask(conn, 'get', domain, xml('query', { xmlns: NS_DISCO_ITEMS })).catch(() => undefined);
+  const items = await conn.iq.ask('get', domain, xml('query', { xmlns: NS_DISCO_ITEMS })).catch(() => undefined);
   const candidates = [domain, ...(items?.getChild('query', NS_DISCO_ITEMS)?.getChildren('item').map((i) => i.attrs.jid).filter((j): j is string => Boolean(j)) ?? [])];
   for (const jid of candidates) {
-    const info = await ask(conn, 'get', jid, xml('query', { xmlns: NS_DISCO_INFO })).catch(() => undefined);
+    const info = await conn.iq.ask('get', jid, xml('query', { xmlns: NS_DISCO_INFO })).catch(() => undefined);
     const query = info?.getChild('query', NS_DISCO_INFO);
     if (!query?.getChildren('feature').some((f) => f.attrs.var === NS_UPLOAD)) continue;
     const form = query.getChildren('x', 'jabber:x:data').find((x) => x.getChildren('field').some((f) => f.attrs.var === 'FORM_TYPE' && f.getChildText('value') === NS_UPLOAD));
@@ -64,7 +63,7 @@ export async function findUploadService(conn: XmppConnection, domain: string): P
 /** Upload bytes through a slot; returns the URL people download the file from. */
 export async function upload(conn: XmppConnection, service: UploadService, file: { name: string; mime: string; bytes: Uint8Array }, http: OutboundOptions): Promise<string> {
   if (service.maxBytes !== undefined && file.bytes.length > service.maxBytes) throw new Error(`the server takes files up to ${service.maxBytes} bytes`);
-  const answer = await ask(conn, 'get', service.jid, xml('request', { xmlns: NS_UPLOAD, filename: file.name.replace(/[/\\]/g, '_'), size: String(file.bytes.length), 'content-type': file.mime }));
+  const answer = await conn.iq.ask('get', service.jid, xml('request', { xmlns: NS_UPLOAD, filename: file.name.replace(/[/\\]/g, '_'), size: String(file.bytes.length), 'content-type': file.mime }));
   const slot = answer.getChild('slot', NS_UPLOAD);
   const put = slot?.getChild('put')?.attrs.url;
   const get = slot?.getChild('get')?.attrs.url;
@@ -80,6 +79,3 @@ export async function upload(conn: XmppConnection, service: UploadService, file:
   return get;
 }
 
-function ask(conn: XmppConnection, type: 'get' | 'set', to: string, child: Element): Promise<Element> {
-  return conn.iq.request(xml('iq', { type, to, id: randomUUID() }, child), 30_000);
-}

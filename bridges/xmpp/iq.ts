@@ -44,13 +44,18 @@ export class Iq {
     return answer;
   }
 
+  /** A `get`/`set` with one payload; resolves with the whole answer (MAM answers with `<fin>`, not the payload). */
+  ask(type: 'get' | 'set', to: string | undefined, payload: Element, timeoutMs?: number): Promise<Element> {
+    return this.request(xml('iq', { type, ...(to && { to }) }, payload), timeoutMs);
+  }
+
   /** `get`/`set` with one payload; resolve with the answer's payload of the same name, if any. */
   async get(payload: Element, to?: string, timeoutMs?: number): Promise<Element | undefined> {
-    return this.child(await this.request(xml('iq', { type: 'get', ...(to && { to }) }, payload), timeoutMs), payload);
+    return this.child(await this.ask('get', to, payload, timeoutMs), payload);
   }
 
   async set(payload: Element, to?: string, timeoutMs?: number): Promise<Element | undefined> {
-    return this.child(await this.request(xml('iq', { type: 'set', ...(to && { to }) }, payload), timeoutMs), payload);
+    return this.child(await this.ask('set', to, payload, timeoutMs), payload);
   }
 
   /** Reject everything pending (the connection is gone). */

@@ -45,11 +45,6 @@ export class ArchiveQuery {
   }
 }
 
-/** An iq set whose whole answer is needed (the `<fin>` is not a child named like the query). */
-function ask(conn: XmppConnection, to: string | undefined, query: Element): Promise<Element> {
-  return conn.iq.request(xml('iq', { type: 'set', id: randomUUID(), ...(to && { to }) }, query), 30_000);
-}
-
 function queryElement(q: ArchiveQuery, rsm: Element, start?: string): Element {
   return xml('query', { xmlns: NS_MAM, queryid: q.queryId },
     xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
@@ -77,7 +72,7 @@ export async function fetchAfter(conn: XmppConnection, archive: string | undefin
     let fin: Element | undefined;
     try {
       const rsm = xml('set', { xmlns: NS_RSM }, xml('max', {}, String(PAGE)), cursor !== undefined && xml('after', {}, cursor));
-      const res = await ask(conn, archive, queryElement(q, rsm, cursor === undefined ? from.since : undefined));
+      const res = await conn.iq.ask('set', archive, queryElement(q, rsm, cursor === undefined ? from.since : undefined));
       fin = res.getChild('fin', NS_MAM);
     } finally {
       track(undefined);
@@ -94,7 +89,7 @@ export async function newestId(conn: XmppConnection, archive: string | undefined
   const q = new ArchiveQuery();
   track(q);
   try {
-    const res = await ask(conn, archive, queryElement(q, xml('set', { xmlns: NS_RSM }, xml('max', {}, '1'), xml('before'))));
+    const res = await conn.iq.ask('set', archive, queryElement(q, xml('set', { xmlns: NS_RSM }, xml('max', {}, '1'), xml('before'))));
     return res.getChild('fin', NS_MAM)?.getChild('set', NS_RSM)?.getChildText('last') ?? q.results.at(-1)?.archiveId;
   } finally {
     track(undefined);

@@ -8,7 +8,6 @@ import type { Logger } from '../../core/adapter.js';
 import type { RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteUserId } from '../../core/ids.js';
 import { singleLineName } from '../../core/safety.js';
-import { randomUUID } from 'node:crypto';
 import jid from '@xmpp/jid';
 import xml, { type Element } from '@xmpp/xml';
 import type { XmppConnection } from './connection.js';
@@ -127,7 +126,7 @@ export class Muc {
     const nick = this.joined.get(room);
     if (!conn || nick === undefined) return false;
     try {
-      await conn.iq.request(xml('iq', { type: 'get', to: `${room}/${nick}`, id: randomUUID() }, xml('ping', { xmlns: 'urn:xmpp:ping' })), PING_TIMEOUT_MS);
+      await conn.iq.ask('get', `${room}/${nick}`, xml('ping', { xmlns: 'urn:xmpp:ping' }), PING_TIMEOUT_MS);
       return true;
     } catch (err) {
       // Our own client not answering pings still means we are in; anything else (not-acceptable, item-not-found, a timeout) means we are not.

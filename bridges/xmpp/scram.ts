@@ -36,9 +36,8 @@ export function deriveKeys(password: string, saltB64: string, iterations: number
 /** RFC 5802 5.1: `=` and `,` are escaped in user names. */
 const saslName = (s: string) => s.replace(/=/g, '=3D').replace(/,/g, '=2C');
 
-/** A SASL mechanism in the shape the `saslmechanisms` factory (used by @xmpp/sasl) expects. */
+/** The client side of one SCRAM-SHA-1 exchange (connection.ts drives it). */
 export class ScramSha1 {
-  static readonly Mechanism = ScramSha1;
   readonly name = 'SCRAM-SHA-1';
   readonly clientFirst = true;
   private stage: 'first' | 'final' | 'done' = 'first';

@@ -275,7 +275,7 @@ export class XmppSession implements AdapterSession {
       throw new Error(`${chat} does not answer (${err.message})`);
     });
     if (!info) return { id: chat, kind: 'dm', name: this.roster.get(chat) ?? jid(chat).local };
-    const identity = info.getChildren('identity').find(() => true);
+    const identity = info.getChildren('identity')[0];
     if (info.getChildren('identity').some((i) => i.attrs.category === 'conference')) {
       await this.muc.join(chat);
       await this.save({ mucs: [...new Set([...(this.data.mucs ?? []), chat])] });

@@ -1,5 +1,4 @@
 /** A contact's name and avatar from their vCard (vcard-temp, XEP-0054/0153), the profile most servers keep. */
-import { randomUUID } from 'node:crypto';
 import xml from '@xmpp/xml';
 import type { Attachment } from '../../core/events.js';
 import type { XmppConnection } from './connection.js';
@@ -8,7 +7,7 @@ import type { XmppConnection } from './connection.js';
 const MAX_AVATAR_BYTES = 1024 * 1024;
 
 export async function fetchVcard(conn: XmppConnection, bare: string): Promise<{ name?: string; avatar?: Attachment }> {
-  const answer = await conn.iq.request(xml('iq', { type: 'get', to: bare, id: randomUUID() }, xml('vCard', { xmlns: 'vcard-temp' })), 10_000);
+  const answer = await conn.iq.ask('get', bare, xml('vCard', { xmlns: 'vcard-temp' }), 10_000);
   const card = answer.getChild('vCard', 'vcard-temp');
   if (!card) return {};
   const name = card.getChildText('NICKNAME')?.trim() || card.getChildText('FN')?.trim() || undefined;

@@ -17,8 +17,6 @@ import { portalCommands } from './portals.js';
 import { PORTAL_PREFIX, PREFIX_RE } from './prefix.js';
 import { CommandError, type Command, type CommandCall, type CommandServices } from './types.js';
 
-export { PORTAL_PREFIX } from './prefix.js';
-
 export interface CommandsOptions {
   logins: LoginManager;
   version: string;
