@@ -87,6 +87,24 @@ export interface EventSink {
   log: Logger;
 }
 
+/**
+ * Which send this is, stable across retries and bridge restarts. The core records every
+ * attempt before it calls `send`, so after a crash it knows whether an earlier attempt
+ * may have reached the network before its result was recorded.
+ */
+export interface Delivery {
+  /**
+   * The same for every attempt of this send, different for every other send; at most 40
+   * characters of [A-Za-z0-9_-]. Use it as the network's client message id where there is
+   * one (XMPP origin-id, a client nonce) so the network or the adapter can recognise a resend.
+   */
+  key: string;
+  /** An earlier attempt may have reached the network: check before sending again, where the network allows. */
+  maybeSent: boolean;
+  /** When the bridge first received the event (ms since epoch): where such a check may start looking. */
+  since: number;
+}
+
 /** The live connection of one login. */
 export interface AdapterSession {
   /**
@@ -102,9 +120,11 @@ export interface AdapterSession {
   /**
    * Make one event happen on the remote network. Called from the portal's queue, so
    * calls for one chat never overlap. Does I/O. Resolves with what happened; rejects
-   * only for a transient failure (the engine retries later).
+   * only for a transient failure (the engine retries later). `delivery` identifies this
+   * send across retries and restarts, so a network that can tell "already got it" may
+   * avoid a duplicate (see `Delivery`).
    */
-  send(event: OutboundEvent): Promise<SendResult>;
+  send(event: OutboundEvent, delivery?: Delivery): Promise<SendResult>;
   /** Look up a chat. Does I/O. Rejects if the chat is unknown or unreachable. */
   getChatInfo(chat: RemoteChatId): Promise<ChatInfo>;
   /** Look up a user's profile. Does I/O. Rejects if the user is unknown or unreachable. */

@@ -73,6 +73,23 @@ const schema = z
         max_media_bytes: z.number().int().min(1).default(50 * 1024 * 1024),
         /** Tell a Matrix sender in the room when their message could not be delivered. */
         delivery_errors: z.boolean().default(true),
+        /**
+         * Also send `com.beeper.message_send_status` events (pending, sent after a delay,
+         * failed) that clients supporting them show on the message itself.
+         */
+        message_status_events: z.boolean().default(true),
+        /** How events that keep failing are retried (outages are waited out regardless). */
+        retry: z
+          .object({
+            /** Attempts before an event that keeps failing is parked and its portal moves on. */
+            max_attempts: z.number().int().min(1).default(6),
+            /** First wait between attempts, in ms; doubles each time up to `max_delay_ms`. */
+            base_delay_ms: z.number().int().min(1).default(500),
+            max_delay_ms: z.number().int().min(1).default(30_000),
+          })
+          .prefault({}),
+        /** How many logins connect at once at start-up and on reconnects (no reconnect storms). */
+        max_concurrent_connects: z.number().int().min(1).default(4),
       })
       .prefault({}),
     store: z

@@ -14,7 +14,11 @@ import { loginId as toLoginId, matrixRoomId, matrixUserId, portalKeyString, type
 import { decodePayload, encodePayload, remoteDedupKey } from './inbox-codec.js';
 import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './naming.js';
-import { isTransient, type Outcome } from './outcome.js';
+import type { Outcome } from './outcome.js';
+import { InboxRunner, type RunnableRow } from './inbox-runner.js';
+import { Limiter } from './limiter.js';
+import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
+import type { MatrixEventId, MatrixUserId } from './ids.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
 import { handleRemoteEvent } from './portal/remote/index.js';
 import { matrixReceipt, matrixTyping } from './portal/matrix/ephemeral.js';
@@ -29,6 +33,7 @@ import { LoginNotices } from './login-notices.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
+/** Reconnect backoff of a login whose connection failed: 0.5 s doubling to 30 s, with jitter. */
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
 /** `sync` looks up at most this many member profiles. */
@@ -56,7 +61,9 @@ export class Engine {
   /** Until start(), transactions are only recorded; start() replays them with the rest of the inbox. */
   private started = false;
   private readonly earlyDirect: MatrixClientEvent[] = [];
-  private readonly retryTimers = new Set<{ cancel: () => void }>();
+  private readonly runner: InboxRunner;
+  /** Bounds how many logins are connecting at once (start-up after a restart, mass reconnects). */
+  private readonly connects: Limiter;
 
   constructor(opts: EngineOptions) {
     const { config, store, matrix, log } = opts;
@@ -65,6 +72,9 @@ export class Engine {
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
     this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), log };
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
+    const retry = config.bridge.retry;
+    this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms });
+    this.connects = new Limiter(config.bridge.max_concurrent_connects);
     this.notices = new LoginNotices(this.ctx);
     this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.addLogin(row), removeLogin: (id) => this.removeLogin(id) });
     this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p) });
@@ -147,7 +157,7 @@ export class Engine {
     // Stops when the bridge stops or the login was removed (logout).
     for (let attempt = 0; !this.stopping && this.ctx.sessions.get(live.login.loginId) === live; attempt++) {
       try {
-        await live.session.connect();
+        await this.connects.run(() => live.session.connect());
         live.state = { state: 'connected' };
         return;
       } catch (err) {
@@ -155,7 +165,7 @@ export class Engine {
         const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
         live.state = { state: 'transient-error', reason: String(err), retryInMs: delay };
         log.warn({ err: String(err), retryInMs: Math.round(delay) }, 'connect failed; retrying');
-        await this.sleep(delay);
+        await this.runner.sleep(delay);
       }
     }
   }
@@ -188,19 +198,19 @@ export class Engine {
       log.debug({ portal: portalKey, type: ev.type }, 'duplicate remote event dropped');
       return;
     }
-    this.queue.push(portalKey, () => this.processRemote(seq, portalKey, live.login.loginId, ev));
+    this.queue.push(portalKey, () => this.processRemote(newRow(seq, portalKey, 'remote'), live.login.loginId, ev));
     // The adapter may acknowledge the event to its network once this resolves: committed, not just written.
     await store.durable();
   }
 
-  private async processRemote(seq: number, portalKey: string, loginId: LoginId, ev: RemoteEvent): Promise<void> {
+  private async processRemote(row: RunnableRow, loginId: LoginId, ev: RemoteEvent): Promise<void> {
     const live = this.ctx.sessions.get(loginId);
-    const portal = this.ctx.store.getPortal(portalKey);
+    const portal = this.ctx.store.getPortal(row.portalKey);
     if (!live || !portal) {
-      this.ctx.store.finishInbox(seq, 'failed', live ? 'portal vanished' : `login ${loginId} no longer exists`);
+      this.ctx.store.finishInbox(row.seq, 'failed', live ? 'portal vanished' : `login ${loginId} no longer exists`);
       return;
     }
-    await this.withRetry(seq, portalKey, () => this.runRemote(portal, live, ev));
+    await this.runner.run(row, () => this.runRemote(portal, live, ev));
   }
 
   private async runRemote(portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
@@ -287,7 +297,7 @@ export class Engine {
       return;
     }
     if (fresh) this.queueEphemeral(ephemeral);
-    for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(seq, portalKey, ev));
+    for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(newRow(seq, portalKey, 'matrix'), ev));
     for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
   }
 
@@ -308,47 +318,26 @@ export class Engine {
     }
   }
 
-  private async processMatrix(seq: number, portalKey: string, ev: MatrixClientEvent): Promise<void> {
-    const portal = this.ctx.store.getPortal(portalKey);
+  private async processMatrix(row: RunnableRow, ev: MatrixClientEvent): Promise<void> {
+    const portal = this.ctx.store.getPortal(row.portalKey);
     if (!portal) {
-      this.ctx.store.finishInbox(seq, 'failed', 'portal vanished');
+      this.ctx.store.finishInbox(row.seq, 'failed', 'portal vanished');
       return;
     }
-    await this.withRetry(seq, portalKey, async () => {
-      const outcome = await handleMatrixEvent(this.ctx, portal, ev);
-      this.logOutcome(outcome, { portal: portalKey, direction: 'matrix', type: ev.type, eventId: ev.event_id });
+    const eventId = ev.event_id as MatrixEventId;
+    const sender = ev.sender as MatrixUserId;
+    await this.runner.run(row, async (attempt) => {
+      const outcome = await handleMatrixEvent(this.ctx, portal, ev, attempt);
+      this.logOutcome(outcome, { portal: row.portalKey, direction: 'matrix', type: ev.type, eventId: ev.event_id });
       return outcome;
+    }, {
+      delayed: (reason) => notifyDelayed(this.ctx, portal, eventId, sender, reason),
+      deliveredLate: () => sendStatus(this.ctx, portal, eventId, 'SUCCESS'),
+      parked: (reason) => notifyDeliveryFailure(this.ctx, portal, eventId, sender, reason),
     });
   }
 
   // ------------------------------------------------------------------ shared
-
-  /**
-   * Run a handler for an inbox row. Transient failures (homeserver or network down)
-   * are retried with backoff, holding the portal's queue so order is kept; anything
-   * else is recorded as failed and the portal moves on.
-   */
-  private async withRetry(seq: number, portalKey: string, run: () => Promise<Outcome>): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const outcome = await run();
-        this.ctx.store.finishInbox(seq, outcome.status === 'failed' ? 'failed' : 'done', outcome.status === 'ok' ? undefined : outcome.reason);
-        return;
-      } catch (err) {
-        if (isTransient(err) && !this.stopping) {
-          const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
-          this.ctx.log.warn({ portal: portalKey, seq, attempt, err: String(err), retryInMs: delay }, 'transient failure; will retry');
-          await this.sleep(delay);
-          if (this.stopping) return; // stays pending; replayed at next start
-          continue;
-        }
-        if (this.stopping) return;
-        this.ctx.log.error({ portal: portalKey, seq, err: err instanceof Error ? err.stack : String(err) }, 'event failed; recorded and skipped');
-        this.ctx.store.finishInbox(seq, 'failed', String(err));
-        return;
-      }
-    }
-  }
 
   /** Queue every pending inbox row again, in order (after a crash or a stop mid-retry). */
   private replayInbox(): void {
@@ -358,10 +347,10 @@ export class Engine {
   private replayRow(row: InboxRow): void {
     if (row.direction === 'matrix') {
       const ev = JSON.parse(row.payload) as MatrixClientEvent;
-      this.queue.push(row.portalKey, () => this.processMatrix(row.seq, row.portalKey, ev));
+      this.queue.push(row.portalKey, () => this.processMatrix(row, ev));
     } else {
       const ev = decodePayload(row.payload);
-      this.queue.push(row.portalKey, () => this.processRemote(row.seq, row.portalKey, row.loginId ?? toLoginId(''), ev));
+      this.queue.push(row.portalKey, () => this.processRemote(row, row.loginId ?? toLoginId(''), ev));
     }
   }
 
@@ -369,14 +358,6 @@ export class Engine {
     if (outcome.status === 'ok') this.ctx.log.debug(fields, 'bridged');
     else if (outcome.status === 'ignored') this.ctx.log.debug({ ...fields, reason: outcome.reason }, 'ignored');
     else this.ctx.log.warn({ ...fields, reason: outcome.reason }, 'not delivered');
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const handle = { cancel: () => { clearTimeout(t); this.retryTimers.delete(handle); resolve(); } };
-      const t = setTimeout(handle.cancel, ms);
-      this.retryTimers.add(handle);
-    });
   }
 
   /** Wait until every queued event has been handled (tests, benchmarks, shutdown). */
@@ -388,9 +369,14 @@ export class Engine {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.logins.stop();
-    for (const t of [...this.retryTimers]) t.cancel();
+    this.runner.stop();
     await this.queue.idle();
     await Promise.all(this.ctx.sessions.all().map((l) => l.session.disconnect().catch(() => undefined)));
     await Promise.all(this.ctx.sessions.allNetworks().map((n) => n.adapter.stop?.().catch(() => undefined)));
   }
+}
+
+/** A row queued as it arrives: never tried, recorded now. */
+function newRow(seq: number, portalKey: string, direction: RunnableRow['direction']): RunnableRow {
+  return { seq, portalKey, direction, attempts: 0, createdAt: Date.now() };
 }

@@ -11,16 +11,42 @@ export const failed = (reason: string): Outcome => ({ status: 'failed', reason }
 /**
  * A failure worth retrying later: the homeserver or the remote network is unreachable,
  * overloaded or rate limiting. Anything else is permanent for the event that caused it.
+ * `outage`: the other side is down as a whole (not this event's fault), so waiting for
+ * it never counts towards parking the event.
  */
 export class TransientError extends Error {
-  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+  readonly outage: boolean;
+  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown; outage?: boolean }) {
     super(message, options);
     this.name = 'TransientError';
+    this.outage = options?.outage ?? false;
   }
+}
+
+/** Homeserver answers that say "not now" rather than "not this event". */
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
 }
 
 export function isTransient(err: unknown): boolean {
   if (err instanceof TransientError) return true;
-  const status = (err as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && (status === 429 || status >= 500);
+  const status = statusOf(err);
+  return status !== undefined && (status === 429 || status >= 500);
+}
+
+/**
+ * How a failure of one event is retried (the rule lives here and nowhere else):
+ * - `outage`: the homeserver or the login is down, or rate limiting us; wait as long as
+ *   it takes, holding only this portal's queue;
+ * - `refused`: the homeserver answered 4xx: this event will never be taken; no retry;
+ * - `retry`: a connected network that rejected the send, a handler that threw; retried
+ *   with backoff and parked after `bridge.retry.max_attempts` (a poisoned event must not
+ *   stall its portal).
+ */
+export function failureKind(err: unknown): 'outage' | 'refused' | 'retry' {
+  if (err instanceof TransientError) return err.outage ? 'outage' : 'retry';
+  const status = statusOf(err);
+  if (status === undefined) return 'retry';
+  return status === 429 || status >= 500 ? 'outage' : 'refused';
 }

@@ -1,5 +1,5 @@
 /** The loopback adapter: full capabilities over an in-memory LoopbackWorld. */
-import type { AdapterSession, Capabilities, ConfiguredLogin, EventSink, Logger, LoginFlow, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
+import type { AdapterSession, Capabilities, ConfiguredLogin, Delivery, EventSink, Logger, LoginFlow, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { loginId, networkId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import { LoopbackWorld, type LoopbackClient } from './world.js';
@@ -160,10 +160,11 @@ class LoopbackSession implements AdapterSession, LoopbackClient {
     return this.sink.emit(ev);
   }
 
-  async send(ev: OutboundEvent): Promise<SendResult> {
+  async send(ev: OutboundEvent, delivery?: Delivery): Promise<SendResult> {
     // Rejecting is the contract's "transient": the engine retries once connected again.
     if (!this.connected) throw new Error('loopback session is not connected');
-    const id = await this.world.fromSession(this.user, ev);
+    // The network is idempotent per (sender, client key), so a resend after a crash is recognised there.
+    const id = await this.world.fromSession(this.user, ev, delivery?.key);
     return id ? { status: 'sent', remoteId: id } : { status: 'sent' };
   }
 

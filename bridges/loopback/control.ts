@@ -8,7 +8,9 @@
  *   POST   /groups                    {id, name?, topic?, members?}     add a group chat
  *   POST   /groups/:id/members        {user}                            join a group
  *   PATCH  /groups/:id                {name}                            rename (bridged as chat-info)
- *   POST   /messages                  {from, chat | to, text | content, reply_to?} -> {id}
+ *   POST   /messages                  {from, chat | to, text | content, reply_to?, txn?} -> {id}
+ *                                      (`txn`: the sender's idempotency key; a repeat is the same message)
+ *   GET    /chats/:id/messages?peer=  every message of a chat as the network keeps it (a DM: `peer` is the other user)
  *   GET    /messages/:id              the message as the network sees it (edits, reactions, deleted)
  *   POST   /messages/:id/edits        {text}
  *   DELETE /messages/:id
@@ -62,6 +64,7 @@ const schemas = {
   message: z.object({
     from: z.string().min(1), chat: z.string().optional(), to: z.string().optional(),
     text: z.string().optional(), content: content.optional(), reply_to: z.string().optional(),
+    txn: z.string().min(1).max(200).optional(),
   }).refine((m) => (m.chat === undefined) !== (m.to === undefined), 'give exactly one of chat (a group) or to (a user)')
     .refine((m) => (m.text === undefined) !== (m.content === undefined), 'give exactly one of text or content'),
   edit: z.object({ text: z.string() }),
@@ -151,8 +154,12 @@ export class LoopbackControl {
         const m = schemas.message.parse(body);
         const c: MessageContent = m.content ?? { kind: 'text', text: m.text ?? '' };
         const replyTo = m.reply_to === undefined ? undefined : remoteMessageId(m.reply_to);
-        const msgId = m.chat !== undefined ? await w.say(m.from, m.chat, c, replyTo) : await w.dm(m.from, m.to!, c, replyTo);
+        const msgId = m.chat !== undefined ? await w.say(m.from, m.chat, c, replyTo, m.txn) : await w.dm(m.from, m.to!, c, replyTo, m.txn);
         return { id: msgId };
+      }
+      case 'GET /chats/:id/messages': {
+        const peer = url.searchParams.get('peer') ?? undefined;
+        return { messages: w.chatMessages(id, peer).map((m) => ({ id: m.id, from: m.sender, text: m.content.text, ...(m.relayedFor && { relayed_for: m.relayedFor }), deleted: m.deleted })) };
       }
       case 'GET /messages/:id': {
         const msg = w.messages.get(remoteMessageId(id));

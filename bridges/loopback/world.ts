@@ -26,6 +26,12 @@ export interface LoopbackMessage {
   edits: MessageContent[];
   deleted: boolean;
   reactions: Map<RemoteUserId, Set<string>>;
+  /**
+   * The sender's own id for the message (a client nonce; the bridge's `Delivery.key`):
+   * the network keeps one message per (sender, key), so a client that resends after a
+   * lost answer makes no duplicate, as on networks with idempotent sends.
+   */
+  clientKey?: string;
 }
 
 export interface Chat {
@@ -45,6 +51,7 @@ export class LoopbackWorld {
   /** Passwords `login loopback` checks, for users that have one (tests set them; never persisted). */
   readonly passwords = new Map<RemoteUserId, string>();
   readonly messages = new Map<RemoteMessageId, LoopbackMessage>();
+  private readonly byClientKey = new Map<string, LoopbackMessage>();
   /** Everything the bridge did on this network, in order (for assertions). */
   readonly fromBridge: { by: RemoteUserId; event: OutboundEvent; id?: RemoteMessageId }[] = [];
 
@@ -59,7 +66,7 @@ export class LoopbackWorld {
     this.seq = saved.seq;
     for (const u of saved.users) this.users.set(u.id, u);
     for (const c of saved.chats) this.chats.set(c.id, { ...c, members: new Set(c.members) });
-    for (const m of saved.messages) this.messages.set(m.id, { ...m, reactions: new Map(m.reactions.map(([u, keys]) => [u, new Set(keys)])) });
+    for (const m of saved.messages) this.remember({ ...m, reactions: new Map(m.reactions.map(([u, keys]) => [u, new Set(keys)])) });
   }
 
   private save(): void {
@@ -119,20 +126,24 @@ export class LoopbackWorld {
 
   // ---------------------------------------------------------------- people act (test API)
 
-  /** `from` writes in a group chat. Resolves once every member's client recorded it. */
-  async say(from: string, chat: string, content: string | MessageContent, replyTo?: RemoteMessageId): Promise<RemoteMessageId> {
+  /**
+   * `from` writes in a group chat. Resolves once every member's client recorded it. With
+   * a `clientKey` seen before from `from`, the same message is delivered again (a client
+   * retrying after a lost answer) instead of a new one.
+   */
+  async say(from: string, chat: string, content: string | MessageContent, replyTo?: RemoteMessageId, clientKey?: string): Promise<RemoteMessageId> {
     const c = this.group(remoteChatId(chat));
     c.members.add(remoteUserId(from));
-    const msg = this.record(remoteUserId(from), c.id, typeof content === 'string' ? { kind: 'text', text: content } : content, replyTo);
+    const msg = this.sentBefore(remoteUserId(from), clientKey) ?? this.record(remoteUserId(from), c.id, typeof content === 'string' ? { kind: 'text', text: content } : content, replyTo, undefined, clientKey);
     await this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(msg.sender, viewer), content: msg.content, ...(replyTo && { replyTo }) }));
     return msg.id;
   }
 
   /** `from` writes to `to` directly. */
-  async dm(from: string, to: string, content: string | MessageContent, replyTo?: RemoteMessageId): Promise<RemoteMessageId> {
+  async dm(from: string, to: string, content: string | MessageContent, replyTo?: RemoteMessageId, clientKey?: string): Promise<RemoteMessageId> {
     const sender = remoteUserId(from);
     const peer = remoteUserId(to);
-    const msg = this.record(sender, remoteChatId(to), typeof content === 'string' ? { kind: 'text', text: content } : content, replyTo);
+    const msg = this.sentBefore(sender, clientKey) ?? this.record(sender, remoteChatId(to), typeof content === 'string' ? { kind: 'text', text: content } : content, replyTo, undefined, clientKey);
     await this.toDm(sender, peer, (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(sender, viewer), content: msg.content, ...(replyTo && { replyTo }) }));
     return msg.id;
   }
@@ -177,15 +188,19 @@ export class LoopbackWorld {
 
   // ---------------------------------------------------------------- the bridge acts (from sessions)
 
-  /** A session sends on behalf of its user. */
-  async fromSession(by: RemoteUserId, ev: OutboundEvent): Promise<RemoteMessageId | undefined> {
+  /** A session sends on behalf of its user; a message whose `clientKey` was seen from `by` is not made twice. */
+  async fromSession(by: RemoteUserId, ev: OutboundEvent, clientKey?: string): Promise<RemoteMessageId | undefined> {
     if (!this.online) throw new Error('loopback network is offline');
+    if (ev.type === 'message') {
+      const earlier = this.sentBefore(by, clientKey);
+      if (earlier) return earlier.id;
+    }
     const entry: (typeof this.fromBridge)[number] = { by, event: ev };
     this.fromBridge.push(entry);
     switch (ev.type) {
       case 'message': {
         const c = this.chats.get(ev.chat);
-        const msg = this.record(by, ev.chat, ev.content, ev.replyTo, ev.relayedFor?.displayName);
+        const msg = this.record(by, ev.chat, ev.content, ev.replyTo, ev.relayedFor?.displayName, clientKey);
         entry.id = msg.id;
         const reply = ev.replyTo && { replyTo: ev.replyTo };
         if (c) await this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
@@ -213,14 +228,29 @@ export class LoopbackWorld {
 
   // ---------------------------------------------------------------- internals
 
-  private record(sender: RemoteUserId, chat: RemoteChatId, content: MessageContent, replyTo?: RemoteMessageId, relayedFor?: string): LoopbackMessage {
+  /** Every message of a chat (a group id, or for a DM either user's id with `peer` the other), oldest first. */
+  chatMessages(chat: string, peer?: string): LoopbackMessage[] {
+    const inChat = (m: LoopbackMessage) => (peer === undefined ? m.chat === chat : (m.chat === chat && m.sender === peer) || (m.chat === peer && m.sender === chat));
+    return [...this.messages.values()].filter(inChat);
+  }
+
+  private sentBefore(sender: RemoteUserId, clientKey: string | undefined): LoopbackMessage | undefined {
+    return clientKey === undefined ? undefined : this.byClientKey.get(`${sender}\u0000${clientKey}`);
+  }
+
+  private record(sender: RemoteUserId, chat: RemoteChatId, content: MessageContent, replyTo?: RemoteMessageId, relayedFor?: string, clientKey?: string): LoopbackMessage {
     const msg: LoopbackMessage = {
       id: remoteMessageId(`lb${++this.seq}`), chat, sender, content, edits: [], deleted: false, reactions: new Map(),
-      ...(replyTo && { replyTo }), ...(relayedFor && { relayedFor }),
+      ...(replyTo && { replyTo }), ...(relayedFor && { relayedFor }), ...(clientKey && { clientKey }),
     };
-    this.messages.set(msg.id, msg);
+    this.remember(msg);
     this.save();
     return msg;
+  }
+
+  private remember(msg: LoopbackMessage): void {
+    this.messages.set(msg.id, msg);
+    if (msg.clientKey) this.byClientKey.set(`${msg.sender}\u0000${msg.clientKey}`, msg);
   }
 
   private message(id: RemoteMessageId): LoopbackMessage {

@@ -26,7 +26,7 @@ function toMatrixError(err: unknown): Error {
   if (typeof e?.statusCode === 'number') {
     return new MatrixRequestError(e.statusCode, e.errcode ?? e.body?.errcode ?? 'M_UNKNOWN', e.body?.error ?? e.message ?? 'request failed');
   }
-  return new TransientError(`homeserver unreachable: ${e?.message ?? String(err)}`, undefined, { cause: err });
+  return new TransientError(`homeserver unreachable: ${e?.message ?? String(err)}`, undefined, { cause: err, outage: true });
 }
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {
@@ -239,7 +239,7 @@ export class AppserviceMatrixSide implements MatrixSide {
         headers: { authorization: `Bearer ${this.registration.as_token}` },
       });
     } catch (err) {
-      throw new TransientError(`homeserver unreachable: ${(err as Error).message}`);
+      throw new TransientError(`homeserver unreachable: ${(err as Error).message}`, undefined, { outage: true });
     }
     if (!res.ok || !res.body) throw new MatrixRequestError(res.status, 'M_UNKNOWN', `media download failed`);
     const chunks: Uint8Array[] = [];

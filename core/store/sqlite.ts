@@ -49,6 +49,7 @@ function toInbox(r: Row): InboxRow {
     loginId: opt(r.login_id),
     payload: r.payload as string,
     attempts: r.attempts as number,
+    createdAt: r.created_at as number,
   };
 }
 
@@ -127,7 +128,8 @@ export class SqliteStore implements Store {
         VALUES (@direction, @portalKey, @dedupKey, @loginId, @payload, @now) ON CONFLICT DO NOTHING`),
       getInbox: p('SELECT * FROM inbox WHERE seq = ?'),
       pendingInbox: p("SELECT * FROM inbox WHERE state = 'pending' ORDER BY seq"),
-      finishInbox: p('UPDATE inbox SET state = ?, last_error = ?, attempts = attempts + 1 WHERE seq = ?'),
+      finishInbox: p('UPDATE inbox SET state = ?, last_error = ? WHERE seq = ?'),
+      markAttempt: p('UPDATE inbox SET attempts = attempts + 1 WHERE seq = ?'),
       countInbox: p('SELECT count(*) AS n FROM inbox WHERE state = ?'),
       addTxn: p('INSERT INTO transactions (txn_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     };
@@ -289,6 +291,9 @@ export class SqliteStore implements Store {
   }
   pendingInbox() {
     return (this.q.pendingInbox.all() as Row[]).map(toInbox);
+  }
+  markAttempt(seq: number) {
+    this.write(() => this.q.markAttempt.run(seq));
   }
   finishInbox(seq: number, state: 'done' | 'failed', error?: string) {
     this.write(() => this.q.finishInbox.run(state, error ?? null, seq));

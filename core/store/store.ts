@@ -80,7 +80,10 @@ export interface InboxRow {
   dedupKey: string;
   loginId?: LoginId;
   payload: string;
+  /** Attempts begun so far (each counted before it runs). */
   attempts: number;
+  /** When the row was recorded (ms since epoch). */
+  createdAt: number;
 }
 
 export interface NewInboxRow {
@@ -141,6 +144,8 @@ export interface Store {
   addInbox(row: NewInboxRow): number | undefined;
   getInbox(seq: number): InboxRow | undefined;
   pendingInbox(): InboxRow[];
+  /** Count one more attempt at a row, before it runs. */
+  markAttempt(seq: number): void;
   finishInbox(seq: number, state: 'done' | 'failed', error?: string): void;
   countInbox(state: 'pending' | 'done' | 'failed'): number;
 

@@ -3,6 +3,7 @@ import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, type Outcome } from '../../outcome.js';
 import type { PortalRow } from '../../store/store.js';
+import type { Attempt } from './send.js';
 import { matrixMessage } from './message.js';
 import { matrixReaction, matrixRedaction } from './reaction-redaction.js';
 import { matrixRoomInfo } from './state.js';
@@ -14,21 +15,21 @@ export const BRIDGED_MATRIX_TYPES = new Set(['m.room.message', 'm.sticker', 'm.r
 /** State events among those: they go through the portal's queue like messages. */
 export const BRIDGED_STATE_TYPES = new Set(['m.room.name', 'm.room.topic', 'm.room.tombstone']);
 
-export function handleMatrixEvent(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+export function handleMatrixEvent(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   switch (ev.type) {
     case 'm.room.message':
-      return matrixMessage(ctx, portal, ev);
+      return matrixMessage(ctx, portal, ev, attempt);
     case 'm.sticker':
-      return matrixMessage(ctx, portal, { ...ev, content: { ...ev.content, msgtype: 'm.image' } });
+      return matrixMessage(ctx, portal, { ...ev, content: { ...ev.content, msgtype: 'm.image' } }, attempt);
     case 'm.reaction':
-      return matrixReaction(ctx, portal, ev);
+      return matrixReaction(ctx, portal, ev, attempt);
     case 'm.room.redaction':
-      return matrixRedaction(ctx, portal, ev);
+      return matrixRedaction(ctx, portal, ev, attempt);
     case 'm.room.tombstone':
       return matrixTombstone(ctx, portal, ev);
     case 'm.room.name':
     case 'm.room.topic':
-      return matrixRoomInfo(ctx, portal, ev);
+      return matrixRoomInfo(ctx, portal, ev, attempt);
     default:
       return Promise.resolve(ignored(`event type ${ev.type} is not bridged`));
   }

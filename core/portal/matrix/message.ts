@@ -9,9 +9,9 @@ import type { PortalRow } from '../../store/store.js';
 import { attachmentProblem, editAsText, formatBytes, keepSupportedSpans, sendableKind, splitText } from './fallbacks.js';
 import { notifyDeliveryFailure } from './notify.js';
 import { applyRelayTemplate, routeFor } from './route.js';
-import { sendOutbound } from './send.js';
+import { sendOutbound, type Attempt } from './send.js';
 
-export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   const eventId = ev.event_id as MatrixEventId;
   const sender = ev.sender as MatrixUserId;
   const mention = (userId: string) => {
@@ -20,7 +20,6 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   };
   const parsed = fromMatrix(ev.content, mention);
   if (!parsed) return ignored('not a message this bridge carries');
-  if (ctx.store.messageByEvent(portal.portalKey, eventId)) return ignored('already delivered');
 
   const route = routeFor(ctx, portal, sender, ctx.rooms.displayName(ev.room_id as MatrixRoomId, sender));
   if (!route.ok) {
@@ -42,7 +41,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
     const outbound: OutboundEvent = caps.edits
       ? { ...base, type: 'edit', target: target.remoteId, content }
       : { ...base, type: 'message', content: editAsText(content) };
-    return sendOutbound(ctx, portal, eventId, sender, route.live, [outbound]);
+    return sendOutbound(ctx, portal, { eventId, sender, attempt }, route.live, [outbound]);
   }
 
   let content = parsed.content;
@@ -62,7 +61,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   const replyTo: RemoteMessageId | undefined = quoted?.roomId === ev.room_id ? quoted.remoteId : undefined;
   const pieces = splitText(keepSupportedSpans(relay(content), caps), caps.maxTextLength);
   const outbound = pieces.map((c, i): OutboundEvent => ({ ...base, type: 'message', content: c, ...(i === 0 && replyTo && { replyTo }) }));
-  return sendOutbound(ctx, portal, eventId, sender, route.live, outbound);
+  return sendOutbound(ctx, portal, { eventId, sender, attempt }, route.live, outbound);
 }
 
 /** Whether a message mentions the whole room (MSC3952 `m.mentions`, or the legacy `@room` in the body). */

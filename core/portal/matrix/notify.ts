@@ -1,21 +1,61 @@
-/** Telling a Matrix sender, in the room, that their event could not be delivered. Never silent. */
+/**
+ * Telling a Matrix sender, in the room, what became of their event: never silent.
+ * A notice for what people must read (not delivered; delayed), and, where configured,
+ * a `com.beeper.message_send_status` event (the de-facto message-status event clients
+ * such as Beeper show on the message itself) for pending, late and failed deliveries.
+ */
 import type { BridgeContext } from '../../context.js';
-import type { MatrixEventId, MatrixUserId } from '../../ids.js';
+import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../../ids.js';
 import { remoteUserId } from '../../ids.js';
 import type { PortalRow } from '../../store/store.js';
 import { txnId } from '../txn.js';
 
-export async function notifyDeliveryFailure(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, sender: MatrixUserId, reason: string): Promise<void> {
-  if (!ctx.config.bridge.delivery_errors || !portal.roomId) return;
-  // The bot is not in DM rooms; the contact's ghost speaks there instead.
-  const speaker = portal.kind === 'dm' ? ctx.naming.ghostUserId(portal.network, remoteUserId(portal.chatId)) : ctx.naming.botUserId;
-  const body = `⚠ Not delivered to ${portal.network}: ${reason}`;
+export const MESSAGE_STATUS_TYPE = 'com.beeper.message_send_status';
+export type SendStatus = 'PENDING' | 'SUCCESS' | 'FAIL_RETRIABLE' | 'FAIL_PERMANENT';
+
+/** Who speaks for the bridge in this portal's room: the bot is not in DM rooms, the contact's ghost is. */
+function speakerOf(ctx: BridgeContext, portal: PortalRow): MatrixUserId {
+  return portal.kind === 'dm' ? ctx.naming.ghostUserId(portal.network, remoteUserId(portal.chatId)) : ctx.naming.botUserId;
+}
+
+async function notice(ctx: BridgeContext, portal: PortalRow & { roomId: MatrixRoomId }, eventId: MatrixEventId, sender: MatrixUserId, body: string, kind: string): Promise<void> {
   await ctx.matrix
-    .sendEvent(portal.roomId, speaker, 'm.room.message', {
+    .sendEvent(portal.roomId, speakerOf(ctx, portal), 'm.room.message', {
       msgtype: 'm.notice',
       body,
       'm.mentions': { user_ids: [sender] },
       'm.relates_to': { 'm.in_reply_to': { event_id: eventId } },
-    }, txnId(portal.portalKey, 'fail', eventId))
-    .catch((err: unknown) => ctx.log.warn({ portal: portal.portalKey, eventId, err: String(err) }, 'could not post delivery failure notice'));
+    }, txnId(portal.portalKey, kind, eventId))
+    .catch((err: unknown) => ctx.log.warn({ portal: portal.portalKey, eventId, err: String(err) }, `could not post the ${kind} notice`));
+}
+
+/** The message-status event for one Matrix event (MSC2346-style reference to it). */
+export async function sendStatus(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, status: SendStatus, reason?: string): Promise<void> {
+  if (!ctx.config.bridge.message_status_events || !portal.roomId) return;
+  await ctx.matrix
+    .sendEvent(portal.roomId, speakerOf(ctx, portal), MESSAGE_STATUS_TYPE, {
+      network: portal.network,
+      'm.relates_to': { rel_type: 'm.reference', event_id: eventId },
+      status,
+      ...(reason && { reason: status === 'FAIL_PERMANENT' ? 'm_event_not_handled' : 'm_retriable', message: reason }),
+    }, txnId(portal.portalKey, 'status', status, eventId))
+    .catch((err: unknown) => ctx.log.debug({ portal: portal.portalKey, eventId, err: String(err) }, 'could not send a message status'));
+}
+
+export async function notifyDeliveryFailure(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, sender: MatrixUserId, reason: string): Promise<void> {
+  if (!portal.roomId) return;
+  await sendStatus(ctx, portal, eventId, 'FAIL_PERMANENT', reason);
+  if (ctx.config.bridge.delivery_errors) await notice(ctx, { ...portal, roomId: portal.roomId }, eventId, sender, `⚠ Not delivered to ${portal.network}: ${reason}`, 'fail');
+}
+
+/**
+ * The first event of an outage waits (the events behind it wait in order, untried), so
+ * this is said once per outage, not once per message.
+ */
+export async function notifyDelayed(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, sender: MatrixUserId, reason: string): Promise<void> {
+  if (!portal.roomId) return;
+  await sendStatus(ctx, portal, eventId, 'PENDING', reason);
+  if (ctx.config.bridge.delivery_errors) {
+    await notice(ctx, { ...portal, roomId: portal.roomId }, eventId, sender, `⏳ Delayed: ${portal.network} cannot be reached right now (${reason}). Your messages here will be sent, in order, when it is back.`, 'delayed');
+  }
 }

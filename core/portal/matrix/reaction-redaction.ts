@@ -8,7 +8,7 @@ import type { PortalRow } from '../../store/store.js';
 import { applyRelayTemplate, routeFor, type Route } from './route.js';
 import { notifyDeliveryFailure } from './notify.js';
 import { reactionAsText } from './fallbacks.js';
-import { sendOutbound } from './send.js';
+import { sendOutbound, type Attempt } from './send.js';
 
 /** The route for the event's sender; when there is none, the sender has been told why. */
 async function routeOrNotify(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Route> {
@@ -18,7 +18,7 @@ async function routeOrNotify(ctx: BridgeContext, portal: PortalRow, ev: MatrixCl
   return r;
 }
 
-export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   const rel = ev.content['m.relates_to'] as { rel_type?: string; event_id?: string; key?: string } | undefined;
   if (rel?.rel_type !== 'm.annotation' || typeof rel.event_id !== 'string' || typeof rel.key !== 'string') return ignored('malformed reaction');
   const target = ctx.store.messageByEvent(portal.portalKey, rel.event_id as MatrixEventId);
@@ -33,21 +33,22 @@ export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: 
     if (ctx.config.bridge.reaction_fallback === 'drop') return ignored('network has no reactions; fallback is drop');
     const text = reactionAsText(rel.key);
     const content = r.relayedFor ? applyRelayTemplate(text, r.live.network.section.relay_template, r.relayedFor) : text;
-    return sendOutbound(ctx, portal, eventId, sender, r.live, [{ ...base, type: 'message', content, ...(caps.replies && { replyTo: target.remoteId }) }]);
+    return sendOutbound(ctx, portal, { eventId, sender, attempt }, r.live, [{ ...base, type: 'message', content, ...(caps.replies && { replyTo: target.remoteId }) }]);
   }
   if (Array.isArray(caps.reactions) && !caps.reactions.includes(rel.key)) {
     const reason = `${portal.network} does not allow the reaction ${rel.key}`;
     await notifyDeliveryFailure(ctx, portal, eventId, sender, reason);
     return failed(reason);
   }
-  if (!ctx.store.addReaction({ portalKey: portal.portalKey, targetId: target.remoteId, sender, key: rel.key, eventId })) {
+  // A replay of this very event (after a crash mid-send) finds its own row and sends again.
+  if (!ctx.store.addReaction({ portalKey: portal.portalKey, targetId: target.remoteId, sender, key: rel.key, eventId }) && ctx.store.reactionByEvent(portal.portalKey, eventId) === undefined) {
     return ignored('same reaction already bridged');
   }
   const keys = ctx.store.reactionsBy(portal.portalKey, target.remoteId, sender).map((x) => x.key);
-  return sendOutbound(ctx, portal, eventId, sender, r.live, [{ ...base, type: 'reaction', target: target.remoteId, key: rel.key, removed: false, keys }]);
+  return sendOutbound(ctx, portal, { eventId, sender, attempt }, r.live, [{ ...base, type: 'reaction', target: target.remoteId, key: rel.key, removed: false, keys }]);
 }
 
-export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {
+export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   const redacts = (ev.redacts ?? (ev.content.redacts as string | undefined)) as MatrixEventId | undefined;
   if (!redacts) return ignored('redaction without target');
   const eventId = ev.event_id as MatrixEventId;
@@ -60,10 +61,13 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
   const caps = r.live.network.adapter.capabilities;
   const base = { chat: portal.chatId, ...(r.relayedFor && { relayedFor: r.relayedFor }) };
   if (reaction) {
+    // The row goes only after the send: a crash before it replays this redaction instead of forgetting it.
+    const keys = ctx.store.reactionsBy(portal.portalKey, reaction.targetId, reaction.sender).filter((x) => x.eventId !== redacts).map((x) => x.key);
+    const outcome = caps.reactions === 'none'
+      ? ignored('network has no reactions')
+      : await sendOutbound(ctx, portal, { eventId, sender, attempt }, r.live, [{ ...base, type: 'reaction', target: reaction.targetId, key: reaction.key, removed: true, keys }]);
     ctx.store.deleteReaction(portal.portalKey, redacts);
-    if (caps.reactions === 'none') return ignored('network has no reactions');
-    const keys = ctx.store.reactionsBy(portal.portalKey, reaction.targetId, reaction.sender).map((x) => x.key);
-    return sendOutbound(ctx, portal, eventId, sender, r.live, [{ ...base, type: 'reaction', target: reaction.targetId, key: reaction.key, removed: true, keys }]);
+    return outcome;
   }
   if (!caps.deletes) {
     const reason = `${portal.network} cannot delete messages`;
@@ -71,7 +75,7 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
     return failed(reason);
   }
   const deletes = [...new Set(parts.map((p) => p.remoteId))].map((target: RemoteMessageId): OutboundEvent => ({ ...base, type: 'delete', target }));
-  const outcome = await sendOutbound(ctx, portal, eventId, sender, r.live, deletes);
+  const outcome = await sendOutbound(ctx, portal, { eventId, sender, attempt }, r.live, deletes);
   if (outcome.status === 'ok') for (const id of new Set(parts.map((p) => p.remoteId))) ctx.store.deleteMessage(portal.portalKey, id);
   return outcome;
 }

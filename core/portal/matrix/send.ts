@@ -1,28 +1,53 @@
 /** Hand outbound events to a session and record what the network made of them. */
+import type { Delivery } from '../../adapter.js';
 import type { OutboundEvent } from '../../events.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../../ids.js';
 import type { BridgeContext } from '../../context.js';
 import { failed, ok, TransientError, type Outcome } from '../../outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
+import { txnId } from '../txn.js';
 import { notifyDeliveryFailure } from './notify.js';
+
+/** This handling of an inbox row: how often it was tried before, and when it arrived. */
+export interface Attempt {
+  previous: number;
+  since: number;
+}
+
+/** The Matrix event the outbound events stem from. */
+export interface Origin {
+  eventId: MatrixEventId;
+  sender: MatrixUserId;
+  attempt: Attempt;
+}
 
 /**
  * Send events that all stem from one Matrix event, in order. Remote ids the network
  * returns are recorded at once (before the next send), so an echo of our own message
- * coming back from the network is recognised as ours.
+ * coming back from the network is recognised as ours, and a replay after a crash skips
+ * the parts that were recorded. Each send carries a `Delivery` whose key is the same on
+ * every attempt, so the adapter can recognise a part that went out but was not recorded.
  */
-export async function sendOutbound(
-  ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, sender: MatrixUserId, live: LiveLogin, events: OutboundEvent[],
-): Promise<Outcome> {
+export async function sendOutbound(ctx: BridgeContext, portal: PortalRow, origin: Origin, live: LiveLogin, events: OutboundEvent[]): Promise<Outcome> {
+  const { eventId, sender, attempt } = origin;
+  const recorded = attempt.previous ? new Set(ctx.store.partsByEvent(portal.portalKey, eventId).map((p) => p.part)) : new Set<number>();
   let part = 0;
-  for (const out of events) {
+  for (const [index, out] of events.entries()) {
+    if (out.type === 'message' && recorded.has(part)) {
+      part++;
+      continue;
+    }
+    const delivery: Delivery = { key: txnId(portal.portalKey, eventId, index), maybeSent: attempt.previous > 0, since: attempt.since };
     let result;
     try {
-      result = await live.session.send(out);
+      result = await live.session.send(out, delivery);
     } catch (err) {
-      // The contract: send rejects only for transient failures; retry later.
-      throw new TransientError(`${portal.network} send failed: ${(err as Error).message}`, undefined, { cause: err });
+      // The contract: send rejects only for transient failures; retry later. While the login
+      // is not connected that is an outage (wait as long as it takes), else it counts
+      // towards parking the event.
+      const outage = live.state.state !== 'connected';
+      throw new TransientError(`${portal.network} send failed: ${(err as Error).message}`, undefined, { cause: err, outage });
     }
     if (result.status !== 'sent') {
       await notifyDeliveryFailure(ctx, portal, eventId, sender, result.reason);

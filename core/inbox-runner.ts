@@ -1,0 +1,107 @@
+/**
+ * Runs the handler of one inbox row under the retry rule of `failureKind`
+ * (core/outcome.ts): outages are waited out with backoff for as long as they last,
+ * refusals are recorded at once, and anything else is retried with backoff and then
+ * parked with its reason, so one poisoned event never stalls its portal. The wait holds
+ * only the row's own portal queue; other portals carry on.
+ *
+ * Every attempt is counted in the store before the handler runs (and, for Matrix
+ * events, committed before any send), so after a crash the next attempt knows an
+ * earlier one may have reached the network (`Delivery.maybeSent`).
+ */
+import type { Logger } from './adapter.js';
+import { failureKind, type Outcome } from './outcome.js';
+import type { Attempt } from './portal/matrix/send.js';
+import type { InboxDirection, Store } from './store/store.js';
+
+export interface RetryPolicy {
+  /** Attempts (not counting outage waits) before an event is parked. */
+  maxAttempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface RunnableRow {
+  seq: number;
+  portalKey: string;
+  direction: InboxDirection;
+  /** Attempts recorded before this run (after a restart, those of the previous process). */
+  attempts: number;
+  createdAt: number;
+}
+
+/** What the caller may tell people about; each is called at most once per run. */
+export interface RunHooks {
+  /** The first outage this event ran into: it waits. */
+  delayed?(reason: string): Promise<void>;
+  /** The event went through after having been delayed. */
+  deliveredLate?(): Promise<void>;
+  /** The event was given up on after `maxAttempts`. */
+  parked?(reason: string): Promise<void>;
+}
+
+export class InboxRunner {
+  private stopping = false;
+  private readonly timers = new Set<{ cancel: () => void }>();
+
+  constructor(private readonly store: Store, private readonly log: Logger, private readonly policy: RetryPolicy) {}
+
+  async run(row: RunnableRow, handle: (attempt: Attempt) => Promise<Outcome>, hooks: RunHooks = {}): Promise<void> {
+    const { store, log, policy } = this;
+    let previous = row.attempts;
+    let counted = 0;
+    let waits = 0;
+    let delayed = false;
+    for (;;) {
+      store.markAttempt(row.seq);
+      // A Matrix event may reach the network in this attempt: the count must survive a crash first.
+      if (row.direction === 'matrix') store.flush();
+      try {
+        const outcome = await handle({ previous, since: row.createdAt });
+        store.finishInbox(row.seq, outcome.status === 'failed' ? 'failed' : 'done', outcome.status === 'ok' ? undefined : outcome.reason);
+        if (delayed && outcome.status === 'ok') await hooks.deliveredLate?.().catch(() => undefined);
+        return;
+      } catch (err) {
+        previous++;
+        if (this.stopping) return; // stays pending; replayed at the next start
+        const kind = failureKind(err);
+        const reason = err instanceof Error ? err.message : String(err);
+        if (kind === 'refused') {
+          log.warn({ portal: row.portalKey, seq: row.seq, err: reason }, 'event refused; recorded and skipped');
+          store.finishInbox(row.seq, 'failed', reason);
+          return;
+        }
+        if (kind === 'retry' && ++counted >= policy.maxAttempts) {
+          const why = `parked after ${counted} attempts: ${reason}`;
+          log.error({ portal: row.portalKey, seq: row.seq, err: err instanceof Error ? err.stack : reason }, 'event parked; the portal moves on');
+          store.finishInbox(row.seq, 'failed', why);
+          await hooks.parked?.(why).catch(() => undefined);
+          return;
+        }
+        if (kind === 'outage' && !delayed) {
+          delayed = true;
+          await hooks.delayed?.(reason).catch(() => undefined);
+        }
+        const delay = Math.min(policy.maxMs, policy.baseMs * 2 ** waits++);
+        log.warn({ portal: row.portalKey, seq: row.seq, kind, attempt: previous, err: reason, retryInMs: delay }, kind === 'outage' ? 'waiting for the other side; will retry' : 'failed; will retry');
+        await this.sleep(delay);
+        if (this.stopping) return;
+      }
+    }
+  }
+
+  /** A wait that `stop()` cuts short. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const handle = { cancel: () => { clearTimeout(t); this.timers.delete(handle); resolve(); } };
+      const t = setTimeout(handle.cancel, ms);
+      this.timers.add(handle);
+    });
+  }
+
+  /** No new attempts; waits end now, and their rows stay pending for the next start. */
+  stop(): void {
+    this.stopping = true;
+    for (const t of [...this.timers]) t.cancel();
+  }
+}

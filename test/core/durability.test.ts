@@ -1,0 +1,140 @@
+/**
+ * The delivery rules of issue 7 inside one process: a poisoned event is parked and its
+ * portal moves on, an outage is announced once and waited out in order, and an attempt
+ * interrupted mid-send is retried with the same delivery key so the network can tell.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { Delivery } from '../../core/adapter.js';
+import type { OutboundEvent } from '../../core/events.js';
+import type { RemoteUserId } from '../../core/ids.js';
+import { MESSAGE_STATUS_TYPE } from '../../core/portal/matrix/notify.js';
+import { SqliteStore } from '../../core/store/sqlite.js';
+import { LoopbackWorld } from '../../bridges/loopback/index.js';
+import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-durable-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const fastRetry = testConfig({ bridge: { permissions: { '*': 'relay', 'example.org': 'user' }, retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 20 } } });
+
+/** A portal room with bob in it, created by a first message from bob. */
+async function portalRoom(h: Harness, world = h.world): Promise<string> {
+  world.addUser('bob');
+  world.addGroup('general', { members: ['alice', 'bob', 'relaybot'] });
+  await world.say('bob', 'general', 'hi');
+  await h.engine.idle();
+  return h.matrix.sends()[0]!.roomId;
+}
+
+const texts = (world: LoopbackWorld) => world.fromBridge.map((s) => (s.event.type === 'message' ? s.event.content.text : s.event.type));
+const bodies = (h: Harness) => h.matrix.sends().map((s) => String(s.content.body));
+
+/** Wrap the world's fromSession to observe (and optionally sabotage) every send. */
+function interceptSends(world: LoopbackWorld, before: (ev: OutboundEvent, key: string | undefined) => void): void {
+  const original = world.fromSession.bind(world);
+  world.fromSession = async (by: RemoteUserId, ev: OutboundEvent, key?: string) => {
+    before(ev, key);
+    return original(by, ev, key);
+  };
+}
+
+describe('durability rules', () => {
+  it('parks an event the connected network keeps refusing, tells the sender, and moves on', async () => {
+    const h = await startHarness({ config: fastRetry });
+    const roomId = await portalRoom(h);
+    let tries = 0;
+    interceptSends(h.world, (ev) => {
+      if (ev.type === 'message' && ev.content.text === 'poison' && ++tries) throw new Error('the network refuses this one');
+    });
+    await h.fromMatrix(matrixText(roomId, ALICE, 'before'), matrixText(roomId, ALICE, 'poison'), matrixText(roomId, ALICE, 'after'));
+    assert.deepEqual(texts(h.world), ['before', 'after'], 'the portal moved on past the poisoned event');
+    assert.equal(tries, 3, 'tried max_attempts times');
+    assert.equal(h.store.countInbox('failed'), 1);
+    const notice = bodies(h).find((b) => b.startsWith('⚠ Not delivered'));
+    assert.match(notice ?? '', /parked after 3 attempts: loopback send failed: the network refuses this one/);
+    const status = h.matrix.sends(MESSAGE_STATUS_TYPE);
+    assert.equal(status.length, 1);
+    assert.equal(status[0]!.content.status, 'FAIL_PERMANENT');
+    assert.match(String(status[0]!.content.message), /parked after 3 attempts/);
+    await h.stop();
+  });
+
+  it('an outage of the network is announced once, waited out, and the queue flows in order after it', async () => {
+    const h = await startHarness({ config: fastRetry });
+    const roomId = await portalRoom(h);
+    h.world.setOnline(false);
+    h.engine.handleTransaction('out-1', ['one', 'two', 'three'].map((t, i) => ({ ...matrixText(roomId, ALICE, t), event_id: `$o${i}` })));
+    // Far longer than max_attempts x max_delay: an outage never parks.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(texts(h.world), []);
+    assert.equal(h.store.countInbox('failed'), 0);
+    const delayed = bodies(h).filter((b) => b.startsWith('⏳ Delayed'));
+    assert.equal(delayed.length, 1, 'one notice for the outage, not one per message or per retry');
+    assert.deepEqual(h.matrix.sends(MESSAGE_STATUS_TYPE).map((s) => s.content.status), ['PENDING']);
+    h.world.setOnline(true);
+    await h.engine.idle();
+    assert.deepEqual(texts(h.world), ['one', 'two', 'three']);
+    const statuses = h.matrix.sends(MESSAGE_STATUS_TYPE);
+    assert.deepEqual(statuses.map((s) => [s.content.status, (s.content['m.relates_to'] as { event_id: string }).event_id]), [['PENDING', '$o0'], ['SUCCESS', '$o0']]);
+    await h.stop();
+  });
+
+  it('a send whose answer was lost is retried with the same key and maybeSent, and the network keeps one message', async () => {
+    const h = await startHarness({ config: fastRetry });
+    const roomId = await portalRoom(h);
+    const seen: Delivery[] = [];
+    // Alice has her own loopback login in the test config: her messages go through it.
+    const session = h.engine.ctx.sessions.all().find((l) => l.login.remoteUser === 'alice')!.session;
+    const send = session.send.bind(session);
+    let lose = true;
+    session.send = async (ev, delivery) => {
+      seen.push(delivery!);
+      const result = await send(ev, delivery);
+      // The network took it, then the connection dropped before the answer came back.
+      if (lose) { lose = false; throw new Error('connection reset'); }
+      return result;
+    };
+    await h.fromMatrix(matrixText(roomId, ALICE, 'exactly once'));
+    assert.equal(seen.length, 2);
+    assert.equal(seen[0]!.key, seen[1]!.key);
+    assert.deepEqual(seen.map((d) => d.maybeSent), [false, true]);
+    assert.equal(h.world.chatMessages('general').filter((m) => m.content.text.endsWith('exactly once')).length, 1);
+    await h.stop();
+  });
+
+  it('after a crash mid-send the replay knows an attempt may have gone out, and sends nothing twice', async () => {
+    const path = join(dir, 'crash.db');
+    const stateFile = join(dir, 'crash-world.json');
+    const world1 = new LoopbackWorld();
+    world1.persistTo(stateFile);
+    const h1 = await startHarness({ config: fastRetry, path, world: world1 });
+    const roomId = await portalRoom(h1, world1);
+    // The network records the message, then the bridge "dies" before the answer: never resolve, close the store under it.
+    const hang = new Promise<never>(() => undefined);
+    world1.fromSession = async (by, ev, key) => {
+      await LoopbackWorld.prototype.fromSession.call(world1, by, ev, key);
+      return hang;
+    };
+    h1.engine.handleTransaction('crash-1', [{ ...matrixText(roomId, ALICE, 'sent before the crash'), event_id: '$c1' }]);
+    await new Promise((r) => setTimeout(r, 50));
+    (h1.store as SqliteStore).close();
+
+    const world2 = new LoopbackWorld();
+    world2.persistTo(stateFile);
+    const keys: (string | undefined)[] = [];
+    interceptSends(world2, (ev, key) => { if (ev.type === 'message') keys.push(key); });
+    const h2 = await startHarness({ config: fastRetry, path, world: world2 });
+    await h2.engine.idle();
+    const first = world2.chatMessages('general').filter((m) => m.content.text.endsWith('sent before the crash'));
+    assert.equal(first.length, 1, 'the network recognised the resend');
+    assert.deepEqual(keys, [first[0]!.clientKey], 'the replay carried the key of the attempt that reached the network');
+    const row = h2.store.db.prepare("SELECT attempts, state FROM inbox WHERE dedup_key = '$c1'").get() as { attempts: number; state: string };
+    assert.deepEqual(row, { attempts: 2, state: 'done' }, 'the attempt before the crash was on record, so the replay was sent as maybeSent');
+    assert.equal(h2.store.messageByEvent(h2.store.listPortals()[0]!.portalKey, '$c1' as never)?.remoteId, first[0]!.id, 'the message map learned the remote id');
+    await h2.stop();
+  });
+});
