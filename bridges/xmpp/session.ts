@@ -3,7 +3,7 @@
  * roster names, joins the MUCs it bridges, turns stanzas into events and events into
  * stanzas, and reconnects by itself with backoff and jitter after a drop.
  */
-import type { AdapterSession, EventSink, LoginInfo } from '../../core/adapter.js';
+import type { AdapterSession, Delivery, EventSink, LoginInfo } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import jid from '@xmpp/jid';
@@ -20,6 +20,7 @@ import { singleLineName } from '../../core/safety.js';
 import type { ScramKeys } from './scram.js';
 import { buildStanza, contactPresence, NS, parseMessage } from './stanzas.js';
 import { fetchVcard } from './vcard.js';
+import { fetchAfter, type ArchiveQuery } from './mam.js';
 
 /** What a login keeps in the store (encrypted): never a password. */
 export interface XmppLoginData {
@@ -35,6 +36,8 @@ const REFLECTION_TIMEOUT_MS = 10_000;
 const RECONNECT_BASE_MS = 1_000;
 const RECONNECT_MAX_MS = 60_000;
 const LOGIN_TIMEOUT_MS = 30_000;
+/** How far before an event's arrival the archive is searched for a send whose outcome was lost (clock skew). */
+const LOST_SEND_LOOKBACK_MS = 60_000;
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -44,6 +47,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
 
 export class XmppSession implements AdapterSession {
   private conn: XmppConnection | undefined;
+  /** Logged in, rooms joined and archives read: sends may go out. */
+  private online = false;
+  /** Archive lookups for lost sends (see findSent); their results are routed to them. */
+  private readonly lookups = new Set<ArchiveQuery>();
   private data: XmppLoginData;
   private readonly self: string;
   private readonly roster = new Map<string, string>();
@@ -123,6 +130,7 @@ export class XmppSession implements AdapterSession {
     this.attempt = 0;
     if (newKeys && JSON.stringify(newKeys) !== JSON.stringify(this.data.keys)) await this.save({ keys: newKeys });
     await this.afterOnline(conn);
+    this.online = this.conn === conn;
     this.sink.state({ state: 'connected' });
   }
 
@@ -174,6 +182,7 @@ export class XmppSession implements AdapterSession {
 
   private onDrop(reason: string): void {
     this.conn = undefined;
+    this.online = false;
     this.muc.forgetJoins();
     if (this.stopped) return;
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
@@ -193,6 +202,7 @@ export class XmppSession implements AdapterSession {
     await this.history.saveNow();
     const conn = this.conn;
     this.conn = undefined;
+    this.online = false;
     if (conn) {
       conn.client.removeAllListeners();
       await withTimeout(conn.client.stop(), 5_000, 'stop timed out').catch(() => undefined);
@@ -207,6 +217,7 @@ export class XmppSession implements AdapterSession {
 
   private async onStanza(stanza: Element): Promise<void> {
     if (this.history.intercept(stanza)) return;
+    for (const q of this.lookups) if (q.offer(stanza)) return;
     if (stanza.is('presence')) {
       const contact = contactPresence(stanza, this.self, this.muc.joined);
       if (contact) return void (await this.sink.emit(contact).catch(() => undefined));
@@ -242,16 +253,43 @@ export class XmppSession implements AdapterSession {
     if (!archived) this.history.advance(stanza);
   }
 
-  async send(ev: OutboundEvent): Promise<SendResult> {
+  async send(ev: OutboundEvent, delivery?: Delivery): Promise<SendResult> {
     const conn = this.conn;
-    if (!conn) throw new Error('not connected to the XMPP server');
+    if (!conn || !this.online) throw new Error('not connected to the XMPP server');
     const room = this.muc.joined.has(ev.chat) ? ev.chat : undefined;
-    if (ev.type === 'message' && ev.content.attachments?.length) return this.sendWithFiles(conn, ev, room);
-    return this.sendOne(conn, ev, room);
+    // A room we bridge but are not in (yet, again): sending it as a chat message would lose it.
+    if (!room && this.data.mucs?.includes(ev.chat)) throw new Error(`not in the MUC ${ev.chat} at the moment`);
+    const key = delivery?.key ?? randomUUID();
+    if (delivery?.maybeSent && ev.type === 'message') {
+      const earlier = await this.findSent(conn, room, key, delivery.since);
+      if (earlier) {
+        this.sink.log.info({ chat: ev.chat, originId: key }, 'an earlier attempt of this send reached the server; not sent again');
+        return { status: 'sent', remoteId: remoteMessageId(earlier) };
+      }
+    }
+    if (ev.type === 'message' && ev.content.attachments?.length) return this.sendWithFiles(conn, ev, room, key);
+    return this.sendOne(conn, ev, room, key);
   }
 
-  private async sendOne(conn: XmppConnection, ev: OutboundEvent, room: string | undefined, oobUrl?: string): Promise<SendResult> {
-    const out = buildStanza(ev, room ? 'groupchat' : 'chat', () => randomUUID(), (id) => (room ? this.muc.idAttrOf(room, id) : id));
+  /**
+   * After a send whose outcome was lost (a crash, a dropped connection), look in the
+   * archive that would hold it (the MUC's, or the account's own for a chat) for our
+   * origin id (XEP-0359). Found: it went out, and its id is returned.
+   */
+  private async findSent(conn: XmppConnection, room: string | undefined, originId: string, since: number): Promise<string | undefined> {
+    let current: ArchiveQuery | undefined;
+    const track = (q: ArchiveQuery | undefined) => {
+      if (current) this.lookups.delete(current);
+      current = q;
+      if (q) this.lookups.add(q);
+    };
+    const archived = await fetchAfter(conn, room, { since: new Date(since - LOST_SEND_LOOKBACK_MS).toISOString() }, track);
+    const hit = archived.find((a) => a.message.getChild('origin-id', NS.sid)?.attrs.id === originId);
+    return hit && (room ? hit.archiveId : originId);
+  }
+
+  private async sendOne(conn: XmppConnection, ev: OutboundEvent, room: string | undefined, originId: string, oobUrl?: string): Promise<SendResult> {
+    const out = buildStanza(ev, room ? 'groupchat' : 'chat', () => originId, (id) => (room ? this.muc.idAttrOf(room, id) : id));
     if (!out) return { status: 'unsupported', reason: `XMPP does not carry ${ev.type} here` };
     if (oobUrl) out.stanza.append(xml('x', { xmlns: NS_OOB }, xml('url', {}, oobUrl)));
     if (room && ev.type === 'message') {
@@ -306,7 +344,7 @@ export class XmppSession implements AdapterSession {
    * whose body is the link (what clients render inline); a caption goes first. The
    * remote id is the first file's message.
    */
-  private async sendWithFiles(conn: XmppConnection, ev: Extract<OutboundEvent, { type: 'message' }>, room: string | undefined): Promise<SendResult> {
+  private async sendWithFiles(conn: XmppConnection, ev: Extract<OutboundEvent, { type: 'message' }>, room: string | undefined, key: string): Promise<SendResult> {
     this.uploadService ??= await findUploadService(conn, jid(this.self).domain);
     const service = this.uploadService;
     const { attachments = [], ...text } = ev.content;
@@ -320,10 +358,11 @@ export class XmppSession implements AdapterSession {
         return { status: 'rejected', reason: `the file could not be uploaded: ${(err as Error).message}` };
       }
     }
-    if (text.text) await this.sendOne(conn, { ...ev, content: text }, room);
+    // One origin id per stanza, each derived from the delivery key (the caption keeps the key itself).
+    if (text.text) await this.sendOne(conn, { ...ev, content: text }, room, key);
     let first: SendResult | undefined;
-    for (const link of links) {
-      const result = await this.sendOne(conn, { ...ev, content: { kind: 'text', text: link } }, room, link);
+    for (const [i, link] of links.entries()) {
+      const result = await this.sendOne(conn, { ...ev, content: { kind: 'text', text: link } }, room, `${key}-f${i}`, link);
       first ??= result;
     }
     return first ?? { status: 'sent' };
