@@ -95,7 +95,11 @@ export class Engine {
       for (const login of network.adapter.configuredLogins(network.config)) {
         const { owner, ...info } = login;
         this.configured.add(info.id);
-        store.putLogin({ loginId: info.id, network: network.id, kind: info.kind, ...(owner && { owner: matrixUserId(owner) }), ...(info.remoteUser && { remoteUser: info.remoteUser }), data: { ...info.data } });
+        // What the session saved since (MUCs it joined, archive positions, derived keys) is
+        // kept across restarts; config wins for the keys it sets. Another account starts afresh.
+        const stored = store.getLogin(info.id);
+        const kept = stored && stored.remoteUser === info.remoteUser ? stored.data : {};
+        store.putLogin({ loginId: info.id, network: network.id, kind: info.kind, ...(owner && { owner: matrixUserId(owner) }), ...(info.remoteUser && { remoteUser: info.remoteUser }), data: { ...kept, ...info.data } });
       }
     }
     for (const row of store.listLogins()) {

@@ -137,4 +137,15 @@ describe('durability rules', () => {
     assert.equal(h2.store.messageByEvent(h2.store.listPortals()[0]!.portalKey, '$c1' as never)?.remoteId, first[0]!.id, 'the message map learned the remote id');
     await h2.stop();
   });
+
+  it('a configured login keeps what its session saved (joined chats, archive positions) across restarts', async () => {
+    const path = join(dir, 'configured.db');
+    const h1 = await startHarness({ path });
+    const relay = h1.store.listLogins().find((l) => l.kind === 'relay')!;
+    h1.store.updateLoginData(relay.loginId, { ...relay.data, mucs: ['room@conference.example.org'], history: { cursor: 'x1' } });
+    await h1.stop();
+    const h2 = await startHarness({ path });
+    assert.deepEqual(h2.store.getLogin(relay.loginId)!.data, { ...relay.data, mucs: ['room@conference.example.org'], history: { cursor: 'x1' } });
+    await h2.stop();
+  });
 });
