@@ -45,6 +45,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Stop listening to a connection being closed. An 'error' listener stays: the server may
+ * still send a stream error (it is shutting down too), and an EventEmitter 'error' with no
+ * listener ends the process.
+ */
+function quiet(conn: XmppConnection): void {
+  conn.client.removeAllListeners();
+  conn.client.on('error', () => undefined);
+}
+
 export class XmppSession implements AdapterSession {
   private conn: XmppConnection | undefined;
   /** Logged in, rooms joined and archives read: sends may go out. */
@@ -114,7 +124,7 @@ export class XmppSession implements AdapterSession {
     } catch (err) {
       await this.history.catchUp(undefined, []); // releases whatever was held
       this.conn = undefined;
-      conn.client.removeAllListeners();
+      quiet(conn);
       await withTimeout(conn.client.stop(), 5_000, 'stop timed out').catch(() => undefined);
       if (err instanceof AuthError) {
         this.stopped = true;
@@ -204,7 +214,7 @@ export class XmppSession implements AdapterSession {
     this.conn = undefined;
     this.online = false;
     if (conn) {
-      conn.client.removeAllListeners();
+      quiet(conn);
       await withTimeout(conn.client.stop(), 5_000, 'stop timed out').catch(() => undefined);
     }
     this.sink.state({ state: 'disconnected' });

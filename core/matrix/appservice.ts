@@ -14,7 +14,7 @@ import type { Logger } from '../adapter.js';
 import type { Config } from '../config.js';
 import { matrixEventId, matrixRoomId, type MatrixEventId, type MatrixRoomId, type MatrixUserId } from '../ids.js';
 import type { Naming } from '../naming.js';
-import { TransientError } from '../outcome.js';
+import { failureKind, TransientError } from '../outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
 
@@ -48,8 +48,15 @@ export function encryptionStatus(): { available: boolean; reason?: string } {
   }
 }
 
+/** Content key carrying the bridge's transaction id of an event it sent (see sendEvent). */
+export const TXN_KEY = 'org.switchboard.txn';
+/** How many pages of 100 of the sender's events are searched for an unanswered send. */
+const FIND_SENT_PAGES = 5;
+
 export class AppserviceMatrixSide implements MatrixSide {
   readonly botUserId: MatrixUserId;
+  /** Transaction ids whose last send got no answer: the event may exist (bounded by what is in flight). */
+  private readonly unanswered = new Set<string>();
   private readonly bridge: Bridge;
   private defaultRoomVersion: string | undefined;
 
@@ -193,11 +200,49 @@ export class AppserviceMatrixSide implements MatrixSide {
     await call(() => this.intent(userId).leave(roomId));
   }
 
+  /**
+   * Send with our deterministic transaction id. The homeserver deduplicates a repeat only
+   * while it remembers the id (Synapse: in memory, so not across its own restart). So
+   * the id also travels in the content (`TXN_KEY`), and a send whose earlier attempt
+   * failed without an answer (the homeserver may have stored it before it went down) is
+   * first looked for among the sender's recent events in the room.
+   */
   async sendEvent(roomId: MatrixRoomId, sender: MatrixUserId, type: string, content: Record<string, unknown>, txnId: string): Promise<MatrixEventId> {
-    const res = (await call(() =>
-      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, content),
-    )) as { event_id: string };
-    return matrixEventId(res.event_id);
+    if (this.unanswered.has(txnId)) {
+      const earlier = await this.findSent(roomId, sender, txnId).catch(() => undefined);
+      if (earlier) {
+        this.unanswered.delete(txnId);
+        this.log.info({ roomId, txnId }, 'an earlier attempt of this send reached the homeserver; not sent again');
+        return earlier;
+      }
+    }
+    try {
+      const res = (await call(() =>
+        this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, { ...content, [TXN_KEY]: txnId }),
+      )) as { event_id: string };
+      this.unanswered.delete(txnId);
+      return matrixEventId(res.event_id);
+    } catch (err) {
+      // No answer, or one from a homeserver in trouble: it may have stored the event anyway.
+      if (failureKind(err) === 'outage') this.unanswered.add(txnId);
+      throw err;
+    }
+  }
+
+  /** The newest events of `sender` in a room (a few pages back) carrying our transaction id. */
+  private async findSent(roomId: MatrixRoomId, sender: MatrixUserId, txnId: string): Promise<MatrixEventId | undefined> {
+    const filter = JSON.stringify({ senders: [sender], limit: 100 });
+    let from: string | undefined;
+    for (let page = 0; page < FIND_SENT_PAGES; page++) {
+      const res = (await call(() => this.intent(sender).matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, { dir: 'b', limit: 100, filter, ...(from && { from }) }))) as {
+        chunk?: { event_id: string; content?: Record<string, unknown> }[]; end?: string;
+      };
+      const hit = res.chunk?.find((e) => e.content?.[TXN_KEY] === txnId);
+      if (hit) return matrixEventId(hit.event_id);
+      if (!res.end || !res.chunk?.length) return undefined;
+      from = res.end;
+    }
+    return undefined;
   }
 
   async sendState(roomId: MatrixRoomId, sender: MatrixUserId, type: string, stateKey: string, content: Record<string, unknown>): Promise<MatrixEventId> {

@@ -165,9 +165,23 @@ export class MatrixTestClient {
     await this.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, { user_id: userId });
   }
 
-  async send(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
-    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${randomUUID()}`;
+  /** Send an event; with the same `txnId` again (a retry after a lost answer) Synapse returns the same event. */
+  async send(roomId: string, type: string, content: Record<string, unknown>, txnId: string = randomUUID()): Promise<string> {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
     return (await this.request<{ event_id: string }>('PUT', path, content)).event_id;
+  }
+
+  /** A room's whole timeline as the server keeps it, oldest first (paginated /messages). */
+  async history(roomId: string): Promise<MatrixEvent[]> {
+    const all: MatrixEvent[] = [];
+    let from: string | undefined;
+    for (;;) {
+      const q = new URLSearchParams({ dir: 'f', limit: '1000', ...(from && { from }) });
+      const page = await this.request<{ chunk: MatrixEvent[]; end?: string }>('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?${q}`);
+      all.push(...page.chunk.map((e) => ({ ...e, room_id: roomId })));
+      if (!page.end || !page.chunk.length) return all;
+      from = page.end;
+    }
   }
 
   sendText(roomId: string, body: string, extra: Record<string, unknown> = {}): Promise<string> {

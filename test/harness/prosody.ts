@@ -88,6 +88,8 @@ VirtualHost ${lua(this.domain)}
 Component ${lua(this.mucDomain)} "muc"
   modules_enabled = { "muc_mam" }
   muc_room_locking = false
+  -- Rooms outlive their last occupant and a server restart, as most public MUCs do.
+  muc_room_default_persistent = true
   restrict_room_creation = false
 
 Component ${lua(this.uploadDomain)} "http_file_share"

@@ -8,6 +8,9 @@ declare module '@xmpp/client' {
     stop(): Promise<void>;
     send(element: Element): Promise<void>;
     on(event: string, fn: (...args: any[]) => void): void;
+    off(event: string, fn: (...args: any[]) => void): void;
+    prependListener(event: string, fn: (...args: any[]) => void): void;
+    iqCaller: { request(stanza: Element, timeoutMs?: number): Promise<Element> };
   }
   export function client(options: Record<string, unknown>): Client;
 }

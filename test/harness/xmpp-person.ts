@@ -33,7 +33,12 @@ export class XmppPerson {
 
   private constructor(readonly jid: string, private readonly xmpp: Client) {}
 
-  static async connect(prosody: Prosody, user: string, password: string): Promise<XmppPerson> {
+  /**
+   * `streamManagement: false` hides XEP-0198 from @xmpp/client (it miscounts against
+   * Prosody after some iqs and the server drops the stream; a long-running person must
+   * not lose its connection to that).
+   */
+  static async connect(prosody: Prosody, user: string, password: string, opts: { streamManagement?: boolean } = {}): Promise<XmppPerson> {
     trustForHost(prosody.domain, prosody.certFile);
     const xmpp = client({
       service: `xmpp://127.0.0.1:${prosody.c2sPort}`,
@@ -42,6 +47,11 @@ export class XmppPerson {
       credentials: async (authenticate: (c: object, m: string) => Promise<void>) => authenticate({ username: user, password }, 'PLAIN'),
     });
     xmpp.reconnect.stop();
+    if (opts.streamManagement === false) {
+      xmpp.prependListener('element', (el: Element) => {
+        if (el.name === 'stream:features' || el.is('features', 'http://etherx.jabber.org/streams')) el.children = el.children.filter((c) => typeof c === 'string' || c.attrs.xmlns !== 'urn:xmpp:sm:3');
+      });
+    }
     const person = new XmppPerson(`${user}@${prosody.domain}`, xmpp);
     xmpp.on('stanza', (st: Element) => {
       person.stanzas.push(st);
@@ -78,10 +88,38 @@ export class XmppPerson {
   }
 
   /** Send a message; returns its id. `children` are extra payloads (corrections, reactions, ...). */
-  async say(to: string, body: string | undefined, opts: { type?: 'chat' | 'groupchat'; children?: Element[] } = {}): Promise<string> {
-    const id = randomUUID();
+  async say(to: string, body: string | undefined, opts: { type?: 'chat' | 'groupchat'; children?: Element[]; id?: string } = {}): Promise<string> {
+    const id = opts.id ?? randomUUID();
     await this.xmpp.send(xml('message', { to, type: opts.type ?? 'chat', id }, body !== undefined && xml('body', {}, body), xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }), ...(opts.children ?? [])));
     return id;
+  }
+
+  /** Every message a MUC's archive (XEP-0313) holds, oldest first, paged 200 at a time. */
+  async archive(room: string): Promise<Element[]> {
+    const all: Element[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const queryid = randomUUID();
+      const page: Element[] = [];
+      const collect = (st: Element) => {
+        const result = st.getChild('result', 'urn:xmpp:mam:2');
+        const msg = result?.attrs.queryid === queryid ? result.getChild('forwarded', 'urn:xmpp:forward:0')?.getChild('message') : undefined;
+        if (msg) page.push(msg);
+      };
+      this.xmpp.on('stanza', collect);
+      let fin: Element | undefined;
+      try {
+        const res = await this.xmpp.iqCaller.request(xml('iq', { type: 'set', to: room, id: randomUUID() },
+          xml('query', { xmlns: 'urn:xmpp:mam:2', queryid }, xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '200'), after !== undefined && xml('after', {}, after)))), 30_000);
+        fin = res.getChild('fin', 'urn:xmpp:mam:2');
+      } finally {
+        this.xmpp.off('stanza', collect);
+      }
+      all.push(...page);
+      const last = fin?.getChild('set', 'http://jabber.org/protocol/rsm')?.getChildText('last');
+      if (fin?.attrs.complete === 'true' || !last || !page.length) return all;
+      after = last;
+    }
   }
 
   async joinMuc(room: string, nick: string): Promise<void> {
