@@ -33,6 +33,8 @@ const networkSection = z
     ghost_prefix: z.string().regex(/^[a-z0-9._=-]+$/, 'use only a-z 0-9 . _ = -').optional(),
     /** How a relayed Matrix user's name is put before their message; `{name}` is replaced. */
     relay_template: z.string().default('{name}: '),
+    /** Remote users whose events are never bridged (other bridges and bots in the same chats: no ping-pong). */
+    ignore_users: z.array(z.string().min(1)).default([]),
   })
   .passthrough();
 
@@ -178,7 +180,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 
 /** The adapter's part of a network section: everything but the core keys. */
 export function adapterSection(section: NetworkSection): Record<string, unknown> {
-  const { adapter: _a, enabled: _e, ghost_prefix: _g, relay_template: _r, ...rest } = section;
+  const { adapter: _a, enabled: _e, ghost_prefix: _g, relay_template: _r, ignore_users: _i, ...rest } = section;
   return rest;
 }
 

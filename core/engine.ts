@@ -11,7 +11,7 @@ import { isMatrixClientEvent, type MatrixClientEvent } from './convert/matrix-ty
 import type { RemoteEvent } from './events.js';
 import { Ghosts } from './ghosts.js';
 import { loginId as toLoginId, matrixRoomId, matrixUserId, portalKeyString, type LoginId, type PortalKey } from './ids.js';
-import { decodePayload, encodePayload, remoteDedupKey } from './inbox-codec.js';
+import { decodePayload, encodePayload, remoteDedupKey, transactionDigest } from './inbox-codec.js';
 import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './naming.js';
 import type { Outcome } from './outcome.js';
@@ -193,6 +193,12 @@ export class Engine {
     const key = this.portalKeyFor(live, ev.chat);
     const portalKey = portalKeyString(key);
     const portal = store.getPortal(portalKey) ?? store.upsertPortal({ portalKey, network: key.network, chatId: key.chat, ...(key.receiver && { receiver: key.receiver }), kind: ev.chat.kind });
+    if (portal.direction === 'out') return; // linked "from the room only"
+    if ('sender' in ev && live.network.section.ignore_users.includes(ev.sender.id)) {
+      // Another bridge or bot in the same chat: relaying it would ping-pong.
+      log.debug({ portal: portalKey, sender: ev.sender.id }, 'sender on the ignore list');
+      return;
+    }
     if (EPHEMERAL.has(ev.type)) {
       this.queue.push(portalKey, () => this.runRemote(portal, live, ev).then(() => undefined));
       return;
@@ -269,7 +275,8 @@ export class Engine {
     const direct: MatrixClientEvent[] = [];
     let fresh = false;
     store.transaction(() => {
-      if (!store.addTransaction(txnId)) return;
+      // By id and contents: a homeserver may reuse ids after its own restart (Synapse on SQLite does).
+      if (!store.addTransaction(txnId, transactionDigest(events, ephemeral))) return;
       fresh = true;
       for (const raw of events) {
         if (!isMatrixClientEvent(raw)) {
@@ -280,15 +287,19 @@ export class Engine {
           const name = (raw.content as { displayname?: unknown }).displayname;
           this.ctx.rooms.rememberName(matrixRoomId(raw.room_id), matrixUserId(raw.state_key), typeof name === 'string' ? name : undefined);
         }
-        // Our own ghosts and bot: an echo of what we sent.
-        if (naming.isBridgeUser(raw.sender)) continue;
+        // Our bot: never bridged. Our ghosts: an echo of what we sent, except in a room
+        // linked to several chats (a gateway room), where a ghost's event goes on to the
+        // chats of the other networks, through their relays.
+        const ghost = naming.isBridgeUser(raw.sender) ? naming.parseGhost(raw.sender) ?? 'bot' : undefined;
+        if (ghost === 'bot') continue;
         const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
         const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
         if (!portals.length || !bridged) {
-          direct.push(raw);
+          if (!ghost) direct.push(raw);
           continue;
         }
-        for (const portal of portals) {
+        const targets = portals.filter((p) => p.direction !== 'in' && (!ghost || p.network !== ghost.network));
+        for (const portal of targets) {
           const seq = store.addInbox({ direction: 'matrix', portalKey: portal.portalKey, dedupKey: raw.event_id, payload: JSON.stringify(raw) });
           if (seq !== undefined) queued.push([seq, portal.portalKey, raw]);
         }
@@ -384,3 +395,4 @@ export class Engine {
 function newRow(seq: number, portalKey: string, direction: RunnableRow['direction']): RunnableRow {
   return { seq, portalKey, direction, attempts: 0, createdAt: Date.now() };
 }
+

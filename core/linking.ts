@@ -8,7 +8,7 @@ import type { BridgeContext } from './context.js';
 import { networkId, portalKeyString, remoteChatId, type MatrixRoomId, type MatrixUserId, type RemoteChatId } from './ids.js';
 import { Rooms } from './portal/rooms.js';
 import { identifierProblem } from './safety.js';
-import type { PortalRow } from './store/store.js';
+import type { LinkDirection, PortalRow } from './store/store.js';
 
 /** Matrix power level that makes a room admin. */
 export const ROOM_ADMIN = 100;
@@ -60,7 +60,7 @@ export interface LinkResult {
  * Bridge `roomId` to a remote group chat. The actor's own login is used if they have
  * one (it must see the chat), else the network's relay account.
  */
-export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string): Promise<LinkResult> {
+export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string, direction: LinkDirection = 'both'): Promise<LinkResult> {
   const chat = parseChatId(ctx, network, rawChat);
   const net = ctx.sessions.network(networkId(network))!;
   await requireRoomAdmin(ctx, actor, roomId, 'link it');
@@ -82,7 +82,7 @@ export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixR
   let relayMissing: string | undefined;
   if (relay && relay !== live) await relay.session.getChatInfo(chat).catch((err: unknown) => { relayMissing = (err as Error).message; });
   const portal = existing ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
-  ctx.store.updatePortal(portalKey, { roomId, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
+  ctx.store.updatePortal(portalKey, { roomId, direction, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
   const content = ctx.rooms.bridgeInfo(portal, net.adapter.displayName, info.name);
   let bridgeStateMissing = false;
   try {

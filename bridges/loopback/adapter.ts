@@ -1,7 +1,7 @@
 /** The loopback adapter: full capabilities over an in-memory LoopbackWorld. */
 import type { AdapterSession, Capabilities, ConfiguredLogin, Delivery, EventSink, Logger, LoginFlow, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
-import { loginId, networkId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
+import { loginId, networkId, remoteUserId, type NetworkId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import { LoopbackWorld, type LoopbackClient } from './world.js';
 import { identifierProblem } from '../../core/safety.js';
 import { LoopbackControl, type ControlConfig } from './control.js';
@@ -66,13 +66,19 @@ function isLoopbackAddress(a: string): boolean {
 }
 
 export class LoopbackAdapter implements NetworkAdapter<LoopbackConfig> {
-  readonly network = networkId('loopback');
-  readonly displayName = 'Loopback';
+  readonly network: NetworkId;
+  readonly displayName: string;
   capabilities: Capabilities = loopbackCapabilities(4000);
   private control: LoopbackControl | undefined;
 
-  /** The world may be shared with a test that drives it. */
-  constructor(readonly world: LoopbackWorld = new LoopbackWorld()) {}
+  /**
+   * The world may be shared with a test that drives it. `network` names a second
+   * loopback network in the same process (tests of rooms linked to several networks).
+   */
+  constructor(readonly world: LoopbackWorld = new LoopbackWorld(), network = 'loopback') {
+    this.network = networkId(network);
+    this.displayName = network === 'loopback' ? 'Loopback' : `Loopback (${network})`;
+  }
 
   parseConfig(raw: unknown): LoopbackConfig {
     const config = parseLoopbackConfig(raw);
@@ -82,9 +88,9 @@ export class LoopbackAdapter implements NetworkAdapter<LoopbackConfig> {
 
   configuredLogins(config: LoopbackConfig): ConfiguredLogin[] {
     const logins: ConfiguredLogin[] = config.puppets.map((p) => ({
-      id: loginId(`loopback:${p.user}`), network: this.network, kind: 'puppet', owner: p.owner, remoteUser: remoteUserId(p.user), data: {},
+      id: loginId(`${this.network}:${p.user}`), network: this.network, kind: 'puppet', owner: p.owner, remoteUser: remoteUserId(p.user), data: {},
     }));
-    if (config.relayUser) logins.push({ id: loginId('loopback:relay'), network: this.network, kind: 'relay', remoteUser: remoteUserId(config.relayUser), data: {} });
+    if (config.relayUser) logins.push({ id: loginId(`${this.network}:relay`), network: this.network, kind: 'relay', remoteUser: remoteUserId(config.relayUser), data: {} });
     return logins;
   }
 

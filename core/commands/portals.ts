@@ -1,6 +1,6 @@
 /** link, unlink, relay, portals, sync: the chat face of core/linking.ts. */
 import { linkRoom, LinkRefused, portalsOf, setRelay, unlinkRoom } from '../linking.js';
-import type { PortalRow } from '../store/store.js';
+import type { LinkDirection, PortalRow } from '../store/store.js';
 import { CommandError, type Command, type CommandCall } from './types.js';
 
 /** A LinkRefused becomes the answer. */
@@ -15,10 +15,17 @@ async function refusals<T>(run: () => Promise<T>): Promise<T> {
 
 const actor = (call: CommandCall) => ({ userId: call.sender, level: call.level });
 
+const DIRECTIONS: Record<LinkDirection, string> = {
+  both: 'both ways',
+  in: 'into this room only',
+  out: 'from this room only',
+};
+
 async function link(call: CommandCall): Promise<string> {
-  const [network, chat] = call.args;
-  if (!network || !chat || call.args.length > 2) throw new CommandError('Usage: link <network> <remote chat>');
-  const { portal, chatName, bridgeStateMissing, relayMissing } = await refusals(() => linkRoom(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat));
+  const [network, chat, way = 'both'] = call.args;
+  const direction = way.toLowerCase() as LinkDirection;
+  if (!network || !chat || call.args.length > 3 || !(direction in DIRECTIONS)) throw new CommandError('Usage: link <network> <remote chat> [both|in|out]');
+  const { portal, chatName, bridgeStateMissing, relayMissing } = await refusals(() => linkRoom(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat, direction));
   const displayName = call.ctx.sessions.network(portal.network)!.adapter.displayName;
   const relayNote = portal.relay === false
     ? 'Relaying is off here.'
@@ -26,7 +33,10 @@ async function link(call: CommandCall): Promise<string> {
       ? `The relay account cannot reach that chat (${relayMissing}): only Matrix users with their own ${portal.network} login are bridged.`
       : `Matrix users without their own ${portal.network} login are relayed ("relay off" to stop).`;
   const stateNote = bridgeStateMissing ? '\n(I could not mark the room as bridged: give the bridge bot power level 50 so clients can show it.)' : '';
-  return `Linked this room to ${displayName} chat ${chatName ? `"${chatName}" (${portal.chatId})` : portal.chatId}. ${relayNote}${stateNote}`;
+  const wayNote = direction === 'both' ? '' : ` Messages go ${DIRECTIONS[direction]}.`;
+  const others = call.ctx.store.portalsByRoom(call.roomId).length - 1;
+  const gatewayNote = others > 0 ? ` This room now links ${others + 1} chats: what is said in one reaches the others ("links" lists them).` : '';
+  return `Linked this room to ${displayName} chat ${chatName ? `"${chatName}" (${portal.chatId})` : portal.chatId}.${wayNote} ${relayNote}${gatewayNote}${stateNote}`;
 }
 
 async function unlink(call: CommandCall): Promise<string> {
@@ -51,6 +61,14 @@ async function listPortals(call: CommandCall): Promise<string> {
   return [all ? 'All portals:' : 'Your portals:', ...mine.map(line)].join('\n');
 }
 
+/** The chats linked to this room, with the way each carries messages. */
+async function links(call: CommandCall): Promise<string> {
+  const portals = call.ctx.store.portalsByRoom(call.roomId);
+  if (!portals.length) return 'This room is not linked to any chat.';
+  const line = (p: PortalRow) => `• ${p.network} ${p.name ? `"${p.name}" ` : ''}(${p.chatId}): ${p.direction ?? 'both'} (${DIRECTIONS[p.direction ?? 'both']})${p.relay === false ? ', relay off' : ''}`;
+  return ['Chats linked to this room:', ...portals.map(line)].join('\n');
+}
+
 async function sync(call: CommandCall): Promise<string> {
   const lines = [];
   for (const portal of call.portals) lines.push(`${portal.network}: ${await call.services.syncPortal(portal)}`);
@@ -58,7 +76,8 @@ async function sync(call: CommandCall): Promise<string> {
 }
 
 export const portalCommands: Command[] = [
-  { name: 'link', usage: '<network> <remote chat>', help: 'bridge this room to a remote group chat (room admins)', level: 'user', place: 'anywhere', run: link },
+  { name: 'link', usage: '<network> <remote chat> [both|in|out]', help: 'bridge this room to a remote group chat; several networks may be linked to one room (room admins)', level: 'user', place: 'anywhere', run: link },
+  { name: 'links', help: 'list the chats linked to this room and the way each carries messages', level: 'user', place: 'portal', run: links },
   { name: 'unlink', usage: '[network]', help: 'stop bridging this room (room admins)', level: 'user', place: 'portal', run: unlink },
   { name: 'relay', usage: 'on|off [network]', help: 'whether Matrix users without a login are relayed here (room admins)', level: 'user', place: 'portal', run: relay },
   { name: 'portals', usage: '[all]', help: 'list your bridged rooms ("all": every portal, bridge admins)', level: 'user', place: 'anywhere', run: listPortals },

@@ -110,7 +110,8 @@ export class Rooms {
 
   /** A Matrix member's display name in a room, or their localpart when unknown. */
   displayName(roomId: MatrixRoomId, userId: MatrixUserId): string {
-    return this.names.get(`${roomId}|${userId}`) ?? userId.slice(1, userId.indexOf(':'));
+    // Our own ghosts' names are known from their profiles even before their member events come back.
+    return this.names.get(`${roomId}|${userId}`) ?? this.store.getGhost(userId)?.name ?? userId.slice(1, userId.indexOf(':'));
   }
 
   /** Forget cached membership (after a kick or leave seen from Matrix). */

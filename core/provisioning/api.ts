@@ -33,7 +33,7 @@ interface Caller {
 
 // Room version 12 ids have no server part (`!opaque`); older ones do (`!opaque:server`).
 const roomIdSchema = z.string().max(255).regex(/^![\x21-\x7e]+$/, 'must be a Matrix room id like !abc:example.org');
-const linkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1), chat: z.string().min(1) }).strict();
+const linkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1), chat: z.string().min(1), direction: z.enum(['both', 'in', 'out']).default('both') }).strict();
 const unlinkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1).optional() }).strict();
 const stepBody = z.object({ input: z.record(z.string(), z.string().max(4096)).default({}) }).strict();
 
@@ -143,7 +143,7 @@ export class ProvisioningApi {
     if (is('POST', /^\/link$/)) {
       needUser();
       const body = parse(linkBody, await readBody(req));
-      const result = await linkRoom(this.ctx, caller, matrixRoomId(body.room_id), body.network.toLowerCase(), body.chat);
+      const result = await linkRoom(this.ctx, caller, matrixRoomId(body.room_id), body.network.toLowerCase(), body.chat, body.direction);
       return { portal: portalJson(result.portal), bridge_state_set: !result.bridgeStateMissing, ...(result.relayMissing && { relay_unreachable: result.relayMissing }) };
     }
     if (is('POST', /^\/unlink$/)) {
@@ -170,7 +170,7 @@ export class ProvisioningApi {
 }
 
 function portalJson(p: PortalRow) {
-  return { network: p.network, chat_id: p.chatId, kind: p.kind, room_id: p.roomId ?? null, name: p.name ?? null, relay: p.relay !== false };
+  return { network: p.network, chat_id: p.chatId, kind: p.kind, room_id: p.roomId ?? null, name: p.name ?? null, relay: p.relay !== false, direction: p.direction ?? 'both' };
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {

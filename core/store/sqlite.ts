@@ -4,7 +4,7 @@ import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, Rem
 import { Checkpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import { Sealer } from './sealed.js';
-import type { GhostRow, InboxRow, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
+import type { GhostRow, InboxRow, LinkDirection, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
 
 type Row = Record<string, unknown>;
 const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
@@ -21,6 +21,7 @@ function toPortal(r: Row): PortalRow {
     topic: opt(r.topic),
     avatarMxc: opt(r.avatar_mxc),
     relay: r.relay !== 0,
+    direction: r.direction as LinkDirection,
   };
 }
 
@@ -87,8 +88,8 @@ export class SqliteStore implements Store {
     this.q = {
       getPortal: p('SELECT * FROM portals WHERE portal_key = ?'),
       portalsByRoom: p('SELECT * FROM portals WHERE room_id = ? ORDER BY created_at'),
-      insertPortal: p(`INSERT INTO portals (portal_key, network, chat_id, receiver, kind, room_id, name, topic, avatar_mxc, relay, created_at)
-        VALUES (@portalKey, @network, @chatId, @receiver, @kind, @roomId, @name, @topic, @avatarMxc, @relay, @now)
+      insertPortal: p(`INSERT INTO portals (portal_key, network, chat_id, receiver, kind, room_id, name, topic, avatar_mxc, relay, direction, created_at)
+        VALUES (@portalKey, @network, @chatId, @receiver, @kind, @roomId, @name, @topic, @avatarMxc, @relay, @direction, @now)
         ON CONFLICT (portal_key) DO NOTHING`),
       // One fixed statement: each column changes only when its flag is set, so no SQL is ever assembled from input.
       updatePortal: p(`UPDATE portals SET
@@ -96,7 +97,8 @@ export class SqliteStore implements Store {
           name = CASE WHEN @setName THEN @name ELSE name END,
           topic = CASE WHEN @setTopic THEN @topic ELSE topic END,
           avatar_mxc = CASE WHEN @setAvatarMxc THEN @avatarMxc ELSE avatar_mxc END,
-          relay = CASE WHEN @setRelay THEN @relay ELSE relay END
+          relay = CASE WHEN @setRelay THEN @relay ELSE relay END,
+          direction = CASE WHEN @setDirection THEN @direction ELSE direction END
         WHERE portal_key = @portalKey`),
       listPortals: p('SELECT * FROM portals ORDER BY created_at, portal_key'),
       countPortals: p('SELECT count(*) AS n FROM portals'),
@@ -131,7 +133,10 @@ export class SqliteStore implements Store {
       finishInbox: p('UPDATE inbox SET state = ?, last_error = ? WHERE seq = ?'),
       markAttempt: p('UPDATE inbox SET attempts = attempts + 1 WHERE seq = ?'),
       countInbox: p('SELECT count(*) AS n FROM inbox WHERE state = ?'),
-      addTxn: p('INSERT INTO transactions (txn_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      // A new id, or a known id with other contents (the homeserver reused it): recorded and processed.
+      addTxn: p(`INSERT INTO transactions (txn_id, digest, received_at) VALUES (@txnId, @digest, @now)
+        ON CONFLICT (txn_id) DO UPDATE SET digest = excluded.digest, received_at = excluded.received_at
+        WHERE transactions.digest IS NOT excluded.digest`),
     };
   }
 
@@ -182,7 +187,7 @@ export class SqliteStore implements Store {
   }
   upsertPortal(row: PortalRow) {
     this.write(() => this.q.insertPortal.run({
-      receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, relay: row.relay === false ? 0 : 1, now: Date.now(),
+      receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, relay: row.relay === false ? 0 : 1, direction: row.direction ?? 'both', now: Date.now(),
     }));
     return this.getPortal(row.portalKey)!;
   }
@@ -195,6 +200,7 @@ export class SqliteStore implements Store {
       setTopic: has('topic'), topic: change.topic ?? null,
       setAvatarMxc: has('avatarMxc'), avatarMxc: change.avatarMxc ?? null,
       setRelay: has('relay'), relay: change.relay === false ? 0 : 1,
+      setDirection: has('direction'), direction: change.direction ?? 'both',
     }));
   }
   listPortals() {
@@ -302,8 +308,8 @@ export class SqliteStore implements Store {
     return (this.q.countInbox.get(state) as { n: number }).n;
   }
 
-  addTransaction(txnId: string) {
-    return this.write(() => this.q.addTxn.run(txnId, Date.now()).changes === 1);
+  addTransaction(txnId: string, digest = '') {
+    return this.write(() => this.q.addTxn.run({ txnId, digest, now: Date.now() }).changes === 1);
   }
 
   close() {

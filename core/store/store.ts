@@ -21,7 +21,12 @@ export interface PortalRow {
   avatarMxc?: string;
   /** Matrix users without a login of their own are relayed here (default true). */
   relay?: boolean;
+  /** Which way the link carries messages (default `both`). */
+  direction?: LinkDirection;
 }
+
+/** `in`: from the chat into the room only; `out`: from the room into the chat only. */
+export type LinkDirection = 'both' | 'in' | 'out';
 
 export interface PortalChange {
   roomId?: MatrixRoomId | null;
@@ -29,6 +34,7 @@ export interface PortalChange {
   topic?: string;
   avatarMxc?: string;
   relay?: boolean;
+  direction?: LinkDirection;
 }
 
 export interface GhostRow {
@@ -149,8 +155,11 @@ export interface Store {
   finishInbox(seq: number, state: 'done' | 'failed', error?: string): void;
   countInbox(state: 'pending' | 'done' | 'failed'): number;
 
-  /** Record a transaction id; returns false if it was processed before. */
-  addTransaction(txnId: string): boolean;
+  /**
+   * Record a transaction; returns false if this id was processed before with the same
+   * `digest` (of its contents). A known id with another digest is a new transaction.
+   */
+  addTransaction(txnId: string, digest?: string): boolean;
 
   close(): void;
 }

@@ -150,7 +150,7 @@ describe('linking rooms', () => {
 
   it('link refuses control characters, extra words, unknown chats, chats the relay cannot see, and a second room for the same chat', async () => {
     h.matrix.powers.set(`${ROOM}|${ERIN}`, 100);
-    assert.equal(await say(h, ERIN, 'link loopback team\r\nPART #x', ROOM), 'Usage: link <network> <remote chat>');
+    assert.equal(await say(h, ERIN, 'link loopback team\r\nPART #x', ROOM), 'Usage: link <network> <remote chat> [both|in|out]');
     assert.equal(await say(h, ERIN, 'link loopback te\u0000am', ROOM), 'That chat id cannot be used: it contains a line break or another control character.');
     assert.equal(await say(h, ERIN, 'link loopback nowhere', ROOM), 'The loopback chat nowhere cannot be reached by the relay account: no chat nowhere');
     assert.equal(await say(h, ERIN, 'link loopback secret', ROOM), 'The loopback chat secret cannot be reached by the relay account: relaybot is not a member of secret');
@@ -169,6 +169,16 @@ describe('linking rooms', () => {
     (h.world as unknown as { chats: Map<string, { name?: string }> }).chats.get('team')!.name = 'Team (renamed quietly)';
     assert.equal(await say(h, ERIN, '!sb sync', ROOM), 'loopback: refreshing name and topic and 2 member profile(s)');
     assert.deepEqual(h.matrix.of('state').filter((s) => s.type === 'm.room.name').map((s) => [s.roomId, s.content.name]), [[ROOM, 'Team (renamed quietly)']]);
+  });
+
+  it('link takes a direction; links lists the linked chats', async () => {
+    h.matrix.powers.set(`${ROOM}|${ERIN}`, 100);
+    assert.equal(await say(h, ERIN, 'link loopback team sideways', ROOM), 'Usage: link <network> <remote chat> [both|in|out]');
+    assert.match(await say(h, ERIN, 'link loopback team in', ROOM), /^Linked this room to Loopback chat "Team" \(team\)\. Messages go into this room only\./);
+    assert.equal(await say(h, ERIN, '!sb links', ROOM), 'Chats linked to this room:\n• loopback "Team" (team): in (into this room only)');
+    const before = h.world.fromBridge.length;
+    await h.fromMatrix(matrixText(ROOM, ERIN, 'stays in the room'));
+    assert.equal(h.world.fromBridge.length, before, 'a link "in" sends nothing to the chat');
   });
 
   it('bridge admins may link without room power; login is refused in a bridged room', async () => {

@@ -148,4 +148,15 @@ describe('durability rules', () => {
     assert.deepEqual(h2.store.getLogin(relay.loginId)!.data, { ...relay.data, mucs: ['room@conference.example.org'], history: { cursor: 'x1' } });
     await h2.stop();
   });
+
+  it('a transaction id the homeserver reuses for other events (after its own restart) is processed, a true repeat is not', async () => {
+    const h = await startHarness();
+    const roomId = await portalRoom(h);
+    h.engine.handleTransaction('1', [{ ...matrixText(roomId, ALICE, 'before the homeserver restarted'), event_id: '$r1' }]);
+    h.engine.handleTransaction('1', [{ ...matrixText(roomId, ALICE, 'before the homeserver restarted'), event_id: '$r1' }]);
+    h.engine.handleTransaction('1', [{ ...matrixText(roomId, ALICE, 'after it restarted, with txn ids from 1 again'), event_id: '$r2' }]);
+    await h.engine.idle();
+    assert.deepEqual(texts(h.world), ['before the homeserver restarted', 'after it restarted, with txn ids from 1 again']);
+    await h.stop();
+  });
 });

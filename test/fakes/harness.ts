@@ -1,4 +1,5 @@
 /** A whole bridge in one process: loopback network, real SQLite store (in memory), recording Matrix side. */
+import type { NetworkAdapter } from '../../core/adapter.js';
 import { parseConfig, type Config } from '../../core/config.js';
 import { Engine } from '../../core/engine.js';
 import { silentLogger } from '../../core/log.js';
@@ -32,12 +33,12 @@ export interface Harness {
 let txn = 0;
 let evn = 0;
 
-export async function startHarness(opts: { config?: Config; path?: string; world?: LoopbackWorld; matrix?: RecordingMatrix } = {}): Promise<Harness> {
+export async function startHarness(opts: { config?: Config; path?: string; world?: LoopbackWorld; matrix?: RecordingMatrix; adapters?: NetworkAdapter[] } = {}): Promise<Harness> {
   const config = opts.config ?? testConfig();
   const world = opts.world ?? new LoopbackWorld();
   const matrix = opts.matrix ?? new RecordingMatrix();
   const store = new SqliteStore({ path: opts.path ?? ':memory:' });
-  const engine = new Engine({ config, store, matrix, adapters: [new LoopbackAdapter(world)], log: silentLogger() });
+  const engine = new Engine({ config, store, matrix, adapters: opts.adapters ?? [new LoopbackAdapter(world)], log: silentLogger() });
   await engine.start();
   await new Promise((r) => setImmediate(r));
   return {

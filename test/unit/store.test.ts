@@ -33,6 +33,10 @@ describe('store', () => {
     const s = new SqliteStore({ path: ':memory:' });
     assert.equal(s.addTransaction('t1'), true);
     assert.equal(s.addTransaction('t1'), false);
+    assert.equal(s.addTransaction('t2', 'events a'), true);
+    assert.equal(s.addTransaction('t2', 'events a'), false, 'the same transaction again');
+    assert.equal(s.addTransaction('t2', 'events b'), true, 'a reused id with other events is a new transaction');
+    assert.equal(s.addTransaction('t2', 'events b'), false);
     const row = { direction: 'matrix' as const, portalKey: 'p', dedupKey: '$e', payload: '{}' };
     assert.equal(typeof s.addInbox(row), 'number');
     assert.equal(s.addInbox(row), undefined);

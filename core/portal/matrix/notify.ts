@@ -43,7 +43,11 @@ export async function sendStatus(ctx: BridgeContext, portal: PortalRow, eventId:
 }
 
 export async function notifyDeliveryFailure(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, sender: MatrixUserId, reason: string): Promise<void> {
-  if (!portal.roomId) return;
+  // A ghost's event relayed on in a gateway room: nobody on Matrix to tell, and no notices bouncing between networks.
+  if (!portal.roomId || ctx.naming.isBridgeUser(sender)) {
+    ctx.log.warn({ portal: portal.portalKey, eventId, sender, reason }, 'not delivered');
+    return;
+  }
   await sendStatus(ctx, portal, eventId, 'FAIL_PERMANENT', reason);
   if (ctx.config.bridge.delivery_errors) await notice(ctx, { ...portal, roomId: portal.roomId }, eventId, sender, `⚠ Not delivered to ${portal.network}: ${reason}`, 'fail');
 }
@@ -53,7 +57,7 @@ export async function notifyDeliveryFailure(ctx: BridgeContext, portal: PortalRo
  * this is said once per outage, not once per message.
  */
 export async function notifyDelayed(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, sender: MatrixUserId, reason: string): Promise<void> {
-  if (!portal.roomId) return;
+  if (!portal.roomId || ctx.naming.isBridgeUser(sender)) return;
   await sendStatus(ctx, portal, eventId, 'PENDING', reason);
   if (ctx.config.bridge.delivery_errors) {
     await notice(ctx, { ...portal, roomId: portal.roomId }, eventId, sender, `⏳ Delayed: ${portal.network} cannot be reached right now (${reason}). Your messages here will be sent, in order, when it is back.`, 'delayed');

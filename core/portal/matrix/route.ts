@@ -20,6 +20,14 @@ export function routeFor(ctx: BridgeContext, portal: PortalRow, sender: MatrixUs
     if (live.login.owner !== sender) return { ok: false, reason: 'only the owner of this direct chat can write to it' };
     return { ok: true, live };
   }
+  const ghost = ctx.naming.parseGhost(sender);
+  if (ghost) {
+    // A person of another network in a room linked to several chats: always relayed, named with their network.
+    if (portal.relay === false) return { ok: false, reason: 'relaying is off in this room' };
+    const relay = ctx.sessions.relay(portal.network);
+    if (!relay) return { ok: false, reason: `${portal.network} has no relay to carry messages from other networks` };
+    return { ok: true, live: relay, relayedFor: { displayName: `${displayName} (${ghost.network})`, matrixId: sender } };
+  }
   const own = ctx.sessions.ownedBy(portal.network, sender);
   if (own) return { ok: true, live: own };
   const level = permissionOf(ctx.config, sender);

@@ -1,0 +1,138 @@
+/**
+ * Gateway rooms (issue 9) inside one process: one Matrix room linked to chats on two
+ * loopback networks. The recording Matrix side plays the homeserver's part of pushing
+ * what the bridge's ghosts sent back to the appservice, as Synapse does.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
+import type { MatrixRoomId } from '../../core/ids.js';
+import { linkRoom } from '../../core/linking.js';
+import { RecordingMatrix } from '../fakes/recording-matrix.js';
+import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-gateway-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = testConfig({
+  networks: {
+    loopback: { relay_user: 'relaybot', ignore_users: ['otherbot'] },
+    loopback2: { relay_user: 'relay2' },
+  },
+});
+
+interface Gateway {
+  h: Harness;
+  w1: LoopbackWorld;
+  w2: LoopbackWorld;
+  room: MatrixRoomId;
+  /** Push what the bridge sent to Matrix since the last call back to it, as the homeserver does. */
+  echo(): Promise<void>;
+}
+
+async function gateway(opts: { path?: string; w1?: LoopbackWorld; w2?: LoopbackWorld; matrix?: RecordingMatrix; setUp?: boolean } = {}): Promise<Gateway> {
+  const w1 = opts.w1 ?? new LoopbackWorld();
+  const w2 = opts.w2 ?? new LoopbackWorld();
+  const matrix = opts.matrix ?? new RecordingMatrix();
+  const h = await startHarness({ config, matrix, ...(opts.path && { path: opts.path }), world: w1, adapters: [new LoopbackAdapter(w1), new LoopbackAdapter(w2, 'loopback2')] });
+  let pushed = matrix.calls.length;
+  const echo = async () => {
+    for (;;) {
+      const fresh = matrix.calls.slice(pushed);
+      pushed = matrix.calls.length;
+      const sends = fresh.filter((c) => c.op === 'send');
+      if (!sends.length) return;
+      h.engine.handleTransaction(`echo-${pushed}`, sends.map((c) => c.op === 'send' && ({ type: c.type, room_id: c.roomId, sender: c.sender, content: c.content, event_id: c.eventId, origin_server_ts: Date.now() })));
+      await h.engine.idle();
+    }
+  };
+  const room = '!gateway:example.org' as MatrixRoomId;
+  if (opts.setUp !== false) {
+    w1.addUser('bob', 'Bob');
+    w1.addGroup('team', { name: 'Team', members: ['bob', 'relaybot', 'otherbot'] });
+    w2.addUser('carol', 'Carol');
+    w2.addGroup('crew', { name: 'Crew', members: ['carol', 'relay2'] });
+    const admin = { userId: ALICE as never, level: 'admin' as const };
+    await linkRoom(h.engine.ctx, admin, room, 'loopback', 'team');
+    await linkRoom(h.engine.ctx, admin, room, 'loopback2', 'crew');
+  }
+  await echo();
+  return { h, w1, w2, room, echo };
+}
+
+const lastText = (w: LoopbackWorld, chat: string) => w.chatMessages(chat).at(-1);
+
+describe('gateway rooms: one room, chats on two networks', () => {
+  it('a message from either chat reaches the other once, named with its network, and the room once', async () => {
+    const g = await gateway();
+    await g.w1.say('bob', 'team', 'hello from team');
+    await g.h.engine.idle();
+    await g.echo();
+    assert.equal(lastText(g.w2, 'crew')?.content.text, 'Bob (loopback): hello from team');
+    assert.equal(lastText(g.w2, 'crew')?.sender, 'relay2');
+
+    await g.w2.say('carol', 'crew', 'hello from crew');
+    await g.h.engine.idle();
+    await g.echo();
+    assert.equal(lastText(g.w1, 'team')?.content.text, 'Carol (loopback2): hello from crew');
+    const bodies = g.h.matrix.sends().map((s) => String(s.content.body));
+    assert.equal(bodies.filter((b) => b.endsWith('hello from team')).length, 1, "the room holds bob's message once");
+    assert.equal(bodies.filter((b) => b.endsWith('hello from crew')).length, 1, "and carol's once: the relayed copy echoed by loopback is not bridged back");
+    assert.equal(g.w1.chatMessages('team').filter((m) => m.content.text.endsWith('hello from crew')).length, 1);
+    assert.equal(g.w2.chatMessages('crew').filter((m) => m.content.text.endsWith('hello from team')).length, 1, 'no ping-pong');
+    // Matrix users reach both chats.
+    await g.h.fromMatrix(matrixText(g.room, ALICE, 'hello from Matrix'));
+    assert.match(lastText(g.w1, 'team')?.content.text ?? '', /hello from Matrix$/);
+    assert.match(lastText(g.w2, 'crew')?.content.text ?? '', /hello from Matrix$/);
+    await g.h.stop();
+  });
+
+  it('edits and reactions follow a message across the chats, also after a restart', async () => {
+    const path = join(dir, 'gateway.db');
+    const w1 = new LoopbackWorld();
+    const w2 = new LoopbackWorld();
+    const matrix = new RecordingMatrix();
+    const g = await gateway({ path, w1, w2, matrix });
+    const id = await w1.say('bob', 'team', 'typo');
+    await g.h.engine.idle();
+    await g.echo();
+    const copy = lastText(w2, 'crew')!;
+    assert.equal(copy.content.text, 'Bob (loopback): typo');
+    await g.h.stop();
+
+    const g2 = await gateway({ path, w1, w2, matrix, setUp: false });
+    await w1.edit(id, 'fixed');
+    await g2.h.engine.idle();
+    await g2.echo();
+    assert.equal(w2.messages.get(copy.id)!.edits.at(-1)?.text, 'Bob (loopback): fixed', 'the edit found its copy through the persisted message map');
+
+    await w2.react('carol', copy.id, '👍');
+    await g2.h.engine.idle();
+    await g2.echo();
+    assert.deepEqual([...(w1.messages.get(id)!.reactions.get('relaybot' as never) ?? [])], ['👍'], "carol's reaction reached bob's original, through the relay");
+    await g2.h.stop();
+  });
+
+  it('ignored remote users and links "in" carry nothing out', async () => {
+    const g = await gateway();
+    await g.w1.say('otherbot', 'team', '[other bridge] someone: hi');
+    await g.h.engine.idle();
+    await g.echo();
+    assert.ok(!g.h.matrix.sends().some((s) => String(s.content.body).includes('[other bridge]')), 'a sender on ignore_users is not bridged');
+    assert.ok(!g.w2.chatMessages('crew').some((m) => m.content.text.includes('[other bridge]')));
+
+    const crew = g.h.store.portalsByRoom(g.room).find((p) => p.network === 'loopback2')!;
+    g.h.store.updatePortal(crew.portalKey, { direction: 'in' });
+    await g.h.fromMatrix(matrixText(g.room, ALICE, 'only to team'));
+    await g.echo();
+    assert.match(lastText(g.w1, 'team')?.content.text ?? '', /only to team$/);
+    assert.ok(!g.w2.chatMessages('crew').some((m) => m.content.text.endsWith('only to team')), 'a link "in" takes nothing from the room');
+    await g.w2.say('carol', 'crew', 'still comes in');
+    await g.h.engine.idle();
+    assert.ok(g.h.matrix.sends().some((s) => s.content.body === 'still comes in'));
+    await g.h.stop();
+  });
+});
