@@ -11,8 +11,13 @@
  */
 import type { Logger } from './adapter.js';
 import { failureKind, type Outcome } from './outcome.js';
-import type { Attempt } from './portal/matrix/send.js';
 import type { InboxDirection, Store } from './store/store.js';
+
+/** This handling of an inbox row: how often it was tried before, and when it arrived. */
+export interface Attempt {
+  previous: number;
+  since: number;
+}
 
 export interface RetryPolicy {
   /** Attempts (not counting outage waits) before an event is parked. */

@@ -3,7 +3,7 @@ import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, type Outcome } from '../../outcome.js';
 import type { PortalRow } from '../../store/store.js';
-import type { Attempt } from './send.js';
+import type { Attempt } from '../../inbox-runner.js';
 import { matrixMessage } from './message.js';
 import { matrixReaction, matrixRedaction } from './reaction-redaction.js';
 import { matrixRoomInfo } from './state.js';

@@ -9,7 +9,8 @@ import type { PortalRow } from '../../store/store.js';
 import { attachmentProblem, editAsText, formatBytes, keepSupportedSpans, sendableKind, splitText } from './fallbacks.js';
 import { notifyDeliveryFailure } from './notify.js';
 import { applyRelayTemplate, routeFor } from './route.js';
-import { sendOutbound, type Attempt } from './send.js';
+import type { Attempt } from '../../inbox-runner.js';
+import { sendOutbound } from './send.js';
 
 export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   const eventId = ev.event_id as MatrixEventId;

@@ -8,7 +8,8 @@ import type { PortalRow } from '../../store/store.js';
 import { applyRelayTemplate, routeFor, type Route } from './route.js';
 import { notifyDeliveryFailure } from './notify.js';
 import { reactionAsText } from './fallbacks.js';
-import { sendOutbound, type Attempt } from './send.js';
+import type { Attempt } from '../../inbox-runner.js';
+import { sendOutbound } from './send.js';
 
 /** The route for the event's sender; when there is none, the sender has been told why. */
 async function routeOrNotify(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Route> {

@@ -1,5 +1,6 @@
 /** Hand outbound events to a session and record what the network made of them. */
 import type { Delivery } from '../../adapter.js';
+import type { Attempt } from '../../inbox-runner.js';
 import type { OutboundEvent } from '../../events.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../../ids.js';
 import type { BridgeContext } from '../../context.js';
@@ -8,12 +9,6 @@ import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { txnId } from '../txn.js';
 import { notifyDeliveryFailure } from './notify.js';
-
-/** This handling of an inbox row: how often it was tried before, and when it arrived. */
-export interface Attempt {
-  previous: number;
-  since: number;
-}
 
 /** The Matrix event the outbound events stem from. */
 export interface Origin {

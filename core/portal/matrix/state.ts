@@ -5,7 +5,8 @@ import type { BridgeContext } from '../../context.js';
 import { ignored, type Outcome } from '../../outcome.js';
 import type { PortalRow } from '../../store/store.js';
 import { routeFor } from './route.js';
-import { sendOutbound, type Attempt } from './send.js';
+import type { Attempt } from '../../inbox-runner.js';
+import { sendOutbound } from './send.js';
 import type { MatrixEventId } from '../../ids.js';
 
 export async function matrixRoomInfo(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
