@@ -23,16 +23,10 @@ export class TransientError extends Error {
   }
 }
 
-/** Homeserver answers that say "not now" rather than "not this event". */
+/** The HTTP status an error carries (a homeserver answer), if any. */
 function statusOf(err: unknown): number | undefined {
   const status = (err as { status?: unknown } | null)?.status;
   return typeof status === 'number' ? status : undefined;
-}
-
-export function isTransient(err: unknown): boolean {
-  if (err instanceof TransientError) return true;
-  const status = statusOf(err);
-  return status !== undefined && (status === 429 || status >= 500);
 }
 
 /**
