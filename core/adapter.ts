@@ -11,6 +11,15 @@ import type { AttachmentKind, ChatInfo, FormatKind, OutboundEvent, RemoteEvent, 
 import type { LoginId, NetworkId, RemoteChatId, RemoteUserId } from './ids.js';
 
 /**
+ * What `send` (or `fetchMedia`) rejects with when the failure is not this event's fault:
+ * `{ outage: true }` when the network is down or rate limiting as a whole (the core waits,
+ * holding only that chat's queue, and tells the sender once), `retryAfterMs` when the
+ * network said how long to wait. Any other rejection is retried and, after
+ * `bridge.retry.max_attempts`, parked.
+ */
+export { TransientError } from './outcome.js';
+
+/**
  * What a network can do, declared once, read by the core before it calls anything.
  * The core picks a fallback for whatever is false (an edit becomes "* new text", a
  * reaction a short notice or nothing, a long text is split, big media becomes a link).
@@ -134,6 +143,20 @@ export interface AdapterSession {
    * Must stop and reject once more than `maxBytes` arrived.
    */
   fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array>;
+  /**
+   * Optional, for networks where bridging a group needs its own admins' consent: start
+   * waiting for someone who controls `chat` to post `code` there. No I/O until a message
+   * arrives. `proof` resolves with who confirmed; it rejects when `signal` aborts (time
+   * out, shutdown). The core refuses the link until then.
+   */
+  proveChatControl?(chat: RemoteChatId, code: string, signal: AbortSignal): ChatControlProof;
+}
+
+/** What a person must do on the network to confirm a link, and the wait for it. */
+export interface ChatControlProof {
+  /** For the person asking, e.g. "An admin of the group must send: /link 4F7Q2X". */
+  instructions: string;
+  proof: Promise<RemoteUserId>;
 }
 
 /** One step of a login conversation; the same steps serve bot commands and the HTTP API. */

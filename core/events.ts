@@ -109,6 +109,8 @@ export type RemoteEvent =
   | (RemoteBase & { type: 'receipt'; sender: SenderRef; upTo: RemoteMessageId })
   | (RemoteBase & { type: 'chat-info'; info: ChatInfo })
   | (RemoteBase & { type: 'member'; user: SenderRef; change: 'join' | 'leave' | 'kick' | 'ban'; by?: RemoteUserId; reason?: string })
+  /** The chat got a new id on its network (a Telegram group upgraded to a supergroup); the portal follows. */
+  | (RemoteBase & { type: 'chat-moved'; to: RemoteChatId })
   /** Presence is per user, not per chat; `chat` is absent. */
   | { type: 'presence'; user: RemoteUserId; state: PresenceState; status?: string; chat?: undefined; timestamp?: number }
   /** A remote user's profile changed. */

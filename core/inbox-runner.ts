@@ -10,7 +10,7 @@
  * earlier one may have reached the network (`Delivery.maybeSent`).
  */
 import type { Logger } from './adapter.js';
-import { failureKind, type Outcome } from './outcome.js';
+import { failureKind, TransientError, type Outcome } from './outcome.js';
 import type { InboxDirection, Store } from './store/store.js';
 
 /** This handling of an inbox row: how often it was tried before, and when it arrived. */
@@ -87,7 +87,9 @@ export class InboxRunner {
           delayed = true;
           await hooks.delayed?.(reason).catch(() => undefined);
         }
-        const delay = Math.min(policy.maxMs, policy.baseMs * 2 ** waits++);
+        // The other side may have said how long to wait (a flood wait): never retry sooner.
+        const asked = err instanceof TransientError ? err.retryAfterMs ?? 0 : 0;
+        const delay = Math.max(asked, Math.min(policy.maxMs, policy.baseMs * 2 ** waits++));
         log.warn({ portal: row.portalKey, seq: row.seq, kind, attempt: previous, err: reason, retryInMs: delay }, kind === 'outage' ? 'waiting for the other side; will retry' : 'failed; will retry');
         await this.sleep(delay);
         if (this.stopping) return;

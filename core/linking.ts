@@ -3,7 +3,10 @@
  * `link`/`unlink`/`relay`/`portals` commands and the provisioning API. Refusals are
  * LinkRefused errors whose message is meant for the person.
  */
+import { randomBytes } from 'node:crypto';
+import type { ChatInfo } from './events.js';
 import type { PermissionLevel } from './config.js';
+import type { LiveLogin } from './sessions.js';
 import type { BridgeContext } from './context.js';
 import { networkId, portalKeyString, remoteChatId, type MatrixRoomId, type MatrixUserId, type RemoteChatId } from './ids.js';
 import { Rooms } from './portal/rooms.js';
@@ -56,32 +59,77 @@ export interface LinkResult {
   relayMissing?: string;
 }
 
+/** How long a network's own admins have to confirm a link (`proveChatControl`). */
+export const LINK_PROOF_TIMEOUT_MS = 10 * 60_000;
+
+/** A link either made at once, or waiting for the chat's own admins to confirm it on the network. */
+export type LinkStart =
+  | { status: 'linked'; result: LinkResult }
+  | { status: 'pending'; instructions: string; expiresInS: number; done: Promise<LinkResult> };
+
+interface CheckedLink {
+  net: NonNullable<ReturnType<BridgeContext['sessions']['network']>>;
+  chat: RemoteChatId;
+  info: ChatInfo;
+  live: LiveLogin;
+}
+
 /**
  * Bridge `roomId` to a remote group chat. The actor's own login is used if they have
- * one (it must see the chat), else the network's relay account.
+ * one (it must see the chat), else the network's relay account. Where the network asks
+ * for it, an admin of the chat must confirm on the network first (status `pending`).
  */
+export async function startLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string, direction: LinkDirection = 'both'): Promise<LinkStart> {
+  const checked = await checkLink(ctx, actor, roomId, network, rawChat);
+  const { live } = checked;
+  if (!live.session.proveChatControl) return { status: 'linked', result: await completeLink(ctx, actor, roomId, checked, direction) };
+  const code = randomBytes(6).toString('base64url').replace(/[-_]/g, 'x').toUpperCase();
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), LINK_PROOF_TIMEOUT_MS);
+  const { instructions, proof } = live.session.proveChatControl(checked.chat, code, abort.signal);
+  const done = proof.finally(() => clearTimeout(timer)).then(async (by) => {
+    ctx.log.info({ network: checked.net.id, chat: checked.chat, confirmedBy: by, roomId }, 'link confirmed on the network');
+    // Checked again: the room or the chat may have been linked elsewhere meanwhile.
+    return completeLink(ctx, actor, roomId, await checkLink(ctx, actor, roomId, network, rawChat), direction);
+  });
+  return { status: 'pending', instructions, expiresInS: LINK_PROOF_TIMEOUT_MS / 1000, done };
+}
+
+/** `startLink`, waiting for a confirmation if one is needed. */
 export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string, direction: LinkDirection = 'both'): Promise<LinkResult> {
-  const chat = parseChatId(ctx, network, rawChat);
+  const start = await startLink(ctx, actor, roomId, network, rawChat, direction);
+  return start.status === 'linked' ? start.result : start.done;
+}
+
+async function checkLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string): Promise<CheckedLink> {
+  const typed = parseChatId(ctx, network, rawChat);
   const net = ctx.sessions.network(networkId(network))!;
   await requireRoomAdmin(ctx, actor, roomId, 'link it');
   if (ctx.store.portalsByRoom(roomId).some((p) => p.network === net.id)) throw new LinkRefused(`This room is already bridged to ${net.id}; unlink it first.`, 'conflict');
-  const portalKey = portalKeyString({ network: net.id, chat });
-  const existing = ctx.store.getPortal(portalKey);
+  const live = ctx.sessions.ownedBy(net.id, actor.userId) ?? ctx.sessions.relay(net.id);
+  if (!live) throw new LinkRefused(`You have no ${net.id} login and ${net.id} has no relay account: log in first ("login ${net.id}").`, 'forbidden');
+  const info = await live.session.getChatInfo(typed).catch((err: unknown) => {
+    throw new LinkRefused(`The ${net.id} chat ${typed} cannot be reached by ${live.login.kind === 'relay' ? 'the relay account' : 'your login'}: ${(err as Error).message}`, 'not-found');
+  });
+  if (info.kind !== 'group') throw new LinkRefused(`${typed} is a direct chat; only group chats can be linked to a room.`, 'bad-input');
+  // The network's own id for the chat (a Telegram @name resolves to its number): updates use that one.
+  const chat = info.id;
+  const existing = ctx.store.getPortal(portalKeyString({ network: net.id, chat }));
   if (existing?.roomId && existing.roomId !== roomId) {
     throw new LinkRefused(`That ${net.id} chat is already bridged to another room (${existing.roomId}); unlink it there first.`, 'conflict');
   }
-  const live = ctx.sessions.ownedBy(net.id, actor.userId) ?? ctx.sessions.relay(net.id);
-  if (!live) throw new LinkRefused(`You have no ${net.id} login and ${net.id} has no relay account: log in first ("login ${net.id}").`, 'forbidden');
-  const info = await live.session.getChatInfo(chat).catch((err: unknown) => {
-    throw new LinkRefused(`The ${net.id} chat ${chat} cannot be reached by ${live.login.kind === 'relay' ? 'the relay account' : 'your login'}: ${(err as Error).message}`, 'not-found');
-  });
-  if (info.kind !== 'group') throw new LinkRefused(`${chat} is a direct chat; only group chats can be linked to a room.`, 'bad-input');
+  return { net, chat, info, live };
+}
+
+async function completeLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, checked: CheckedLink, direction: LinkDirection): Promise<LinkResult> {
+  const { net, chat, info, live } = checked;
+  const portalKey = portalKeyString({ network: net.id, chat });
   // The relay account speaks for everyone without a login, so it must be in the chat too
   // (looking the chat up is how an adapter joins it, e.g. an XMPP MUC).
   const relay = ctx.sessions.relay(net.id);
   let relayMissing: string | undefined;
   if (relay && relay !== live) await relay.session.getChatInfo(chat).catch((err: unknown) => { relayMissing = (err as Error).message; });
-  const portal = existing ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
+  const portal = ctx.store.getPortal(portalKey) ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
   ctx.store.updatePortal(portalKey, { roomId, direction, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
   const content = ctx.rooms.bridgeInfo(portal, net.adapter.displayName, info.name);
   let bridgeStateMissing = false;

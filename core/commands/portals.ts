@@ -1,5 +1,6 @@
 /** link, unlink, relay, portals, sync: the chat face of core/linking.ts. */
-import { linkRoom, LinkRefused, portalsOf, setRelay, unlinkRoom } from '../linking.js';
+import { LinkRefused, portalsOf, setRelay, startLink, unlinkRoom, type LinkResult } from '../linking.js';
+import { txnId } from '../portal/txn.js';
 import type { LinkDirection, PortalRow } from '../store/store.js';
 import { CommandError, type Command, type CommandCall } from './types.js';
 
@@ -25,7 +26,19 @@ async function link(call: CommandCall): Promise<string> {
   const [network, chat, way = 'both'] = call.args;
   const direction = way.toLowerCase() as LinkDirection;
   if (!network || !chat || call.args.length > 3 || !(direction in DIRECTIONS)) throw new CommandError('Usage: link <network> <remote chat> [both|in|out]');
-  const { portal, chatName, bridgeStateMissing, relayMissing } = await refusals(() => linkRoom(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat, direction));
+  const start = await refusals(() => startLink(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat, direction));
+  if (start.status === 'linked') return linkedAnswer(call, start.result, direction);
+  // The answer comes later, as its own notice, once the chat's admins confirmed (or did not).
+  void start.done.then(
+    (result) => linkedAnswer(call, result, direction),
+    (err: unknown) => `The link to ${network} chat ${chat} was not made: ${(err as Error).message}`,
+  ).then((body) => call.ctx.matrix.sendEvent(call.roomId, call.ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body }, txnId('link-done', call.eventId)))
+    .catch((err: unknown) => call.ctx.log.warn({ roomId: call.roomId, err: String(err) }, 'could not post the link result'));
+  return `Almost there. ${start.instructions} (within ${Math.round(start.expiresInS / 60)} minutes). I will confirm here.`;
+}
+
+function linkedAnswer(call: CommandCall, result: LinkResult, direction: LinkDirection): string {
+  const { portal, chatName, bridgeStateMissing, relayMissing } = result;
   const displayName = call.ctx.sessions.network(portal.network)!.adapter.displayName;
   const relayNote = portal.relay === false
     ? 'Relaying is off here.'

@@ -12,7 +12,7 @@ import type { Logger } from '../adapter.js';
 import { atLeast, permissionOf, type Config, type PermissionLevel } from '../config.js';
 import type { BridgeContext } from '../context.js';
 import { matrixRoomId, networkId, type MatrixUserId } from '../ids.js';
-import { LinkRefused, linkRoom, portalsOf, unlinkRoom } from '../linking.js';
+import { LinkRefused, portalsOf, startLink, unlinkRoom } from '../linking.js';
 import { LoginRefused, type LoginManager } from '../logins.js';
 import type { PortalRow } from '../store/store.js';
 import { IdentityError, IdentityVerifier } from './identity.js';
@@ -143,7 +143,13 @@ export class ProvisioningApi {
     if (is('POST', /^\/link$/)) {
       needUser();
       const body = parse(linkBody, await readBody(req));
-      const result = await linkRoom(this.ctx, caller, matrixRoomId(body.room_id), body.network.toLowerCase(), body.chat, body.direction);
+      const start = await startLink(this.ctx, caller, matrixRoomId(body.room_id), body.network.toLowerCase(), body.chat, body.direction);
+      if (start.status === 'pending') {
+        // Completes by itself once the chat's admins confirm; `portals` shows it then.
+        start.done.catch((err: unknown) => this.log.info({ roomId: body.room_id, err: String(err) }, 'pending link not made'));
+        return { pending: true, instructions: start.instructions, expires_in_s: start.expiresInS };
+      }
+      const result = start.result;
       return { portal: portalJson(result.portal), bridge_state_set: !result.bridgeStateMissing, ...(result.relayMissing && { relay_unreachable: result.relayMissing }) };
     }
     if (is('POST', /^\/unlink$/)) {

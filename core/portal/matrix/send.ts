@@ -41,8 +41,10 @@ export async function sendOutbound(ctx: BridgeContext, portal: PortalRow, origin
       // The contract: send rejects only for transient failures; retry later. While the login
       // is not connected that is an outage (wait as long as it takes), else it counts
       // towards parking the event.
-      const outage = live.state.state !== 'connected';
-      throw new TransientError(`${portal.network} send failed: ${(err as Error).message}`, undefined, { cause: err, outage });
+      // The adapter may know better (a flood wait, its network down): keep what it said.
+      const said = err instanceof TransientError ? err : undefined;
+      const outage = live.state.state !== 'connected' || said?.outage === true;
+      throw new TransientError(`${portal.network} send failed: ${(err as Error).message}`, said?.retryAfterMs, { cause: err, outage });
     }
     if (result.status !== 'sent') {
       await notifyDeliveryFailure(ctx, portal, eventId, sender, result.reason);

@@ -5,6 +5,9 @@ import { ignored, ok, type Outcome } from '../../outcome.js';
 import { MatrixRequestError } from '../../matrix/side.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
+import { portalKeyString } from '../../ids.js';
+import { txnId } from '../txn.js';
+import { Rooms } from '../rooms.js';
 
 type Ev<T extends RemoteEvent['type']> = Extract<RemoteEvent, { type: T }>;
 
@@ -62,5 +65,36 @@ export async function remoteMember(ctx: BridgeContext, portal: PortalRow, live: 
       ctx.rooms.forgetMember(portal.roomId, ghost);
     }
   }
+  return ok();
+}
+
+/**
+ * The chat now lives under another id: the room moves to a portal of the new id, with the
+ * same link settings, and the old portal is unlinked. Messages of the old id stay mapped
+ * under the old portal (the network will not edit them under the new one).
+ */
+export async function remoteChatMoved(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: Ev<'chat-moved'>): Promise<Outcome> {
+  if (portal.kind !== 'group') return ignored('only group chats move');
+  const portalKey = portalKeyString({ network: portal.network, chat: ev.to });
+  const existing = ctx.store.getPortal(portalKey);
+  if (existing?.roomId && existing.roomId !== portal.roomId) return ignored(`the new chat ${ev.to} is already bridged to ${existing.roomId}`);
+  ctx.store.upsertPortal({ ...(existing ?? { portalKey, network: portal.network, chatId: ev.to, kind: 'group' }) });
+  const { roomId } = portal;
+  ctx.store.updatePortal(portalKey, {
+    ...(roomId && { roomId }),
+    ...(portal.name !== undefined && { name: portal.name }),
+    ...(portal.topic !== undefined && { topic: portal.topic }),
+    ...(portal.relay !== undefined && { relay: portal.relay }),
+    ...(portal.direction !== undefined && { direction: portal.direction }),
+  });
+  if (!roomId) return ok('moved; no room yet');
+  ctx.store.updatePortal(portal.portalKey, { roomId: null });
+  const moved = ctx.store.getPortal(portalKey)!;
+  const content = ctx.rooms.bridgeInfo(moved, live.network.adapter.displayName, moved.name);
+  for (const type of ['m.bridge', 'uk.half-shot.bridge']) {
+    await ctx.matrix.sendState(roomId, ctx.naming.botUserId, type, Rooms.bridgeStateKey(moved), content).catch((err: unknown) => ctx.log.warn({ portal: portalKey, err: String(err) }, `could not update ${type} after a move`));
+  }
+  await ctx.matrix.sendEvent(roomId, ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body: `This ${portal.network} chat moved to a new id (${ev.to}); the room follows it.` }, txnId(portal.portalKey, 'moved', ev.to, 0));
+  ctx.log.info({ from: portal.portalKey, to: portalKey, roomId }, 'portal moved with its chat');
   return ok();
 }

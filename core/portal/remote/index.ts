@@ -4,7 +4,7 @@ import type { BridgeContext } from '../../context.js';
 import { ignored, type Outcome } from '../../outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
-import { remoteChatInfo, remoteMember, remoteReceipt, remoteTyping } from './chat.js';
+import { remoteChatInfo, remoteChatMoved, remoteMember, remoteReceipt, remoteTyping } from './chat.js';
 import { remoteDelete, remoteEdit } from './edit-delete.js';
 import { remoteMessage } from './message.js';
 import { remoteReaction } from './reaction.js';
@@ -23,6 +23,7 @@ export function handleRemoteEvent(ctx: BridgeContext, portal: PortalRow, live: L
     case 'receipt': return remoteReceipt(ctx, portal, live, ev);
     case 'chat-info': return remoteChatInfo(ctx, portal, live, ev);
     case 'member': return remoteMember(ctx, portal, live, ev);
+    case 'chat-moved': return remoteChatMoved(ctx, portal, live, ev);
     case 'presence':
     case 'user-info': return Promise.resolve(ignored('not a portal event'));
     default: return assertNever(ev);

@@ -1,0 +1,2 @@
+export { TelegramAdapter, telegramCapabilities } from './adapter.js';
+export type { TelegramConfig } from './config.js';
