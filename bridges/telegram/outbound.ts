@@ -88,11 +88,13 @@ export class Outbound {
     if (kind === 'image' && !PHOTO_MIME.test(att.mime)) kind = 'file';
     if (kind === 'sticker' && !STICKER_MIME.test(att.mime)) kind = PHOTO_MIME.test(att.mime) ? 'image' : 'file';
     const { method, field } = MEDIA_METHOD[kind];
-    const payload: Record<string, unknown> = {
+    const fields: Record<string, unknown> = {
       ...common,
-      [field]: { source: Buffer.from(att.source.bytes), filename: att.name || field },
       ...(caption?.text && kind !== 'sticker' && { caption: caption.text, ...(caption.entities.length && { caption_entities: caption.entities }) }),
     };
+    // A multipart request: telegraf sends objects there as parts of their own unless they are JSON text already.
+    const payload: Record<string, unknown> = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v !== null && typeof v === 'object' ? JSON.stringify(v) : v]));
+    payload[field] = { source: Buffer.from(att.source.bytes), filename: att.name || field };
     return this.api.send<SentMessage>(method, payload, chat);
   }
 

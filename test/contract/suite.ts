@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AdapterSession, ConnectionState, EventSink, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
+import type { AdapterSession, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
+import { RecordingSink } from '../harness/recording-sink.js';
 import type { RemoteEvent } from '../../core/events.js';
 import type { RemoteChatId, RemoteMessageId } from '../../core/ids.js';
 import { remoteChatId } from '../../core/ids.js';
-import { silentLogger } from '../../core/log.js';
 
 /** Someone on the network who talks with the login under test. */
 export interface Peer {
@@ -33,37 +33,6 @@ export interface ContractEnv {
   /** A chat id that does not exist on the network. */
   unknownChat: string;
   close(): Promise<void>;
-}
-
-/** A sink that records everything, as the engine would (emit resolves once "recorded"). */
-class RecordingSink implements EventSink {
-  readonly events: RemoteEvent[] = [];
-  readonly states: ConnectionState[] = [];
-  readonly log = silentLogger();
-  private readonly waiters = new Set<() => void>();
-  async emit(ev: RemoteEvent): Promise<void> {
-    this.events.push(ev);
-    for (const w of [...this.waiters]) w();
-  }
-  state(s: ConnectionState): void {
-    this.states.push(s);
-  }
-  async persist(): Promise<void> {}
-  waitFor<T extends RemoteEvent>(match: (ev: RemoteEvent) => ev is T, what: string, timeoutMs = 15_000): Promise<T> {
-    const found = this.events.find(match);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.waiters.delete(check); reject(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.events.map((e) => e.type))}`)); }, timeoutMs);
-      const check = () => {
-        const hit = this.events.find(match);
-        if (!hit) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(hit);
-      };
-      this.waiters.add(check);
-    });
-  }
 }
 
 export function adapterContract(name: string, makeEnv: () => Promise<ContractEnv>): void {
