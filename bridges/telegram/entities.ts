@@ -35,6 +35,7 @@ function splitsPair(text: string, at: number): boolean {
 export function entitiesToSpans(text: string, entities: readonly unknown[] | undefined): FormatSpan[] {
   const spans: FormatSpan[] = [];
   for (const raw of entities ?? []) {
+    if (!raw || typeof raw !== 'object') continue;
     const e = raw as Partial<Entity>;
     if (typeof e.type !== 'string' || !Number.isInteger(e.offset) || !Number.isInteger(e.length)) continue;
     const offset = e.offset!;
