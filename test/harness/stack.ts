@@ -23,7 +23,7 @@ export interface StackOptions {
   ngircd?: boolean;
   /** Start the bridge before Synapse (it must wait and retry). */
   bridgeFirst?: boolean;
-  bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel' | 'extra'>>;
+  bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel' | 'extra' | 'networks'>>;
   synapsePort?: number;
 }
 
@@ -52,7 +52,10 @@ export class Stack {
       ...(opts.bridge?.permissions && { permissions: opts.bridge.permissions }),
       ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
       ...(opts.bridge?.extra && { extra: opts.bridge.extra }),
-      ...(opts.xmpp && prosody && { networks: { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } } }),
+      networks: {
+        ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
+        ...opts.bridge?.networks,
+      },
     });
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
     const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd);
@@ -85,8 +88,8 @@ export class Stack {
   }
 
   /** The Matrix id of a loopback user's ghost. */
-  ghost(remoteUser: string): string {
-    return `@_loopback_${remoteUser}:${this.synapse.serverName}`;
+  ghost(remoteUser: string, network = 'loopback'): string {
+    return `@_${network}_${remoteUser}:${this.synapse.serverName}`;
   }
 
   get botUserId(): string {
