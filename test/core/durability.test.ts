@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Delivery } from '../../core/adapter.js';
+import { TransientError, type Delivery } from '../../core/adapter.js';
 import type { OutboundEvent } from '../../core/events.js';
 import type { RemoteUserId } from '../../core/ids.js';
 import { MESSAGE_STATUS_TYPE } from '../../core/portal/matrix/notify.js';
@@ -80,6 +80,26 @@ describe('durability rules', () => {
     assert.deepEqual(texts(h.world), ['one', 'two', 'three']);
     const statuses = h.matrix.sends(MESSAGE_STATUS_TYPE);
     assert.deepEqual(statuses.map((s) => [s.content.status, (s.content['m.relates_to'] as { event_id: string }).event_id]), [['PENDING', '$o0'], ['SUCCESS', '$o0']]);
+    await h.stop();
+  });
+
+  it('a flood wait the adapter reports is an outage: the portal waits at least that long, tells the sender once, parks nothing', async () => {
+    const h = await startHarness({ config: fastRetry });
+    const roomId = await portalRoom(h);
+    const session = h.engine.ctx.sessions.all().find((l) => l.login.remoteUser === 'alice')!.session;
+    const send = session.send.bind(session);
+    const tries: number[] = [];
+    session.send = async (ev, delivery) => {
+      tries.push(Date.now());
+      // Five refusals, more than max_attempts (3): a flood wait must never count towards parking.
+      if (tries.length <= 5) throw new TransientError('flood control: retry in 0.2 s', 200, { outage: true });
+      return send(ev, delivery);
+    };
+    await h.fromMatrix(matrixText(roomId, ALICE, 'slowly'), matrixText(roomId, ALICE, 'then this'));
+    assert.deepEqual(texts(h.world).map((t) => t.replace(/^.*: /, '')), ['slowly', 'then this']);
+    assert.equal(h.store.countInbox('failed'), 0);
+    for (let i = 1; i <= 5; i++) assert.ok(tries[i]! - tries[i - 1]! >= 190, `retry ${i} waited ${tries[i]! - tries[i - 1]!} ms, not the 200 ms asked`);
+    assert.equal(bodies(h).filter((b) => b.startsWith('⏳ Delayed')).length, 1);
     await h.stop();
   });
 
