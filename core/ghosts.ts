@@ -91,7 +91,8 @@ function avatarRef(a: Attachment): string {
   return `sha256:${createHash('sha256').update(a.source.bytes).digest('base64url')}`;
 }
 
-async function avatarBytes(a: Attachment, session: AdapterSession | undefined, max: number): Promise<Uint8Array | undefined> {
+/** The bytes of an avatar, fetched through the session when remote; undefined when over `max`. */
+export async function avatarBytes(a: Attachment, session: AdapterSession | undefined, max: number): Promise<Uint8Array | undefined> {
   if (a.source.kind === 'bytes') return a.source.bytes.length <= max ? a.source.bytes : undefined;
   return session?.fetchMedia(a.source.ref, max);
 }

@@ -41,7 +41,8 @@ describe('Telegram end to end (Synapse + bridge + Bot API emulator)', { timeout:
 
   /** A room linked to `group` through the command and the group admin's code. */
   async function linkedRoom(group: ChatState, name: string): Promise<string> {
-    const room = await alice.createRoom({ name, invite: [stack.botUserId] });
+    // The bot may set the room's name and picture (power 50 would do).
+    const room = await alice.createRoom({ name, invite: [stack.botUserId], power_level_content_override: { users: { [stack.botUserId]: 50 } } });
     await alice.waitFor((e) => e.room_id === room && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
     await alice.sendText(room, `link telegram ${group.chat.id}`);
     const pending = await alice.waitFor(fromBot(room, 'Almost there'), 'the link instructions', 30_000);
@@ -111,6 +112,14 @@ describe('Telegram end to end (Synapse + bridge + Bot API emulator)', { timeout:
     await alice.redact(room, doomed);
     await eventually(() => group.deleted.has(t4.message_id), 'the deletion on Telegram');
     lines.push(`deletion: Matrix redaction → Telegram deleteMessage ${t4.message_id}`);
+
+    const picture = Buffer.from('ffd8ffe000104a464946000102' + '5a'.repeat(1500), 'hex');
+    people.setPhoto(ann, group, picture);
+    const avatar = await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.avatar', 'the room picture');
+    assert.deepEqual(Buffer.from((await alice.download(String(avatar.content.url))).bytes), picture);
+    people.setTitle(ann, group, 'Hikers & friends');
+    await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.name' && e.content.name === 'Hikers & friends', 'the new room name');
+    lines.push(`group photo and title: Telegram new_chat_photo → m.room.avatar ${avatar.content.url}; new_chat_title → m.room.name "Hikers & friends"`);
 
     for (const line of lines) t.diagnostic(line);
   });

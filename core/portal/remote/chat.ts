@@ -8,6 +8,7 @@ import type { PortalRow } from '../../store/store.js';
 import { portalKeyString } from '../../ids.js';
 import { txnId } from '../txn.js';
 import { Rooms } from '../rooms.js';
+import { avatarBytes } from '../../ghosts.js';
 
 type Ev<T extends RemoteEvent['type']> = Extract<RemoteEvent, { type: T }>;
 
@@ -32,17 +33,25 @@ export async function remoteReceipt(ctx: BridgeContext, portal: PortalRow, live:
   return ok();
 }
 
-export async function remoteChatInfo(ctx: BridgeContext, portal: PortalRow, _live: LiveLogin, ev: Ev<'chat-info'>): Promise<Outcome> {
-  const { name, topic } = ev.info;
-  const change: { name?: string; topic?: string } = {};
-  // DM rooms stay unnamed so clients show the contact's ghost.
+export async function remoteChatInfo(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: Ev<'chat-info'>): Promise<Outcome> {
+  const { name, topic, avatar } = ev.info;
+  const change: { name?: string; topic?: string; avatarMxc?: string } = {};
+  // DM rooms stay unnamed and without a picture so clients show the contact's ghost.
   if (name !== undefined && name !== portal.name && portal.kind === 'group') change.name = name;
   if (topic !== undefined && topic !== portal.topic) change.topic = topic;
-  if (!change.name && change.topic === undefined) return ignored('no change');
+  if (avatar && portal.kind === 'group') {
+    const bytes = await avatarBytes(avatar, live.session, ctx.config.bridge.max_media_bytes).catch((err: unknown) => {
+      ctx.log.warn({ portal: portal.portalKey, err: String(err) }, 'chat picture not fetched');
+      return undefined;
+    });
+    if (bytes) change.avatarMxc = await ctx.matrix.uploadMedia(bytes, avatar.mime, avatar.name);
+  }
+  if (!change.name && change.topic === undefined && !change.avatarMxc) return ignored('no change');
   if (portal.roomId) {
     const bot = ctx.naming.botUserId;
     if (change.name) await ctx.matrix.sendState(portal.roomId, bot, 'm.room.name', '', { name: change.name });
     if (change.topic !== undefined) await ctx.matrix.sendState(portal.roomId, bot, 'm.room.topic', '', { topic: change.topic });
+    if (change.avatarMxc) await ctx.matrix.sendState(portal.roomId, bot, 'm.room.avatar', '', { url: change.avatarMxc });
   }
   ctx.store.updatePortal(portal.portalKey, change);
   Object.assign(portal, change);

@@ -84,6 +84,13 @@ export class TelegramPeople {
     this.post(user, chat, { new_chat_title: title }, {});
   }
 
+  /** A new group photo: the chat's picture and a service message. */
+  setPhoto(user: TgUser, chat: ChatState, bytes: Buffer): void {
+    const file = this.world.storeFile(bytes, 'group-photo.jpg', 'image/jpeg', 'profile_photos');
+    chat.photo = file;
+    this.post(user, chat, { new_chat_photo: this.world.photoSizes(file, 640, 640) }, {});
+  }
+
   /** A basic group upgraded to a supergroup: new id, members moved, a service message in each. */
   migrate(user: TgUser, group: ChatState): ChatState {
     const sg = this.world.addGroup(group.chat.title ?? '', user, 'supergroup');
