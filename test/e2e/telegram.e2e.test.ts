@@ -46,7 +46,7 @@ describe('Telegram end to end (Synapse + bridge + Bot API emulator)', { timeout:
     await alice.waitFor((e) => e.room_id === room && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
     await alice.sendText(room, `link telegram ${group.chat.id}`);
     const pending = await alice.waitFor(fromBot(room, 'Almost there'), 'the link instructions', 30_000);
-    const command = /(\/link@switchboard_bot \S+)/.exec(String(pending.content.body))?.[1];
+    const command = /(\/link@\w+ \S+)/.exec(String(pending.content.body))?.[1];
     assert.ok(command, String(pending.content.body));
     people.say(ann, group, command);
     await alice.waitFor(fromBot(room, `Linked this room to Telegram chat "${group.chat.title}"`), 'the link confirmed', 30_000);
@@ -122,6 +122,43 @@ describe('Telegram end to end (Synapse + bridge + Bot API emulator)', { timeout:
     lines.push(`group photo and title: Telegram new_chat_photo → m.room.avatar ${avatar.content.url}; new_chat_title → m.room.name "Hikers & friends"`);
 
     for (const line of lines) t.diagnostic(line);
+  });
+
+  it('a personal bot: login with its token (redacted), private chats become DMs, its groups carry you without a prefix', async (t) => {
+    const own = emu.world.addBot('alices_bot');
+    const carl = emu.world.addUser('Carl', 'carl');
+    const mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
+    await alice.waitFor((e) => e.room_id === mgmt && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining the DM');
+    /** Says `text` to the bot and waits for an answer matching `expected`. */
+    const ask = async (text: string, expected: RegExp, shown = text) => {
+      const sent = await alice.sendText(mgmt, text);
+      const answer = await alice.waitFor((e) => e.room_id === mgmt && e.sender === stack.botUserId && e.type === 'm.room.message' && expected.test(String(e.content.body)), `the answer to ${shown}`);
+      t.diagnostic(`alice: ${shown}`);
+      t.diagnostic(`  bot: ${String(answer.content.body)}`);
+      return { sent, answer: String(answer.content.body) };
+    };
+    await ask('login telegram', /bot token/);
+    const { sent } = await ask(own.token, /Logged in to telegram as @alices_bot/, '(the bot token, hidden here)');
+    await alice.waitFor((e) => e.type === 'm.room.redaction' && e.redacts === sent, 'the token message being redacted');
+
+    people.sayToBot(carl, own, 'hi Alice, it is Carl');
+    const invite = await alice.waitForInvite((_r, inviter) => inviter === stack.ghost(String(carl.id), 'telegram'));
+    await alice.join(invite);
+    await alice.waitFor((e) => e.room_id === invite && e.content.body === 'hi Alice, it is Carl', "Carl's private message");
+    await alice.sendText(invite, 'hello Carl');
+    const dm = emu.world.privateChat(carl, own.user);
+    await eventually(() => botMessages(dm).some((m) => m.text === 'hello Carl'), 'the answer, unprefixed, from her bot');
+    t.diagnostic(`Telegram Carl → @alices_bot: "hi Alice, it is Carl" → Matrix DM ${invite}; alice: "hello Carl" → Telegram from @alices_bot: "hello Carl"`);
+
+    // A group both bots are in: alice speaks through her own bot, without a name prefix.
+    const group = emu.world.addGroup('Family', ann);
+    people.addBot(bot, group, ann);
+    people.addBot(own, group, ann);
+    const room = await linkedRoom(group, 'Family');
+    await alice.sendText(room, 'from my own bot');
+    const mine = await eventually(() => botMessages(group).find((m) => m.text === 'from my own bot'), 'her message in the group');
+    assert.equal(mine.from?.id, own.user.id);
+    await ask('logout telegram', /^Logged out of telegram; your credentials are deleted\.$/);
   });
 
   it('a basic group upgraded to a supergroup takes its room along', async () => {
