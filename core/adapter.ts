@@ -150,6 +150,22 @@ export interface AdapterSession {
    * out, shutdown). The core refuses the link until then.
    */
   proveChatControl?(chat: RemoteChatId, code: string, signal: AbortSignal): ChatControlProof;
+  /**
+   * Optional, for relay accounts people can write to directly (a Telegram bot): a link or
+   * instruction that opens a direct chat with this account carrying `code` ([A-Za-z0-9_-],
+   * at most 32 characters). When someone uses it, emit `dm-invite-accepted` with the code
+   * in their DM chat, and from then on emit that person's direct messages (keep who, in
+   * your login data). No I/O.
+   */
+  directInvite?(code: string): DirectInvite;
+}
+
+/** How a person on the network starts a direct chat with a relay account. */
+export interface DirectInvite {
+  /** A link that opens the chat, e.g. https://t.me/some_bot?start=CODE. */
+  link: string;
+  /** What to tell the person who receives the link, if the link alone is not enough. */
+  instructions?: string;
 }
 
 /** What a person must do on the network to confirm a link, and the wait for it. */

@@ -1,6 +1,7 @@
 /** Everything a portal handler may use, passed as one object rather than imported globals. */
 import type { Logger } from './adapter.js';
 import type { Config } from './config.js';
+import type { DmInvites } from './dm-invites.js';
 import type { Ghosts } from './ghosts.js';
 import type { MatrixSide } from './matrix/side.js';
 import type { Naming } from './naming.js';
@@ -16,5 +17,7 @@ export interface BridgeContext {
   ghosts: Ghosts;
   rooms: Rooms;
   sessions: Sessions;
+  /** Open direct-chat invites through relay accounts. */
+  invites: DmInvites;
   log: Logger;
 }

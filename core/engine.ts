@@ -16,6 +16,7 @@ import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './naming.js';
 import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
+import { DmInvites } from './dm-invites.js';
 import { Limiter } from './limiter.js';
 import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
@@ -69,7 +70,7 @@ export class Engine {
     const naming = new Naming(config);
     const ghosts = new Ghosts(store, matrix, naming, config.bridge.max_media_bytes, log.child({ part: 'ghosts' }));
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
-    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), log };
+    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), log };
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;
     this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms });

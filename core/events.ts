@@ -109,6 +109,11 @@ export type RemoteEvent =
   | (RemoteBase & { type: 'receipt'; sender: SenderRef; upTo: RemoteMessageId })
   | (RemoteBase & { type: 'chat-info'; info: ChatInfo })
   | (RemoteBase & { type: 'member'; user: SenderRef; change: 'join' | 'leave' | 'kick' | 'ban'; by?: RemoteUserId; reason?: string })
+  /**
+   * A person on the network used a direct-chat invite (`AdapterSession.directInvite`):
+   * `chat` is the DM with them as the relay account sees it, `code` the invite's code.
+   */
+  | (RemoteBase & { type: 'dm-invite-accepted'; sender: SenderRef; code: string })
   /** The chat got a new id on its network (a Telegram group upgraded to a supergroup); the portal follows. */
   | (RemoteBase & { type: 'chat-moved'; to: RemoteChatId })
   /** Presence is per user, not per chat; `chat` is absent. */

@@ -3,7 +3,7 @@
  * hands them to the core and confirms them to Telegram only once recorded, sends what the
  * core asks, and answers lookups. The update offset is persisted with the login.
  */
-import type { AdapterSession, ChatControlProof, Delivery, EventSink, LoginInfo } from '../../core/adapter.js';
+import type { AdapterSession, ChatControlProof, Delivery, DirectInvite, EventSink, LoginInfo } from '../../core/adapter.js';
 import type { Attachment, ChatInfo, OutboundEvent, RemoteEvent, SendResult, UserInfo } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import { ApiRefusal, BadToken, TelegramApi } from './api.js';
@@ -18,6 +18,8 @@ export interface TelegramLoginData {
   token?: string;
   /** The next update to ask for: everything before it was recorded. */
   offset?: number;
+  /** People who opened a direct chat with the relay bot through an invite link: their private messages are bridged. */
+  dmUsers?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -153,8 +155,8 @@ export class TelegramSession implements AdapterSession {
     const message = update.message as Json | undefined;
     if (message && (await this.proofs.consume(message))) return [];
     if (message && (message.chat as Json | undefined)?.type === 'private' && this.login.kind === 'relay') {
-      await this.privateToRelay(message);
-      return [];
+      const handled = await this.privateToRelay(message);
+      if (handled) return handled;
     }
     this.rememberNames(update);
     const converted = convertUpdate(update);
@@ -184,12 +186,28 @@ export class TelegramSession implements AdapterSession {
     }];
   }
 
-  /** Private messages to the shared relay bot belong to nobody: tell the person once. */
-  private async privateToRelay(message: Json): Promise<void> {
+  /**
+   * Private messages to the shared relay bot: `/start <code>` from an invite link opens a
+   * direct chat (the person is remembered); messages of people who did are bridged
+   * (undefined: convert as usual); anyone else is told once that this bot is a bridge.
+   */
+  private async privateToRelay(message: Json): Promise<RemoteEvent[] | undefined> {
+    const from = message.from as Json | undefined;
     const chatId = String((message.chat as Json).id);
-    if (this.told.has(chatId)) return;
-    this.told.add(chatId);
-    await this.api.send('sendMessage', { chat_id: chatId, text: 'Hello! This bot is a bridge between Telegram groups and Matrix rooms. It does not read private messages.' }, chatId).catch(() => undefined);
+    const start = typeof message.text === 'string' ? /^\/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})$/.exec(message.text.trim()) : null;
+    if (start && from && typeof from.id === 'number') {
+      const dmUsers = new Set(this.data.dmUsers ?? []);
+      dmUsers.add(chatId);
+      this.data = { ...this.data, dmUsers: [...dmUsers] };
+      await this.sink.persist({ ...this.data });
+      return [{ type: 'dm-invite-accepted', chat: { id: remoteChatId(chatId), kind: 'dm' }, sender: { id: remoteUserId(String(from.id)), name: userName(from) }, code: start[1]! }];
+    }
+    if (this.data.dmUsers?.includes(chatId)) return undefined;
+    if (!this.told.has(chatId)) {
+      this.told.add(chatId);
+      await this.api.send('sendMessage', { chat_id: chatId, text: 'Hello! This bot is a bridge between Telegram and Matrix. To talk with someone on Matrix, ask them for an invite link.' }, chatId).catch(() => undefined);
+    }
+    return [];
   }
 
   private rememberNames(update: Json): void {
@@ -241,6 +259,11 @@ export class TelegramSession implements AdapterSession {
     const file = await this.api.call<Json>('getFile', { file_id: ref });
     if (typeof file.file_path !== 'string') throw new Error('Telegram gave no file path (the file may be larger than the 20 MB bots may download)');
     return this.api.download(file.file_path, maxBytes);
+  }
+
+  /** A t.me deep link: opening it starts the bot with `/start <code>`. */
+  directInvite(code: string): DirectInvite {
+    return { link: `https://t.me/${this.username}?start=${code}` };
   }
 
   proveChatControl(chat: RemoteChatId, code: string, signal: AbortSignal): ChatControlProof {

@@ -26,6 +26,19 @@ async function refusalsAnswered(run: () => Promise<string>): Promise<string> {
   }
 }
 
+async function invite(call: CommandCall): Promise<string> {
+  const network = pickNetwork(call, false);
+  const relay = call.ctx.sessions.relay(network);
+  if (!relay?.session.directInvite) throw new CommandError(`${network} has no relay account that people can write to directly.`);
+  const code = call.ctx.invites.create(network, call.sender);
+  const { link, instructions } = relay.session.directInvite(code);
+  return [
+    `Send this link to the person you want to talk with on ${network}: ${link}`,
+    ...(instructions ? [instructions] : []),
+    'It works once, for a day. When they open it, a direct chat with them appears here; they see your messages with your name in front.',
+  ].join('\n');
+}
+
 export const accountCommands: Command[] = [
   {
     name: 'login',
@@ -37,6 +50,14 @@ export const accountCommands: Command[] = [
       const network = pickNetwork(call, false);
       return refusalsAnswered(() => call.services.loginChat.begin(call.roomId, call.sender, network));
     },
+  },
+  {
+    name: 'invite',
+    usage: '<network>',
+    help: "get a link that lets someone on a network start a direct chat with you through the bridge's relay account",
+    level: 'user',
+    place: 'management',
+    run: invite,
   },
   {
     name: 'cancel',

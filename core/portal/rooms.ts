@@ -50,9 +50,15 @@ export class Rooms {
       return portal.roomId;
     }
     if (live.login.kind !== 'puppet' || !live.login.owner) return undefined;
+    return this.roomFor(portal, live, live.login.owner);
+  }
+
+  /** The portal's room, created for `owner` if there is none (a person's login, or a relay's direct chat opened by invite). */
+  async roomFor(portal: PortalRow, live: LiveLogin, owner: MatrixUserId): Promise<MatrixRoomId> {
+    if (portal.roomId) return portal.roomId;
     const pending = this.creating.get(portal.portalKey);
     if (pending) return pending;
-    const p = this.createRoom(portal, live, live.login.owner).finally(() => this.creating.delete(portal.portalKey));
+    const p = this.createRoom(portal, live, owner).finally(() => this.creating.delete(portal.portalKey));
     this.creating.set(portal.portalKey, p);
     return p;
   }

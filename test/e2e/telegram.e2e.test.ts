@@ -161,6 +161,37 @@ describe('Telegram end to end (Synapse + bridge + Bot API emulator)', { timeout:
     await ask('logout telegram', /^Logged out of telegram; your credentials are deleted\.$/);
   });
 
+  it('a direct chat through the relay bot, opened by an invite link; a used or unknown code is refused', async (t) => {
+    const dave = emu.world.addUser('Dave', 'dave');
+    const eve = emu.world.addUser('Eve');
+    const mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
+    await alice.waitFor((e) => e.room_id === mgmt && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining the DM');
+    await alice.sendText(mgmt, 'invite telegram');
+    const answer = await alice.waitFor((e) => e.room_id === mgmt && e.sender === stack.botUserId && /t\.me\//.test(String(e.content.body)), 'the invite link');
+    const link = /https:\/\/t\.me\/switchboard_bot\?start=([A-Za-z0-9_-]+)/.exec(String(answer.content.body));
+    assert.ok(link, String(answer.content.body));
+    t.diagnostic(`alice: invite telegram → bot: ${String(answer.content.body).split('\n')[0]}`);
+
+    people.sayToBot(dave, bot, `/start ${link[1]}`);
+    const invite = await alice.waitForInvite((_r, inviter) => inviter === stack.ghost(String(dave.id), 'telegram'));
+    await alice.join(invite);
+    const daveChat = emu.world.privateChat(dave, bot.user);
+    await eventually(() => botMessages(daveChat).some((m) => String(m.text).startsWith(`Connected with ${alice.userId}`)), 'Dave told he is connected');
+    people.sayToBot(dave, bot, 'hi Alice, Dave here');
+    await alice.waitFor((e) => e.room_id === invite && e.content.body === 'hi Alice, Dave here', "Dave's message in the DM");
+    await alice.sendText(invite, 'hello Dave');
+    await eventually(() => botMessages(daveChat).some((m) => m.text === 'alice: hello Dave'), 'the answer on Telegram');
+    t.diagnostic(`Telegram Dave: /start <code> → Matrix DM ${invite}; Dave: "hi Alice, Dave here" → Matrix; alice: "hello Dave" → Telegram "alice: hello Dave"`);
+
+    // The code is used up, and a made-up one does nothing.
+    people.sayToBot(eve, bot, `/start ${link[1]}`);
+    const eveChat = emu.world.privateChat(eve, bot.user);
+    await eventually(() => botMessages(eveChat).some((m) => /not valid/.test(String(m.text))), 'Eve told the link is used');
+    people.sayToBot(eve, bot, 'anyone there?');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await alice.history(invite)).filter((e) => e.content.body === 'anyone there?').length, 0);
+  });
+
   it('a basic group upgraded to a supergroup takes its room along', async () => {
     const basic = emu.world.addGroup('Old club', ann, 'group');
     people.addBot(bot, basic, ann);

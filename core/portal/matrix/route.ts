@@ -17,6 +17,11 @@ export function routeFor(ctx: BridgeContext, portal: PortalRow, sender: MatrixUs
   if (portal.receiver) {
     const live = ctx.sessions.get(portal.receiver);
     if (!live) return { ok: false, reason: `the ${portal.network} login of this chat is not connected` };
+    if (live.login.kind === 'relay') {
+      // A direct chat with the relay account, opened by an invite link: people in the room speak through it, named.
+      if (permissionOf(ctx.config, sender) === 'none') return { ok: false, reason: 'you are not allowed to use this bridge' };
+      return { ok: true, live, relayedFor: { displayName, matrixId: sender } };
+    }
     if (live.login.owner !== sender) return { ok: false, reason: 'only the owner of this direct chat can write to it' };
     return { ok: true, live };
   }

@@ -6,6 +6,7 @@ import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { remoteChatInfo, remoteChatMoved, remoteMember, remoteReceipt, remoteTyping } from './chat.js';
 import { remoteDelete, remoteEdit } from './edit-delete.js';
+import { remoteDmInviteAccepted } from './dm-invite.js';
 import { remoteMessage } from './message.js';
 import { remoteReaction } from './reaction.js';
 
@@ -24,6 +25,7 @@ export function handleRemoteEvent(ctx: BridgeContext, portal: PortalRow, live: L
     case 'chat-info': return remoteChatInfo(ctx, portal, live, ev);
     case 'member': return remoteMember(ctx, portal, live, ev);
     case 'chat-moved': return remoteChatMoved(ctx, portal, live, ev);
+    case 'dm-invite-accepted': return remoteDmInviteAccepted(ctx, portal, live, ev);
     case 'presence':
     case 'user-info': return Promise.resolve(ignored('not a portal event'));
     default: return assertNever(ev);
