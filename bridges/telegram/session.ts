@@ -71,7 +71,8 @@ export class TelegramSession implements AdapterSession {
     this.username = typeof me.username === 'string' ? me.username : '';
     if (this.config.mode === 'webhook' && this.hub) {
       this.hub.register(this.api.botId, (update: Json) => this.handleBatch([update]));
-      await this.api.call('setWebhook', { url: this.hub.urlFor(this.api.botId), secret_token: this.hub.secretFor(this.api.botId), allowed_updates: ALLOWED_UPDATES });
+      // One connection: Telegram then posts the next update only after we answered the last, so order holds.
+      await this.api.call('setWebhook', { url: this.hub.urlFor(this.api.botId), secret_token: this.hub.secretFor(this.api.botId), allowed_updates: ALLOWED_UPDATES, max_connections: 1 });
     } else {
       // A webhook left by another mode would make getUpdates fail with 409.
       await this.api.call('deleteWebhook', { drop_pending_updates: false });
@@ -126,14 +127,20 @@ export class TelegramSession implements AdapterSession {
     }
   }
 
-  /** Records updates in order, then moves the offset past them (durable before the next getUpdates confirms them). */
+  /**
+   * Records updates in order, moving the offset past each one recorded; the offset is saved
+   * after the batch, or where it stopped (a failed record: the next getUpdates asks for
+   * that update again, and only it).
+   */
   private async handleBatch(updates: Json[]): Promise<void> {
-    if (!updates.length) return;
-    for (const update of updates) await this.handleUpdate(update);
-    const last = updates.at(-1)!.update_id;
-    if (typeof last === 'number' && this.config.mode === 'polling') {
-      this.data = { ...this.data, offset: last + 1 };
-      await this.sink.persist({ ...this.data });
+    const before = this.data.offset;
+    try {
+      for (const update of updates) {
+        await this.handleUpdate(update);
+        if (typeof update.update_id === 'number') this.data = { ...this.data, offset: update.update_id + 1 };
+      }
+    } finally {
+      if (this.config.mode === 'polling' && this.data.offset !== before) await this.sink.persist({ ...this.data });
     }
   }
 

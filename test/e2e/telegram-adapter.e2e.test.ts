@@ -71,6 +71,16 @@ describe('Telegram adapter against the Bot API emulator', { timeout: 120_000 }, 
     assert.deepEqual(again.events.filter((e) => e.type === 'message').map((e) => (e as Msg).content.text), ['third']);
   });
 
+  it('a record failing mid-batch: the updates before it are not handed over again, the rest follow in order', async () => {
+    for (const text of ['a', 'b', 'c']) people.say(ann, group, text); // one getUpdates batch
+    const sink = new RecordingSink();
+    sink.failOnce = (e) => e.type === 'message' && e.content.text === 'b';
+    await open({}, sink);
+    await sink.waitFor(isMsg('c'), 'the last of the batch');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(sink.events.filter((e) => e.type === 'message').map((e) => (e as Msg).content.text), ['a', 'b', 'c']);
+  });
+
   it('a 429 storm: every message arrives once, in order, with retry_after honoured', async () => {
     emu.flood = { perChatMs: 120, globalPerSecond: 1000 };
     const { session } = await open();

@@ -13,6 +13,8 @@ export class RecordingSink implements EventSink {
   persisted: Record<string, unknown> | undefined;
   /** Set to make `emit` reject (the core could not record), as many times as it says. */
   failEmits = 0;
+  /** Set to make `emit` reject once for the first event it matches. */
+  failOnce: ((ev: RemoteEvent) => boolean) | undefined;
   private readonly waiters = new Set<() => void>();
   constructor() {
     const line = (level: string) => (fields: object, msg: string) => { this.logged.push(JSON.stringify({ level, msg, ...fields })); };
@@ -20,6 +22,10 @@ export class RecordingSink implements EventSink {
     this.log = make();
   }
   async emit(ev: RemoteEvent): Promise<void> {
+    if (this.failOnce?.(ev)) {
+      this.failOnce = undefined;
+      throw new Error('store unavailable');
+    }
     if (this.failEmits > 0) {
       this.failEmits--;
       throw new Error('store unavailable');
