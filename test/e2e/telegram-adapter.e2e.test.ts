@@ -106,6 +106,21 @@ describe('Telegram adapter against the Bot API emulator', { timeout: 120_000 }, 
     assert.equal(botMessages(group).length, 0);
   });
 
+  it('a dropped connection on a send is a transient outage (retried by the core); a caption too long for Telegram goes as its own message', async () => {
+    const { session } = await open();
+    const chat = remoteChatId(String(group.chat.id));
+    emu.inject({ method: 'sendMessage', kind: 'drop', times: 1 });
+    const err = await session.send({ type: 'message', chat, content: { kind: 'text', text: 'dropped' } }).catch((e: unknown) => e);
+    assert.ok(err instanceof TransientError && err.outage, String(err));
+    assert.equal((await session.send({ type: 'message', chat, content: { kind: 'text', text: 'dropped' } })).status, 'sent');
+    const long = 'x'.repeat(1500);
+    const png = Buffer.from('89504e470d0a1a0a' + '22'.repeat(100), 'hex');
+    await session.send({ type: 'message', chat, content: { kind: 'text', text: long, attachments: [{ kind: 'image', name: 'a.png', mime: 'image/png', source: { kind: 'bytes', bytes: png } }] } });
+    const [text, photo] = botMessages(group).slice(-2);
+    assert.equal(text!.text, long);
+    assert.ok(Array.isArray(photo!.photo) && photo!.caption === undefined);
+  });
+
   it('formatting both ways by entities, in UTF-16 units; wrong offsets are dropped, not fatal', async () => {
     const { session, sink } = await open();
     people.say(ann, group, '😀 bold and link', { entities: [{ type: 'bold', offset: 3, length: 4 }, { type: 'text_link', offset: 12, length: 4, url: 'https://example.org/' }, { type: 'italic', offset: 1, length: 1 }, { type: 'code', offset: 10, length: 99 }] });
@@ -207,6 +222,7 @@ describe('Telegram adapter against the Bot API emulator', { timeout: 120_000 }, 
   it('a revoked token is reported as bad credentials; a 5xx while polling as a transient error; no token in any log line', async () => {
     const { sink } = await open();
     emu.inject({ method: 'getUpdates', kind: '500', times: 2 });
+    emu.inject({ method: 'getUpdates', kind: 'drop', times: 1 });
     await eventually(() => sink.states.some((s) => s.state === 'transient-error'), 'transient error');
     people.say(ann, group, 'after the outage');
     await sink.waitFor(isMsg('after the outage'), 'recovery');
