@@ -17,6 +17,8 @@ import { Naming } from './naming.js';
 import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from './dm-invites.js';
+import { GapRepair } from './gap-repair.js';
+import { syncPortal } from './portal/sync.js';
 import { Limiter } from './limiter.js';
 import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
@@ -37,7 +39,6 @@ const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
 /** `sync` looks up at most this many member profiles. */
-const MAX_SYNCED_MEMBERS = 100;
 
 export interface EngineOptions {
   config: Config;
@@ -64,6 +65,8 @@ export class Engine {
   private readonly runner: InboxRunner;
   /** Bounds how many logins are connecting at once (start-up after a restart, mass reconnects). */
   private readonly connects: Limiter;
+  /** Events the homeserver dropped instead of sending (gap-repair.ts). */
+  private readonly gaps: GapRepair;
 
   constructor(opts: EngineOptions) {
     const { config, store, matrix, log } = opts;
@@ -71,6 +74,7 @@ export class Engine {
     const ghosts = new Ghosts(store, matrix, naming, config.bridge.max_media_bytes, log.child({ part: 'ghosts' }));
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
     this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), log };
+    this.gaps = new GapRepair(this.ctx);
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;
     this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms });
@@ -107,6 +111,8 @@ export class Engine {
       if (network) this.startLogin(network, row);
     }
     this.started = true;
+    // The homeserver may have restarted while we were down, dropping events meant for us.
+    this.gaps.arm('bridge start');
     this.replayInbox();
     for (const ev of this.earlyDirect.splice(0)) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
   }
@@ -220,7 +226,8 @@ export class Engine {
       this.ctx.store.finishInbox(row.seq, 'failed', live ? 'portal vanished' : `login ${loginId} no longer exists`);
       return;
     }
-    await this.runner.run(row, () => this.runRemote(portal, live, ev));
+    // Waiting for the homeserver: it may restart meanwhile and drop events it owed us.
+    await this.runner.run(row, () => this.runRemote(portal, live, ev), { delayed: async () => this.gaps.arm('the homeserver was unreachable') });
   }
 
   private async runRemote(portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
@@ -246,29 +253,23 @@ export class Engine {
    * `sync`: ask the network for the chat as it is now and run that through the portal's
    * queue like any chat-info event, then refresh the profiles of the members it lists.
    */
-  async syncPortal(portal: PortalRow): Promise<string> {
-    const { sessions } = this.ctx;
-    const live = portal.receiver ? sessions.get(portal.receiver) : sessions.anyOn(portal.network);
-    if (!live) return `no ${portal.network} login is connected to look the chat up`;
-    const info = await live.session.getChatInfo(portal.chatId).catch((err: unknown) => err as Error);
-    if (info instanceof Error) return `the chat could not be looked up: ${info.message}`;
-    await this.onRemoteEvent(live, { type: 'chat-info', chat: { id: portal.chatId, kind: portal.kind }, info });
-    const members = (info.members ?? []).slice(0, MAX_SYNCED_MEMBERS);
-    for (const id of members) {
-      const user = await live.session.getUserInfo(id).catch(() => undefined);
-      if (user) await this.onRemoteEvent(live, { type: 'user-info', info: user });
-    }
-    // Not awaited: this runs on the room's queue, and the refresh is queued behind it.
-    return `refreshing name and topic${members.length ? ` and ${members.length} member profile(s)` : ''}`;
+  syncPortal(portal: PortalRow): Promise<string> {
+    return syncPortal(this.ctx, portal, (live, ev) => this.onRemoteEvent(live, ev));
   }
 
   // ------------------------------------------------------------------ Matrix -> remote
+
+  /** A transaction's events with those the homeserver skipped put back in place; call before `handleTransaction`. */
+  repairGaps(txnId: string, events: unknown[]): Promise<unknown[]> {
+    return this.gaps.fill(txnId, events);
+  }
 
   /**
    * One appservice transaction. Synchronous on purpose: when it returns, every event
    * is in the inbox (or known to be a duplicate), so the listener may answer 200.
    * A bad event is recorded and skipped; it never fails the transaction.
    */
+
   handleTransaction(txnId: string, events: unknown[], ephemeral: unknown[] = []): void {
     const { store, naming, log } = this.ctx;
     const queued: [number, string, MatrixClientEvent][] = [];

@@ -29,6 +29,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const listener = new AppserviceListener(
     {
       onTransaction: (txnId, events, ephemeral) => engine.handleTransaction(txnId, events, ephemeral),
+      beforeTransaction: (txnId, events) => engine.repairGaps(txnId, events),
       isBridgeUser: (u) => naming.isBridgeUser(u),
       ...(provisioning && { extra: { owns: ProvisioningApi.owns, handle: (req, res) => provisioning.handle(req, res) } }),
     },

@@ -314,6 +314,11 @@ export class AppserviceMatrixSide implements MatrixSide {
     return res.duration_ms ?? 0;
   }
 
+  async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number): Promise<Record<string, unknown>[]> {
+    const res = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/context/${enc(eventId)}`, { limit }))) as { events_before?: Record<string, unknown>[] };
+    return [...(res.events_before ?? [])].reverse();
+  }
+
   async roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined> {
     try {
       return (await call(() => this.bot().matrixClient.getRoomStateEvent(roomId, type, stateKey))) as Record<string, unknown>;

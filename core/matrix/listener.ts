@@ -13,6 +13,8 @@ import type { Logger } from '../adapter.js';
 export interface ListenerHandlers {
   /** Record a transaction durably; synchronous so the 200 follows the record. Throws if it could not. */
   onTransaction(txnId: string, events: unknown[], ephemeral: unknown[]): void;
+  /** Optional: look at a transaction's events first and return them amended (events the homeserver skipped). */
+  beforeTransaction?(txnId: string, events: unknown[]): Promise<unknown[]>;
   /** Whether a user id is one the bridge provides (the homeserver's user query). */
   isBridgeUser(userId: string): boolean;
   /** Another API served on the same port (provisioning), with its own authentication. */
@@ -102,7 +104,9 @@ export class AppserviceListener {
     const { events = [], ephemeral, 'de.sorunome.msc2409.ephemeral': unstable } = body as Record<string, unknown>;
     if (!Array.isArray(events)) throw new HttpError(400, 'M_BAD_JSON', 'events must be an array');
     const eph = Array.isArray(ephemeral) ? ephemeral : Array.isArray(unstable) ? unstable : [];
-    this.handlers.onTransaction(decodeURIComponent(txn![1]!), events, eph);
+    const txnId = decodeURIComponent(txn![1]!);
+    const amended = this.handlers.beforeTransaction ? await this.handlers.beforeTransaction(txnId, events) : events;
+    this.handlers.onTransaction(txnId, amended, eph);
     send(res, 200, {});
   }
 }

@@ -133,6 +133,8 @@ export class SqliteStore implements Store {
       finishInbox: p('UPDATE inbox SET state = ?, last_error = ? WHERE seq = ?'),
       markAttempt: p('UPDATE inbox SET attempts = attempts + 1 WHERE seq = ?'),
       countInbox: p('SELECT count(*) AS n FROM inbox WHERE state = ?'),
+      matrixEventKnown: p("SELECT 1 FROM inbox WHERE direction = 'matrix' AND portal_key = ? AND dedup_key = ?"),
+      lastMatrixEventAt: p("SELECT max(created_at) AS at FROM inbox WHERE direction = 'matrix' AND portal_key = ?"),
       // A new id, or a known id with other contents (the homeserver reused it): recorded and processed.
       addTxn: p(`INSERT INTO transactions (txn_id, digest, received_at) VALUES (@txnId, @digest, @now)
         ON CONFLICT (txn_id) DO UPDATE SET digest = excluded.digest, received_at = excluded.received_at
@@ -306,6 +308,12 @@ export class SqliteStore implements Store {
   }
   countInbox(state: 'pending' | 'done' | 'failed') {
     return (this.q.countInbox.get(state) as { n: number }).n;
+  }
+  matrixEventKnown(portalKey: string, eventId: string) {
+    return this.q.matrixEventKnown.get(portalKey, eventId) !== undefined;
+  }
+  lastMatrixEventAt(portalKey: string) {
+    return (this.q.lastMatrixEventAt.get(portalKey) as { at: number | null }).at ?? undefined;
   }
 
   addTransaction(txnId: string, digest = '') {

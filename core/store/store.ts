@@ -154,6 +154,10 @@ export interface Store {
   markAttempt(seq: number): void;
   finishInbox(seq: number, state: 'done' | 'failed', error?: string): void;
   countInbox(state: 'pending' | 'done' | 'failed'): number;
+  /** Whether a Matrix event was recorded for a portal (gap repair after a homeserver restart). */
+  matrixEventKnown(portalKey: string, eventId: string): boolean;
+  /** When the newest Matrix event of a portal was recorded (ms since epoch), if any was. */
+  lastMatrixEventAt(portalKey: string): number | undefined;
 
   /**
    * Record a transaction; returns false if this id was processed before with the same

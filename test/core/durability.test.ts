@@ -103,6 +103,29 @@ describe('durability rules', () => {
     await h.stop();
   });
 
+  it('events the homeserver dropped instead of sending (synapse#11637) are found in the room and bridged in order, once', async () => {
+    const h = await startHarness({ config: fastRetry });
+    const roomId = await portalRoom(h);
+    const ev = (id: string, body: string) => ({ ...matrixText(roomId, ALICE, body), event_id: id, origin_server_ts: Date.now() });
+    const before = ev('$before', 'before'), lost = ev('$lost', 'lost in the homeserver'), after = ev('$after', 'after');
+    h.engine.handleTransaction('7', [before]);
+    await h.engine.idle();
+    // The room has all three; the homeserver's next transaction carries only the last.
+    h.matrix.timelines.set(roomId, [{ ...matrixText(roomId, '@someone:example.org', 'older, before the link'), event_id: '$old', origin_server_ts: 1 }, before, lost, after]);
+    const amended = await h.engine.repairGaps('8', [after]);
+    h.engine.handleTransaction('8', amended);
+    await h.engine.idle();
+    assert.deepEqual(texts(h.world).slice(-3).map((t) => t.replace(/^.*: /, '')), ['before', 'lost in the homeserver', 'after']);
+    // Checked once per room until the next sign of trouble; then a transaction id going back (a restart) re-arms it.
+    const lost2 = ev('$lost2', 'second lost'), x = ev('$x', 'x'), y = ev('$y', 'y');
+    h.matrix.timelines.set(roomId, [before, lost, after, lost2, x, y]);
+    const ids = (list: unknown[]) => list.map((e) => (e as { event_id: string }).event_id);
+    assert.deepEqual(ids(await h.engine.repairGaps('9', [x])), ['$x']);
+    h.engine.handleTransaction('9', [x]);
+    assert.deepEqual(ids(await h.engine.repairGaps('1', [y])), ['$lost2', '$y']);
+    await h.stop();
+  });
+
   it('a send whose answer was lost is retried with the same key and maybeSent, and the network keeps one message', async () => {
     const h = await startHarness({ config: fastRetry });
     const roomId = await portalRoom(h);

@@ -103,6 +103,14 @@ export class RecordingMatrix implements MatrixSide {
   /** Power levels tests give users, keyed `room|user`; 0 otherwise. */
   readonly powers = new Map<string, number>();
   async pingHomeserver() { this.check(); return 1; }
+  /** What `eventsBefore` answers, per room, oldest first (tests of gap repair set it). */
+  readonly timelines = new Map<string, Record<string, unknown>[]>();
+  async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number) {
+    this.check();
+    const timeline = this.timelines.get(roomId) ?? [];
+    const at = timeline.findIndex((e) => e.event_id === eventId);
+    return at < 0 ? [] : timeline.slice(Math.max(0, at - limit), at);
+  }
   async roomState(roomId: MatrixRoomId, type: string, stateKey: string) { this.check(); return this.roomStates.get(`${roomId}|${type}|${stateKey}`); }
   async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); return this.powers.get(`${roomId}|${userId}`) ?? 0; }
 }

@@ -1,0 +1,82 @@
+/**
+ * Events the homeserver never sent us. Synapse keeps the events it is about to push to an
+ * appservice in memory, and loses them when it restarts at the wrong moment
+ * (matrix-org/synapse#11637): the room has them, the bridge never hears of them. After a
+ * sign that the homeserver was down or restarted (the bridge starting, an outage, its
+ * transaction ids starting again), the first transaction that touches a portal room is
+ * checked against the room's timeline just before it, and events the bridge never
+ * recorded are put in front of it, so they are bridged late but in order.
+ */
+import type { BridgeContext } from './context.js';
+import { matrixEventId, matrixRoomId } from './ids.js';
+
+/** Room events the bridge carries to networks; only these are looked for. */
+const CARRIED = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction']);
+/** How far back before a transaction's first event of a room to look. */
+const LOOK_BACK = 20;
+/** Homeserver and bridge clocks may differ by this much. */
+const CLOCK_SLACK_MS = 2_000;
+
+type Ev = Record<string, unknown>;
+
+export class GapRepair {
+  private armed = false;
+  private readonly checked = new Set<string>();
+  private lastTxn: number | undefined;
+
+  constructor(private readonly ctx: BridgeContext) {}
+
+  /** The homeserver may have dropped events meant for us: check each room once more. */
+  arm(reason: string): void {
+    if (!this.armed) this.ctx.log.info({ reason }, 'checking portal rooms for events the homeserver did not send');
+    this.armed = true;
+    this.checked.clear();
+  }
+
+  /** The transaction's events, with any the homeserver skipped put in front of their room's first one. */
+  async fill(txnId: string, events: unknown[]): Promise<unknown[]> {
+    const n = Number(txnId);
+    if (Number.isSafeInteger(n)) {
+      if (this.lastTxn !== undefined && n < this.lastTxn) this.arm('transaction ids started again: the homeserver restarted');
+      this.lastTxn = n;
+    }
+    if (!this.armed) return events;
+    const firsts = new Map<string, number>();
+    events.forEach((e, i) => {
+      const room = (e as Ev | null)?.room_id;
+      if (typeof room === 'string' && typeof (e as Ev).event_id === 'string' && !firsts.has(room)) firsts.set(room, i);
+    });
+    const out = [...events];
+    const inTxn = new Set(events.map((e) => (e as Ev | null)?.event_id));
+    // From the last room to the first, so inserting never moves a position still to come.
+    for (const [room, index] of [...firsts].sort((a, b) => b[1] - a[1])) {
+      if (this.checked.has(room)) continue;
+      this.checked.add(room);
+      const missing = await this.missingBefore(room, String((events[index] as Ev).event_id), inTxn);
+      if (missing.length) out.splice(index, 0, ...missing);
+    }
+    return out;
+  }
+
+  private async missingBefore(room: string, anchor: string, inTxn: Set<unknown>): Promise<Ev[]> {
+    const { store, matrix, naming, log } = this.ctx;
+    const portals = store.portalsByRoom(matrixRoomId(room));
+    // Nothing recorded from this room yet: nothing to compare with (older events predate the link).
+    const since = Math.max(0, ...portals.map((p) => store.lastMatrixEventAt(p.portalKey) ?? 0));
+    if (!since) return [];
+    let before: Ev[];
+    try {
+      before = await matrix.eventsBefore(matrixRoomId(room), matrixEventId(anchor), LOOK_BACK);
+    } catch (err) {
+      log.warn({ roomId: room, err: String(err) }, 'could not read the room to look for skipped events');
+      return [];
+    }
+    const missing = before.filter((e) =>
+      typeof e.event_id === 'string' && typeof e.type === 'string' && CARRIED.has(e.type) && !inTxn.has(e.event_id)
+      && typeof e.sender === 'string' && !naming.isBridgeUser(e.sender)
+      && typeof e.origin_server_ts === 'number' && e.origin_server_ts >= since - CLOCK_SLACK_MS
+      && !portals.some((p) => store.matrixEventKnown(p.portalKey, e.event_id as string)));
+    if (missing.length) log.warn({ roomId: room, events: missing.map((e) => e.event_id) }, 'the homeserver never sent these events; bridging them now, in order');
+    return missing.map((e) => ({ ...e, room_id: room }));
+  }
+}
