@@ -8,7 +8,7 @@
  * recorded are put in front of it, so they are bridged late but in order.
  */
 import type { BridgeContext } from './context.js';
-import { matrixEventId, matrixRoomId } from './ids.js';
+import { matrixEventId, matrixRoomId, remoteUserId } from './ids.js';
 
 /** Room events the bridge carries to networks; only these are looked for. */
 const CARRIED = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction']);
@@ -64,9 +64,12 @@ export class GapRepair {
     // Nothing recorded from this room yet: nothing to compare with (older events predate the link).
     const since = Math.max(0, ...portals.map((p) => store.lastMatrixEventAt(p.portalKey) ?? 0));
     if (!since) return [];
+    // Someone of ours who is in the room: the bot in linked rooms, the contact's ghost in a DM it opened.
+    const dm = portals.find((p) => p.kind === 'dm');
+    const reader = dm ? naming.ghostUserId(dm.network, remoteUserId(dm.chatId)) : naming.botUserId;
     let before: Ev[];
     try {
-      before = await matrix.eventsBefore(matrixRoomId(room), matrixEventId(anchor), LOOK_BACK);
+      before = await matrix.eventsBefore(matrixRoomId(room), matrixEventId(anchor), LOOK_BACK, reader);
     } catch (err) {
       log.warn({ roomId: room, err: String(err) }, 'could not read the room to look for skipped events');
       return [];

@@ -314,8 +314,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     return res.duration_ms ?? 0;
   }
 
-  async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number): Promise<Record<string, unknown>[]> {
-    const res = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/context/${enc(eventId)}`, { limit }))) as { events_before?: Record<string, unknown>[] };
+  async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, reader: MatrixUserId): Promise<Record<string, unknown>[]> {
+    const res = (await call(() => this.intent(reader).matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/context/${enc(eventId)}`, { limit }))) as { events_before?: Record<string, unknown>[] };
     return [...(res.events_before ?? [])].reverse();
   }
 

@@ -68,8 +68,8 @@ export interface MatrixSide {
   pingHomeserver(): Promise<number>;
   /** Content of a state event as the bot sees it, or undefined when there is none (404). */
   roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined>;
-  /** Up to `limit` events just before `eventId` in its room, oldest first, as the bot sees them. */
-  eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number): Promise<Record<string, unknown>[]>;
+  /** Up to `limit` events just before `eventId` in its room, oldest first, as `reader` (a member) sees them. */
+  eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, reader: MatrixUserId): Promise<Record<string, unknown>[]>;
   /** Power level of `userId` in a room (for permission checks). */
   powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number>;
 }

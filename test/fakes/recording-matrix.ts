@@ -105,7 +105,7 @@ export class RecordingMatrix implements MatrixSide {
   async pingHomeserver() { this.check(); return 1; }
   /** What `eventsBefore` answers, per room, oldest first (tests of gap repair set it). */
   readonly timelines = new Map<string, Record<string, unknown>[]>();
-  async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number) {
+  async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, _reader: MatrixUserId) {
     this.check();
     const timeline = this.timelines.get(roomId) ?? [];
     const at = timeline.findIndex((e) => e.event_id === eventId);
