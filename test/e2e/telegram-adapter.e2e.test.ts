@@ -164,6 +164,42 @@ describe('Telegram adapter against the Bot API emulator', { timeout: 120_000 }, 
     assert.deepEqual(swaps, ['+👍', '+🔥', '-👍']);
   });
 
+  it('typing, joins and leaves, media of every kind, profile photos, and the 20 MB download limit', async () => {
+    const { session, sink } = await open();
+    const chat = remoteChatId(String(group.chat.id));
+    assert.equal((await session.send({ type: 'typing', chat, active: true })).status, 'sent');
+    assert.ok(emu.calls.some((c) => c.method === 'sendChatAction' && c.status === 200));
+
+    const bob = emu.world.addUser('Bob', 'bob');
+    people.join(bob, group);
+    people.leave(bob, group);
+    await sink.waitFor((e): e is RemoteEvent => e.type === 'member' && e.change === 'leave' && e.user.id === String(bob.id), 'bob leaving');
+    assert.ok(sink.events.some((e) => e.type === 'member' && e.change === 'join' && e.user.id === String(bob.id) && e.user.name === 'Bob'));
+
+    const kinds: [string, string, string, string][] = [['file', 'report.pdf', 'application/pdf', 'document'], ['audio', 'song.mp3', 'audio/mpeg', 'audio'], ['voice', 'note.ogg', 'audio/ogg', 'voice'], ['video', 'clip.mp4', 'video/mp4', 'video'], ['sticker', 's.webp', 'image/webp', 'sticker'], ['image', 'scan.tiff', 'image/tiff', 'document']];
+    for (const [kind, name, mime, field] of kinds) {
+      const bytes = Buffer.from(`${kind}-${name}`);
+      const r = await session.send({ type: 'message', chat, content: { kind: 'text', text: '', attachments: [{ kind: kind as never, name, mime, source: { kind: 'bytes', bytes } }] } });
+      assert.equal(r.status, 'sent', `${kind} sent`);
+      const m = botMessages(group).at(-1)!;
+      const sent = m[field] as { file_id: string } | undefined;
+      assert.ok(sent, `${kind} (${mime}) went as ${field}`);
+      assert.deepEqual(emu.world.files.get(sent.file_id)!.bytes, bytes);
+    }
+
+    const big = people.document(ann, group, Buffer.alloc(21 * 1024 * 1024, 1), 'big.bin', 'application/octet-stream');
+    const ev = await sink.waitFor((e): e is Msg => e.type === 'message' && e.id === `${group.chat.id}:${big.message_id}`, 'the big file');
+    const att = ev.content.attachments![0]!;
+    assert.equal(att.size, 21 * 1024 * 1024);
+    await assert.rejects(session.fetchMedia((att.source as { ref: string }).ref, 100 * 1024 * 1024), /file is too big/);
+
+    emu.world.storeFile(Buffer.from('avatar-bytes'), `avatar-${ann.id}.jpg`, 'image/jpeg', 'profile_photos');
+    const info = await session.getUserInfo(remoteUserId(String(ann.id)));
+    assert.equal(info.name, 'Ann');
+    assert.ok(info.avatar?.source.kind === 'remote');
+    assert.deepEqual(Buffer.from(await session.fetchMedia(info.avatar.source.ref, 1000)), Buffer.from('avatar-bytes'));
+  });
+
   it('a link needs a group admin to post the code; others are told, and nothing is bridged', async () => {
     const { session, sink } = await open();
     const bob = emu.world.addUser('Bob');

@@ -60,8 +60,8 @@ export class TelegramPeople {
   }
 
   leave(user: TgUser, chat: ChatState): void {
-    chat.members.delete(user.id);
     this.post(user, chat, { left_chat_member: user, left_chat_participant: user }, {});
+    chat.members.delete(user.id);
   }
 
   promote(user: TgUser, chat: ChatState): void {
