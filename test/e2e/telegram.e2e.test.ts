@@ -192,6 +192,28 @@ describe('Telegram end to end (Synapse + bridge + Bot API emulator)', { timeout:
     assert.equal((await alice.history(invite)).filter((e) => e.content.body === 'anyone there?').length, 0);
   });
 
+  it('a gateway room: a Telegram group and a loopback group linked to one room hear each other', async (t) => {
+    const group = emu.world.addGroup('Bridge club', ann);
+    people.addBot(bot, group, ann);
+    await stack.loopback.call('POST', '/users', { id: 'bob', name: 'Bob' });
+    await stack.loopback.call('POST', '/groups', { id: 'club', name: 'Club', members: ['bob', 'relaybot'] });
+    const room = await linkedRoom(group, 'Bridge club');
+    await alice.sendText(room, '!sb link loopback club');
+    await alice.waitFor(fromBot(room, 'Linked this room to Loopback'), 'the loopback link');
+    const loopbackTexts = async () => (await stack.loopback.call<{ messages: { from: string; text: string }[] }>('GET', '/chats/club/messages')).messages;
+
+    people.say(ann, group, 'hello from Telegram to everyone');
+    await alice.waitFor((e) => e.room_id === room && e.content.body === 'hello from Telegram to everyone', "ann's message on Matrix");
+    for (let i = 0; i < 80 && !(await loopbackTexts()).some((m) => m.text === 'Ann (telegram): hello from Telegram to everyone'); i++) await new Promise((r) => setTimeout(r, 250));
+    await stack.loopback.call('POST', '/messages', { from: 'bob', chat: 'club', text: 'and hello from loopback' });
+    const t1 = await eventually(() => botMessages(group).find((m) => m.text === 'Bob (loopback): and hello from loopback'), 'bob on Telegram');
+    assert.deepEqual((t1.entities as unknown[] | undefined)?.[0], { type: 'bold', offset: 0, length: 'Bob (loopback)'.length });
+    const texts = await loopbackTexts();
+    assert.equal(texts.filter((m) => m.text === 'Ann (telegram): hello from Telegram to everyone').length, 1, `loopback has ${JSON.stringify(texts)}`);
+    assert.equal(botMessages(group).filter((m) => String(m.text).endsWith('and hello from loopback')).length, 1);
+    t.diagnostic('Telegram Ann → Matrix ghost and loopback "Ann (telegram): …"; loopback Bob → Matrix ghost and Telegram bot "Bob (loopback): …" (bold name)');
+  });
+
   it('a basic group upgraded to a supergroup takes its room along', async () => {
     const basic = emu.world.addGroup('Old club', ann, 'group');
     people.addBot(bot, basic, ann);
