@@ -9,7 +9,6 @@ import type { PermissionLevel } from './config.js';
 import type { LiveLogin } from './sessions.js';
 import type { BridgeContext } from './context.js';
 import { networkId, portalKeyString, remoteChatId, type MatrixRoomId, type MatrixUserId, type RemoteChatId } from './ids.js';
-import { Rooms } from './portal/rooms.js';
 import { identifierProblem } from './safety.js';
 import type { LinkDirection, PortalRow } from './store/store.js';
 
@@ -131,13 +130,7 @@ async function completeLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoom
   if (relay && relay !== live) await relay.session.getChatInfo(chat).catch((err: unknown) => { relayMissing = (err as Error).message; });
   const portal = ctx.store.getPortal(portalKey) ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
   ctx.store.updatePortal(portalKey, { roomId, direction, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
-  const content = ctx.rooms.bridgeInfo(portal, net.adapter.displayName, info.name);
-  let bridgeStateMissing = false;
-  try {
-    for (const type of ['m.bridge', 'uk.half-shot.bridge']) await ctx.matrix.sendState(roomId, ctx.naming.botUserId, type, Rooms.bridgeStateKey(portal), content);
-  } catch {
-    bridgeStateMissing = true;
-  }
+  const bridgeStateMissing = await ctx.rooms.markBridged(roomId, portal, net.adapter.displayName, info.name).then(() => false, () => true);
   ctx.log.info({ portal: portalKey, roomId, by: actor.userId }, 'portal linked');
   return { portal: ctx.store.getPortal(portalKey)!, ...(info.name && { chatName: info.name }), ...(bridgeStateMissing && { bridgeStateMissing }), ...(relayMissing && { relayMissing }) };
 }

@@ -13,6 +13,9 @@ import type { Ghosts } from '../ghosts.js';
 import type { LiveLogin } from '../sessions.js';
 import type { PortalRow, Store } from '../store/store.js';
 
+/** `m.bridge` (MSC2346) and the name clients read before it. */
+const BRIDGE_STATE_TYPES = ['m.bridge', 'uk.half-shot.bridge'];
+
 export class Rooms {
   private readonly members = new Set<string>();
   private readonly names = new Map<string, string>();
@@ -38,6 +41,12 @@ export class Rooms {
       protocol: { id: portal.network, displayname: networkName },
       channel: { id: portal.chatId, ...(chatName && { displayname: chatName }) },
     };
+  }
+
+  /** Mark a linked room as bridged (`m.bridge` and its older name); rejects if the bot may not. */
+  async markBridged(roomId: MatrixRoomId, portal: PortalRow, networkName: string, chatName?: string): Promise<void> {
+    const content = this.bridgeInfo(portal, networkName, chatName);
+    for (const type of BRIDGE_STATE_TYPES) await this.matrix.sendState(roomId, this.naming.botUserId, type, Rooms.bridgeStateKey(portal), content);
   }
 
   /**
@@ -80,8 +89,7 @@ export class Rooms {
       invite: [owner],
       isDirect,
       initialState: [
-        { type: 'm.bridge', state_key: stateKey, content },
-        { type: 'uk.half-shot.bridge', state_key: stateKey, content },
+        ...BRIDGE_STATE_TYPES.map((type) => ({ type, state_key: stateKey, content })),
       ],
       // The user is a member of the remote group and may rename it there, so here too.
       ...(!isDirect && { moderators: [owner] }),
