@@ -17,7 +17,8 @@ import { LoopbackWorld } from '../../bridges/loopback/index.js';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-durable-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+// A crashed harness's store may still be finishing a WAL checkpoint in its worker: retry, do not fail the file.
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
 const fastRetry = testConfig({ bridge: { permissions: { '*': 'relay', 'example.org': 'user' }, retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 20 } } });
 

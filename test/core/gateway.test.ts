@@ -15,7 +15,8 @@ import { RecordingMatrix } from '../fakes/recording-matrix.js';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-gateway-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+// A crashed harness's store may still be finishing a WAL checkpoint in its worker: retry, do not fail the file.
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
 
 const config = testConfig({
   networks: {
