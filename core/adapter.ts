@@ -230,4 +230,11 @@ export interface NetworkAdapter<Config = unknown> {
   start?(config: Config, log: Logger): Promise<void>;
   /** Optional: release what `start` opened, after every session disconnected. */
   stop?(): Promise<void>;
+  /**
+   * Optional: a fresh instance of this adapter serving another network id, for a second
+   * `networks.<id>` section naming this adapter (two Telegram bots, two XMPP servers).
+   * It must share nothing with this one, and its login ids must start with the new id.
+   * Without it, the adapter serves one section only.
+   */
+  forNetwork?(network: NetworkId): NetworkAdapter<Config>;
 }

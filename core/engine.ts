@@ -3,7 +3,7 @@
  * durably (the inbox), and routes it onto its portal's serial queue, where a handler
  * per event kind does the work. Both directions share one queue per portal.
  */
-import type { ConnectionState, EventSink, Logger, NetworkAdapter } from './adapter.js';
+import type { Logger, NetworkAdapter } from './adapter.js';
 import type { Config } from './config.js';
 import { loadNetworks } from './networks.js';
 import type { BridgeContext } from './context.js';
@@ -19,26 +19,22 @@ import { InboxRunner, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from './dm-invites.js';
 import { GapRepair } from './gap-repair.js';
 import { syncPortal } from './portal/sync.js';
-import { Limiter } from './limiter.js';
 import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
 import { handleRemoteEvent } from './portal/remote/index.js';
 import { matrixReceipt, matrixTyping } from './portal/matrix/ephemeral.js';
+import { targetPortals } from './portal/matrix/origin.js';
 import { Rooms } from './portal/rooms.js';
 import { KeyedQueue } from './queue.js';
-import { Sessions, type LiveLogin, type Network } from './sessions.js';
-import type { InboxRow, LoginRow, PortalRow, Store } from './store/store.js';
+import { Sessions, type LiveLogin } from './sessions.js';
+import type { InboxRow, PortalRow, Store } from './store/store.js';
 import { Commands } from './commands/index.js';
 import { isPortalCommand } from './commands/prefix.js';
-import { LoginManager, LoginRefused } from './logins.js';
-import { LoginNotices } from './login-notices.js';
+import { LoginManager } from './logins.js';
+import { LoginLifecycle } from './login-lifecycle.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
-/** Reconnect backoff of a login whose connection failed: 0.5 s doubling to 30 s, with jitter. */
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 30_000;
-/** `sync` looks up at most this many member profiles. */
 
 export interface EngineOptions {
   config: Config;
@@ -55,16 +51,11 @@ export class Engine {
   private readonly commands: Commands;
   /** The login step machine shared by bot commands and the provisioning API. */
   readonly logins: LoginManager;
-  private readonly notices: LoginNotices;
-  /** Logins that exist because of config: `logout` cannot remove them. */
-  private readonly configured = new Set<LoginId>();
-  private stopping = false;
+  private readonly lifecycle: LoginLifecycle;
   /** Until start(), transactions are only recorded; start() replays them with the rest of the inbox. */
   private started = false;
   private readonly earlyDirect: MatrixClientEvent[] = [];
   private readonly runner: InboxRunner;
-  /** Bounds how many logins are connecting at once (start-up after a restart, mass reconnects). */
-  private readonly connects: Limiter;
   /** Events the homeserver dropped instead of sending (gap-repair.ts). */
   private readonly gaps: GapRepair;
 
@@ -78,9 +69,8 @@ export class Engine {
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;
     this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms });
-    this.connects = new Limiter(config.bridge.max_concurrent_connects);
-    this.notices = new LoginNotices(this.ctx);
-    this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.addLogin(row), removeLogin: (id) => this.removeLogin(id) });
+    this.lifecycle = new LoginLifecycle(this.ctx, { onEvent: (live, ev) => this.onRemoteEvent(live, ev), sleep: (ms) => this.runner.sleep(ms) });
+    this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.lifecycle.add(row), removeLogin: (id) => this.lifecycle.remove(id) });
     this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p) });
     this.loadNetworks(opts.adapters);
   }
@@ -91,93 +81,15 @@ export class Engine {
 
   /** Create sessions for every login (configured and stored), connect them, replay the inbox. */
   async start(): Promise<void> {
-    const { store, sessions } = this.ctx;
-    for (const network of sessions.allNetworks()) {
+    for (const network of this.ctx.sessions.allNetworks()) {
       await network.adapter.start?.(network.config, this.ctx.log.child({ network: network.id }));
     }
-    for (const network of sessions.allNetworks()) {
-      for (const login of network.adapter.configuredLogins(network.config)) {
-        const { owner, ...info } = login;
-        this.configured.add(info.id);
-        // What the session saved since (MUCs it joined, archive positions, derived keys) is
-        // kept across restarts; config wins for the keys it sets. Another account starts afresh.
-        const stored = store.getLogin(info.id);
-        const kept = stored && stored.remoteUser === info.remoteUser ? stored.data : {};
-        store.putLogin({ loginId: info.id, network: network.id, kind: info.kind, ...(owner && { owner: matrixUserId(owner) }), ...(info.remoteUser && { remoteUser: info.remoteUser }), data: { ...kept, ...info.data } });
-      }
-    }
-    for (const row of store.listLogins()) {
-      const network = sessions.network(row.network);
-      if (network) this.startLogin(network, row);
-    }
+    this.lifecycle.startAll();
     this.started = true;
     // The homeserver may have restarted while we were down, dropping events meant for us.
     this.gaps.arm('bridge start');
     this.replayInbox();
     for (const ev of this.earlyDirect.splice(0)) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
-  }
-
-  /** Create and connect a session for a stored login; connection happens in the background. */
-  startLogin(network: Network, row: LoginRow): LiveLogin {
-    const log = this.ctx.log.child({ login: row.loginId, network: network.id });
-    const live: LiveLogin = { login: row, network, session: undefined as never, state: { state: 'connecting' } };
-    const sink: EventSink = {
-      emit: (ev) => this.onRemoteEvent(live, ev),
-      state: (s: ConnectionState) => {
-        live.state = s;
-        this.notices.onState(live, s);
-        log.info({ state: s.state, ...('reason' in s && { reason: s.reason }) }, 'login state');
-      },
-      persist: async (data) => {
-        this.ctx.store.updateLoginData(row.loginId, data);
-        live.login = { ...live.login, data };
-        await this.ctx.store.durable();
-      },
-      log,
-    };
-    live.session = network.adapter.createSession(
-      { id: row.loginId, network: network.id, kind: row.kind, ...(row.remoteUser && { remoteUser: row.remoteUser }), data: row.data },
-      network.config,
-      sink,
-    );
-    this.ctx.sessions.add(live);
-    void this.connectWithBackoff(live, log);
-    return live;
-  }
-
-  /** A login finished through the step machine: store it, then connect it. */
-  private addLogin(row: LoginRow): void {
-    const network = this.ctx.sessions.network(row.network);
-    if (!network) throw new Error(`network ${row.network} is not loaded`);
-    this.ctx.store.putLogin(row);
-    this.startLogin(network, row);
-  }
-
-  /** Logout: the session is closed first, then the credentials are deleted. */
-  private async removeLogin(id: LoginId): Promise<void> {
-    if (this.configured.has(id)) throw new LoginRefused('this login is set in the bridge config; an admin removes it there', 'conflict');
-    const live = this.ctx.sessions.remove(id);
-    this.notices.forget(id);
-    if (live) await live.session.disconnect().catch((err: unknown) => this.ctx.log.warn({ login: id, err: String(err) }, 'disconnect failed at logout'));
-    this.ctx.store.deleteLogin(id);
-    this.ctx.log.info({ login: id }, 'logged out; credentials deleted');
-  }
-
-  private async connectWithBackoff(live: LiveLogin, log: Logger): Promise<void> {
-    // Stops when the bridge stops or the login was removed (logout).
-    for (let attempt = 0; !this.stopping && this.ctx.sessions.get(live.login.loginId) === live; attempt++) {
-      try {
-        await this.connects.run(() => live.session.connect());
-        live.state = { state: 'connected' };
-        return;
-      } catch (err) {
-        if (live.state.state === 'bad-credentials') return;
-        const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
-        live.state = { state: 'transient-error', reason: String(err), retryInMs: delay };
-        log.warn({ err: String(err), retryInMs: Math.round(delay) }, 'connect failed; retrying');
-        await this.runner.sleep(delay);
-      }
-    }
   }
 
   // ------------------------------------------------------------------ remote -> Matrix
@@ -299,7 +211,7 @@ export class Engine {
           if (!ghost) direct.push(raw);
           continue;
         }
-        const targets = portals.filter((p) => p.direction !== 'in' && (!ghost || p.network !== ghost.network));
+        const targets = targetPortals(portals, ghost?.network, raw.content);
         for (const portal of targets) {
           const seq = store.addInbox({ direction: 'matrix', portalKey: portal.portalKey, dedupKey: raw.event_id, payload: JSON.stringify(raw) });
           if (seq !== undefined) queued.push([seq, portal.portalKey, raw]);
@@ -383,7 +295,7 @@ export class Engine {
 
   /** Stop: no new work, cancel retry waits, finish what is running, disconnect sessions. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.lifecycle.stop();
     await this.logins.stop();
     this.runner.stop();
     await this.queue.idle();

@@ -10,6 +10,7 @@ import type { LiveLogin } from './sessions.js';
 import type { BridgeContext } from './context.js';
 import { networkId, portalKeyString, remoteChatId, type MatrixRoomId, type MatrixUserId, type RemoteChatId } from './ids.js';
 import { identifierProblem } from './safety.js';
+import { nameTemplateProblem } from './portal/matrix/origin.js';
 import type { LinkDirection, PortalRow } from './store/store.js';
 
 /** Matrix power level that makes a room admin. */
@@ -58,6 +59,13 @@ export interface LinkResult {
   relayMissing?: string;
 }
 
+/** How a link carries messages: its direction, and how its chat's people are named in a gateway room's other chats. */
+export interface LinkOptions {
+  direction?: LinkDirection;
+  /** With `{name}` (and optionally `{network}`); default "{name} ({network})". */
+  nameTemplate?: string;
+}
+
 /** How long a network's own admins have to confirm a link (`proveChatControl`). */
 export const LINK_PROOF_TIMEOUT_MS = 10 * 60_000;
 
@@ -78,10 +86,12 @@ interface CheckedLink {
  * one (it must see the chat), else the network's relay account. Where the network asks
  * for it, an admin of the chat must confirm on the network first (status `pending`).
  */
-export async function startLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string, direction: LinkDirection = 'both'): Promise<LinkStart> {
+export async function startLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string, options: LinkOptions = {}): Promise<LinkStart> {
+  const problem = options.nameTemplate === undefined ? undefined : nameTemplateProblem(options.nameTemplate);
+  if (problem) throw new LinkRefused(`That name template cannot be used: ${problem} (e.g. "[tg] {name}").`, 'bad-input');
   const checked = await checkLink(ctx, actor, roomId, network, rawChat);
   const { live } = checked;
-  if (!live.session.proveChatControl) return { status: 'linked', result: await completeLink(ctx, actor, roomId, checked, direction) };
+  if (!live.session.proveChatControl) return { status: 'linked', result: await completeLink(ctx, actor, roomId, checked, options) };
   const code = randomBytes(6).toString('base64url').replace(/[-_]/g, 'x').toUpperCase();
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), LINK_PROOF_TIMEOUT_MS);
@@ -89,14 +99,14 @@ export async function startLink(ctx: BridgeContext, actor: Actor, roomId: Matrix
   const done = proof.finally(() => clearTimeout(timer)).then(async (by) => {
     ctx.log.info({ network: checked.net.id, chat: checked.chat, confirmedBy: by, roomId }, 'link confirmed on the network');
     // Checked again: the room or the chat may have been linked elsewhere meanwhile.
-    return completeLink(ctx, actor, roomId, await checkLink(ctx, actor, roomId, network, rawChat), direction);
+    return completeLink(ctx, actor, roomId, await checkLink(ctx, actor, roomId, network, rawChat), options);
   });
   return { status: 'pending', instructions, expiresInS: LINK_PROOF_TIMEOUT_MS / 1000, done };
 }
 
 /** `startLink`, waiting for a confirmation if one is needed. */
-export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string, direction: LinkDirection = 'both'): Promise<LinkResult> {
-  const start = await startLink(ctx, actor, roomId, network, rawChat, direction);
+export async function linkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network: string, rawChat: string, options: LinkOptions = {}): Promise<LinkResult> {
+  const start = await startLink(ctx, actor, roomId, network, rawChat, options);
   return start.status === 'linked' ? start.result : start.done;
 }
 
@@ -104,7 +114,6 @@ async function checkLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId,
   const typed = parseChatId(ctx, network, rawChat);
   const net = ctx.sessions.network(networkId(network))!;
   await requireRoomAdmin(ctx, actor, roomId, 'link it');
-  if (ctx.store.portalsByRoom(roomId).some((p) => p.network === net.id)) throw new LinkRefused(`This room is already bridged to ${net.id}; unlink it first.`, 'conflict');
   const live = ctx.sessions.ownedBy(net.id, actor.userId) ?? ctx.sessions.relay(net.id);
   if (!live) throw new LinkRefused(`You have no ${net.id} login and ${net.id} has no relay account: log in first ("login ${net.id}").`, 'forbidden');
   const info = await live.session.getChatInfo(typed).catch((err: unknown) => {
@@ -114,13 +123,12 @@ async function checkLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId,
   // The network's own id for the chat (a Telegram @name resolves to its number): updates use that one.
   const chat = info.id;
   const existing = ctx.store.getPortal(portalKeyString({ network: net.id, chat }));
-  if (existing?.roomId && existing.roomId !== roomId) {
-    throw new LinkRefused(`That ${net.id} chat is already bridged to another room (${existing.roomId}); unlink it there first.`, 'conflict');
-  }
+  if (existing?.roomId === roomId) throw new LinkRefused(`That ${net.id} chat is already linked to this room.`, 'conflict');
+  if (existing?.roomId) throw new LinkRefused(`That ${net.id} chat is already bridged to another room (${existing.roomId}); unlink it there first.`, 'conflict');
   return { net, chat, info, live };
 }
 
-async function completeLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, checked: CheckedLink, direction: LinkDirection): Promise<LinkResult> {
+async function completeLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, checked: CheckedLink, options: LinkOptions): Promise<LinkResult> {
   const { net, chat, info, live } = checked;
   const portalKey = portalKeyString({ network: net.id, chat });
   // The relay account speaks for everyone without a login, so it must be in the chat too
@@ -129,27 +137,33 @@ async function completeLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoom
   let relayMissing: string | undefined;
   if (relay && relay !== live) await relay.session.getChatInfo(chat).catch((err: unknown) => { relayMissing = (err as Error).message; });
   const portal = ctx.store.getPortal(portalKey) ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
-  ctx.store.updatePortal(portalKey, { roomId, direction, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
+  ctx.store.updatePortal(portalKey, { roomId, direction: options.direction ?? 'both', nameTemplate: options.nameTemplate ?? null, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
   const bridgeStateMissing = await ctx.rooms.markBridged(roomId, portal, net.adapter.displayName, info.name).then(() => false, () => true);
   ctx.log.info({ portal: portalKey, roomId, by: actor.userId }, 'portal linked');
   return { portal: ctx.store.getPortal(portalKey)!, ...(info.name && { chatName: info.name }), ...(bridgeStateMissing && { bridgeStateMissing }), ...(relayMissing && { relayMissing }) };
 }
 
-/** The portal of a room an action is about: the only one, or the one of the named network. */
-export function portalOfRoom(ctx: BridgeContext, roomId: MatrixRoomId, network?: string): PortalRow {
+/**
+ * The portal of a room an action is about: the only one, or the one named by network
+ * (and chat, where the room links several chats of that network).
+ */
+export function portalOfRoom(ctx: BridgeContext, roomId: MatrixRoomId, network?: string, chat?: string): PortalRow {
   const portals = ctx.store.portalsByRoom(roomId);
   if (!portals.length) throw new LinkRefused('This room is not bridged.', 'not-found');
-  if (network) {
-    const p = portals.find((x) => x.network === network.toLowerCase());
-    if (!p) throw new LinkRefused(`This room is not bridged to ${network}. It is bridged to: ${portals.map((x) => x.network).join(', ')}.`, 'not-found');
-    return p;
+  const listed = portals.map((x) => `${x.network} ${x.chatId}`).join(', ');
+  if (!network) {
+    if (portals.length === 1) return portals[0]!;
+    throw new LinkRefused(`This room is linked to several chats; name one: ${listed}.`, 'bad-input');
   }
-  if (portals.length === 1) return portals[0]!;
-  throw new LinkRefused(`This room is bridged to several networks; name one: ${portals.map((x) => x.network).join(', ')}.`, 'bad-input');
+  const ofNetwork = portals.filter((x) => x.network === network.toLowerCase());
+  const named = chat === undefined ? ofNetwork : ofNetwork.filter((x) => x.chatId === chat);
+  if (named.length === 1) return named[0]!;
+  if (!named.length) throw new LinkRefused(`This room is not linked to ${chat === undefined ? network : `${network} chat ${chat}`}. It is linked to: ${listed}.`, 'not-found');
+  throw new LinkRefused(`This room is linked to several ${network} chats; name one: ${ofNetwork.map((x) => x.chatId).join(', ')}.`, 'bad-input');
 }
 
-export async function unlinkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network?: string): Promise<PortalRow> {
-  const portal = portalOfRoom(ctx, roomId, network);
+export async function unlinkRoom(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, network?: string, chat?: string): Promise<PortalRow> {
+  const portal = portalOfRoom(ctx, roomId, network, chat);
   await requireRoomAdmin(ctx, actor, roomId, 'unlink it');
   ctx.store.updatePortal(portal.portalKey, { roomId: null });
   ctx.log.info({ portal: portal.portalKey, roomId, by: actor.userId }, 'portal unlinked');
@@ -157,8 +171,8 @@ export async function unlinkRoom(ctx: BridgeContext, actor: Actor, roomId: Matri
   return unlinked;
 }
 
-export async function setRelay(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, on: boolean, network?: string): Promise<PortalRow> {
-  const portal = portalOfRoom(ctx, roomId, network);
+export async function setRelay(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, on: boolean, network?: string, chat?: string): Promise<PortalRow> {
+  const portal = portalOfRoom(ctx, roomId, network, chat);
   await requireRoomAdmin(ctx, actor, roomId, 'change relaying');
   ctx.store.updatePortal(portal.portalKey, { relay: on });
   return { ...portal, relay: on };

@@ -10,8 +10,11 @@ export function loadNetworks(config: Config, adapters: readonly NetworkAdapter[]
   for (const [id, section] of Object.entries(config.networks)) {
     if (!section.enabled) continue;
     const name = section.adapter ?? id;
-    const adapter = byName.get(name);
-    if (!adapter) throw new ConfigError(`networks.${id}`, `no adapter named ${name} (known: ${[...byName.keys()].join(', ')})`);
+    const named = byName.get(name);
+    if (!named) throw new ConfigError(`networks.${id}`, `no adapter named ${name} (known: ${[...byName.keys()].join(', ')})`);
+    // A section whose id is not the adapter's own gets an instance of its own (its own logins and state).
+    const adapter = named.network === id ? named : named.forNetwork?.(networkId(id));
+    if (!adapter) throw new ConfigError(`networks.${id}`, `the ${name} adapter can serve one network only; name this section "${name}"`);
     let parsed: unknown;
     try {
       parsed = adapter.parseConfig(adapterSection(section));

@@ -80,6 +80,11 @@ export class LoopbackAdapter implements NetworkAdapter<LoopbackConfig> {
     this.displayName = network === 'loopback' ? 'Loopback' : `Loopback (${network})`;
   }
 
+  /** Another loopback network in the same process: a world of its own. */
+  forNetwork(network: NetworkId): LoopbackAdapter {
+    return new LoopbackAdapter(new LoopbackWorld(), network);
+  }
+
   parseConfig(raw: unknown): LoopbackConfig {
     const config = parseLoopbackConfig(raw);
     this.capabilities = loopbackCapabilities(config.maxTextLength);

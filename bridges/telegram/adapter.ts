@@ -1,6 +1,6 @@
 /** The Telegram adapter: a relay bot from config, and personal bots people log in with. */
 import type { AdapterSession, Capabilities, ConfiguredLogin, EventSink, LoginFlow, LoginInfo, Logger, NetworkAdapter } from '../../core/adapter.js';
-import { loginId, networkId, remoteChatId, remoteUserId, type RemoteChatId } from '../../core/ids.js';
+import { loginId, networkId, remoteChatId, remoteUserId, type NetworkId, type RemoteChatId } from '../../core/ids.js';
 import { BadToken, TelegramApi } from './api.js';
 import { isBotToken, parseTelegramConfig, type TelegramConfig } from './config.js';
 import { MAX_TEXT } from './outbound.js';
@@ -26,7 +26,12 @@ export const telegramCapabilities: Capabilities = {
 };
 
 export class TelegramAdapter implements NetworkAdapter<TelegramConfig> {
-  readonly network = networkId('telegram');
+  constructor(readonly network: NetworkId = networkId('telegram')) {}
+
+  /** Another telegram network (a second section naming this adapter): nothing shared. */
+  forNetwork(network: NetworkId): TelegramAdapter {
+    return new TelegramAdapter(network);
+  }
   readonly displayName = 'Telegram';
   readonly capabilities = telegramCapabilities;
   private hub: WebhookHub | undefined;
@@ -38,7 +43,7 @@ export class TelegramAdapter implements NetworkAdapter<TelegramConfig> {
   configuredLogins(config: TelegramConfig): ConfiguredLogin[] {
     if (!config.botToken) return [];
     const botId = config.botToken.slice(0, config.botToken.indexOf(':'));
-    return [{ id: loginId('telegram:relay'), network: this.network, kind: 'relay', remoteUser: remoteUserId(botId), data: {} }];
+    return [{ id: loginId(`${this.network}:relay`), network: this.network, kind: 'relay', remoteUser: remoteUserId(botId), data: {} }];
   }
 
   createSession(login: LoginInfo, config: TelegramConfig, sink: EventSink): AdapterSession {

@@ -1,6 +1,6 @@
 /** The XMPP adapter: a person's own account (puppeting) and a relay account for MUCs. */
 import type { AdapterSession, Capabilities, ConfiguredLogin, EventSink, LoginFlow, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
-import { loginId, networkId, remoteChatId, remoteUserId, type RemoteChatId } from '../../core/ids.js';
+import { loginId, networkId, remoteChatId, remoteUserId, type NetworkId, type RemoteChatId } from '../../core/ids.js';
 import { identifierProblem } from '../../core/safety.js';
 import jid from '@xmpp/jid';
 import { AuthError, createConnection } from './connection.js';
@@ -26,7 +26,12 @@ export const xmppCapabilities: Capabilities = {
 };
 
 export class XmppAdapter implements NetworkAdapter<XmppConfig> {
-  readonly network = networkId('xmpp');
+  constructor(readonly network: NetworkId = networkId('xmpp')) {}
+
+  /** Another xmpp network (a second section naming this adapter): nothing shared. */
+  forNetwork(network: NetworkId): XmppAdapter {
+    return new XmppAdapter(network);
+  }
   readonly displayName = 'XMPP';
   readonly capabilities = xmppCapabilities;
 
@@ -36,7 +41,7 @@ export class XmppAdapter implements NetworkAdapter<XmppConfig> {
 
   configuredLogins(config: XmppConfig): ConfiguredLogin[] {
     if (!config.relay) return [];
-    return [{ id: loginId('xmpp:relay'), network: this.network, kind: 'relay', remoteUser: remoteUserId(config.relay.jid), data: { jid: config.relay.jid } }];
+    return [{ id: loginId(`${this.network}:relay`), network: this.network, kind: 'relay', remoteUser: remoteUserId(config.relay.jid), data: { jid: config.relay.jid } }];
   }
 
   createSession(login: LoginInfo, config: XmppConfig, sink: EventSink): AdapterSession {

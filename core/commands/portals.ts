@@ -1,6 +1,7 @@
 /** link, unlink, relay, portals, sync: the chat face of core/linking.ts. */
 import { LinkRefused, portalsOf, setRelay, startLink, unlinkRoom, type LinkResult } from '../linking.js';
 import { txnId } from '../portal/txn.js';
+import { DEFAULT_NAME_TEMPLATE } from '../portal/matrix/origin.js';
 import type { LinkDirection, PortalRow } from '../store/store.js';
 import { CommandError, type Command, type CommandCall } from './types.js';
 
@@ -22,11 +23,23 @@ const DIRECTIONS: Record<LinkDirection, string> = {
   out: 'from this room only',
 };
 
-async function link(call: CommandCall): Promise<string> {
-  const [network, chat, way = 'both'] = call.args;
+const LINK_USAGE = 'Usage: link <network> <remote chat> [both|in|out] [as <name template>], e.g. link telegram -1001234 as [tg] {name}';
+
+/** `link <network> <chat> [both|in|out] [as <template…>]`: the template is the rest of the line. */
+function parseLinkArgs(args: string[]): { network: string; chat: string; direction: LinkDirection; nameTemplate?: string } {
+  const asAt = args.findIndex((a, i) => i >= 2 && a.toLowerCase() === 'as');
+  const head = asAt < 0 ? args : args.slice(0, asAt);
+  const nameTemplate = asAt < 0 ? undefined : args.slice(asAt + 1).join(' ');
+  const [network, chat, way = 'both'] = head;
   const direction = way.toLowerCase() as LinkDirection;
-  if (!network || !chat || call.args.length > 3 || !(direction in DIRECTIONS)) throw new CommandError('Usage: link <network> <remote chat> [both|in|out]');
-  const start = await refusals(() => startLink(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat, direction));
+  if (!network || !chat || head.length > 3 || !(direction in DIRECTIONS) || nameTemplate === '') throw new CommandError(LINK_USAGE);
+  return { network, chat, direction, ...(nameTemplate !== undefined && { nameTemplate }) };
+}
+
+async function link(call: CommandCall): Promise<string> {
+  const { network, chat, direction, nameTemplate } = parseLinkArgs(call.args);
+  const options = { direction, ...(nameTemplate !== undefined && { nameTemplate }) };
+  const start = await refusals(() => startLink(call.ctx, actor(call), call.roomId, network.toLowerCase(), chat, options));
   if (start.status === 'linked') return linkedAnswer(call, start.result, direction);
   // The answer comes later, as its own notice, once the chat's admins confirmed (or did not).
   void start.done.then(
@@ -48,19 +61,21 @@ function linkedAnswer(call: CommandCall, result: LinkResult, direction: LinkDire
   const stateNote = bridgeStateMissing ? '\n(I could not mark the room as bridged: give the bridge bot power level 50 so clients can show it.)' : '';
   const wayNote = direction === 'both' ? '' : ` Messages go ${DIRECTIONS[direction]}.`;
   const others = call.ctx.store.portalsByRoom(call.roomId).length - 1;
-  const gatewayNote = others > 0 ? ` This room now links ${others + 1} chats: what is said in one reaches the others ("links" lists them).` : '';
+  const named = portal.nameTemplate ? ` Its people are named "${portal.nameTemplate}" in the other chats.` : '';
+  const gatewayNote = others > 0 ? ` This room now links ${others + 1} chats: what is said in one reaches the others ("links" lists them).${named}` : '';
   return `Linked this room to ${displayName} chat ${chatName ? `"${chatName}" (${portal.chatId})` : portal.chatId}.${wayNote} ${relayNote}${gatewayNote}${stateNote}`;
 }
 
 async function unlink(call: CommandCall): Promise<string> {
-  const portal = await refusals(() => unlinkRoom(call.ctx, actor(call), call.roomId, call.args[0]));
-  return `Unlinked this room from ${portal.network} chat ${portal.chatId}. Nothing is bridged here any more.`;
+  const portal = await refusals(() => unlinkRoom(call.ctx, actor(call), call.roomId, call.args[0], call.args[1]));
+  const left = call.ctx.store.portalsByRoom(call.roomId).length;
+  return `Unlinked this room from ${portal.network} chat ${portal.chatId}. ${left ? `It still links ${left} chat${left > 1 ? 's' : ''} ("links" lists them).` : 'Nothing is bridged here any more.'}`;
 }
 
 async function relay(call: CommandCall): Promise<string> {
   const mode = call.args[0]?.toLowerCase();
-  if (mode !== 'on' && mode !== 'off') throw new CommandError('Usage: relay on|off [network]');
-  const portal = await refusals(() => setRelay(call.ctx, actor(call), call.roomId, mode === 'on', call.args[1]));
+  if (mode !== 'on' && mode !== 'off') throw new CommandError('Usage: relay on|off [network [chat]]');
+  const portal = await refusals(() => setRelay(call.ctx, actor(call), call.roomId, mode === 'on', call.args[1], call.args[2]));
   return mode === 'on'
     ? `Relaying is on: Matrix users without a ${portal.network} login speak here through the relay account.`
     : `Relaying is off: only Matrix users with their own ${portal.network} login are bridged here; others are told so.`;
@@ -78,7 +93,7 @@ async function listPortals(call: CommandCall): Promise<string> {
 async function links(call: CommandCall): Promise<string> {
   const portals = call.ctx.store.portalsByRoom(call.roomId);
   if (!portals.length) return 'This room is not linked to any chat.';
-  const line = (p: PortalRow) => `• ${p.network} ${p.name ? `"${p.name}" ` : ''}(${p.chatId}): ${p.direction ?? 'both'} (${DIRECTIONS[p.direction ?? 'both']})${p.relay === false ? ', relay off' : ''}`;
+  const line = (p: PortalRow) => `• ${p.network} ${p.name ? `"${p.name}" ` : ''}(${p.chatId}): ${p.direction ?? 'both'} (${DIRECTIONS[p.direction ?? 'both']})${p.relay === false ? ', relay off' : ''}${portals.length > 1 ? `, its people named "${p.nameTemplate ?? DEFAULT_NAME_TEMPLATE}" elsewhere` : ''}`;
   return ['Chats linked to this room:', ...portals.map(line)].join('\n');
 }
 
@@ -89,10 +104,10 @@ async function sync(call: CommandCall): Promise<string> {
 }
 
 export const portalCommands: Command[] = [
-  { name: 'link', usage: '<network> <remote chat> [both|in|out]', help: 'bridge this room to a remote group chat; several networks may be linked to one room (room admins)', level: 'user', place: 'anywhere', run: link },
+  { name: 'link', usage: '<network> <remote chat> [both|in|out] [as <name template>]', help: 'bridge this room to a remote group chat; several chats, of any networks, may be linked to one room, and the template names their people in the others, e.g. "as [tg] {name}" (room admins)', level: 'user', place: 'anywhere', run: link },
   { name: 'links', help: 'list the chats linked to this room and the way each carries messages', level: 'user', place: 'portal', run: links },
-  { name: 'unlink', usage: '[network]', help: 'stop bridging this room (room admins)', level: 'user', place: 'portal', run: unlink },
-  { name: 'relay', usage: 'on|off [network]', help: 'whether Matrix users without a login are relayed here (room admins)', level: 'user', place: 'portal', run: relay },
+  { name: 'unlink', usage: '[network [chat]]', help: 'stop bridging this room, or one of the chats linked to it (room admins)', level: 'user', place: 'portal', run: unlink },
+  { name: 'relay', usage: 'on|off [network [chat]]', help: 'whether Matrix users without a login are relayed here (room admins)', level: 'user', place: 'portal', run: relay },
   { name: 'portals', usage: '[all]', help: 'list your bridged rooms ("all": every portal, bridge admins)', level: 'user', place: 'anywhere', run: listPortals },
   { name: 'sync', help: "refresh this room's name, topic and member profiles from the remote chat", level: 'user', place: 'portal', run: sync },
 ];

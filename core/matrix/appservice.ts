@@ -17,6 +17,7 @@ import type { Naming } from '../naming.js';
 import { failureKind, TransientError } from '../outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
+import { TXN_KEY } from '../portal/txn.js';
 
 const enc = encodeURIComponent;
 
@@ -48,8 +49,6 @@ export function encryptionStatus(): { available: boolean; reason?: string } {
   }
 }
 
-/** Content key carrying the bridge's transaction id of an event it sent (see sendEvent). */
-export const TXN_KEY = 'org.switchboard.txn';
 /** How many pages of 100 of the sender's events are searched for an unanswered send. */
 const FIND_SENT_PAGES = 5;
 
@@ -252,9 +251,10 @@ export class AppserviceMatrixSide implements MatrixSide {
     return matrixEventId(res.event_id);
   }
 
+  /** The transaction id travels in the content here too (see sendEvent): it tells a gateway room which chat a ghost's redaction came from. */
   async redact(roomId: MatrixRoomId, sender: MatrixUserId, eventId: MatrixEventId, txnId: string, reason?: string): Promise<void> {
     await call(() =>
-      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(txnId)}`, null, reason ? { reason } : {}),
+      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(txnId)}`, null, { ...(reason && { reason }), [TXN_KEY]: txnId }),
     );
   }
 

@@ -33,8 +33,8 @@ interface Caller {
 
 // Room version 12 ids have no server part (`!opaque`); older ones do (`!opaque:server`).
 const roomIdSchema = z.string().max(255).regex(/^![\x21-\x7e]+$/, 'must be a Matrix room id like !abc:example.org');
-const linkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1), chat: z.string().min(1), direction: z.enum(['both', 'in', 'out']).default('both') }).strict();
-const unlinkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1).optional() }).strict();
+const linkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1), chat: z.string().min(1), direction: z.enum(['both', 'in', 'out']).default('both'), name_template: z.string().min(1).optional() }).strict();
+const unlinkBody = z.object({ room_id: roomIdSchema, network: z.string().min(1).optional(), chat: z.string().min(1).optional() }).strict();
 const stepBody = z.object({ input: z.record(z.string(), z.string().max(4096)).default({}) }).strict();
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -143,7 +143,9 @@ export class ProvisioningApi {
     if (is('POST', /^\/link$/)) {
       needUser();
       const body = parse(linkBody, await readBody(req));
-      const start = await startLink(this.ctx, caller, matrixRoomId(body.room_id), body.network.toLowerCase(), body.chat, body.direction);
+      const start = await startLink(this.ctx, caller, matrixRoomId(body.room_id), body.network.toLowerCase(), body.chat, {
+        direction: body.direction, ...(body.name_template !== undefined && { nameTemplate: body.name_template }),
+      });
       if (start.status === 'pending') {
         // Completes by itself once the chat's admins confirm; `portals` shows it then.
         start.done.catch((err: unknown) => this.log.info({ roomId: body.room_id, err: String(err) }, 'pending link not made'));
@@ -155,7 +157,7 @@ export class ProvisioningApi {
     if (is('POST', /^\/unlink$/)) {
       needUser();
       const body = parse(unlinkBody, await readBody(req));
-      return { portal: portalJson(await unlinkRoom(this.ctx, caller, matrixRoomId(body.room_id), body.network)) };
+      return { portal: portalJson(await unlinkRoom(this.ctx, caller, matrixRoomId(body.room_id), body.network, body.chat)) };
     }
     throw new ApiError(404, 'M_UNRECOGNIZED', `no ${method} ${PROVISION_PREFIX}${path}`);
   }
@@ -176,7 +178,7 @@ export class ProvisioningApi {
 }
 
 function portalJson(p: PortalRow) {
-  return { network: p.network, chat_id: p.chatId, kind: p.kind, room_id: p.roomId ?? null, name: p.name ?? null, relay: p.relay !== false, direction: p.direction ?? 'both' };
+  return { network: p.network, chat_id: p.chatId, kind: p.kind, room_id: p.roomId ?? null, name: p.name ?? null, relay: p.relay !== false, direction: p.direction ?? 'both', name_template: p.nameTemplate ?? null };
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {

@@ -22,6 +22,7 @@ function toPortal(r: Row): PortalRow {
     avatarMxc: opt(r.avatar_mxc),
     relay: r.relay !== 0,
     direction: r.direction as LinkDirection,
+    nameTemplate: opt(r.name_template),
   };
 }
 
@@ -98,7 +99,8 @@ export class SqliteStore implements Store {
           topic = CASE WHEN @setTopic THEN @topic ELSE topic END,
           avatar_mxc = CASE WHEN @setAvatarMxc THEN @avatarMxc ELSE avatar_mxc END,
           relay = CASE WHEN @setRelay THEN @relay ELSE relay END,
-          direction = CASE WHEN @setDirection THEN @direction ELSE direction END
+          direction = CASE WHEN @setDirection THEN @direction ELSE direction END,
+          name_template = CASE WHEN @setNameTemplate THEN @nameTemplate ELSE name_template END
         WHERE portal_key = @portalKey`),
       listPortals: p('SELECT * FROM portals ORDER BY created_at, portal_key'),
       countPortals: p('SELECT count(*) AS n FROM portals'),
@@ -203,6 +205,7 @@ export class SqliteStore implements Store {
       setAvatarMxc: has('avatarMxc'), avatarMxc: change.avatarMxc ?? null,
       setRelay: has('relay'), relay: change.relay === false ? 0 : 1,
       setDirection: has('direction'), direction: change.direction ?? 'both',
+      setNameTemplate: has('nameTemplate'), nameTemplate: change.nameTemplate ?? null,
     }));
   }
   listPortals() {

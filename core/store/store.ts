@@ -23,6 +23,8 @@ export interface PortalRow {
   relay?: boolean;
   /** Which way the link carries messages (default `both`). */
   direction?: LinkDirection;
+  /** How this chat's people are named in the room's other chats (gateway rooms); see core/portal/matrix/origin.ts. */
+  nameTemplate?: string;
 }
 
 /** `in`: from the chat into the room only; `out`: from the room into the chat only. */
@@ -35,6 +37,7 @@ export interface PortalChange {
   avatarMxc?: string;
   relay?: boolean;
   direction?: LinkDirection;
+  nameTemplate?: string | null;
 }
 
 export interface GhostRow {

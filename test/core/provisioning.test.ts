@@ -118,7 +118,7 @@ describe('provisioning API', () => {
     });
     h.matrix.powers.set(`${ROOM}|${ERIN}`, 100);
     const linked = await call('POST', '/link', { body: { room_id: ROOM, network: 'loopback', chat: 'team' } });
-    assert.deepEqual(linked.body, { portal: { network: 'loopback', chat_id: 'team', kind: 'group', room_id: ROOM, name: 'Team', relay: true, direction: 'both' }, bridge_state_set: true });
+    assert.deepEqual(linked.body, { portal: { network: 'loopback', chat_id: 'team', kind: 'group', room_id: ROOM, name: 'Team', relay: true, direction: 'both', name_template: null }, bridge_state_set: true });
     assert.equal((await call('POST', '/link', { body: { room_id: ROOM, network: 'loopback', chat: 'team' } })).status, 409);
     assert.equal((await call('GET', '/portals?all=true')).status, 403);
     assert.equal((await call('GET', '/portals?all=true', { token: 'tok-root' })).body.portals.length, 1);

@@ -33,6 +33,22 @@ describe('config', () => {
     });
   }
 
+  it('two sections naming one adapter get an instance each, with their own login ids', () => {
+    const config = parseConfig({ ...minimal, networks: {
+      loopback: { relay_user: 'relaybot' },
+      lb2: { adapter: 'loopback', relay_user: 'relay2' },
+      telegram: { bot_token: '111:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+      tg2: { adapter: 'telegram', bot_token: '222:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' },
+    } }, {});
+    const networks = loadNetworks(config, builtInAdapters());
+    assert.deepEqual(networks.map((n) => [n.id, n.adapter.network]), [['loopback', 'loopback'], ['lb2', 'lb2'], ['telegram', 'telegram'], ['tg2', 'tg2']]);
+    assert.notEqual(networks[0]!.adapter, networks[1]!.adapter, 'no shared state (a loopback world, a webhook listener)');
+    const logins = networks.flatMap((n) => n.adapter.configuredLogins(n.config).map((l) => `${l.id} ${l.network}`));
+    assert.deepEqual(logins, ['loopback:relay loopback', 'lb2:relay lb2', 'telegram:relay telegram', 'tg2:relay tg2']);
+    const single = { ...builtInAdapters()[0]!, network: builtInAdapters()[0]!.network, forNetwork: undefined, parseConfig: () => ({}) };
+    assert.throws(() => loadNetworks(parseConfig({ ...minimal, networks: { other: { adapter: 'loopback' } } }, {}), [single as never]), /networks\.other: the loopback adapter can serve one network only/);
+  });
+
   it('an adapter rejects a bad network section with the path', () => {
     const config = parseConfig({ ...minimal, networks: { loopback: { puppets: 'alice' } } }, {});
     assert.throws(() => loadNetworks(config, builtInAdapters()), /^Error: networks\.loopback: puppets: must be a list|networks\.loopback: puppets/);

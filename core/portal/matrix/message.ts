@@ -22,7 +22,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   const parsed = fromMatrix(ev.content, mention);
   if (!parsed) return ignored('not a message this bridge carries');
 
-  const route = routeFor(ctx, portal, sender, ctx.rooms.displayName(ev.room_id as MatrixRoomId, sender));
+  const route = routeFor(ctx, portal, ev);
   if (!route.ok) {
     await notifyDeliveryFailure(ctx, portal, eventId, sender, route.reason);
     return failed(route.reason);

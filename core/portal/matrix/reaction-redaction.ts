@@ -14,7 +14,7 @@ import { sendOutbound } from './send.js';
 /** The route for the event's sender; when there is none, the sender has been told why. */
 async function routeOrNotify(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Route> {
   const sender = ev.sender as MatrixUserId;
-  const r = routeFor(ctx, portal, sender, ctx.rooms.displayName(portal.roomId!, sender));
+  const r = routeFor(ctx, portal, ev);
   if (!r.ok) await notifyDeliveryFailure(ctx, portal, ev.event_id as MatrixEventId, sender, r.reason);
   return r;
 }

@@ -5,15 +5,20 @@
  */
 import { permissionOf } from '../../config.js';
 import type { BridgeContext } from '../../context.js';
+import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { MessageContent, RelayedSender } from '../../events.js';
-import type { MatrixUserId } from '../../ids.js';
+import type { MatrixRoomId, MatrixUserId } from '../../ids.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { singleLineName } from '../../safety.js';
+import { originPortal, relayedGhostName } from './origin.js';
 
 export type Route = { ok: true; live: LiveLogin; relayedFor?: RelayedSender } | { ok: false; reason: string };
 
-export function routeFor(ctx: BridgeContext, portal: PortalRow, sender: MatrixUserId, displayName: string): Route {
+export function routeFor(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Route {
+  const sender = ev.sender as MatrixUserId;
+  const roomId = ev.room_id as MatrixRoomId;
+  const displayName = ctx.rooms.displayName(roomId, sender);
   if (portal.receiver) {
     const live = ctx.sessions.get(portal.receiver);
     if (!live) return { ok: false, reason: `the ${portal.network} login of this chat is not connected` };
@@ -27,11 +32,12 @@ export function routeFor(ctx: BridgeContext, portal: PortalRow, sender: MatrixUs
   }
   const ghost = ctx.naming.parseGhost(sender);
   if (ghost) {
-    // A person of another network in a room linked to several chats: always relayed, named with their network.
+    // A person of another chat in a room linked to several: always relayed, named as their chat's link says.
     if (portal.relay === false) return { ok: false, reason: 'relaying is off in this room' };
     const relay = ctx.sessions.relay(portal.network);
-    if (!relay) return { ok: false, reason: `${portal.network} has no relay to carry messages from other networks` };
-    return { ok: true, live: relay, relayedFor: { displayName: `${displayName} (${ghost.network})`, matrixId: sender } };
+    if (!relay) return { ok: false, reason: `${portal.network} has no relay to carry messages from other chats` };
+    const origin = originPortal(ctx.store.portalsByRoom(roomId), ev.content);
+    return { ok: true, live: relay, relayedFor: { displayName: relayedGhostName(displayName, ghost.network, origin), matrixId: sender } };
   }
   const own = ctx.sessions.ownedBy(portal.network, sender);
   if (own) return { ok: true, live: own };

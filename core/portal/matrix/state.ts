@@ -20,7 +20,7 @@ export async function matrixRoomInfo(ctx: BridgeContext, portal: PortalRow, ev: 
   };
   const caps = ctx.sessions.capabilities(portal.network);
   const sender = ev.sender as MatrixUserId;
-  const r = caps && (isName ? caps.chatInfo.name : caps.chatInfo.topic) ? routeFor(ctx, portal, sender, ctx.rooms.displayName(portal.roomId!, sender)) : undefined;
+  const r = caps && (isName ? caps.chatInfo.name : caps.chatInfo.topic) ? routeFor(ctx, portal, ev) : undefined;
   if (!r?.ok) {
     remember();
     return ignored(r ? r.reason : `${portal.network} chats cannot change this`);

@@ -6,7 +6,7 @@ import { MatrixRequestError } from '../../matrix/side.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalKeyString } from '../../ids.js';
-import { txnId } from '../txn.js';
+import { portalTxnId } from '../txn.js';
 import { avatarBytes } from '../../ghosts.js';
 
 type Ev<T extends RemoteEvent['type']> = Extract<RemoteEvent, { type: T }>;
@@ -99,7 +99,7 @@ export async function remoteChatMoved(ctx: BridgeContext, portal: PortalRow, liv
   ctx.store.updatePortal(portal.portalKey, { roomId: null });
   const moved = ctx.store.getPortal(portalKey)!;
   await ctx.rooms.markBridged(roomId, moved, live.network.adapter.displayName, moved.name).catch((err: unknown) => ctx.log.warn({ portal: portalKey, err: String(err) }, 'could not update m.bridge after a move'));
-  await ctx.matrix.sendEvent(roomId, ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body: `This ${portal.network} chat moved to a new id (${ev.to}); the room follows it.` }, txnId(portal.portalKey, 'moved', ev.to, 0));
+  await ctx.matrix.sendEvent(roomId, ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body: `This ${portal.network} chat moved to a new id (${ev.to}); the room follows it.` }, portalTxnId(portal.portalKey, 'moved', ev.to, 0));
   ctx.log.info({ from: portal.portalKey, to: portalKey, roomId }, 'portal moved with its chat');
   return ok();
 }

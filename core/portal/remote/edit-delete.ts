@@ -6,7 +6,7 @@ import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
-import { txnId } from '../txn.js';
+import { portalTxnId } from '../txn.js';
 
 type RemoteEdit = Extract<RemoteEvent, { type: 'edit' }>;
 type RemoteDelete = Extract<RemoteEvent, { type: 'delete' }>;
@@ -21,7 +21,7 @@ export async function remoteEdit(ctx: BridgeContext, portal: PortalRow, live: Li
   await ctx.rooms.ensureMember(portal.roomId, sender);
   // Without an edit id, the new text itself identifies the edit (a repeat is the same edit).
   const editKey = ev.id ?? createHash('sha256').update(ev.content.text).digest('base64url');
-  await ctx.matrix.sendEvent(portal.roomId, sender, 'm.room.message', asEdit(content, target.eventId), txnId(portal.portalKey, 'edit', ev.target, editKey));
+  await ctx.matrix.sendEvent(portal.roomId, sender, 'm.room.message', asEdit(content, target.eventId), portalTxnId(portal.portalKey, 'edit', ev.target, editKey));
   return ok();
 }
 
@@ -30,7 +30,7 @@ export async function remoteDelete(ctx: BridgeContext, portal: PortalRow, live: 
   if (!parts.length || !portal.roomId) return ignored('delete of a message that was never bridged (or already deleted)');
   const sender = await ctx.ghosts.ensure(portal.network, ev.sender, live.session);
   for (const p of parts) {
-    const txn = txnId(portal.portalKey, 'redact', ev.target, p.part);
+    const txn = portalTxnId(portal.portalKey, 'redact', ev.target, p.part);
     await ctx.matrix.redact(p.roomId, sender, p.eventId, txn).catch(async (err: { status?: number }) => {
       // A remote moderator's ghost may lack the power to redact; the bot has it in group rooms.
       if (err.status !== 403) throw err;

@@ -7,7 +7,7 @@ import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
-import { txnId } from '../txn.js';
+import { portalTxnId } from '../txn.js';
 import { attachmentContent } from './media.js';
 
 type RemoteMessage = Extract<RemoteEvent, { type: 'message' }>;
@@ -39,7 +39,7 @@ export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live:
       part < textPart ? textToMatrix(ev.content, ghostOf)! : await attachmentContent(attachments[part - textPart]!, live.session, ctx.matrix, maxBytes);
     if (part === 0 && replyTo) content = withReply(content, replyTo);
     if (self) content = asOwnNotice(content, live.network.adapter.displayName);
-    const eventId = await ctx.matrix.sendEvent(roomId, sender, 'm.room.message', content, txnId(portal.portalKey, 'msg', ev.id, part));
+    const eventId = await ctx.matrix.sendEvent(roomId, sender, 'm.room.message', content, portalTxnId(portal.portalKey, 'msg', ev.id, part));
     ctx.store.addMessagePart(portal.portalKey, { remoteId: ev.id, part, roomId, eventId, sender });
   }
   return ok();

@@ -9,7 +9,7 @@ import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
-import { txnId } from '../txn.js';
+import { portalTxnId } from '../txn.js';
 
 type RemoteReaction = Extract<RemoteEvent, { type: 'reaction' | 'reaction-set' }>;
 
@@ -31,7 +31,7 @@ export async function remoteReaction(ctx: BridgeContext, portal: PortalRow, live
   await ctx.rooms.ensureMember(portal.roomId, sender);
   for (const key of toAdd) await addReaction(ctx, portal, ev.target, ev.sender, sender, target.eventId, key);
   for (const r of toRemove) {
-    await ctx.matrix.redact(portal.roomId, sender, r.eventId, txnId(portal.portalKey, 'unreact', r.eventId));
+    await ctx.matrix.redact(portal.roomId, sender, r.eventId, portalTxnId(portal.portalKey, 'unreact', r.eventId));
     ctx.store.deleteReaction(portal.portalKey, r.eventId);
   }
   return ok();
@@ -44,6 +44,6 @@ async function addReaction(
   const roomId = portal.roomId!;
   // The txn id includes how many times this key was set before, so react-unreact-react sends again.
   const eventId = await ctx.matrix.sendEvent(roomId, ghost, 'm.reaction', reactionToMatrix(targetEvent, key),
-    txnId(portal.portalKey, 'react', targetId, remoteSender.id, key, Date.now()));
+    portalTxnId(portal.portalKey, 'react', targetId, remoteSender.id, key, Date.now()));
   ctx.store.addReaction({ portalKey: portal.portalKey, targetId, sender: remoteSender.id, key, eventId });
 }
