@@ -46,7 +46,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     log.info({ signal }, 'stopping: draining queues');
     await listener.close();
     await engine.stop();
-    store.close();
+    await store.close();
     log.info({}, 'stopped cleanly');
     process.exit(0);
   };

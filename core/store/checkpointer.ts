@@ -22,18 +22,26 @@ parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(timer); db.c
 
 export class Checkpointer {
   private readonly worker: Worker;
+  private readonly exited: Promise<void>;
 
   constructor(file: string, onError: (message: string) => void) {
     const modulePath = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, modulePath, intervalMs: INTERVAL_MS } });
     this.worker.on('message', (m: string) => onError(m));
     this.worker.on('error', (err) => onError(String(err)));
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     // A store somebody forgot to close must not keep the process alive.
     this.worker.unref();
   }
 
-  /** Ask the worker to close its connection and exit (it finishes a checkpoint in progress first). */
-  stop(): void {
+  /**
+   * Ask the worker to close its connection and exit (it finishes a checkpoint in progress
+   * first). Resolves when it has: until then it may still open or write the database's files.
+   */
+  stop(): Promise<void> {
+    // Unref'd so a forgotten store does not keep the process alive; awaited, it must.
+    this.worker.ref();
     this.worker.postMessage('stop');
+    return this.exited;
   }
 }

@@ -323,9 +323,11 @@ export class SqliteStore implements Store {
     return this.write(() => this.q.addTxn.run({ txnId, digest, now: Date.now() }).changes === 1);
   }
 
-  close() {
+  /** Resolves once the checkpoint worker has let go of the files too. */
+  async close() {
     this.flush();
-    this.checkpointer?.stop();
+    const worker = this.checkpointer?.stop();
     if (this.db.open) this.db.close();
+    await worker;
   }
 }

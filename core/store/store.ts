@@ -168,5 +168,5 @@ export interface Store {
    */
   addTransaction(txnId: string, digest?: string): boolean;
 
-  close(): void;
+  close(): Promise<void>;
 }

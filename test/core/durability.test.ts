@@ -165,7 +165,7 @@ describe('durability rules', () => {
     };
     h1.engine.handleTransaction('crash-1', [{ ...matrixText(roomId, ALICE, 'sent before the crash'), event_id: '$c1' }]);
     await new Promise((r) => setTimeout(r, 50));
-    (h1.store as SqliteStore).close();
+    await (h1.store as SqliteStore).close();
 
     const world2 = new LoopbackWorld();
     world2.persistTo(stateFile);

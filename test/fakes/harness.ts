@@ -49,7 +49,7 @@ export async function startHarness(opts: { config?: Config; path?: string; world
     },
     async stop() {
       await engine.stop();
-      store.close();
+      await store.close();
     },
   };
 }
