@@ -58,6 +58,7 @@ describe('provisioning API', () => {
     h = await startHarness({ config });
     h.world.addUser('bob', 'Bob');
     h.world.addGroup('team', { name: 'Team', members: ['bob', 'relaybot'] });
+    h.world.addGroup('annex', { name: 'Annex', members: ['bob', 'relaybot'] });
     const prov = new ProvisioningApi(h.engine.ctx, h.engine.logins, silentLogger());
     api = createServer((req, res) => void prov.handle(req, res));
     base = (await listen(api)) + PROVISION_PREFIX;
@@ -126,6 +127,12 @@ describe('provisioning API', () => {
     assert.equal((await call('POST', '/link', { body: { room_id: '!r:example.org', network: 'loopback', chat: 'a\r\nb' } })).body.error, 'That chat id cannot be used: it contains a line break or another control character.');
     const raw = await fetch(`${base}/link`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'x-matrix-access-token': 'tok-erin' }, body: '{nope' });
     assert.equal(raw.status, 400);
+    // A second chat of the same network, with a name template; unlink must then say which chat.
+    assert.equal((await call('POST', '/link', { body: { room_id: ROOM, network: 'loopback', chat: 'annex', name_template: '[annex]' } })).body.error, 'That name template cannot be used: it must contain {name} (e.g. "[tg] {name}").');
+    const annex = await call('POST', '/link', { body: { room_id: ROOM, network: 'loopback', chat: 'annex', name_template: '[annex] {name}' } });
+    assert.equal(annex.body.portal.name_template, '[annex] {name}');
+    assert.equal((await call('POST', '/unlink', { body: { room_id: ROOM, network: 'loopback' } })).status, 400);
+    assert.equal((await call('POST', '/unlink', { body: { room_id: ROOM, network: 'loopback', chat: 'annex' } })).body.portal.chat_id, 'annex');
     assert.deepEqual((await call('POST', '/unlink', { body: { room_id: ROOM } })).body.portal.room_id, null);
     assert.equal((await call('GET', '/nothing')).status, 404);
   });
