@@ -2,11 +2,15 @@
  * A gateway room end to end (issue 9): one Matrix room on a real Synapse linked to a
  * loopback group and to a MUC on a real Prosody. Every message reaches every side once,
  * with the right sender; an edit and a reaction follow it; a bridge restart between a
- * message and its edit keeps the mapping. A second room links two chats of one loopback
- * network and a chat of a second loopback network (another section naming the same
- * adapter). The conversations are printed side by side.
+ * message and its edit keeps the mapping. A second room links everything at once: two
+ * chats of one loopback network, a chat of a second loopback network (another section
+ * naming the same adapter), a MUC and a Telegram group (Bot API emulator). The
+ * conversations are printed side by side.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Element } from '@xmpp/xml';
 import { xml } from '@xmpp/client';
@@ -14,9 +18,13 @@ import type { MatrixTestClient } from '../harness/matrix-client.js';
 import { LoopbackClient } from '../harness/loopback-client.js';
 import { freePort } from '../harness/proc.js';
 import { Stack } from '../harness/stack.js';
+import { TelegramEmulator } from '../harness/telegram/emulator.js';
+import type { BotState, TgUser } from '../harness/telegram/model.js';
+import { TelegramPeople } from '../harness/telegram/people.js';
 import { XmppPerson } from '../harness/xmpp-person.js';
 
 const MUC = 'gateway@conference.xmpp.test';
+const MUC2 = 'everyone@conference.xmpp.test';
 const NS = { correct: 'urn:xmpp:message-correct:0', reactions: 'urn:xmpp:reactions:0', sid: 'urn:xmpp:sid:0' };
 const body = (st: Element) => st.getChildText('body') ?? '';
 
@@ -27,10 +35,29 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
   let room: string;
   /** A second loopback network (`lb2`, a section naming the loopback adapter), with its own control API. */
   let lb2: LoopbackClient;
+  let lb2Dir: string;
+  let emu: TelegramEmulator;
+  let tgPeople: TelegramPeople;
+  let tgBot: BotState;
+  let ann: TgUser;
 
   before(async () => {
     const lb2Port = await freePort();
-    stack = await Stack.start({ xmpp: true, bridge: { networks: { lb2: { adapter: 'loopback', relay_user: 'relay2', control: { port: lb2Port } } } } });
+    lb2Dir = mkdtempSync(join(tmpdir(), 'sb-lb2-'));
+    emu = await TelegramEmulator.start();
+    tgPeople = new TelegramPeople(emu.world);
+    tgBot = emu.world.addBot('switchboard_bot');
+    ann = emu.world.addUser('Ann', 'ann');
+    stack = await Stack.start({
+      xmpp: true,
+      bridge: {
+        networks: {
+          // Its own state file: its chats outlive a bridge restart.
+          lb2: { adapter: 'loopback', relay_user: 'relay2', control: { port: lb2Port }, state_file: join(lb2Dir, 'world.json') },
+          telegram: { bot_token: tgBot.token, api_root: emu.apiRoot, poll_timeout_s: 2 },
+        },
+      },
+    });
     lb2 = new LoopbackClient(`http://127.0.0.1:${lb2Port}`);
     stack.prosody!.register('xena', 'xena-pw');
     await stack.loopback.call('POST', '/users', { id: 'bob', name: 'Bob' });
@@ -46,6 +73,8 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
     await xena?.stop();
     await alice?.stop();
     await stack?.stop();
+    await emu?.stop();
+    if (lb2Dir) rmSync(lb2Dir, { recursive: true, force: true });
   });
 
   const loopbackTexts = async () => (await stack.loopback.call<{ messages: { id: string; from: string; text: string }[] }>('GET', '/chats/lobby/messages')).messages;
@@ -126,73 +155,135 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
     assert.fail("xena's reaction never reached bob's original message on loopback");
   });
 
-  it('two chats of one network and a second loopback network in one room: each hears the others once, named by its link', async (t) => {
+  it('one room linking two loopback chats, a second loopback network, an XMPP MUC and a Telegram group: each hears every other once', async (t) => {
+    // Every side of this room, and how to read what it holds.
     await stack.loopback.call('POST', '/users', { id: 'dan', name: 'Dan' });
     await stack.loopback.call('POST', '/groups', { id: 'annex', name: 'Annex', members: ['dan', 'relaybot'] });
     await stack.loopback.call('POST', '/groups', { id: 'yard', name: 'Yard', members: ['bob', 'relaybot'] });
     await lb2.call('POST', '/users', { id: 'carol', name: 'Carol' });
     await lb2.call('POST', '/groups', { id: 'crew', name: 'Crew', members: ['carol', 'relay2'] });
-    const room2 = await alice.createRoom({ name: 'Gateway 2', preset: 'public_chat', invite: [stack.botUserId] });
+    const tgGroup = emu.world.addGroup('Everyone', ann);
+    tgPeople.addBot(tgBot, tgGroup, ann);
+    await xena.joinMuc(MUC2, 'xena');
+    const room2 = await alice.createRoom({ name: 'Everyone', preset: 'public_chat', invite: [stack.botUserId] });
     await alice.waitFor((e) => e.room_id === room2 && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
-    for (const [cmd, answer] of [['!sb link loopback annex as [annex] {name}', 'Linked this room to Loopback chat "Annex"'], ['!sb link loopback yard', 'Linked this room to Loopback chat "Yard"'], ['!sb link lb2 crew', 'Linked this room to Loopback (lb2) chat "Crew"']] as const) {
+    const links: [string, string][] = [
+      ['!sb link loopback annex as [annex] {name}', 'Linked this room to Loopback chat "Annex"'],
+      ['!sb link loopback yard', 'Linked this room to Loopback chat "Yard"'],
+      ['!sb link lb2 crew', 'Linked this room to Loopback (lb2) chat "Crew"'],
+      [`!sb link xmpp ${MUC2}`, 'Linked this room to XMPP'],
+    ];
+    for (const [cmd, answer] of links) {
       await alice.sendText(room2, cmd);
       await alice.waitFor((e) => e.room_id === room2 && e.sender === stack.botUserId && String(e.content.body).startsWith(answer), `the answer to ${cmd}`, 60_000);
     }
+    await alice.sendText(room2, `!sb link telegram ${tgGroup.chat.id}`);
+    const pending = await alice.waitFor((e) => e.room_id === room2 && e.sender === stack.botUserId && String(e.content.body).startsWith('Almost there'), 'the Telegram link instructions', 30_000);
+    tgPeople.say(ann, tgGroup, /(\/link@\w+ \S+)/.exec(String(pending.content.body))![1]!);
+    await alice.waitFor((e) => e.room_id === room2 && e.sender === stack.botUserId && String(e.content.body).startsWith('Linked this room to Telegram chat "Everyone"'), 'the Telegram link confirmed', 30_000);
 
-    const texts = async (client: LoopbackClient, chat: string) => (await client.call<{ messages: { id: string; from: string; text: string; deleted: boolean }[] }>('GET', `/chats/${chat}/messages`)).messages;
-    const sees = async (client: LoopbackClient, chat: string, text: string) => {
-      for (let i = 0; i < 100; i++) {
-        const hit = (await texts(client, chat)).find((m) => m.text === text);
-        if (hit) return hit;
+    type Side = { name: string; texts: () => Promise<string[]> };
+    const loopbackSide = (name: string, client: LoopbackClient, chat: string): Side => ({
+      name, texts: async () => (await client.call<{ messages: { text: string }[] }>('GET', `/chats/${chat}/messages`)).messages.map((m) => m.text),
+    });
+    const sides: Side[] = [
+      loopbackSide('annex', stack.loopback, 'annex'),
+      loopbackSide('yard', stack.loopback, 'yard'),
+      loopbackSide('crew (lb2)', lb2, 'crew'),
+      { name: 'XMPP', texts: async () => xena.stanzas.filter((s) => s.attrs.type === 'groupchat' && String(s.attrs.from).startsWith(`${MUC2}/`) && !s.getChild('replace', NS.correct)).map(body) },
+      { name: 'Telegram', texts: async () => [...tgGroup.messages.values()].filter((m) => typeof m.text === 'string').map((m) => String(m.text)) },
+    ];
+    const matrixTexts = async () => (await alice.history(room2)).filter((e) => e.type === 'm.room.message' && e.sender !== stack.botUserId && !e.content['m.new_content']).map((e) => String(e.content.body));
+    const until = async (side: Side, text: string) => {
+      for (let i = 0; i < 150; i++) {
+        if ((await side.texts()).includes(text)) return;
         await new Promise((r) => setTimeout(r, 200));
       }
-      throw new Error(`${chat} never got ${JSON.stringify(text)}; it has ${JSON.stringify((await texts(client, chat)).map((m) => m.text))}`);
+      throw new Error(`${side.name} never got ${JSON.stringify(text)}; it has ${JSON.stringify(await side.texts())}`);
     };
-    const lines: string[] = [];
-    const { id: danId } = await stack.loopback.call<{ id: string }>('POST', '/messages', { from: 'dan', chat: 'annex', text: 'dan in the annex' });
-    const m1 = await alice.waitFor((e) => e.room_id === room2 && e.content.body === 'dan in the annex', "dan's message on Matrix");
-    assert.equal(m1.sender, stack.ghost('dan'));
-    const y1 = await sees(stack.loopback, 'yard', '[annex] Dan: dan in the annex');
-    const c1 = await sees(lb2, 'crew', '[annex] Dan: dan in the annex');
-    assert.equal(y1.from, 'relaybot');
-    assert.equal(c1.from, 'relay2');
-    lines.push(`annex dan: dan in the annex | Matrix ${m1.sender}: ${m1.content.body} | yard ${y1.from}: ${y1.text} | crew (lb2) ${c1.from}: ${c1.text}`);
 
-    await lb2.call('POST', '/messages', { from: 'carol', chat: 'crew', text: 'carol on the second network' });
-    const m2 = await alice.waitFor((e) => e.room_id === room2 && e.content.body === 'carol on the second network', "carol's message on Matrix");
-    assert.equal(m2.sender, stack.ghost('carol', 'lb2'));
-    const a2 = await sees(stack.loopback, 'annex', 'Carol (lb2): carol on the second network');
-    const y2 = await sees(stack.loopback, 'yard', 'Carol (lb2): carol on the second network');
-    lines.push(`crew (lb2) carol: carol on the second network | Matrix ${m2.sender}: ${m2.content.body} | annex ${a2.from}: ${a2.text} | yard ${y2.from}: ${y2.text}`);
+    // Who says what where, and how every other side must show it.
+    const said: { from: string; text: string; say: () => Promise<unknown>; shown: (side: string) => string }[] = [
+      { from: 'annex', text: 'dan in the annex', say: () => stack.loopback.call('POST', '/messages', { from: 'dan', chat: 'annex', text: 'dan in the annex' }), shown: (side) => (side === 'XMPP' ? '*[annex] Dan*: dan in the annex' : '[annex] Dan: dan in the annex') },
+      { from: 'yard', text: 'bob in the yard', say: () => stack.loopback.call('POST', '/messages', { from: 'bob', chat: 'yard', text: 'bob in the yard' }), shown: (side) => (side === 'XMPP' ? '*Bob (loopback)*: bob in the yard' : 'Bob (loopback): bob in the yard') },
+      { from: 'crew (lb2)', text: 'carol on the second network', say: () => lb2.call('POST', '/messages', { from: 'carol', chat: 'crew', text: 'carol on the second network' }), shown: (side) => (side === 'XMPP' ? '*Carol (lb2)*: carol on the second network' : 'Carol (lb2): carol on the second network') },
+      { from: 'XMPP', text: 'xena on XMPP', say: () => xena.say(MUC2, 'xena on XMPP', { type: 'groupchat' }), shown: () => 'xena (xmpp): xena on XMPP' },
+      { from: 'Telegram', text: 'ann on Telegram', say: async () => tgPeople.say(ann, tgGroup, 'ann on Telegram'), shown: (side) => (side === 'XMPP' ? '*Ann (telegram)*: ann on Telegram' : 'Ann (telegram): ann on Telegram') },
+      { from: 'Matrix', text: 'alice on Matrix', say: () => alice.sendText(room2, 'alice on Matrix'), shown: (side) => (side === 'XMPP' ? '*alice*: alice on Matrix' : 'alice: alice on Matrix') },
+    ];
+    for (const m of said) {
+      await m.say();
+      const seen: string[] = [];
+      if (m.from !== 'Matrix') {
+        const ev = await alice.waitFor((e) => e.room_id === room2 && e.content.body === m.text, `${m.text} on Matrix`);
+        seen.push(`Matrix ${ev.sender}: ${m.text}`);
+      }
+      for (const side of sides.filter((x) => x.name !== m.from)) {
+        await until(side, m.shown(side.name));
+        seen.push(`${side.name}: ${m.shown(side.name)}`);
+      }
+      t.diagnostic(`${m.from}: ${m.text} | ${seen.join(' | ')}`);
+    }
 
-    await stack.loopback.call('POST', '/messages', { from: 'bob', chat: 'yard', text: 'bob in the yard' });
-    const m3 = await alice.waitFor((e) => e.room_id === room2 && e.content.body === 'bob in the yard', "bob's message on Matrix");
-    const a3 = await sees(stack.loopback, 'annex', 'Bob (loopback): bob in the yard');
-    const c3 = await sees(lb2, 'crew', 'Bob (loopback): bob in the yard');
-    lines.push(`yard bob: bob in the yard | Matrix ${m3.sender}: ${m3.content.body} | annex ${a3.from}: ${a3.text} | crew (lb2) ${c3.from}: ${c3.text}`);
+    // Once on every side, never back into the chat it came from: the relays' own echoes are recognised.
+    await new Promise((r) => setTimeout(r, 2000));
+    const onMatrix = await matrixTexts();
+    for (const m of said) {
+      assert.equal(onMatrix.filter((b) => b === m.text).length, 1, `${m.text} once on Matrix`);
+      for (const side of sides) assert.equal((await side.texts()).filter((x) => x.endsWith(m.text)).length, 1, `${m.text} once in ${side.name}`);
+    }
 
-    await alice.sendText(room2, 'alice to all three');
-    const [a4, y4, c4] = [await sees(stack.loopback, 'annex', 'alice: alice to all three'), await sees(stack.loopback, 'yard', 'alice: alice to all three'), await sees(lb2, 'crew', 'alice: alice to all three')];
-    lines.push(`Matrix alice: alice to all three | annex ${a4.from}: ${a4.text} | yard ${y4.from}: ${y4.text} | crew (lb2) ${c4.from}: ${c4.text}`);
-
-    // A deletion in the annex follows dan's message into the yard and the crew.
-    await stack.loopback.call('DELETE', `/messages/${danId}`);
-    for (let i = 0; i < 100; i++) {
-      const [y, c] = [(await texts(stack.loopback, 'yard')).find((m) => m.id === y1.id), (await texts(lb2, 'crew')).find((m) => m.id === c1.id)];
-      if (y?.deleted && c?.deleted) break;
-      if (i === 99) assert.fail(`the deletion did not reach both copies (yard ${y?.deleted}, crew ${c?.deleted})`);
+    // A reaction on Telegram to carol's relayed copy reaches carol's original and the other copies.
+    const carolCopy = [...tgGroup.messages.values()].find((m) => m.text === 'Carol (lb2): carol on the second network')!;
+    tgPeople.react(ann, tgGroup, carolCopy.message_id, ['👍']);
+    const crewMessages = async () => (await lb2.call<{ messages: { id: string; text: string }[] }>('GET', '/chats/crew/messages')).messages;
+    const carolId = (await crewMessages()).find((m) => m.text === 'carol on the second network')!.id;
+    for (let i = 0; ; i++) {
+      const original = await lb2.call<{ reactions: Record<string, string[]> }>('GET', `/messages/${carolId}`);
+      if (original.reactions.relay2?.includes('👍')) break;
+      if (i === 100) assert.fail(`ann's reaction never reached carol's original: ${JSON.stringify(original.reactions)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    lines.push('annex dan deletes his message | Matrix: redacted by his ghost | yard and crew: the copies deleted');
+    t.diagnostic("Telegram ann reacts 👍 to carol's copy | crew (lb2): relay2's 👍 on carol's original");
 
-    // Each once on every side, and never back into the chat it came from.
-    await new Promise((r) => setTimeout(r, 1500));
-    const matrixBodies = (await alice.history(room2)).filter((e) => e.type === 'm.room.message').map((e) => String(e.content.body));
-    const sides: [string, LoopbackClient, string][] = [['annex', stack.loopback, 'annex'], ['yard', stack.loopback, 'yard'], ['crew', lb2, 'crew']];
-    for (const text of ['carol on the second network', 'bob in the yard', 'alice to all three']) {
-      assert.equal(matrixBodies.filter((b) => b === text).length, 1, `${text} once on Matrix`);
-      for (const [name, client, chat] of sides) assert.equal((await texts(client, chat)).filter((m) => m.text.endsWith(text)).length, 1, `${text} once in ${name}`);
+    // A bridge restart between ann's message and her edit: the edit still finds every copy.
+    const annMessage = [...tgGroup.messages.values()].find((m) => m.text === 'ann on Telegram')!;
+    await stack.bridge.stop();
+    await stack.bridge.start();
+    tgPeople.edit(ann, tgGroup, annMessage.message_id, 'ann on Telegram, edited');
+    const copies: [LoopbackClient, string][] = [[stack.loopback, 'annex'], [stack.loopback, 'yard'], [lb2, 'crew']];
+    for (const [client, chat] of copies) {
+      const copy = (await client.call<{ messages: { id: string; text: string }[] }>('GET', `/chats/${chat}/messages`)).messages.find((m) => m.text === 'Ann (telegram): ann on Telegram')!;
+      for (let i = 0; ; i++) {
+        const msg = await client.call<{ edits: { text: string }[] }>('GET', `/messages/${copy.id}`);
+        if (msg.edits.at(-1)?.text === 'Ann (telegram): ann on Telegram, edited') break;
+        if (i === 150) assert.fail(`the edit never reached the copy in ${chat}: ${JSON.stringify(msg.edits)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
-    for (const l of lines) t.diagnostic(l);
+    const correction = await xena.waitFor((s) => String(s.attrs.from).startsWith(`${MUC2}/`) && s.getChild('replace', NS.correct) !== undefined && body(s) === '*Ann (telegram)*: ann on Telegram, edited', 'the correction in the MUC', 30_000);
+    t.diagnostic(`Telegram ann edits her message after a bridge restart | annex, yard, crew (lb2): the copies edited | XMPP: a correction of ${correction.getChild('replace', NS.correct)!.attrs.id}`);
+
+    // A deletion in the annex follows dan's message everywhere.
+    const danId = (await stack.loopback.call<{ messages: { id: string; text: string }[] }>('GET', '/chats/annex/messages')).messages.find((m) => m.text === 'dan in the annex')!.id;
+    await stack.loopback.call('DELETE', `/messages/${danId}`);
+    const gone = async () => {
+      const yard = (await stack.loopback.call<{ messages: { text: string; deleted: boolean }[] }>('GET', '/chats/yard/messages')).messages.find((m) => m.text.endsWith('dan in the annex'));
+      const crew = (await lb2.call<{ messages: { text: string; deleted: boolean }[] }>('GET', '/chats/crew/messages')).messages.find((m) => m.text.endsWith('dan in the annex'));
+      const tg = [...tgGroup.messages.values()].find((m) => String(m.text).endsWith('dan in the annex'));
+      // The retraction names the MUC copy by its stanza id (or its id attribute).
+      const copy = xena.stanzas.find((s) => String(s.attrs.from).startsWith(`${MUC2}/`) && body(s) === '*[annex] Dan*: dan in the annex');
+      const ids = [copy?.attrs.id, copy?.getChild('stanza-id', NS.sid)?.attrs.id].filter(Boolean);
+      const retracted = (s: Element) => s.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs.id ?? s.getChild('apply-to', 'urn:xmpp:fasten:0')?.attrs.id;
+      const muc = xena.stanzas.some((s) => ids.includes(retracted(s)));
+      return { yard: yard?.deleted, crew: crew?.deleted, telegram: tg ? tgGroup.deleted.has(tg.message_id) : undefined, xmpp: muc };
+    };
+    for (let i = 0; ; i++) {
+      const state = await gone();
+      if (state.yard && state.crew && state.telegram && state.xmpp) break;
+      if (i === 100) assert.fail(`the deletion did not reach every copy: ${JSON.stringify(state)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    t.diagnostic('annex dan deletes his message | Matrix: redacted by his ghost | yard, crew (lb2), XMPP (retraction) and Telegram: the copies deleted');
   });
 });
