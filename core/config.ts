@@ -118,6 +118,19 @@ const schema = z
         path: ['shared_secret'],
         error: 'must be set to at least 16 characters when provisioning is enabled',
       }),
+    public_media: z
+      .object({
+        /** Serve signed links to Matrix media, for files a network cannot take as files. */
+        enabled: z.boolean().default(false),
+        /** The public address of `/_switchboard/media` on the appservice port (behind your reverse proxy). */
+        url: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL, e.g. https://bridge.example.org/_switchboard/media').optional(),
+        /** Key that signs the links (use `${ENV}`); changing it breaks every link given out. */
+        signing_key: z.string().min(16, 'use at least 16 characters').optional(),
+        /** Links stop working after this many seconds; 0: never (messages on other networks last). */
+        expiry_s: z.number().int().min(0).default(0),
+      })
+      .prefault({})
+      .refine((m) => !m.enabled || (m.url && m.signing_key), { error: 'url and signing_key must be set when public_media is enabled' }),
     logging: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

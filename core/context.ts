@@ -3,6 +3,7 @@ import type { Logger } from './adapter.js';
 import type { Config } from './config.js';
 import type { DmInvites } from './dm-invites.js';
 import type { Ghosts } from './ghosts.js';
+import type { MediaLinks } from './media/links.js';
 import type { MatrixSide } from './matrix/side.js';
 import type { Naming } from './naming.js';
 import type { Rooms } from './portal/rooms.js';
@@ -19,5 +20,7 @@ export interface BridgeContext {
   sessions: Sessions;
   /** Open direct-chat invites through relay accounts. */
   invites: DmInvites;
+  /** Signed public links to Matrix media, when `public_media` is enabled. */
+  mediaLinks?: MediaLinks;
   log: Logger;
 }

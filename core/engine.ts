@@ -17,6 +17,7 @@ import { Naming } from './naming.js';
 import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from './dm-invites.js';
+import { MediaLinks } from './media/links.js';
 import { GapRepair } from './gap-repair.js';
 import { syncPortal } from './portal/sync.js';
 import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
@@ -64,7 +65,9 @@ export class Engine {
     const naming = new Naming(config);
     const ghosts = new Ghosts(store, matrix, naming, config.bridge.max_media_bytes, log.child({ part: 'ghosts' }));
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
-    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), log };
+    const media = config.public_media;
+    const mediaLinks = media.enabled ? new MediaLinks({ url: media.url!, signingKey: media.signing_key!, expirySeconds: media.expiry_s }) : undefined;
+    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), log, ...(mediaLinks && { mediaLinks }) };
     this.gaps = new GapRepair(this.ctx);
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;

@@ -44,6 +44,11 @@ export interface Attachment {
   height?: number;
   durationMs?: number;
   source: AttachmentSource;
+  /**
+   * Outbound only: a public address of the same file (the bridge's signed media link,
+   * when `public_media` is on). An adapter that cannot upload the bytes sends this instead.
+   */
+  link?: string;
 }
 
 /** What a message says, independent of any network's format. */

@@ -361,11 +361,18 @@ export class XmppSession implements AdapterSession {
     const links: string[] = [];
     for (const a of attachments) {
       if (a.source.kind !== 'bytes') continue;
-      if (!service) return { status: 'unsupported', reason: 'the XMPP server offers no file upload (XEP-0363)' };
+      // Without an upload service (or when the upload fails), the bridge's own public link to the file will do.
+      if (!service) {
+        if (a.link) links.push(a.link);
+        else return { status: 'unsupported', reason: 'the XMPP server offers no file upload (XEP-0363), and the bridge serves no public media links' };
+        continue;
+      }
       try {
         links.push(await upload(conn, service, { name: a.name, mime: a.mime, bytes: a.source.bytes }, this.http(a.source.bytes.length)));
       } catch (err) {
-        return { status: 'rejected', reason: `the file could not be uploaded: ${(err as Error).message}` };
+        if (!a.link) return { status: 'rejected', reason: `the file could not be uploaded: ${(err as Error).message}` };
+        this.sink.log.warn({ err: (err as Error).message }, 'xmpp: file upload failed; sending the public media link instead');
+        links.push(a.link);
       }
     }
     // One origin id per stanza, each derived from the delivery key (the caption keeps the key itself).

@@ -9,6 +9,7 @@ import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../naming.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';
+import { MediaServer } from '../media/server.js';
 import { builtInAdapters } from '../../bridges/index.js';
 
 export async function runBridge(config: Config, baseDir: string, version: string): Promise<void> {
@@ -26,18 +27,22 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
   const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version });
   const provisioning = config.provisioning.enabled ? new ProvisioningApi(engine.ctx, engine.logins, log.child({ part: 'provisioning' })) : undefined;
+  const media = engine.ctx.mediaLinks ? new MediaServer(engine.ctx.mediaLinks, matrix, config.bridge.max_media_bytes, log.child({ part: 'media' })) : undefined;
   const listener = new AppserviceListener(
     {
       onTransaction: (txnId, events, ephemeral) => engine.handleTransaction(txnId, events, ephemeral),
       beforeTransaction: (txnId, events) => engine.repairGaps(txnId, events),
       isBridgeUser: (u) => naming.isBridgeUser(u),
-      ...(provisioning && { extra: { owns: ProvisioningApi.owns, handle: (req, res) => provisioning.handle(req, res) } }),
+      extras: [
+        ...(provisioning ? [{ owns: ProvisioningApi.owns, handle: provisioning.handle.bind(provisioning) }] : []),
+        ...(media ? [{ owns: MediaServer.owns, handle: media.handle.bind(media) }] : []),
+      ],
     },
     { hsToken: registration.hs_token, maxBodyBytes: config.appservice.max_body_bytes, log: log.child({ part: 'listener' }) },
   );
   // Listen first: the homeserver may already be sending transactions, and they are durable once recorded.
   const port = await listener.listen(config.appservice.port, config.appservice.bind_address);
-  log.info({ address: config.appservice.bind_address, port, version, provisioning: provisioning ? PROVISION_PREFIX : 'off' }, 'appservice listening');
+  log.info({ address: config.appservice.bind_address, port, version, provisioning: provisioning ? PROVISION_PREFIX : 'off', publicMedia: media ? config.public_media.url : 'off' }, 'appservice listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

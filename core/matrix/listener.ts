@@ -17,8 +17,8 @@ export interface ListenerHandlers {
   beforeTransaction?(txnId: string, events: unknown[]): Promise<unknown[]>;
   /** Whether a user id is one the bridge provides (the homeserver's user query). */
   isBridgeUser(userId: string): boolean;
-  /** Another API served on the same port (provisioning), with its own authentication. */
-  extra?: { owns(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** Other APIs served on the same port (provisioning, public media), each with its own authentication. */
+  extras?: { owns(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void> }[];
 }
 
 export interface ListenerOptions {
@@ -79,7 +79,8 @@ export class AppserviceListener {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
     if (path === '/health' && method === 'GET') return send(res, 200, { status: 'ok' });
-    if (this.handlers.extra?.owns(path)) return this.handlers.extra.handle(req, res);
+    const extra = this.handlers.extras?.find((x) => x.owns(path));
+    if (extra) return extra.handle(req, res);
 
     const txn = /^\/_matrix\/app\/v1\/transactions\/([^/]+)$/.exec(path);
     const user = /^\/_matrix\/app\/v1\/users\/([^/]+)$/.exec(path);

@@ -8,6 +8,7 @@
  * conversations are printed side by side.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,7 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
     stack = await Stack.start({
       xmpp: true,
       bridge: {
+        publicMedia: true,
         networks: {
           // Its own state file: its chats outlive a bridge restart.
           lb2: { adapter: 'loopback', relay_user: 'relay2', control: { port: lb2Port }, state_file: join(lb2Dir, 'world.json') },
@@ -153,6 +155,28 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.fail("xena's reaction never reached bob's original message on loopback");
+  });
+
+  it('a file too big for every linked network reaches each as a link the bridge serves, with the same bytes', async (t) => {
+    const bytes = randomBytes(11 * 1024 * 1024);
+    const mxc = await alice.upload(bytes, 'video/mp4', 'talk.mp4');
+    await alice.send(room, 'm.room.message', { msgtype: 'm.video', body: 'talk.mp4', url: mxc, info: { mimetype: 'video/mp4', size: bytes.length } });
+    const note = /^alice: \[video: talk\.mp4, 11\.0 MiB — larger than this network's 10\.0 MiB limit\] (http:\/\/\S+)$/;
+    let onLoopback: RegExpExecArray | null = null;
+    for (let i = 0; i < 100 && !onLoopback; i++) {
+      onLoopback = (await loopbackTexts()).map((m) => note.exec(m.text)).find((m) => m) ?? null;
+      if (!onLoopback) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(onLoopback, `no link on loopback: ${JSON.stringify((await loopbackTexts()).map((m) => m.text).slice(-2))}`);
+    const inMuc = await xena.waitFor((s) => s.attrs.type === 'groupchat' && body(s).startsWith('*alice*: [video: talk.mp4'), 'the link in the MUC');
+    const mucLink = /(http:\/\/\S+)$/.exec(body(inMuc))?.[1];
+    assert.equal(mucLink, onLoopback[1], 'one link per file');
+    const res = await fetch(onLoopback[1]!);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'video/mp4');
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes), 'the same 11 MiB, read from Synapse by the bridge');
+    assert.equal((await fetch(onLoopback[1]!.replace(/\/[^/]+\/talk\.mp4$/, `/${'A'.repeat(32)}/talk.mp4`))).status, 404, 'a forged signature gets nothing');
+    t.diagnostic(`Matrix alice: 11 MiB talk.mp4 | loopback and XMPP: "[video: talk.mp4, 11.0 MiB — larger than this network's 10.0 MiB limit] ${onLoopback[1]!.replace(/\/[^/]+\/talk/, '/<sig>/talk')}" | GET → 200, the same bytes`);
   });
 
   it('one room linking two loopback chats, a second loopback network, an XMPP MUC and a Telegram group: each hears every other once', async (t) => {

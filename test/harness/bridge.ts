@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,6 +26,8 @@ export interface BridgeOptions {
   networks?: Record<string, unknown>;
   /** More top-level config sections (provisioning, ...), merged in as given. */
   extra?: Record<string, unknown>;
+  /** Serve public media links on the appservice port (public_media), at 127.0.0.1. */
+  publicMedia?: boolean;
 }
 
 export class BridgeProcess {
@@ -49,6 +52,7 @@ export class BridgeProcess {
       store: { path: 'switchboard.db' },
       logging: { level: opts.logLevel ?? 'debug' },
       networks: { loopback: { state_file: join(opts.dir, 'loopback-world.json'), ...opts.loopback, control: { port: b.controlPort } }, ...opts.networks },
+      ...(opts.publicMedia && { public_media: { enabled: true, url: `http://127.0.0.1:${b.port}/_switchboard/media`, signing_key: randomBytes(18).toString('base64url') } }),
       ...opts.extra,
     };
     writeFileSync(b.configFile, stringify(config));

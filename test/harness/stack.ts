@@ -23,7 +23,7 @@ export interface StackOptions {
   ngircd?: boolean;
   /** Start the bridge before Synapse (it must wait and retry). */
   bridgeFirst?: boolean;
-  bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel' | 'extra' | 'networks'>>;
+  bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel' | 'extra' | 'networks' | 'publicMedia'>>;
   synapsePort?: number;
 }
 
@@ -52,6 +52,7 @@ export class Stack {
       ...(opts.bridge?.permissions && { permissions: opts.bridge.permissions }),
       ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
       ...(opts.bridge?.extra && { extra: opts.bridge.extra }),
+      ...(opts.bridge?.publicMedia && { publicMedia: true }),
       networks: {
         ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
         ...opts.bridge?.networks,

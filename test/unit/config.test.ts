@@ -26,6 +26,8 @@ describe('config', () => {
     ['bad url', { ...minimal, homeserver: { ...minimal.homeserver, url: 'ftp://x' } }, /^homeserver\.url: must be an http\(s\) URL/],
     ['bad permission level', { ...minimal, bridge: { permissions: { '*': 'god' } } }, /^bridge\.permissions\.\*: /],
     ['bad network id', { ...minimal, networks: { 'Bad-Net': {} } }, /^networks\.Bad-Net/],
+    ['public media without a key', { ...minimal, public_media: { enabled: true, url: 'https://bridge.example.org/_switchboard/media' } }, /^public_media: url and signing_key must be set/],
+    ['public media with a bad url', { ...minimal, public_media: { url: 'bridge.example.org' } }, /^public_media\.url: must be an http\(s\) URL/],
   ];
   for (const [name, raw, message] of broken) {
     it(`names the path of the problem: ${name}`, () => {

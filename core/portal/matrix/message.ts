@@ -50,8 +50,9 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   if (parsed.media) {
     const media = await loadMedia(ctx, parsed.media, caps);
     if (typeof media === 'string') {
-      // The file cannot go as a file: say what it was instead of losing it silently.
-      const note = `[${parsed.media.kind}: ${parsed.media.name}${parsed.media.size ? `, ${formatBytes(parsed.media.size)}` : ''} — ${media}]`;
+      // The file cannot go as a file: say what it was, with a link to it where the bridge serves links.
+      const link = ctx.mediaLinks?.link(parsed.media.mxc, parsed.media.name);
+      const note = `[${parsed.media.kind}: ${parsed.media.name}${parsed.media.size ? `, ${formatBytes(parsed.media.size)}` : ''} — ${media}]${link ? ` ${link}` : ''}`;
       content = { ...content, text: content.text ? `${content.text}\n${note}` : note };
     } else {
       content = { ...content, attachments: [media] };
@@ -95,6 +96,8 @@ async function loadMedia(ctx: BridgeContext, ref: MatrixMediaRef, caps: Paramete
     return `could not be downloaded from Matrix (${(err as Error).message})`;
   }
   const att: Attachment = { kind, name: ref.name, mime: ref.mime, size: bytes.length, source: { kind: 'bytes', bytes } };
+  const link = ctx.mediaLinks?.link(ref.mxc, ref.name);
+  if (link) att.link = link;
   if (ref.width) att.width = ref.width;
   if (ref.height) att.height = ref.height;
   if (ref.durationMs) att.durationMs = ref.durationMs;
