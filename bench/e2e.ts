@@ -1,9 +1,14 @@
 /**
- * End to end through a real Synapse on 127.0.0.1: loopback network -> bridge (its own
- * process) -> Synapse -> a Matrix client, against the homeserver-alone baseline: the
- * same messages sent straight to Synapse with the bridge's appservice token as the same
- * ghost, into the same room, seen by the same client. Throughput (N messages, one portal,
- * so both go one after another) and one-in-flight latency. Writes bench/results/e2e.json.
+ * End to end through a real Synapse on 127.0.0.1, both directions, each against the
+ * homeserver-alone baseline:
+ * - remote -> Matrix: loopback network -> bridge (its own process) -> Synapse -> a
+ *   syncing Matrix client, against the same messages sent straight to Synapse with the
+ *   bridge's appservice token as the same ghost, into the same room, seen by the same client;
+ * - Matrix -> remote: a Matrix client -> Synapse -> bridge -> loopback network, against
+ *   the same client's messages seen by a second Matrix client's sync (Synapse delivering
+ *   to one consumer, which is what the bridge is for the loopback network).
+ * Throughput (N messages, one portal, so all go one after another) and one-in-flight
+ * latency. Writes bench/results/e2e.json.
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -58,13 +63,51 @@ async function main(): Promise<void> {
     const bridgeTput = await throughput('bridge-t-', viaBridge);
     const baseLat = await latency('base-l-', direct);
     const bridgeLat = await latency('bridge-l-', viaBridge);
+
+    // Matrix -> remote. carl is the baseline's consumer: a second Matrix client in the room.
+    const carl = await stack.user('carl');
+    await alice.invite(room, carl.userId);
+    await carl.join(room);
+    await carl.waitFor((e) => e.room_id === room && e.state_key === carl.userId && e.content.membership === 'join', 'carl joined');
+    const fromAlice = (body: string) => alice.sendText(room, body);
+    const carlSees = (body: string) => carl.waitFor((e) => e.room_id === room && e.content?.body === body, body, 300_000).then(() => undefined);
+    const loopbackSees = (body: string) => stack.loopback.waitFromBridge((e) => (e.event as { content?: { text?: string } }).content?.text === body, 300_000).then(() => undefined);
+    const outThroughput = async (prefix: string, arrived: (body: string) => Promise<void>) => {
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) await fromAlice(`${prefix}${i}`);
+      await arrived(`${prefix}${N - 1}`);
+      return N / ((performance.now() - t0) / 1000);
+    };
+    const outLatency = async (prefix: string, arrived: (body: string) => Promise<void>) => {
+      const xs: number[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        const body = `${prefix}${i}`;
+        const t0 = performance.now();
+        const seen = arrived(body);
+        await fromAlice(body);
+        await seen;
+        xs.push(performance.now() - t0);
+      }
+      return xs;
+    };
+    const outBaseTput = await outThroughput('out-base-t-', carlSees);
+    const outBridgeTput = await outThroughput('out-bridge-t-', loopbackSees);
+    const outBaseLat = await outLatency('out-base-l-', carlSees);
+    const outBridgeLat = await outLatency('out-bridge-l-', loopbackSees);
+    await carl.stop();
     await alice.stop();
 
     const row = (name: string, tput: number, lat: number[]) => ({ path: name, perSecond: Math.round(tput), p50Ms: Math.round(pct(lat, 50)), p95Ms: Math.round(pct(lat, 95)), p99Ms: Math.round(pct(lat, 99)) });
-    const rows = [row('Synapse alone (appservice token)', baseTput, baseLat), row('loopback -> bridge -> Synapse', bridgeTput, bridgeLat)];
-    console.log(`End to end, ${N} messages into one room, ${SAMPLES} latency samples, arrival seen by a syncing client (Synapse on 127.0.0.1)`);
-    for (const r of rows) console.log(`  ${r.path.padEnd(34)} ${String(r.perSecond).padStart(6)} msg/s   p50 ${r.p50Ms} ms   p95 ${r.p95Ms} ms   p99 ${r.p99Ms} ms`);
-    console.log(`  ratio: ${(bridgeTput / baseTput * 100).toFixed(0)}% of the baseline throughput; added latency p50 ${rows[1]!.p50Ms - rows[0]!.p50Ms} ms, p99 ${rows[1]!.p99Ms - rows[0]!.p99Ms} ms`);
+    const rows = [
+      row('Synapse alone (appservice token)', baseTput, baseLat), row('loopback -> bridge -> Synapse', bridgeTput, bridgeLat),
+      row('Matrix client -> Synapse -> client', outBaseTput, outBaseLat), row('Matrix client -> Synapse -> bridge -> loopback', outBridgeTput, outBridgeLat),
+    ];
+    console.log(`End to end, ${N} messages in one room each way, ${SAMPLES} latency samples (Synapse on 127.0.0.1)`);
+    for (const r of rows) console.log(`  ${r.path.padEnd(48)} ${String(r.perSecond).padStart(6)} msg/s   p50 ${r.p50Ms} ms   p95 ${r.p95Ms} ms   p99 ${r.p99Ms} ms`);
+    const ratio = (b: (typeof rows)[number], x: (typeof rows)[number], bt: number, xt: number) =>
+      `${(xt / bt * 100).toFixed(0)}% of the baseline throughput; added latency p50 ${x.p50Ms - b.p50Ms} ms, p99 ${x.p99Ms - b.p99Ms} ms`;
+    console.log(`  remote -> Matrix: ${ratio(rows[0]!, rows[1]!, baseTput, bridgeTput)}`);
+    console.log(`  Matrix -> remote: ${ratio(rows[2]!, rows[3]!, outBaseTput, outBridgeTput)}`);
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/e2e.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, messages: N, samples: SAMPLES, rows }, null, 2));
   } finally {

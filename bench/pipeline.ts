@@ -101,14 +101,16 @@ async function run(portals: number): Promise<Row[]> {
   rows.push({ direction: 'Matrix -> remote', portals, messages: MESSAGES, perSecond: Math.round(MESSAGES / (wall / 1000)), cpuUsPerMessage: Math.round((cpu.user + cpu.system) / MESSAGES), p50Ms: +pct(latOut, 50).toFixed(2), p99Ms: +pct(latOut, 99).toFixed(2) });
 
   await engine.stop();
-  store.close();
+  await store.close();
   tmp.remove();
   return rows;
 }
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  for (const portals of [1, 100, 1000]) rows.push(...(await run(portals)));
+  // BENCH_PORTALS=1000 runs one size only (profiling).
+  const sizes = process.env.BENCH_PORTALS ? process.env.BENCH_PORTALS.split(',').map(Number) : [1, 100, 1000];
+  for (const portals of sizes) rows.push(...(await run(portals)));
   console.log(`Core pipeline (loopback + engine + SQLite WAL in a temp file + recording Matrix side), ${MESSAGES} messages per run, Node ${process.version}`);
   console.log('  direction          portals   msg/s   CPU µs/msg   p50 ms   p99 ms');
   for (const r of rows) console.log(`  ${r.direction.padEnd(18)} ${String(r.portals).padStart(7)} ${String(r.perSecond).padStart(7)} ${String(r.cpuUsPerMessage).padStart(12)} ${String(r.p50Ms).padStart(8)} ${String(r.p99Ms).padStart(8)}`);

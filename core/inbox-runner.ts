@@ -59,8 +59,10 @@ export class InboxRunner {
     let delayed = false;
     for (;;) {
       store.markAttempt(row.seq);
-      // A Matrix event may reach the network in this attempt: the count must survive a crash first.
-      if (row.direction === 'matrix') store.flush();
+      // A Matrix event may reach the network in this attempt: the count must survive a crash
+      // first. Waiting for the group commit (not forcing one) lets the portals working in
+      // the same turn share it.
+      if (row.direction === 'matrix') await store.durable();
       try {
         const outcome = await handle({ previous, since: row.createdAt });
         store.finishInbox(row.seq, outcome.status === 'failed' ? 'failed' : 'done', outcome.status === 'ok' ? undefined : outcome.reason);

@@ -9,6 +9,20 @@ import type { GhostRow, InboxRow, LinkDirection, LoginRow, MessagePart, NewInbox
 type Row = Record<string, unknown>;
 const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
 
+/** Portal rows kept in memory: a bridge with more active portals than this reads the rest from SQLite. */
+const PORTAL_CACHE_SIZE = 5_000;
+
+/** A Map that forgets its oldest entry beyond `max` (insertion order; a hit does not refresh). */
+class PortalCache extends Map<string, PortalRow> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: string, value: PortalRow): this {
+    if (this.size >= this.max) this.delete(this.keys().next().value!);
+    return super.set(key, value);
+  }
+}
+
 function toPortal(r: Row): PortalRow {
   return {
     portalKey: r.portal_key as string,
@@ -145,8 +159,17 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      // Rolled back: what the cache read inside it may not exist.
+      this.portals.clear();
+      throw err;
+    }
   }
+
+  /** Portal rows by key, as read (portal rows change only through upsertPortal and updatePortal). */
+  private readonly portals = new PortalCache(PORTAL_CACHE_SIZE);
 
   // ---------------------------------------------------------------- group commit
 
@@ -183,19 +206,27 @@ export class SqliteStore implements Store {
   }
 
   getPortal(portalKey: string) {
+    // Every event reads its portal: served from memory, copied so callers may change theirs.
+    const cached = this.portals.get(portalKey);
+    if (cached) return { ...cached };
     const r = this.q.getPortal.get(portalKey) as Row | undefined;
-    return r && toPortal(r);
+    if (!r) return undefined;
+    const portal = toPortal(r);
+    this.portals.set(portalKey, portal);
+    return { ...portal };
   }
   portalsByRoom(roomId: MatrixRoomId) {
     return (this.q.portalsByRoom.all(roomId) as Row[]).map(toPortal);
   }
   upsertPortal(row: PortalRow) {
+    this.portals.delete(row.portalKey);
     this.write(() => this.q.insertPortal.run({
       receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, relay: row.relay === false ? 0 : 1, direction: row.direction ?? 'both', now: Date.now(),
     }));
     return this.getPortal(row.portalKey)!;
   }
   updatePortal(portalKey: string, change: PortalChange) {
+    this.portals.delete(portalKey);
     const has = (k: keyof PortalChange) => (k in change ? 1 : 0);
     this.write(() => this.q.updatePortal.run({
       portalKey,

@@ -29,6 +29,32 @@ describe('store', () => {
     assert.throws(() => migrate(db), /newer than this Switchboard knows/);
   });
 
+  it('portal rows read from memory stay true to the table: copies out, every change seen at once', () => {
+    const s = new SqliteStore({ path: ':memory:' });
+    const key = 'loopback/team';
+    s.upsertPortal({ portalKey: key, network: networkId('loopback'), chatId: 'team' as never, kind: 'group' });
+    const first = s.getPortal(key)!;
+    first.name = 'changed by a caller';
+    assert.equal(s.getPortal(key)!.name, undefined, 'a caller changing its copy changes nothing');
+    s.updatePortal(key, { name: 'Team', roomId: matrixRoomId('!r:x') });
+    assert.equal(s.getPortal(key)!.name, 'Team');
+    assert.deepEqual(s.portalsByRoom(matrixRoomId('!r:x')).map((p) => p.portalKey), [key]);
+    s.updatePortal(key, { roomId: null, nameTemplate: '[t] {name}' });
+    assert.equal(s.getPortal(key)!.roomId, undefined);
+    assert.equal(s.getPortal(key)!.nameTemplate, '[t] {name}');
+    // A rolled-back transaction leaves nothing it read behind.
+    assert.throws(() => s.transaction(() => {
+      s.updatePortal(key, { name: 'never committed' });
+      assert.equal(s.getPortal(key)!.name, 'never committed');
+      throw new Error('roll back');
+    }));
+    assert.equal(s.getPortal(key)!.name, 'Team');
+    // More portals than the cache holds: the oldest are read from the table again.
+    for (let i = 0; i < 5_100; i++) s.upsertPortal({ portalKey: `loopback/g${i}`, network: networkId('loopback'), chatId: `g${i}` as never, kind: 'group' });
+    for (let i = 0; i < 5_100; i++) assert.equal(s.getPortal(`loopback/g${i}`)!.chatId, `g${i}`);
+    assert.equal(s.getPortal(key)!.name, 'Team');
+  });
+
   it('UNIQUE constraints back the idempotency rules', () => {
     const s = new SqliteStore({ path: ':memory:' });
     assert.equal(s.addTransaction('t1'), true);

@@ -1,0 +1,75 @@
+/**
+ * XMPP end to end (issue 8, item 3): an XMPP client -> Prosody (MUC) -> bridge -> Synapse
+ * -> a syncing Matrix client, against Prosody alone: a second XMPP client in the same
+ * MUC. Both consumers receive the very same stanzas, so the baseline and the bridge path
+ * are measured on one stream at once. Throughput (N messages sent one after another,
+ * until the last arrives) and one-in-flight latency. Writes bench/results/xmpp-e2e.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Element } from '@xmpp/xml';
+import { Stack } from '../test/harness/stack.js';
+import { XmppPerson } from '../test/harness/xmpp-person.js';
+
+const N = Number(process.env.BENCH_E2E_MESSAGES ?? 500);
+const SAMPLES = Number(process.env.BENCH_E2E_SAMPLES ?? 50);
+const MUC = 'bench@conference.xmpp.test';
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+const body = (st: Element) => st.getChildText('body') ?? '';
+
+async function main(): Promise<void> {
+  const stack = await Stack.start({ xmpp: true, bridge: { logLevel: 'info' } });
+  try {
+    stack.prosody!.register('xena', 'xena-pw');
+    stack.prosody!.register('yuri', 'yuri-pw');
+    const xena = await XmppPerson.connect(stack.prosody!, 'xena', 'xena-pw', { streamManagement: false });
+    const yuri = await XmppPerson.connect(stack.prosody!, 'yuri', 'yuri-pw', { streamManagement: false });
+    await xena.joinMuc(MUC, 'xena');
+    await yuri.joinMuc(MUC, 'yuri');
+    const alice = await stack.user('alice');
+    const room = await alice.createRoom({ name: 'Bench', invite: [stack.botUserId] });
+    await alice.waitFor((e) => e.room_id === room && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
+    await alice.sendText(room, `link xmpp ${MUC}`);
+    await alice.waitFor((e) => e.room_id === room && e.sender === stack.botUserId && String(e.content.body).startsWith('Linked'), 'the link', 60_000);
+    await xena.say(MUC, 'warm-up', { type: 'groupchat' });
+    await alice.waitFor((e) => e.room_id === room && e.content.body === 'warm-up', 'the warm-up on Matrix', 60_000);
+
+    const inMuc = (text: string) => (st: Element) => st.attrs.type === 'groupchat' && body(st) === text;
+    /** When each consumer saw `text`, measured from `t0`. */
+    const arrivals = (text: string, t0: number) => Promise.all([
+      yuri.waitFor(inMuc(text), text, 300_000).then(() => performance.now() - t0),
+      alice.waitFor((e) => e.room_id === room && e.content?.body === text, text, 300_000).then(() => performance.now() - t0),
+    ]);
+
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) await xena.say(MUC, `t-${i}`, { type: 'groupchat' });
+    const [prosodyMs, bridgeMs] = await arrivals(`t-${N - 1}`, t0);
+
+    const lat: { prosody: number[]; bridge: number[] } = { prosody: [], bridge: [] };
+    for (let i = 0; i < SAMPLES; i++) {
+      const text = `l-${i}`;
+      const start = performance.now();
+      const seen = arrivals(text, start);
+      await xena.say(MUC, text, { type: 'groupchat' });
+      const [p, b] = await seen;
+      lat.prosody.push(p);
+      lat.bridge.push(b);
+    }
+    await Promise.all([xena.stop(), yuri.stop(), alice.stop()]);
+
+    const row = (path: string, ms: number, xs: number[]) => ({ path, perSecond: Math.round(N / (ms / 1000)), p50Ms: Math.round(pct(xs, 50)), p95Ms: Math.round(pct(xs, 95)), p99Ms: Math.round(pct(xs, 99)) });
+    const rows = [row('XMPP client -> Prosody MUC -> XMPP client', prosodyMs, lat.prosody), row('XMPP client -> Prosody -> bridge -> Synapse -> Matrix client', bridgeMs, lat.bridge)];
+    console.log(`XMPP end to end, ${N} messages into one MUC, ${SAMPLES} latency samples (Prosody and Synapse on 127.0.0.1)`);
+    for (const r of rows) console.log(`  ${r.path.padEnd(62)} ${String(r.perSecond).padStart(6)} msg/s   p50 ${r.p50Ms} ms   p95 ${r.p95Ms} ms   p99 ${r.p99Ms} ms`);
+    console.log(`  ratio: ${(rows[1]!.perSecond / rows[0]!.perSecond * 100).toFixed(0)}% of Prosody-alone throughput; added latency p50 ${rows[1]!.p50Ms - rows[0]!.p50Ms} ms, p99 ${rows[1]!.p99Ms - rows[0]!.p99Ms} ms`);
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/xmpp-e2e.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, messages: N, samples: SAMPLES, rows }, null, 2));
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
