@@ -216,7 +216,10 @@ export class Engine {
         }
         const targets = targetPortals(portals, ghost?.network, raw.content);
         for (const portal of targets) {
-          const seq = store.addInbox({ direction: 'matrix', portalKey: portal.portalKey, dedupKey: raw.event_id, payload: JSON.stringify(raw) });
+          // Recorded as attempted from the start, so that no commit has to come between an
+          // attempt and its send: a live attempt knows the truth in memory (newRow), and a
+          // replay after a crash treats every pending Matrix event as possibly sent.
+          const seq = store.addInbox({ direction: 'matrix', portalKey: portal.portalKey, dedupKey: raw.event_id, payload: JSON.stringify(raw), attempts: 1 });
           if (seq !== undefined) queued.push([seq, portal.portalKey, raw]);
         }
       }

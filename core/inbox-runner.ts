@@ -5,9 +5,10 @@
  * parked with its reason, so one poisoned event never stalls its portal. The wait holds
  * only the row's own portal queue; other portals carry on.
  *
- * Every attempt is counted in the store before the handler runs (and, for Matrix
- * events, committed before any send), so after a crash the next attempt knows an
- * earlier one may have reached the network (`Delivery.maybeSent`).
+ * A remote event's attempts are counted in the store before the handler runs. A Matrix
+ * event's row is recorded with one attempt counted (it may reach the network as soon as
+ * it runs; the count of later ones lives in memory), so after a crash the replay knows
+ * an earlier attempt may have reached the network (`Delivery.maybeSent`).
  */
 import type { Logger } from './adapter.js';
 import { failureKind, TransientError, type Outcome } from './outcome.js';
@@ -58,11 +59,10 @@ export class InboxRunner {
     let waits = 0;
     let delayed = false;
     for (;;) {
-      store.markAttempt(row.seq);
-      // A Matrix event may reach the network in this attempt: the count must survive a crash
-      // first. Waiting for the group commit (not forcing one) lets the portals working in
-      // the same turn share it.
-      if (row.direction === 'matrix') await store.durable();
+      // A Matrix event may reach the network in this attempt, and a replay after a crash
+      // must know it: its row was recorded with one attempt already (Engine.handleTransaction),
+      // committed before the homeserver got its 200, so nothing needs writing here.
+      if (row.direction !== 'matrix') store.markAttempt(row.seq);
       try {
         const outcome = await handle({ previous, since: row.createdAt });
         store.finishInbox(row.seq, outcome.status === 'failed' ? 'failed' : 'done', outcome.status === 'ok' ? undefined : outcome.reason);

@@ -203,8 +203,12 @@ export class LoopbackWorld {
         const msg = this.record(by, ev.chat, ev.content, ev.replyTo, ev.relayedFor?.displayName, clientKey);
         entry.id = msg.id;
         const reply = ev.replyTo && { replyTo: ev.replyTo };
-        if (c) await this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
-        else await this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
+        // Like a server: the send is answered once the message is stored, and the members
+        // (the sender's own other sessions included) get it on their own time, not before.
+        const delivered = c
+          ? this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }))
+          : this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
+        delivered.catch(() => undefined); // a client that failed to take it is its own problem, as on a real network
         return msg.id;
       }
       case 'edit': this.message(ev.target).edits.push(ev.content); this.save(); return undefined;

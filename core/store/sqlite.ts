@@ -142,8 +142,8 @@ export class SqliteStore implements Store {
       reactionsBy: p('SELECT * FROM reactions WHERE portal_key = ? AND target_id = ? AND sender = ? ORDER BY rowid'),
       reactionByEvent: p('SELECT * FROM reactions WHERE event_id = ? AND portal_key = ?'),
       deleteReaction: p('DELETE FROM reactions WHERE event_id = ? AND portal_key = ?'),
-      addInbox: p(`INSERT INTO inbox (direction, portal_key, dedup_key, login_id, payload, created_at)
-        VALUES (@direction, @portalKey, @dedupKey, @loginId, @payload, @now) ON CONFLICT DO NOTHING`),
+      addInbox: p(`INSERT INTO inbox (direction, portal_key, dedup_key, login_id, payload, attempts, created_at)
+        VALUES (@direction, @portalKey, @dedupKey, @loginId, @payload, @attempts, @now) ON CONFLICT DO NOTHING`),
       getInbox: p('SELECT * FROM inbox WHERE seq = ?'),
       pendingInbox: p("SELECT * FROM inbox WHERE state = 'pending' ORDER BY seq"),
       finishInbox: p('UPDATE inbox SET state = ?, last_error = ? WHERE seq = ?'),
@@ -324,7 +324,7 @@ export class SqliteStore implements Store {
   }
 
   addInbox(row: NewInboxRow) {
-    const res = this.write(() => this.q.addInbox.run({ loginId: null, ...row, now: Date.now() }));
+    const res = this.write(() => this.q.addInbox.run({ loginId: null, attempts: 0, ...row, now: Date.now() }));
     return res.changes === 1 ? Number(res.lastInsertRowid) : undefined;
   }
   getInbox(seq: number) {

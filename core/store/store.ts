@@ -101,6 +101,8 @@ export interface NewInboxRow {
   dedupKey: string;
   loginId?: LoginId;
   payload: string;
+  /** Attempts to count from the start (default 0); see Engine.handleTransaction. */
+  attempts?: number;
 }
 
 export interface Store {

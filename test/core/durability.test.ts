@@ -13,7 +13,7 @@ import type { OutboundEvent } from '../../core/events.js';
 import type { RemoteUserId } from '../../core/ids.js';
 import { MESSAGE_STATUS_TYPE } from '../../core/portal/matrix/notify.js';
 import { SqliteStore } from '../../core/store/sqlite.js';
-import { LoopbackWorld } from '../../bridges/loopback/index.js';
+import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-durable-'));
@@ -159,25 +159,44 @@ describe('durability rules', () => {
     const roomId = await portalRoom(h1, world1);
     // The network records the message, then the bridge "dies" before the answer: never resolve, close the store under it.
     const hang = new Promise<never>(() => undefined);
+    // The crash comes at once, before the group commit that follows the attempt: only
+    // what was committed before the send survives (the event, recorded as possibly sent).
+    let crashed = false;
     world1.fromSession = async (by, ev, key) => {
-      await LoopbackWorld.prototype.fromSession.call(world1, by, ev, key);
+      (h1.store as SqliteStore).db.close();
+      crashed = true;
+      // The network takes the message (its echo to our own session finds the bridge dead).
+      await LoopbackWorld.prototype.fromSession.call(world1, by, ev, key).catch(() => undefined);
       return hang;
     };
     h1.engine.handleTransaction('crash-1', [{ ...matrixText(roomId, ALICE, 'sent before the crash'), event_id: '$c1' }]);
     await new Promise((r) => setTimeout(r, 50));
+    assert.ok(crashed);
     await (h1.store as SqliteStore).close();
 
     const world2 = new LoopbackWorld();
     world2.persistTo(stateFile);
     const keys: (string | undefined)[] = [];
     interceptSends(world2, (ev, key) => { if (ev.type === 'message') keys.push(key); });
-    const h2 = await startHarness({ config: fastRetry, path, world: world2 });
+    // What each send of the replay was told: wrapped in the adapter, since the replay starts with the engine.
+    const deliveries: Delivery[] = [];
+    class Recording extends LoopbackAdapter {
+      override createSession(...args: Parameters<LoopbackAdapter['createSession']>) {
+        const session = super.createSession(...args);
+        const send = session.send.bind(session);
+        session.send = (ev, delivery) => { if (ev.type === 'message') deliveries.push(delivery!); return send(ev, delivery); };
+        return session;
+      }
+    }
+    const h2 = await startHarness({ config: fastRetry, path, world: world2, adapters: [new Recording(world2)] });
     await h2.engine.idle();
     const first = world2.chatMessages('general').filter((m) => m.content.text.endsWith('sent before the crash'));
     assert.equal(first.length, 1, 'the network recognised the resend');
     assert.deepEqual(keys, [first[0]!.clientKey], 'the replay carried the key of the attempt that reached the network');
     const row = h2.store.db.prepare("SELECT attempts, state FROM inbox WHERE dedup_key = '$c1'").get() as { attempts: number; state: string };
-    assert.deepEqual(row, { attempts: 2, state: 'done' }, 'the attempt before the crash was on record, so the replay was sent as maybeSent');
+    // Counted as attempted when the event was recorded, before anything could reach the network.
+    assert.deepEqual(row, { attempts: 1, state: 'done' }, 'the event was on record as possibly sent, so the replay was sent as maybeSent');
+    assert.deepEqual(deliveries.map((d) => d.maybeSent), [true], 'the replay was sent as maybeSent');
     assert.equal(h2.store.messageByEvent(h2.store.listPortals()[0]!.portalKey, '$c1' as never)?.remoteId, first[0]!.id, 'the message map learned the remote id');
     await h2.stop();
   });
