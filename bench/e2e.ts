@@ -18,6 +18,7 @@ import { Stack } from '../test/harness/stack.js';
 
 const N = Number(process.env.BENCH_E2E_MESSAGES ?? 500);
 const SAMPLES = Number(process.env.BENCH_E2E_SAMPLES ?? 50);
+const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
 async function main(): Promise<void> {
@@ -59,11 +60,6 @@ async function main(): Promise<void> {
     };
     const viaBridge = (body: string) => stack.loopback.say('bob', 'bench', body);
 
-    const baseTput = await throughput('base-t-', direct);
-    const bridgeTput = await throughput('bridge-t-', viaBridge);
-    const baseLat = await latency('base-l-', direct);
-    const bridgeLat = await latency('bridge-l-', viaBridge);
-
     // Matrix -> remote. carl is the baseline's consumer: a second Matrix client in the room.
     const carl = await stack.user('carl');
     await alice.invite(room, carl.userId);
@@ -90,26 +86,35 @@ async function main(): Promise<void> {
       }
       return xs;
     };
-    const outBaseTput = await outThroughput('out-base-t-', carlSees);
-    const outBridgeTput = await outThroughput('out-bridge-t-', loopbackSees);
-    const outBaseLat = await outLatency('out-base-l-', carlSees);
-    const outBridgeLat = await outLatency('out-bridge-l-', loopbackSees);
+
+    // Rounds alternate baseline and bridge, so a slow patch of Synapse hits both; medians of
+    // the rounds' throughput, percentiles over every round's latency samples.
+    const paths = [
+      { name: 'Synapse alone (appservice token)', tput: (r: number) => throughput(`r${r}-base-t-`, direct), lat: (r: number) => latency(`r${r}-base-l-`, direct) },
+      { name: 'loopback -> bridge -> Synapse', tput: (r: number) => throughput(`r${r}-bridge-t-`, viaBridge), lat: (r: number) => latency(`r${r}-bridge-l-`, viaBridge) },
+      { name: 'Matrix client -> Synapse -> client', tput: (r: number) => outThroughput(`r${r}-out-base-t-`, carlSees), lat: (r: number) => outLatency(`r${r}-out-base-l-`, carlSees) },
+      { name: 'Matrix client -> Synapse -> bridge -> loopback', tput: (r: number) => outThroughput(`r${r}-out-bridge-t-`, loopbackSees), lat: (r: number) => outLatency(`r${r}-out-bridge-l-`, loopbackSees) },
+    ];
+    const measured = paths.map(() => ({ tputs: [] as number[], lats: [] as number[] }));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [i, path] of paths.entries()) {
+        measured[i]!.tputs.push(await path.tput(r));
+        measured[i]!.lats.push(...(await path.lat(r)));
+      }
+    }
     await carl.stop();
     await alice.stop();
 
     const row = (name: string, tput: number, lat: number[]) => ({ path: name, perSecond: Math.round(tput), p50Ms: Math.round(pct(lat, 50)), p95Ms: Math.round(pct(lat, 95)), p99Ms: Math.round(pct(lat, 99)) });
-    const rows = [
-      row('Synapse alone (appservice token)', baseTput, baseLat), row('loopback -> bridge -> Synapse', bridgeTput, bridgeLat),
-      row('Matrix client -> Synapse -> client', outBaseTput, outBaseLat), row('Matrix client -> Synapse -> bridge -> loopback', outBridgeTput, outBridgeLat),
-    ];
-    console.log(`End to end, ${N} messages in one room each way, ${SAMPLES} latency samples (Synapse on 127.0.0.1)`);
-    for (const r of rows) console.log(`  ${r.path.padEnd(48)} ${String(r.perSecond).padStart(6)} msg/s   p50 ${r.p50Ms} ms   p95 ${r.p95Ms} ms   p99 ${r.p99Ms} ms`);
-    const ratio = (b: (typeof rows)[number], x: (typeof rows)[number], bt: number, xt: number) =>
-      `${(xt / bt * 100).toFixed(0)}% of the baseline throughput; added latency p50 ${x.p50Ms - b.p50Ms} ms, p99 ${x.p99Ms - b.p99Ms} ms`;
-    console.log(`  remote -> Matrix: ${ratio(rows[0]!, rows[1]!, baseTput, bridgeTput)}`);
-    console.log(`  Matrix -> remote: ${ratio(rows[2]!, rows[3]!, outBaseTput, outBridgeTput)}`);
+    const rows = paths.map((p, i) => ({ ...row(p.name, pct(measured[i]!.tputs, 50), measured[i]!.lats), rounds: measured[i]!.tputs.map(Math.round) }));
+    console.log(`End to end, ${N} messages in one room each way, ${SAMPLES} latency samples, ${ROUNDS} rounds (Synapse on 127.0.0.1); msg/s is the median round`);
+    for (const r of rows) console.log(`  ${r.path.padEnd(48)} ${String(r.perSecond).padStart(6)} msg/s (rounds ${r.rounds.join(', ')})   p50 ${r.p50Ms} ms   p95 ${r.p95Ms} ms   p99 ${r.p99Ms} ms`);
+    const ratio = (b: (typeof rows)[number], x: (typeof rows)[number]) =>
+      `${(x.perSecond / b.perSecond * 100).toFixed(0)}% of the baseline throughput; added latency p50 ${x.p50Ms - b.p50Ms} ms, p99 ${x.p99Ms - b.p99Ms} ms`;
+    console.log(`  remote -> Matrix: ${ratio(rows[0]!, rows[1]!)}`);
+    console.log(`  Matrix -> remote: ${ratio(rows[2]!, rows[3]!)}`);
     mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/e2e.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, messages: N, samples: SAMPLES, rows }, null, 2));
+    writeFileSync('bench/results/e2e.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, messages: N, samples: SAMPLES, rounds: ROUNDS, rows }, null, 2));
   } finally {
     await stack.stop();
   }

@@ -54,6 +54,20 @@ export class LoopbackWorld {
   private readonly byClientKey = new Map<string, LoopbackMessage>();
   /** Everything the bridge did on this network, in order (for assertions). */
   readonly fromBridge: { by: RemoteUserId; event: OutboundEvent; id?: RemoteMessageId }[] = [];
+  private fromBridgeWaiters: (() => void)[] = [];
+
+  /** Resolves when the bridge next does something on the network, or after `ms`. */
+  nextFromBridge(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.fromBridgeWaiters = this.fromBridgeWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.fromBridgeWaiters.push(done);
+    });
+  }
 
   /**
    * Keep the network's state in `file` (written synchronously after every change, read
@@ -197,6 +211,7 @@ export class LoopbackWorld {
     }
     const entry: (typeof this.fromBridge)[number] = { by, event: ev };
     this.fromBridge.push(entry);
+    for (const wake of this.fromBridgeWaiters.splice(0)) wake();
     switch (ev.type) {
       case 'message': {
         const c = this.chats.get(ev.chat);
