@@ -46,7 +46,7 @@ export class AppserviceListener {
       this.handle(req, res).catch((err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, 'M_UNKNOWN', 'internal error');
         if (!(err instanceof HttpError)) opts.log.error({ err: String(err), url: req.url?.split('?')[0] }, 'appservice request failed');
-        send(res, e.status, { errcode: e.errcode, error: e.message });
+        sendJson(res, e.status, { errcode: e.errcode, error: e.message });
       });
     });
   }
@@ -78,7 +78,7 @@ export class AppserviceListener {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
-    if (path === '/health' && method === 'GET') return send(res, 200, { status: 'ok' });
+    if (path === '/health' && method === 'GET') return sendJson(res, 200, { status: 'ok' });
     const extra = this.handlers.extras?.find((x) => x.owns(path));
     if (extra) return extra.handle(req, res);
 
@@ -93,12 +93,12 @@ export class AppserviceListener {
 
     if (ping) {
       await readJson(req, this.opts.maxBodyBytes);
-      return send(res, 200, {});
+      return sendJson(res, 200, {});
     }
     if (user) {
-      return this.handlers.isBridgeUser(decodeURIComponent(user[1]!)) ? send(res, 200, {}) : send(res, 404, { errcode: 'M_NOT_FOUND', error: 'no such user' });
+      return this.handlers.isBridgeUser(decodeURIComponent(user[1]!)) ? sendJson(res, 200, {}) : sendJson(res, 404, { errcode: 'M_NOT_FOUND', error: 'no such user' });
     }
-    if (alias) return send(res, 404, { errcode: 'M_NOT_FOUND', error: 'no such alias' });
+    if (alias) return sendJson(res, 404, { errcode: 'M_NOT_FOUND', error: 'no such alias' });
 
     const body = await readJson(req, this.opts.maxBodyBytes);
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'M_BAD_JSON', 'body must be a JSON object');
@@ -108,11 +108,12 @@ export class AppserviceListener {
     const txnId = decodeURIComponent(txn![1]!);
     const amended = this.handlers.beforeTransaction ? await this.handlers.beforeTransaction(txnId, events) : events;
     this.handlers.onTransaction(txnId, amended, eph);
-    send(res, 200, {});
+    sendJson(res, 200, {});
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+/** A JSON answer (also used by the other APIs served on this port). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

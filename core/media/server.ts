@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../adapter.js';
 import type { MatrixSide } from '../matrix/side.js';
 import { MatrixRequestError } from '../matrix/side.js';
+import { sendJson } from '../matrix/listener.js';
 import { MEDIA_PREFIX, type MediaLinks } from './links.js';
 
 /** Types a browser may show in place; anything else (HTML, SVG, ...) is a download of opaque bytes. */
@@ -52,7 +53,5 @@ export class MediaServer {
 }
 
 function fail(res: ServerResponse, status: number, errcode: string, error: string): void {
-  const text = JSON.stringify({ errcode, error });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  sendJson(res, status, { errcode, error });
 }
