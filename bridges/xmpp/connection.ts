@@ -20,9 +20,11 @@ import resourceBinding from '@xmpp/resource-binding';
 import { canUpgrade, upgrade } from '@xmpp/starttls/starttls.js';
 import { Iq } from './iq.js';
 import { ScramSha1, type ScramCredentials } from './scram.js';
+import { NS_SM, type StreamManagement } from './stream-management.js';
 
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
+const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 
 export interface ConnectOptions {
   /** `xmpp://host:port`; when absent the JID's domain is resolved (SRV, then port 5222). */
@@ -32,6 +34,8 @@ export interface ConnectOptions {
   credentials: ScramCredentials;
   /** PEM file of an extra CA to trust (self-signed or private-CA servers). */
   caFile?: string;
+  /** Stream management (XEP-0198) across this session's connections, when the server offers it. */
+  streamManagement?: StreamManagement;
 }
 
 /** SASL failure from the server: the credentials are wrong (not a network problem). */
@@ -76,6 +80,21 @@ export function createConnection(opts: ConnectOptions): XmppConnection {
     await entity.restart();
   });
 
+  const sm = opts.streamManagement;
+  if (sm) {
+    // Before resource binding: a resumed stream is not bound again.
+    features.use('sm', NS_SM, async ({ entity }) => {
+      await sm.negotiate(entity, async () => {
+        const answer = await binder.set(xml('bind', { xmlns: NS_BIND }, xml('resource', {}, opts.resource)));
+        const bound = answer.getChildText('jid');
+        if (!bound) throw new Error('the server bound no resource');
+        entity._jid(bound);
+        return bound;
+      });
+      entity._ready(false);
+    });
+  }
+  // Servers without stream management.
   resourceBinding({ streamFeatures: features, iqCaller: binder }, opts.resource);
   callee.get('urn:xmpp:ping', 'ping', () => ({}));
   return { client, iq: new Iq(client) };

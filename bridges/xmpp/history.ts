@@ -29,7 +29,7 @@ const SAVE_DELAY_MS = 1_000;
 export class History {
   private query: ArchiveQuery | undefined;
   private buffering = false;
-  private readonly buffer: Element[] = [];
+  private readonly buffer: { stanza: Element; handled: () => void }[] = [];
   private state: { own?: ArchiveCursor; rooms: Record<string, ArchiveCursor> };
   private saveTimer: NodeJS.Timeout | undefined;
 
@@ -37,14 +37,14 @@ export class History {
     this.state = { ...(initial?.own && { own: initial.own }), rooms: { ...initial?.rooms } };
   }
 
-  /** Every incoming stanza passes here first; true when it was taken (an archive result, or held during catch-up). */
-  intercept(stanza: Element): boolean {
-    if (this.query?.offer(stanza)) return true;
-    if (this.buffering && stanza.is('message')) {
-      this.buffer.push(stanza);
-      return true;
-    }
-    return false;
+  /**
+   * Every incoming stanza passes here first. When it is taken (an archive result, or a
+   * live message held during catch-up), the answer settles once it has been handled.
+   */
+  intercept(stanza: Element): Promise<void> | undefined {
+    if (this.query?.offer(stanza)) return Promise.resolve();
+    if (this.buffering && stanza.is('message')) return new Promise((handled) => this.buffer.push({ stanza, handled }));
+    return undefined;
   }
 
   /** A live message was recorded by the core: move its archive's position. */
@@ -74,9 +74,19 @@ export class History {
       for (const room of rooms) await this.catchUpOne(conn, room);
     } finally {
       this.buffering = false;
-      for (const stanza of this.buffer.splice(0)) await this.deps.handle(stanza);
+      for (const { stanza, handled } of this.buffer.splice(0)) await this.deps.handle(stanza).finally(handled);
       await this.saveNow();
     }
+  }
+
+  /**
+   * A room joined while connected (a new link): its archive position starts now, so a
+   * reconnect before its first message still fetches what was missed there.
+   */
+  async startRoom(conn: XmppConnection, room: string): Promise<void> {
+    if (this.state.rooms[room]) return;
+    await this.catchUpOne(conn, room);
+    await this.saveNow();
   }
 
   private async catchUpOne(conn: XmppConnection, archive: string | undefined): Promise<void> {

@@ -141,12 +141,17 @@ export class Muc {
     this.occupants.delete(room);
   }
 
-  /** After a reconnect every room must be joined again. */
-  forgetJoins(): void {
-    this.joined.clear();
-    this.occupants.clear();
+  /** The connection dropped: joins in progress fail; rooms joined stay known, for a resumed stream. */
+  abandonJoins(): void {
     for (const p of this.pending.values()) p.reject(new Error('connection lost'));
     this.pending.clear();
+  }
+
+  /** A new stream (not a resumed one): every room must be joined again. */
+  forgetJoins(): void {
+    this.abandonJoins();
+    this.joined.clear();
+    this.occupants.clear();
   }
 
   /** Resolves with the MUC's stanza id of our message once it is reflected, or undefined after `timeoutMs`. */

@@ -14,13 +14,15 @@ import type { XmppConfig } from './config.js';
 import { History, type HistoryState } from './history.js';
 import { Muc } from './muc.js';
 import { autojoinBookmarks } from './bookmarks.js';
-import { findUploadService, NS_OOB, upload, type UploadService } from './files.js';
+import { findUploadService, NS_OOB, type UploadService } from './files.js';
+import { sendWithFiles } from './send-files.js';
 import { getBytes } from '../../core/net/guarded-http.js';
 import { singleLineName } from '../../core/safety.js';
 import type { ScramKeys } from './scram.js';
 import { buildStanza, contactPresence, NS, parseMessage } from './stanzas.js';
 import { fetchVcard } from './vcard.js';
 import { fetchAfter, type ArchiveQuery } from './mam.js';
+import { StreamManagement } from './stream-management.js';
 
 /** What a login keeps in the store (encrypted): never a password. */
 export interface XmppLoginData {
@@ -71,6 +73,8 @@ export class XmppSession implements AdapterSession {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** XEP-0198 across this session's connections; a connection that stops answering is cut, then resumed. */
+  private readonly sm = new StreamManagement((client) => (client.socket as { destroy(): void } | null)?.destroy());
 
   constructor(
     private readonly login: LoginInfo,
@@ -112,8 +116,10 @@ export class XmppSession implements AdapterSession {
         ...(this.password !== undefined && { password: this.password }),
         onKeys: (k) => { newKeys = k; },
       },
+      streamManagement: this.sm,
     });
-    conn.client.on('stanza', (st) => void this.onStanza(st));
+    // A stanza counts as handled for the server (XEP-0198) once onStanza is done with it.
+    conn.client.on('stanza', (st) => this.sm.track(conn.client, this.onStanza(st)));
     conn.client.on('error', (err) => this.sink.log.debug({ err: err.message }, 'xmpp connection error'));
     this.conn = conn;
     // Messages can arrive as soon as we are online; they wait until the archives are read.
@@ -139,7 +145,15 @@ export class XmppSession implements AdapterSession {
     });
     this.attempt = 0;
     if (newKeys && JSON.stringify(newKeys) !== JSON.stringify(this.data.keys)) await this.save({ keys: newKeys });
-    await this.afterOnline(conn);
+    if (this.sm.resumed) {
+      // The server kept our presence and rooms, and sends what it held for us: nothing to fetch.
+      this.sink.log.info({}, 'xmpp stream resumed');
+      await this.history.catchUp(undefined, []);
+      this.startPings(conn);
+    } else {
+      this.muc.forgetJoins();
+      await this.afterOnline(conn);
+    }
     this.online = this.conn === conn;
     this.sink.state({ state: 'connected' });
   }
@@ -151,6 +165,10 @@ export class XmppSession implements AdapterSession {
     } finally {
       await this.history.catchUp(conn, rooms);
     }
+    this.startPings(conn);
+  }
+
+  private startPings(conn: XmppConnection): void {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => void this.checkRooms(conn), this.config.mucPingIntervalS * 1000);
     this.pingTimer.unref();
@@ -193,7 +211,9 @@ export class XmppSession implements AdapterSession {
   private onDrop(reason: string): void {
     this.conn = undefined;
     this.online = false;
-    this.muc.forgetJoins();
+    this.sm.dropped();
+    // Rooms stay joined for a resumed stream; a new one forgets them (open()).
+    this.muc.abandonJoins();
     if (this.stopped) return;
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
     this.sink.state({ state: 'transient-error', reason, retryInMs: Math.round(delay) });
@@ -209,6 +229,8 @@ export class XmppSession implements AdapterSession {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
+    // A clean stop ends the stream on the server too: nothing to resume.
+    this.sm.forget();
     await this.history.saveNow();
     const conn = this.conn;
     this.conn = undefined;
@@ -225,8 +247,10 @@ export class XmppSession implements AdapterSession {
     await this.sink.persist({ ...this.data });
   }
 
+  /** Settles once the stanza is handled: a message when the core recorded it (or it was dropped). */
   private async onStanza(stanza: Element): Promise<void> {
-    if (this.history.intercept(stanza)) return;
+    const taken = this.history.intercept(stanza);
+    if (taken) return taken;
     for (const q of this.lookups) if (q.offer(stanza)) return;
     if (stanza.is('presence')) {
       const contact = contactPresence(stanza, this.self, this.muc.joined);
@@ -277,7 +301,11 @@ export class XmppSession implements AdapterSession {
         return { status: 'sent', remoteId: remoteMessageId(earlier) };
       }
     }
-    if (ev.type === 'message' && ev.content.attachments?.length) return this.sendWithFiles(conn, ev, room, key);
+    if (ev.type === 'message' && ev.content.attachments?.length) {
+      this.uploadService ??= await findUploadService(conn, jid(this.self).domain);
+      const sendOne = (one: OutboundEvent, originId: string, oobUrl?: string) => this.sendOne(conn, one, room, originId, oobUrl);
+      return sendWithFiles({ conn, service: this.uploadService, http: (max) => this.http(max), sendOne, log: this.sink.log }, ev, key);
+    }
     return this.sendOne(conn, ev, room, key);
   }
 
@@ -306,10 +334,13 @@ export class XmppSession implements AdapterSession {
       // The MUC gives the message its own id (XEP-0359), which replies and reactions use; wait for it.
       const reflected = this.muc.awaitReflection(out.originId, REFLECTION_TIMEOUT_MS);
       await conn.client.send(out.stanza);
+      await this.sm.confirmed();
       const stanzaId = await reflected;
       return { status: 'sent', remoteId: remoteMessageId(stanzaId ?? out.originId) };
     }
     await conn.client.send(out.stanza);
+    // Written to the socket is not received: with XEP-0198 the server says so (else a lost send shows up as a failure).
+    await this.sm.confirmed();
     return ev.type === 'message' ? { status: 'sent', remoteId: remoteMessageId(out.originId) } : { status: 'sent' };
   }
 
@@ -327,6 +358,7 @@ export class XmppSession implements AdapterSession {
     if (info.getChildren('identity').some((i) => i.attrs.category === 'conference')) {
       await this.muc.join(chat);
       await this.save({ mucs: [...new Set([...(this.data.mucs ?? []), chat])] });
+      await this.history.startRoom(conn, chat);
       return { id: remoteChatId(chat), kind: 'group', name: identity?.attrs.name || jid(chat).local };
     }
     return { id: chat, kind: 'dm', name: this.roster.get(chat) ?? jid(chat).local };
@@ -348,41 +380,4 @@ export class XmppSession implements AdapterSession {
   private http(maxBytes: number) {
     return { allowPrivate: this.config.allowPrivateMedia, timeoutMs: 60_000, maxBytes };
   }
-
-  /**
-   * A message with files: each file is uploaded (XEP-0363) and sent as its own message
-   * whose body is the link (what clients render inline); a caption goes first. The
-   * remote id is the first file's message.
-   */
-  private async sendWithFiles(conn: XmppConnection, ev: Extract<OutboundEvent, { type: 'message' }>, room: string | undefined, key: string): Promise<SendResult> {
-    this.uploadService ??= await findUploadService(conn, jid(this.self).domain);
-    const service = this.uploadService;
-    const { attachments = [], ...text } = ev.content;
-    const links: string[] = [];
-    for (const a of attachments) {
-      if (a.source.kind !== 'bytes') continue;
-      // Without an upload service (or when the upload fails), the bridge's own public link to the file will do.
-      if (!service) {
-        if (a.link) links.push(a.link);
-        else return { status: 'unsupported', reason: 'the XMPP server offers no file upload (XEP-0363), and the bridge serves no public media links' };
-        continue;
-      }
-      try {
-        links.push(await upload(conn, service, { name: a.name, mime: a.mime, bytes: a.source.bytes }, this.http(a.source.bytes.length)));
-      } catch (err) {
-        if (!a.link) return { status: 'rejected', reason: `the file could not be uploaded: ${(err as Error).message}` };
-        this.sink.log.warn({ err: (err as Error).message }, 'xmpp: file upload failed; sending the public media link instead');
-        links.push(a.link);
-      }
-    }
-    // One origin id per stanza, each derived from the delivery key (the caption keeps the key itself).
-    if (text.text) await this.sendOne(conn, { ...ev, content: text }, room, key);
-    let first: SendResult | undefined;
-    for (const [i, link] of links.entries()) {
-      const result = await this.sendOne(conn, { ...ev, content: { kind: 'text', text: link } }, room, `${key}-f${i}`, link);
-      first ??= result;
-    }
-    return first ?? { status: 'sent' };
-  }
-
 }

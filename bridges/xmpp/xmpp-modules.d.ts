@@ -46,7 +46,11 @@ declare module '@xmpp/client-core' {
     restart(): Promise<void>;
     isSecure(): boolean;
     _attachSocket(socket: unknown): void;
-    on(event: 'stanza' | 'element' | 'nonza', fn: (el: Element) => void): this;
+    /** Set the bound (or resumed) full JID. */
+    _jid(id: string): JID;
+    /** Mark the connection online (`false` emits 'online', which `start()` waits for). */
+    _ready(resumed?: boolean): void;
+    on(event: 'stanza' | 'element' | 'nonza' | 'send', fn: (el: Element) => void): this;
     on(event: 'online', fn: (jid: JID) => void): this;
     on(event: 'error', fn: (err: Error) => void): this;
     on(event: 'status' | 'offline' | 'disconnect', fn: (...args: unknown[]) => void): this;

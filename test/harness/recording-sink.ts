@@ -15,6 +15,12 @@ export class RecordingSink implements EventSink {
   failEmits = 0;
   /** Set to make `emit` reject once for the first event it matches. */
   failOnce: ((ev: RemoteEvent) => boolean) | undefined;
+  /**
+   * Set to make `emit` hang for the first event it matches, as a write still in progress
+   * does, until `releaseHeld()`; it then fails (that write was lost).
+   */
+  holdOnce: ((ev: RemoteEvent) => boolean) | undefined;
+  private held: (() => void) | undefined;
   private readonly waiters = new Set<() => void>();
   constructor() {
     const line = (level: string) => (fields: object, msg: string) => { this.logged.push(JSON.stringify({ level, msg, ...fields })); };
@@ -22,6 +28,11 @@ export class RecordingSink implements EventSink {
     this.log = make();
   }
   async emit(ev: RemoteEvent): Promise<void> {
+    if (this.holdOnce?.(ev)) {
+      this.holdOnce = undefined;
+      await new Promise<void>((resolve) => { this.held = resolve; });
+      throw new Error('store unavailable');
+    }
     if (this.failOnce?.(ev)) {
       this.failOnce = undefined;
       throw new Error('store unavailable');
@@ -32,6 +43,10 @@ export class RecordingSink implements EventSink {
     }
     this.events.push(ev);
     for (const w of [...this.waiters]) w();
+  }
+  releaseHeld(): void {
+    this.held?.();
+    this.held = undefined;
   }
   state(s: ConnectionState): void {
     this.states.push(s);

@@ -1,5 +1,5 @@
 /** Small TCP helpers for readiness probes and line-based protocol smoke checks. */
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -57,5 +57,59 @@ export class Conversation {
         };
       });
     }
+  }
+}
+
+/**
+ * A TCP relay in front of a server whose connections a test can cut, as a failing
+ * network does: neither side closes its XML stream, the sockets just end. While
+ * `refusing`, new connections are closed at once (the network is still down).
+ */
+export class CuttableProxy {
+  private readonly pairs = new Set<[Socket, Socket]>();
+  refusing = false;
+
+  private constructor(private readonly server: Server) {}
+
+  static async start(targetPort: number): Promise<CuttableProxy> {
+    const server = createServer();
+    const proxy = new CuttableProxy(server);
+    server.on('connection', (inbound) => {
+      if (proxy.refusing) return void inbound.destroy();
+      const outbound = connect({ port: targetPort, host: '127.0.0.1' });
+      const pair: [Socket, Socket] = [inbound, outbound];
+      proxy.pairs.add(pair);
+      const end = () => {
+        proxy.pairs.delete(pair);
+        inbound.destroy();
+        outbound.destroy();
+      };
+      for (const s of pair) {
+        s.on('error', end);
+        s.on('close', end);
+      }
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Drop every open connection. */
+  cut(): void {
+    for (const [a, b] of [...this.pairs]) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
