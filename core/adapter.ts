@@ -7,7 +7,7 @@
  * on the remote network into its `EventSink`; the engine calls `send` for what should
  * happen there. Adapters know nothing of Matrix.
  */
-import type { AttachmentKind, ChatInfo, FormatKind, OutboundEvent, RemoteEvent, SendResult, UserInfo } from './events.js';
+import type { AttachmentKind, ChatInfo, FormatKind, OutboundEvent, PresenceState, RemoteEvent, SendResult, UserInfo } from './events.js';
 import type { LoginId, NetworkId, RemoteChatId, RemoteUserId } from './ids.js';
 
 /**
@@ -158,6 +158,20 @@ export interface AdapterSession {
    * your login data). No I/O.
    */
   directInvite?(code: string): DirectInvite;
+  /**
+   * Optional, for a person's own login (never a relay): their Matrix presence changed
+   * (`unavailable` is Matrix's "away"), with their status message if they set one.
+   * Called on changes only. Does I/O. Rejects only for a transient failure (the core
+   * logs it; the next change is sent as usual). Keep the last one for reconnects.
+   */
+  setPresence?(presence: OwnPresence): Promise<void>;
+}
+
+/** A Matrix user's own presence, for their login on a network. */
+export interface OwnPresence {
+  state: PresenceState;
+  /** One line, at most 200 characters (the core cuts longer ones). */
+  status?: string;
 }
 
 /** How a person on the network starts a direct chat with a relay account. */

@@ -24,6 +24,7 @@ import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matri
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
 import { handleRemoteEvent } from './portal/remote/index.js';
 import { matrixReceipt, matrixTyping } from './portal/matrix/ephemeral.js';
+import { matrixPresence } from './portal/matrix/presence.js';
 import { targetPortals } from './portal/matrix/origin.js';
 import { Rooms } from './portal/rooms.js';
 import { KeyedQueue } from './queue.js';
@@ -235,10 +236,15 @@ export class Engine {
     for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
   }
 
-  /** Typing and receipts from Matrix users: not recorded (stale on replay), queued behind the room's events. */
+  /** Typing, receipts and presence from Matrix users: not recorded (stale on replay); typing and receipts queued behind the room's events. */
   private queueEphemeral(ephemeral: unknown[]): void {
     for (const raw of ephemeral) {
-      const ev = raw as { type?: unknown; room_id?: unknown; content?: Record<string, unknown> };
+      const ev = raw as { type?: unknown; room_id?: unknown; sender?: unknown; content?: Record<string, unknown> };
+      if (ev.type === 'm.presence' && typeof ev.sender === 'string' && ev.content && typeof ev.content === 'object') {
+        const { sender, content } = ev;
+        this.queue.push(`presence/${sender}`, () => matrixPresence(this.ctx, sender, content));
+        continue;
+      }
       if (typeof ev.room_id !== 'string' || !ev.content || typeof ev.content !== 'object') continue;
       for (const portal of this.ctx.store.portalsByRoom(matrixRoomId(ev.room_id))) {
         const roomId = ev.room_id;

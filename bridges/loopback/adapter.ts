@@ -1,5 +1,5 @@
 /** The loopback adapter: full capabilities over an in-memory LoopbackWorld. */
-import type { AdapterSession, Capabilities, ConfiguredLogin, Delivery, EventSink, Logger, LoginFlow, LoginInfo, NetworkAdapter } from '../../core/adapter.js';
+import type { AdapterSession, Capabilities, ConfiguredLogin, Delivery, EventSink, Logger, LoginFlow, LoginInfo, NetworkAdapter, OwnPresence } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { loginId, networkId, remoteUserId, type NetworkId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import { LoopbackWorld, type LoopbackClient } from './world.js';
@@ -177,6 +177,11 @@ class LoopbackSession implements AdapterSession, LoopbackClient {
     // The network is idempotent per (sender, client key), so a resend after a crash is recognised there.
     const id = await this.world.fromSession(this.user, ev, delivery?.key);
     return id ? { status: 'sent', remoteId: id } : { status: 'sent' };
+  }
+
+  async setPresence(presence: OwnPresence): Promise<void> {
+    if (!this.connected) throw new Error('loopback session is not connected');
+    this.world.presence.set(this.user, presence);
   }
 
   async getChatInfo(chat: RemoteChatId): Promise<ChatInfo> {

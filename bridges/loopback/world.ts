@@ -4,6 +4,7 @@
  * are connected to it like clients. Group messages are reflected to every member's
  * client, the sender's included (as XMPP MUCs do), so echo handling is exercised.
  */
+import type { OwnPresence } from '../../core/adapter.js';
 import type { ChatInfo, MessageContent, OutboundEvent, RemoteEvent, UserInfo } from '../../core/events.js';
 import { loadWorld, saveWorld } from './persist.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteMessageId, type RemoteUserId } from '../../core/ids.js';
@@ -51,6 +52,8 @@ export class LoopbackWorld {
   /** Passwords `login loopback` checks, for users that have one (tests set them; never persisted). */
   readonly passwords = new Map<RemoteUserId, string>();
   readonly messages = new Map<RemoteMessageId, LoopbackMessage>();
+  /** Each user's presence as their client set it (the bridge, for Matrix users' own logins). */
+  readonly presence = new Map<RemoteUserId, OwnPresence>();
   private readonly byClientKey = new Map<string, LoopbackMessage>();
   /** Everything the bridge did on this network, in order (for assertions). */
   readonly fromBridge: { by: RemoteUserId; event: OutboundEvent; id?: RemoteMessageId }[] = [];

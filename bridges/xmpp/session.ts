@@ -3,7 +3,7 @@
  * roster names, joins the MUCs it bridges, turns stanzas into events and events into
  * stanzas, and reconnects by itself with backoff and jitter after a drop.
  */
-import type { AdapterSession, Delivery, EventSink, LoginInfo } from '../../core/adapter.js';
+import type { AdapterSession, Delivery, EventSink, LoginInfo, OwnPresence } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import jid from '@xmpp/jid';
@@ -19,7 +19,7 @@ import { sendWithFiles } from './send-files.js';
 import { getBytes } from '../../core/net/guarded-http.js';
 import { singleLineName } from '../../core/safety.js';
 import type { ScramKeys } from './scram.js';
-import { buildStanza, contactPresence, NS, parseMessage } from './stanzas.js';
+import { buildStanza, contactPresence, NS, ownPresenceStanza, parseMessage } from './stanzas.js';
 import { fetchVcard } from './vcard.js';
 import { fetchAfter, type ArchiveQuery } from './mam.js';
 import { StreamManagement } from './stream-management.js';
@@ -69,6 +69,8 @@ export class XmppSession implements AdapterSession {
   private readonly muc: Muc;
   private readonly history: History;
   private uploadService: UploadService | undefined;
+  /** The owner's Matrix presence, sent again with every new stream. */
+  private presence: OwnPresence | undefined;
   private stopped = true;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -176,7 +178,7 @@ export class XmppSession implements AdapterSession {
 
   /** Presence, carbons, roster, and the MUCs to be in (pushed to `rooms` once joined). */
   private async prepare(conn: XmppConnection, rooms: string[]): Promise<void> {
-    await conn.client.send(xml('presence'));
+    await conn.client.send(ownPresenceStanza(this.presence));
     // Carbons and the roster are comforts: a server without them still bridges.
     await conn.iq.set(xml('enable', { xmlns: NS.carbons })).catch((err: Error) => this.sink.log.debug({ err: err.message }, 'carbons not enabled'));
     const roster = await conn.iq.get(xml('query', { xmlns: 'jabber:iq:roster' })).catch(() => undefined);
@@ -342,6 +344,15 @@ export class XmppSession implements AdapterSession {
     // Written to the socket is not received: with XEP-0198 the server says so (else a lost send shows up as a failure).
     await this.sm.confirmed();
     return ev.type === 'message' ? { status: 'sent', remoteId: remoteMessageId(out.originId) } : { status: 'sent' };
+  }
+
+  /** The owner's Matrix presence: to their contacts, and to each room as their occupant. */
+  async setPresence(presence: OwnPresence): Promise<void> {
+    this.presence = presence;
+    const conn = this.conn;
+    if (!conn || !this.online) return; // goes with the next stream's first presence
+    await conn.client.send(ownPresenceStanza(presence));
+    for (const [room, nick] of this.muc.joined) await conn.client.send(ownPresenceStanza(presence, `${room}/${nick}`));
   }
 
   async getChatInfo(chat: RemoteChatId): Promise<ChatInfo> {

@@ -5,6 +5,7 @@
  */
 import xml, { type Element } from '@xmpp/xml';
 import jid from '@xmpp/jid';
+import type { OwnPresence } from '../../core/adapter.js';
 import type { MessageContent, OutboundEvent, RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteMessageId } from '../../core/ids.js';
 import { singleLineName } from '../../core/safety.js';
@@ -236,4 +237,14 @@ export function contactPresence(stanza: Element, self: string, mucs: ReadonlyMap
   const state = type === 'unavailable' ? 'offline' : show === 'away' || show === 'xa' || show === 'dnd' ? 'unavailable' : 'online';
   const status = stanza.getChildText('status');
   return { type: 'presence', user: remoteUserId(bare), state, ...(status && { status: status.slice(0, 200) }) };
+}
+
+/**
+ * Our own presence from the Matrix side: broadcast, or directed to our occupant address
+ * in a MUC. Matrix "unavailable" is away; "offline" (every Matrix client closed) is
+ * extended away, since the XMPP account itself stays connected.
+ */
+export function ownPresenceStanza(presence: OwnPresence | undefined, to?: string): Element {
+  const show = presence?.state === 'unavailable' ? 'away' : presence?.state === 'offline' ? 'xa' : undefined;
+  return xml('presence', to ? { to } : {}, show && xml('show', {}, show), presence?.status && xml('status', {}, presence.status));
 }

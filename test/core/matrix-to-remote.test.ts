@@ -126,6 +126,33 @@ describe('Matrix typing and receipts', () => {
   });
 });
 
+describe('Matrix presence', () => {
+  it("goes to the user's own login on changes only, with a one-line status; others' and malformed ones are ignored", async () => {
+    const h = await startHarness();
+    const presence = (sender: string, content: Record<string, unknown>) => ({ type: 'm.presence', sender, content });
+    const aliceRemote = 'alice' as never;
+    h.engine.handleTransaction('p-1', [], [presence(ALICE, { presence: 'online', last_active_ago: 5 })]);
+    await h.engine.idle();
+    assert.deepEqual(h.world.presence.get(aliceRemote), { state: 'online' });
+    // Synapse repeats a presence as "last active" moves: nothing new goes out.
+    h.world.presence.delete(aliceRemote);
+    h.engine.handleTransaction('p-2', [], [presence(ALICE, { presence: 'online', last_active_ago: 900 })]);
+    await h.engine.idle();
+    assert.equal(h.world.presence.get(aliceRemote), undefined);
+    h.engine.handleTransaction('p-3', [], [
+      presence(ALICE, { presence: 'unavailable', status_msg: 'at lunch\n<b>back</b> soon' }),
+      presence('@dave:other.org', { presence: 'offline' }),
+      presence('@_loopback_bob:example.org', { presence: 'offline' }),
+      presence(ALICE, { presence: 'sleeping' }),
+      presence(ALICE, 'junk' as never),
+    ]);
+    await h.engine.idle();
+    assert.deepEqual(h.world.presence.get(aliceRemote), { state: 'unavailable', status: 'at lunch <b>back</b> soon' });
+    assert.deepEqual([...h.world.presence.keys()], [aliceRemote]);
+    await h.stop();
+  });
+});
+
 describe('capability fallbacks', () => {
   let h: Harness;
   afterEach(() => h.stop());

@@ -224,6 +224,22 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     log(t, `carol joins and leaves the MUC → ${carolGhost} joins and leaves the Matrix room`);
   });
 
+  it("alice's Matrix presence reaches XMPP: her other clients and the MUC she is in", async (t) => {
+    const aliceApp = await XmppPerson.connect(stack.prosody!, 'alice', 'alice-xmpp-pw');
+    const room = 'lobby@conference.xmpp.test';
+    const away = (st: Element) => st.is('presence') && st.getChildText('show') === 'away' && st.getChildText('status') === 'in a meeting';
+    await alice.setPresence('unavailable', 'in a meeting');
+    const inRoom = await bob.waitFor((st) => away(st) && st.attrs.from === `${room}/alice`, "alice's away presence in the MUC", 30_000);
+    const broadcast = await aliceApp.waitFor((st) => away(st) && String(st.attrs.from).startsWith('alice@xmpp.test/switchboard-'), "alice's away presence at her other client");
+    log(t, `alice (Matrix) sets presence unavailable "in a meeting" → MUC occupant ${inRoom.attrs.from}: show=away status="in a meeting"; her phone sees ${broadcast.attrs.from} away`);
+    const before = bob.stanzas.length;
+    await alice.setPresence('online');
+    const back = await bob.waitFor((st) => bob.stanzas.indexOf(st) >= before && st.is('presence') && st.attrs.from === `${room}/alice` && !st.getChild('show'), "alice's presence back online in the MUC", 30_000);
+    assert.equal(back.attrs.type, undefined);
+    log(t, 'alice (Matrix) back online → MUC occupant available again (no <show/>)');
+    await aliceApp.stop();
+  });
+
   it('messages sent while the bridge was down (SIGKILL) arrive once and in order after it restarts (MAM)', async (t) => {
     const room = 'lobby@conference.xmpp.test';
     // Let the archive positions of what came before be saved.

@@ -226,6 +226,10 @@ export class MatrixTestClient {
     await this.request('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(this.userId)}`, { typing, ...(typing && { timeout: 10_000 }) });
   }
 
+  async setPresence(presence: 'online' | 'unavailable' | 'offline', status?: string): Promise<void> {
+    await this.request('PUT', `/_matrix/client/v3/presence/${encodeURIComponent(this.userId)}/status`, { presence, ...(status !== undefined && { status_msg: status }) });
+  }
+
   async upload(bytes: Uint8Array, mime: string, name: string): Promise<string> {
     const path = `/_matrix/media/v3/upload?filename=${encodeURIComponent(name)}`;
     return (await this.request<{ content_uri: string }>('POST', path, bytes, { 'content-type': mime })).content_uri;

@@ -126,6 +126,8 @@ export class Synapse {
       presence: { enabled: true },
       app_service_config_files: this.opts.registrations ?? [],
       rc_message: { per_second: 50, burst_count: 200 },
+      // Tests change a user's presence several times in a few seconds (the default allows one per 10 s).
+      rc_presence: { per_user: { per_second: 10, burst_count: 100 } },
       rc_login: { address: { per_second: 10, burst_count: 100 }, account: { per_second: 10, burst_count: 100 } },
     };
     writeFileSync(this.configFile, stringify(config));
