@@ -19,6 +19,11 @@ const MIME_BY_EXT: Record<string, string> = {
   mp4: 'video/mp4', webm: 'video/webm', mp3: 'audio/mpeg', ogg: 'audio/ogg', oga: 'audio/ogg', opus: 'audio/ogg', m4a: 'audio/mp4', pdf: 'application/pdf', txt: 'text/plain',
 };
 
+/** The media type a file name suggests (what OOB links give us to go on). */
+export function mimeOf(name: string): string {
+  return MIME_BY_EXT[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+}
+
 export function kindOf(mime: string): AttachmentKind {
   if (mime.startsWith('image/')) return 'image';
   if (mime.startsWith('video/')) return 'video';
@@ -36,7 +41,7 @@ export function oobAttachment(stanza: Element): Attachment | undefined {
   } catch {
     return undefined;
   }
-  const mime = MIME_BY_EXT[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+  const mime = mimeOf(name);
   return { kind: kindOf(mime), name, mime, source: { kind: 'remote', ref: url } };
 }
 

@@ -16,6 +16,7 @@ import { Muc } from './muc.js';
 import { autojoinBookmarks } from './bookmarks.js';
 import { findUploadService, NS_OOB, type UploadService } from './files.js';
 import { sendWithFiles } from './send-files.js';
+import { checkHash, parseRef } from './shared-files.js';
 import { getBytes } from '../../core/net/guarded-http.js';
 import { singleLineName } from '../../core/safety.js';
 import type { ScramKeys } from './scram.js';
@@ -385,7 +386,10 @@ export class XmppSession implements AdapterSession {
   }
 
   async fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array> {
-    return (await getBytes(new URL(ref), this.http(maxBytes))).bytes;
+    const shared = parseRef(ref);
+    const { bytes } = await getBytes(new URL(shared.url), this.http(maxBytes));
+    checkHash(shared, bytes);
+    return bytes;
   }
 
   private http(maxBytes: number) {

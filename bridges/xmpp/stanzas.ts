@@ -9,7 +9,7 @@ import type { OwnPresence } from '../../core/adapter.js';
 import type { MessageContent, OutboundEvent, RemoteEvent } from '../../core/events.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteMessageId } from '../../core/ids.js';
 import { singleLineName } from '../../core/safety.js';
-import { oobAttachment } from './files.js';
+import { refUrl, sharedFiles } from './shared-files.js';
 import { parseStyling, toStyled } from './styling.js';
 
 export const NS = {
@@ -132,18 +132,20 @@ function chatEvent(
   // receipts say only that a client got the message, so they are not read receipts.
   const displayed = stanza.getChild('displayed', NS.markers);
   if (displayed?.attrs.id) return { event: { type: 'receipt', chat: chatRef, sender, upTo: remoteMessageId(correctionTarget(displayed.attrs.id)) } };
-  const body = stanza.getChildText('body');
+  const files = sharedFiles(stanza);
+  const body = stanza.getChildText('body') ?? (files.length ? '' : null);
   if (body === null) {
     const state = stanza.children.find((c): c is Element => typeof c !== 'string' && c.getNS() === NS.chatStates)?.name;
     if (state) return { event: { type: 'typing', chat: chatRef, sender, active: state === 'composing' } };
     return {};
   }
   let content = textContent(stanza, body);
-  const file = oobAttachment(stanza);
-  if (file) {
-    // The body of a file message is its link; keep only a real caption.
-    const caption = content.text.trim() === (file.source as { ref: string }).ref ? '' : content.text;
-    content = { kind: content.kind, text: caption, attachments: [file] };
+  if (files.length) {
+    // A file message's body is usually its link (a fallback for older clients); keep only a real caption.
+    let caption = content.text;
+    for (const url of files.map(refUrl)) caption = caption.split(url).join('');
+    caption = caption.trim().replace(/:$/, '').trim();
+    content = caption === content.text ? { ...content, attachments: files } : { kind: content.kind, text: caption, attachments: files };
   }
   const replace = stanza.getChild('replace', NS.correct);
   if (replace?.attrs.id) {

@@ -5,6 +5,7 @@
  * account. The conversation is printed as diagnostics: the transcript of both sides.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Element } from '@xmpp/xml';
 import { escapeLocalpart } from '../../core/ids.js';
@@ -155,6 +156,21 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     const got = await alice.download(String(image.content.url));
     assert.deepEqual(Buffer.from(got.bytes), PNG);
     log(t, `bob (XMPP) sends the link → alice gets an m.image re-hosted at ${image.content.url}`);
+
+    // Stateless file sharing (XEP-0447): no body, a description with a hash; then one whose hash is wrong.
+    const share = (name: string, hash: string) => xmlEl('file-sharing', { xmlns: 'urn:xmpp:sfs:0', disposition: 'inline' },
+      xmlEl('file', { xmlns: 'urn:xmpp:file:metadata:0' }, xmlEl('media-type', {}, 'image/png'), xmlEl('name', {}, name), xmlEl('size', {}, String(PNG.length)), xmlEl('dimensions', {}, '1x1'),
+        xmlEl('hash', { xmlns: 'urn:xmpp:hashes:2', algo: 'sha-256' }, hash)),
+      xmlEl('sources', {}, xmlEl('url-data', { xmlns: 'http://jabber.org/protocol/url-data', target: url })));
+    await bob.say('alice@xmpp.test', undefined, { children: [share('shared.png', createHash('sha256').update(PNG).digest('base64'))] });
+    const shared = await alice.waitFor((e) => e.room_id === dm && e.content.msgtype === 'm.image' && e.content.body === 'shared.png', "bob's shared file (SFS) on Matrix");
+    assert.deepEqual(Buffer.from((await alice.download(String(shared.content.url))).bytes), PNG);
+    assert.deepEqual(shared.content.info, { mimetype: 'image/png', size: PNG.length, w: 1, h: 1 });
+    log(t, `bob (XMPP) shares shared.png with XEP-0447 (sha-256 given) → alice gets m.image "${shared.content.body}" ${shared.content.url}`);
+    await bob.say('alice@xmpp.test', undefined, { children: [share('forged.png', createHash('sha256').update('something else').digest('base64'))] });
+    const refused = await alice.waitFor((e) => e.room_id === dm && String(e.content.body).startsWith('[image forged.png could not be bridged'), 'the forged file refused');
+    assert.match(String(refused.content.body), /does not match the sha256 hash/);
+    log(t, `bob shares forged.png whose hash does not match → alice sees: ${refused.content.body}`);
   });
 
   it("a new contact's vCard name and avatar become their ghost's profile", async (t) => {

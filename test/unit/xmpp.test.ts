@@ -6,6 +6,8 @@ import { parseBareJid, parseXmppConfig } from '../../bridges/xmpp/config.js';
 import { deriveKeys, ScramSha1 } from '../../bridges/xmpp/scram.js';
 import { buildStanza, contactPresence, MAX_BODY, parseMessage, type ParseContext } from '../../bridges/xmpp/stanzas.js';
 import { parseStyling, toStyled } from '../../bridges/xmpp/styling.js';
+import { checkHash, parseRef } from '../../bridges/xmpp/shared-files.js';
+import { createHash } from 'node:crypto';
 import { getBytes, OutboundRefused } from '../../core/net/guarded-http.js';
 import { remoteChatId, remoteMessageId } from '../../core/ids.js';
 
@@ -156,6 +158,48 @@ describe('XMPP files', () => {
     assert.deepEqual(ev.content, { kind: 'text', text: '', attachments: [{ kind: 'image', name: 'photo one.jpg', mime: 'image/jpeg', source: { kind: 'remote', ref: url } }] });
     const odd = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'f2' }, xml('body', {}, 'x'), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, 'file:///etc/passwd'))), ctx()).event as { content: { attachments?: unknown } };
     assert.equal(odd.content.attachments, undefined, 'only http(s) links are files');
+  });
+
+  it('SFS (XEP-0447) and SIMS (XEP-0385) descriptions become attachments with their metadata; the fallback link is no caption', () => {
+    const url = 'https://upload.example.org/k/summit.jpg';
+    const sha = createHash('sha256').update('the bytes').digest('base64');
+    const sfs = xml('file-sharing', { xmlns: 'urn:xmpp:sfs:0', disposition: 'inline' },
+      xml('file', { xmlns: 'urn:xmpp:file:metadata:0' }, xml('media-type', {}, 'image/jpeg'), xml('name', {}, 'summit\n../x.jpg'), xml('size', {}, '3032449'), xml('dimensions', {}, '4096x2160'),
+        xml('hash', { xmlns: 'urn:xmpp:hashes:2', algo: 'sha-256' }, sha), xml('desc', {}, 'Photo from the summit.')),
+      xml('sources', {}, xml('url-data', { xmlns: 'http://jabber.org/protocol/url-data', target: 'javascript:alert(1)' }), xml('url-data', { xmlns: 'http://jabber.org/protocol/url-data', target: url })));
+    const withFallback = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 's1' }, sfs, xml('body', {}, `Photo from the summit: ${url}`), xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url))), ctx()).event as { content: { text: string; attachments: { source: { ref: string } }[] } };
+    assert.equal(withFallback.content.text, 'Photo from the summit');
+    assert.equal(withFallback.content.attachments.length, 1, 'the OOB fallback of the same file is not a second file');
+    assert.deepEqual({ ...withFallback.content.attachments[0], source: undefined }, { kind: 'image', name: 'summit .._x.jpg', mime: 'image/jpeg', size: 3032449, width: 4096, height: 2160, source: undefined });
+    assert.deepEqual(parseRef(withFallback.content.attachments[0]!.source.ref), { url, hash: { algo: 'sha256', base64: sha } });
+    // No body at all (XEP-0447 allows it): still a message with the file.
+    const bare = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 's2' }, sfs), ctx()).event as { type: string; content: { text: string; attachments: unknown[] } };
+    assert.equal(bare.type, 'message');
+    assert.equal(bare.content.attachments.length, 1);
+
+    const sims = xml('reference', { xmlns: 'urn:xmpp:reference:0', type: 'data', uri: 'https://up.example.org/a/voice.ogg' },
+      xml('media-sharing', { xmlns: 'urn:xmpp:sims:1' },
+        xml('file', { xmlns: 'urn:xmpp:jingle:apps:file-transfer:5' }, xml('media-type', {}, 'audio/ogg'), xml('name', {}, 'voice.ogg'), xml('size', {}, 'lots')),
+        xml('sources', {}, xml('reference', { xmlns: 'urn:xmpp:reference:0', type: 'data', uri: 'https://up.example.org/a/voice.ogg' }))));
+    const voice = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 's3' }, xml('body', {}, 'https://up.example.org/a/voice.ogg'), sims), ctx()).event as { content: { text: string; attachments: { kind: string; size?: number; source: { ref: string } }[] } };
+    assert.equal(voice.content.text, '');
+    assert.deepEqual(voice.content.attachments.map((a) => [a.kind, a.size, a.source.ref]), [['audio', undefined, 'https://up.example.org/a/voice.ogg']]);
+
+    // A description without a usable source is no file; a bad media type falls back to the name's.
+    const junk = xml('file-sharing', { xmlns: 'urn:xmpp:sfs:0' }, xml('file', { xmlns: 'urn:xmpp:file:metadata:0' }, xml('media-type', {}, 'text/html; <script>')), xml('sources', {}, xml('url-data', { xmlns: 'http://jabber.org/protocol/url-data', target: 'ftp://x/y' })));
+    assert.equal(parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 's4' }, junk), ctx()).event, undefined);
+    const oddType = xml('file-sharing', { xmlns: 'urn:xmpp:sfs:0' }, xml('file', { xmlns: 'urn:xmpp:file:metadata:0' }, xml('media-type', {}, 'text/html; <script>')), xml('sources', {}, xml('url-data', { xmlns: 'http://jabber.org/protocol/url-data', target: 'https://x.example/doc.pdf' })));
+    const pdf = parseMessage(xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 's5' }, oddType), ctx()).event as { content: { attachments: { mime: string; name: string }[] } };
+    assert.deepEqual(pdf.content.attachments.map((a) => [a.name, a.mime]), [['doc.pdf', 'application/pdf']]);
+  });
+
+  it('a described hash is checked after download', () => {
+    const bytes = new TextEncoder().encode('the bytes');
+    const good = { url: 'https://x.example/f', hash: { algo: 'sha256', base64: createHash('sha256').update(bytes).digest('base64') } };
+    assert.doesNotThrow(() => checkHash(good, bytes));
+    assert.throws(() => checkHash(good, new TextEncoder().encode('other bytes')), /does not match the sha256 hash/);
+    assert.throws(() => parseRef(JSON.stringify({ url: 'file:///etc/passwd' })), /not an http/);
+    assert.deepEqual(parseRef('https://x.example/plain'), { url: 'https://x.example/plain' });
   });
 
   it('downloads never reach loopback or private addresses unless allowed', async () => {
