@@ -1,6 +1,7 @@
 /** link, unlink, relay, portals, sync: the chat face of core/linking.ts. */
 import { LinkRefused, portalsOf, setRelay, startLink, unlinkRoom, type LinkResult } from '../linking.js';
 import { txnId } from '../portal/txn.js';
+import { openChat } from '../portal/open.js';
 import { DEFAULT_NAME_TEMPLATE } from '../portal/matrix/origin.js';
 import type { LinkDirection, PortalRow } from '../store/store.js';
 import { CommandError, type Command, type CommandCall } from './types.js';
@@ -97,6 +98,14 @@ async function links(call: CommandCall): Promise<string> {
   return ['Chats linked to this room:', ...portals.map(line)].join('\n');
 }
 
+async function open(call: CommandCall): Promise<string> {
+  const [network, chat, ...rest] = call.args;
+  if (!network || !chat || rest.length) throw new CommandError('Usage: open <network> <chat>, e.g. open xmpp room@conference.example.org');
+  const opened = await refusals(() => openChat(call.ctx, call.sender, network.toLowerCase(), chat));
+  const what = `${opened.kind === 'dm' ? 'your chat with' : 'the group chat'} ${opened.name ? `"${opened.name}" (${chat})` : chat}`;
+  return opened.existed ? `That chat is bridged already: I invited you to its room for ${what} (${opened.roomId}).` : `I opened a room for ${what} and invited you (${opened.roomId}).`;
+}
+
 async function sync(call: CommandCall): Promise<string> {
   const lines = [];
   for (const portal of call.portals) lines.push(`${portal.network}: ${await call.services.syncPortal(portal)}`);
@@ -109,5 +118,6 @@ export const portalCommands: Command[] = [
   { name: 'unlink', usage: '[network [chat]]', help: 'stop bridging this room, or one of the chats linked to it (room admins)', level: 'user', place: 'portal', run: unlink },
   { name: 'relay', usage: 'on|off [network [chat]]', help: 'whether Matrix users without a login are relayed here (room admins)', level: 'user', place: 'portal', run: relay },
   { name: 'portals', usage: '[all]', help: 'list your bridged rooms ("all": every portal, bridge admins)', level: 'user', place: 'anywhere', run: listPortals },
+  { name: 'open', usage: '<network> <chat>', help: 'open a room for a chat your own login can reach: join a group (an XMPP MUC) or start a direct chat', level: 'user', place: 'anywhere', run: open },
   { name: 'sync', help: "refresh this room's name, topic and member profiles from the remote chat", level: 'user', place: 'portal', run: sync },
 ];

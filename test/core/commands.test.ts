@@ -28,7 +28,7 @@ describe('bot commands', () => {
 
   it('help lists what this user may do; relay users do not see login', async () => {
     const forUser = await say(h, ERIN, 'help');
-    for (const c of ['login', 'logout', 'logins', 'link', 'unlink', 'relay', 'portals', 'sync', 'ping', 'version']) assert.match(forUser, new RegExp(`• ${c}\\b`));
+    for (const c of ['login', 'logout', 'logins', 'link', 'unlink', 'relay', 'open', 'portals', 'sync', 'ping', 'version']) assert.match(forUser, new RegExp(`• ${c}\\b`));
     const forStranger = await say(h, STRANGER, 'help');
     assert.match(forStranger, /• ping/);
     assert.doesNotMatch(forStranger, /• login/);
@@ -161,6 +161,30 @@ describe('linking rooms', () => {
     assert.equal(await say(h, ERIN, 'link loopback team', other), 'That loopback chat is already bridged to another room (!team:example.org); unlink it there first.');
     assert.equal(await say(h, ERIN, '!sb link loopback team', ROOM), 'That loopback chat is already linked to this room.');
     assert.equal(h.store.listPortals().filter((p) => p.roomId).length, 1);
+  });
+
+  it('open makes a room for a chat your own login reaches, a group or a person; it is refused without a login or a reachable chat', async () => {
+    h.world.addGroup('club', { name: 'Club', members: ['bob', 'alice'] });
+    const opened = await say(h, ALICE, 'open loopback club');
+    assert.match(opened, /^I opened a room for the group chat "Club" \(club\) and invited you \((!room\d+:example.org)\)\.$/);
+    const created = h.matrix.of('createRoom').at(-1)!;
+    assert.deepEqual(created.opts.invite, [ALICE]);
+    assert.equal(h.store.getPortal('loopback/club/')?.roomId, created.roomId);
+    // What is said there afterwards arrives in that room.
+    await h.world.say('bob', 'club', 'welcome to the club');
+    await h.engine.idle();
+    assert.equal(h.matrix.sends().filter((s) => s.roomId === created.roomId).at(-1)?.content.body, 'welcome to the club');
+    assert.equal(await say(h, ALICE, 'open loopback club'), `That chat is bridged already: I invited you to its room for the group chat "Club" (club) (${created.roomId}).`);
+    assert.equal(h.matrix.of('createRoom').length, 1);
+
+    assert.match(await say(h, ALICE, 'open loopback bob'), /^I opened a room for your chat with "Bob" \(bob\) and invited you/);
+    assert.equal(h.matrix.of('createRoom').at(-1)!.opts.isDirect, true);
+    assert.ok(h.store.getPortal('loopback/bob/loopback%3Aalice'), 'a direct chat is the login\'s own portal');
+
+    assert.equal(await say(h, ERIN, 'open loopback club'), 'You have no loopback login: "login loopback" first; rooms are opened through your own account.');
+    assert.match(await say(h, ALICE, 'open loopback secret'), /^The loopback chat secret cannot be reached by your login: alice is not a member of secret/);
+    assert.match(await say(h, ALICE, 'open nowhere club'), /^There is no network "nowhere"/);
+    assert.equal(await say(h, ALICE, 'open loopback'), 'Usage: open <network> <chat>, e.g. open xmpp room@conference.example.org');
   });
 
   it('sync refreshes the room name from the remote chat', async () => {

@@ -312,6 +312,28 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     assert.equal(mine.attrs.from, `${room}/alice`, 'alice speaks with her own nick, not through the relay');
     log(t, `bookmark ${room} (autojoin) → alice's login joins as "alice"; bob's message → new portal room; alice's answer → ${mine.attrs.from}`);
   });
+
+  it('open xmpp <MUC>: alice asks the bot for a room she is not in yet, and speaks there with her own nick', async (t) => {
+    const room = 'garden@conference.xmpp.test';
+    await bob.joinMuc(room, 'bob');
+    const mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
+    await alice.waitFor((e) => e.room_id === mgmt && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
+    const sent = await alice.sendText(mgmt, `open xmpp ${room}`);
+    await alice.waitFor((e) => e.event_id === sent, 'our own command in the timeline');
+    const answer = await alice.waitFor((e) => e.room_id === mgmt && e.sender === stack.botUserId && /^I opened a room/.test(String(e.content.body)), 'the answer to open', 30_000);
+    const portalRoom = /\((![^)]+)\)\.$/.exec(String(answer.content.body))?.[1];
+    assert.ok(portalRoom, `the answer names the room: ${answer.content.body}`);
+    await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${room}/alice`, "alice's login joining the MUC");
+    await alice.waitForInvite((roomId) => roomId === portalRoom);
+    await alice.join(portalRoom);
+    await bob.say(room, 'the roses are out', { type: 'groupchat' });
+    await alice.waitFor((e) => e.room_id === portalRoom && e.content.body === 'the roses are out', "bob's message in the opened room");
+    await alice.sendText(portalRoom, 'lovely');
+    const mine = await bob.waitFor((s) => s.attrs.type === 'groupchat' && body(s) === 'lovely', "alice's message in the MUC");
+    assert.equal(mine.attrs.from, `${room}/alice`);
+    log(t, `alice (Matrix): open xmpp ${room} → bot: ${answer.content.body}`);
+    log(t, `bob in the MUC: "the roses are out" → alice's new room; alice: "lovely" → the MUC as ${mine.attrs.from}`);
+  });
 });
 
 /** Poll a condition the sync loop will make true. */
