@@ -241,7 +241,7 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
   });
 
   it("alice's Matrix presence reaches XMPP: her other clients and the MUC she is in", async (t) => {
-    const aliceApp = await XmppPerson.connect(stack.prosody!, 'alice', 'alice-xmpp-pw');
+    const aliceApp = await XmppPerson.connect(stack.prosody!, 'alice', 'alice-xmpp-pw', { streamManagement: false });
     const room = 'lobby@conference.xmpp.test';
     const away = (st: Element) => st.is('presence') && st.getChildText('show') === 'away' && st.getChildText('status') === 'in a meeting';
     await alice.setPresence('unavailable', 'in a meeting');
