@@ -118,3 +118,19 @@ async function authenticate(entity: Client, credentials: ScramCredentials): Prom
     }
   }
 }
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Stop listening to a connection being closed. An 'error' listener stays: the server may
+ * still send a stream error (it is shutting down too), and an EventEmitter 'error' with no
+ * listener ends the process.
+ */
+export function quiet(conn: XmppConnection): void {
+  conn.client.removeAllListeners();
+  conn.client.on('error', () => undefined);
+}

@@ -2,7 +2,9 @@
  * Multi-user chats (XEP-0045) for one session: joining (with a nick fallback on
  * conflict), which rooms are joined, and the two ids of a room message: the `id` its
  * sender chose (corrections name it) and the MUC's stanza id (XEP-0359; replies,
- * reactions and retractions name it). The map between them is bounded and in memory.
+ * reactions and retractions name it). The map between them is bounded; its newest
+ * pairs are saved with the login (`recentIds`), so corrections still find their
+ * message after a restart.
  */
 import type { Logger } from '../../core/adapter.js';
 import type { RemoteEvent } from '../../core/events.js';
@@ -16,6 +18,11 @@ import { joinPresence, NS } from './stanzas.js';
 const JOIN_TIMEOUT_MS = 15_000;
 const PING_TIMEOUT_MS = 30_000;
 const MAX_REMEMBERED_IDS = 20_000;
+/** How many of the newest id pairs outlive a restart (saved with the login, so kept small). */
+const SAVED_IDS = 500;
+
+/** One room message's two ids: [room, id attribute, stanza id]. */
+export type IdPair = [string, string, string];
 
 interface PendingJoin {
   nick: string;
@@ -179,6 +186,26 @@ export class Muc {
     this.idAttrs.set(`${room}|${stanzaId}`, idAttr);
     for (const map of [this.stanzaIds, this.idAttrs]) {
       if (map.size > MAX_REMEMBERED_IDS) map.delete(map.keys().next().value!);
+    }
+  }
+
+  /** The newest id pairs, oldest first, to be saved with the login. */
+  recentIds(): IdPair[] {
+    const pairs: IdPair[] = [];
+    for (const [key, stanzaId] of this.stanzaIds) {
+      const cut = key.lastIndexOf('|');
+      pairs.push([key.slice(0, cut), key.slice(cut + 1), stanzaId]);
+    }
+    return pairs.slice(-SAVED_IDS);
+  }
+
+  /** Pairs saved before a restart; anything malformed is skipped. */
+  restoreIds(saved: unknown): void {
+    if (!Array.isArray(saved)) return;
+    for (const p of saved) {
+      if (!Array.isArray(p) || p.length !== 3 || !p.every((x) => typeof x === 'string')) continue;
+      const [room, idAttr, stanzaId] = p as IdPair;
+      this.rememberIds(room, idAttr, stanzaId);
     }
   }
 

@@ -9,10 +9,10 @@ import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type Re
 import jid from '@xmpp/jid';
 import xml, { type Element } from '@xmpp/xml';
 import { randomUUID } from 'node:crypto';
-import { AuthError, createConnection, type XmppConnection } from './connection.js';
+import { AuthError, createConnection, quiet, withTimeout, type XmppConnection } from './connection.js';
 import type { XmppConfig } from './config.js';
 import { History, type HistoryState } from './history.js';
-import { Muc } from './muc.js';
+import { Muc, type IdPair } from './muc.js';
 import { autojoinBookmarks } from './bookmarks.js';
 import { findUploadService, NS_OOB, type UploadService } from './files.js';
 import { sendWithFiles } from './send-files.js';
@@ -33,6 +33,8 @@ export interface XmppLoginData {
   mucs?: string[];
   /** Where each archive's catch-up resumes (history.ts). */
   history?: HistoryState;
+  /** The newest MUC message id pairs (muc.ts), for corrections after a restart. */
+  mucIds?: IdPair[];
 }
 
 const REFLECTION_TIMEOUT_MS = 10_000;
@@ -41,22 +43,6 @@ const RECONNECT_MAX_MS = 60_000;
 const LOGIN_TIMEOUT_MS = 30_000;
 /** How far before an event's arrival the archive is searched for a send whose outcome was lost (clock skew). */
 const LOST_SEND_LOOKBACK_MS = 60_000;
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Stop listening to a connection being closed. An 'error' listener stays: the server may
- * still send a stream error (it is shutting down too), and an EventEmitter 'error' with no
- * listener ends the process.
- */
-function quiet(conn: XmppConnection): void {
-  conn.client.removeAllListeners();
-  conn.client.on('error', () => undefined);
-}
 
 export class XmppSession implements AdapterSession {
   private conn: XmppConnection | undefined;
@@ -91,10 +77,11 @@ export class XmppSession implements AdapterSession {
     this.self = jid(this.data.jid).bare().toString();
     const nick = login.kind === 'relay' ? config.mucNick : jid(this.self).local;
     this.muc = new Muc(nick, () => this.conn, sink.log);
+    this.muc.restoreIds(this.data.mucIds);
     this.history = new History(this.data.history, {
       self: this.self,
       handle: (stanza, archived) => this.handleMessage(stanza, archived),
-      save: (history) => this.save({ history }),
+      save: (history) => this.save({ history, mucIds: this.muc.recentIds() }),
       log: sink.log,
     });
   }

@@ -29,6 +29,7 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
   let bob: XmppPerson;
   let dm: string;
   let lobby: string;
+  let garden: string;
   const ghost = (remote: string) => `@_xmpp_${escapeLocalpart(remote)}:${stack.synapse.serverName}`;
   const log = (t: TestContext, line: string) => t.diagnostic(line);
 
@@ -248,9 +249,11 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     const inRoom = await bob.waitFor((st) => away(st) && st.attrs.from === `${room}/alice`, "alice's away presence in the MUC", 30_000);
     const broadcast = await aliceApp.waitFor((st) => away(st) && String(st.attrs.from).startsWith('alice@xmpp.test/switchboard-'), "alice's away presence at her other client");
     log(t, `alice (Matrix) sets presence unavailable "in a meeting" → MUC occupant ${inRoom.attrs.from}: show=away status="in a meeting"; her phone sees ${broadcast.attrs.from} away`);
-    const before = bob.stanzas.length;
+    // After the away presence, an available one. (Alice's own /sync may set her online again
+    // before the request below does; either way the MUC hears it after the away one.)
+    const awayAt = bob.stanzas.indexOf(inRoom);
     await alice.setPresence('online');
-    const back = await bob.waitFor((st) => bob.stanzas.indexOf(st) >= before && st.is('presence') && st.attrs.from === `${room}/alice` && !st.getChild('show'), "alice's presence back online in the MUC", 30_000);
+    const back = await bob.waitFor((st) => bob.stanzas.indexOf(st) > awayAt && st.is('presence') && st.attrs.from === `${room}/alice` && !st.getChild('show'), "alice's presence back online in the MUC", 30_000);
     assert.equal(back.attrs.type, undefined);
     log(t, 'alice (Matrix) back online → MUC occupant available again (no <show/>)');
     await aliceApp.stop();
@@ -333,6 +336,20 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     assert.equal(mine.attrs.from, `${room}/alice`);
     log(t, `alice (Matrix): open xmpp ${room} → bot: ${answer.content.body}`);
     log(t, `bob in the MUC: "the roses are out" → alice's new room; alice: "lovely" → the MUC as ${mine.attrs.from}`);
+    garden = portalRoom;
+  });
+
+  it('an edit made after a bridge restart is a correction naming the id the MUC message was sent with', async (t) => {
+    const room = 'garden@conference.xmpp.test';
+    const sent = await alice.sendText(garden, 'the tulips are out');
+    const original = await bob.waitFor((s) => s.attrs.type === 'groupchat' && body(s) === 'the tulips are out', "alice's message in the MUC");
+    await stack.bridge.stop('SIGTERM');
+    await stack.bridge.start();
+    await alice.send(garden, 'm.room.message', { msgtype: 'm.text', body: '* the tulips are over', 'm.new_content': { msgtype: 'm.text', body: 'the tulips are over' }, 'm.relates_to': { rel_type: 'm.replace', event_id: sent } });
+    const correction = await bob.waitFor((s) => s.attrs.type === 'groupchat' && body(s) === 'the tulips are over', 'the correction', 60_000);
+    assert.equal(correction.attrs.from, `${room}/alice`);
+    assert.equal(correction.getChild('replace', NS.correct)?.attrs.id, original.attrs.id, 'the correction names the id attribute, not the stanza id');
+    log(t, `alice: "the tulips are out" (id ${original.attrs.id}) → bridge restarts → alice edits → bob gets a correction of ${original.attrs.id}: "${body(correction)}"`);
   });
 });
 
