@@ -22,7 +22,7 @@ export const xmppCapabilities: Capabilities = {
   formatting: ['bold', 'italic', 'strike', 'code', 'pre', 'blockquote', 'link'], // XEP-0393 styling
   // XEP-0363 uploads; the server's own limit (announced in disco) is checked at send time.
   media: { image: { maxBytes: 10 * MB }, video: { maxBytes: 10 * MB }, audio: { maxBytes: 10 * MB }, voice: { maxBytes: 10 * MB }, sticker: { maxBytes: 10 * MB }, file: { maxBytes: 10 * MB } },
-  chatInfo: { name: false, topic: false },
+  chatInfo: { name: false, topic: true }, // topic: the MUC subject, where we may change it
 };
 
 export class XmppAdapter implements NetworkAdapter<XmppConfig> {

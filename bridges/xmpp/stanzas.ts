@@ -78,12 +78,15 @@ export function parseMessage(stanza: Element, ctx: ParseContext, archiveId?: str
 
   if (type === 'groupchat') {
     const nick = ctx.mucs.get(fromBare);
-    if (nick === undefined || !from.resource) {
-      // The room itself (subject at join, configuration notices).
-      const subject = stanza.getChildText('subject');
-      if (nick !== undefined && subject !== null) return { event: { type: 'chat-info', chat: { id: remoteChatId(fromBare), kind: 'group' }, info: { id: remoteChatId(fromBare), kind: 'group', topic: subject } } };
-      return {};
+    if (nick === undefined) return {};
+    // A subject without a body is the room's subject (XEP-0045 8.1): sent at join, or changed
+    // by an occupant. Our own change coming back is not news.
+    const subject = stanza.getChildText('subject');
+    if (subject !== null && stanza.getChildText('body') === null) {
+      if (from.resource === nick) return {};
+      return { event: { type: 'chat-info', chat: { id: remoteChatId(fromBare), kind: 'group' }, info: { id: remoteChatId(fromBare), kind: 'group', topic: cleanTopic(subject) } } };
     }
+    if (!from.resource) return {}; // the room itself: configuration notices
     const stanzaId = archiveId ?? stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === fromBare)?.attrs.id;
     const originId = stanza.getChild('origin-id', NS.sid)?.attrs.id;
     const idAttr = stanza.attrs.id;
@@ -215,9 +218,18 @@ export function buildStanza(ev: OutboundEvent, type: 'chat' | 'groupchat', newId
       return { originId, stanza: xml('message', { to: ev.chat, type, id: originId }, xml('displayed', { xmlns: NS.markers, id: ev.upTo }), xml('store', { xmlns: NS.hints })) };
     case 'typing':
       return { originId, stanza: xml('message', { to: ev.chat, type }, xml(ev.active ? 'composing' : 'active', { xmlns: NS.chatStates }), xml('no-store', { xmlns: NS.hints })) };
+    case 'chat-info':
+      // A room's subject; a MUC refuses it (with an error message) unless we may change it.
+      if (type !== 'groupchat' || ev.topic === undefined) return undefined;
+      return { originId, stanza: xml('message', { to: ev.chat, type, id: originId }, xml('subject', {}, ev.topic)) };
     default:
       return undefined;
   }
+}
+
+/** A subject as a topic: at most 1,000 characters, control characters flattened (line breaks kept). */
+function cleanTopic(subject: string): string {
+  return subject.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ').slice(0, 1000);
 }
 
 /** A MUC join presence: no history (the bridge does not replay what Matrix never saw as live). */

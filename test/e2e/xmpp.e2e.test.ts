@@ -241,6 +241,62 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     log(t, `carol joins and leaves the MUC → ${carolGhost} joins and leaves the Matrix room`);
   });
 
+  it('room life both ways: subject and topic, a nick change, a kick; typing and contact presence in the DM', async (t) => {
+    const room = 'lobby@conference.xmpp.test';
+    const admin = (nick: string, role: string) => xmlEl('iq', { type: 'set', to: room, id: `role-${nick}` }, xmlEl('query', { xmlns: 'http://jabber.org/protocol/muc#admin' }, xmlEl('item', { nick, role })));
+    // bob created the room, so he owns it; the bridge's occupants may change the subject as moderators.
+    for (const nick of ['alice', 'Switchboard']) {
+      await bob.send(admin(nick, 'moderator'));
+      await bob.waitFor((s) => s.is('iq') && s.attrs.id === `role-${nick}`, `${nick} made moderator`);
+    }
+    // The room's topic is the bot's to set only with power 50 there (alice grants it, as an admin linking a room would).
+    const levels = await alice.request<{ users?: Record<string, number> }>('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(lobby)}/state/m.room.power_levels/`);
+    await alice.setState(lobby, 'm.room.power_levels', { ...levels, users: { ...levels.users, [stack.botUserId]: 50 } });
+    await bob.send(xmlEl('message', { to: room, type: 'groupchat' }, xmlEl('subject', {}, 'Garden party on Sunday')));
+    const topic = await alice.waitFor((e) => e.room_id === lobby && e.type === 'm.room.topic' && e.content.topic === 'Garden party on Sunday', 'the subject as the room topic');
+    log(t, `bob sets the MUC subject → Matrix m.room.topic "${topic.content.topic}" (by ${topic.sender})`);
+    await alice.setState(lobby, 'm.room.topic', { topic: 'Garden party moved to Monday' });
+    const subject = await bob.waitFor((s) => s.getChildText('subject') === 'Garden party moved to Monday', 'the topic as the MUC subject');
+    log(t, `alice sets the Matrix topic → the MUC subject, from ${subject.attrs.from}`);
+
+    // carol came and went in the test before: only membership from now on counts.
+    const from = alice.events.length;
+    const member = (nick: string, membership: string) => (e: MatrixEvent) =>
+      alice.events.indexOf(e) >= from && e.room_id === lobby && e.type === 'm.room.member' && e.state_key === ghost(`${room}/${nick}`) && e.content.membership === membership;
+    const carol = await XmppPerson.connect(stack.prosody!, 'carol', 'carol-pw', { streamManagement: false });
+    await carol.joinMuc(room, 'carol');
+    await alice.waitFor(member('carol', 'join'), "carol's ghost joining");
+    await carol.send(xmlEl('presence', { to: `${room}/caroline` }));
+    await alice.waitFor(member('carol', 'leave'), "the old nick's ghost leaving");
+    await alice.waitFor(member('caroline', 'join'), "the new nick's ghost joining");
+    log(t, 'carol renames herself caroline in the MUC → her old ghost leaves, a ghost for caroline joins');
+    await bob.send(xmlEl('iq', { type: 'set', to: room, id: 'kick' }, xmlEl('query', { xmlns: 'http://jabber.org/protocol/muc#admin' }, xmlEl('item', { nick: 'caroline', role: 'none' }, xmlEl('reason', {}, 'party is over')))));
+    await alice.waitFor(member('caroline', 'leave'), "the kicked occupant's ghost leaving");
+    log(t, 'bob kicks caroline → her ghost leaves the Matrix room');
+    await carol.stop();
+
+    // Typing (XEP-0085), both ways.
+    await bob.send(xmlEl('message', { to: 'alice@xmpp.test', type: 'chat' }, xmlEl('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })));
+    await until(() => alice.ephemeral.some((e) => e.room_id === dm && e.type === 'm.typing' && (e.content.user_ids as string[]).includes(ghost('bob@xmpp.test'))), "bob typing in the DM");
+    await alice.typing(dm, true);
+    await bob.waitFor((s) => s.getChild('composing', 'http://jabber.org/protocol/chatstates') !== undefined && String(s.attrs.from).startsWith('alice@xmpp.test/'), 'alice typing');
+    log(t, 'typing: bob <composing/> → Matrix typing from his ghost; alice types → bob gets <composing/>');
+
+    // A contact's presence: alice subscribes to bob from her other client, bob agrees, then goes away.
+    const aliceApp = await XmppPerson.connect(stack.prosody!, 'alice', 'alice-xmpp-pw', { streamManagement: false });
+    await aliceApp.send(xmlEl('presence', { to: 'bob@xmpp.test', type: 'subscribe' }));
+    await bob.waitFor((s) => s.is('presence') && s.attrs.type === 'subscribe', "alice's subscription request");
+    await bob.send(xmlEl('presence', { to: 'alice@xmpp.test', type: 'subscribed' }));
+    await bob.send(xmlEl('presence', {}, xmlEl('show', {}, 'away'), xmlEl('status', {}, 'gardening')));
+    let seen = '';
+    await until(() => {
+      void alice.request('GET', `/_matrix/client/v3/presence/${encodeURIComponent(ghost('bob@xmpp.test'))}/status`).then((p) => { seen = JSON.stringify(p); }, () => undefined);
+      return /"presence":"unavailable"/.test(seen);
+    }, "bob's ghost away on Matrix", 30_000);
+    log(t, `bob goes away ("gardening") → his ghost's Matrix presence: ${seen}`);
+    await aliceApp.stop();
+  });
+
   it("alice's Matrix presence reaches XMPP: her other clients and the MUC she is in", async (t) => {
     const aliceApp = await XmppPerson.connect(stack.prosody!, 'alice', 'alice-xmpp-pw', { streamManagement: false });
     const room = 'lobby@conference.xmpp.test';

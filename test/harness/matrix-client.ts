@@ -81,7 +81,8 @@ export class MatrixTestClient {
     this.loop = (async () => {
       while (this.syncing) {
         try {
-          const q = new URLSearchParams({ timeout: '1000', ...(this.since && { since: this.since }) });
+          // A syncing client would set its user online; tests set presence themselves (setPresence).
+          const q = new URLSearchParams({ timeout: '1000', set_presence: 'offline', ...(this.since && { since: this.since }) });
           this.ingest(await this.request<SyncResponse>('GET', `/_matrix/client/v3/sync?${q}`));
         } catch (err) {
           if (!this.syncing) break;

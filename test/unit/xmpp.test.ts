@@ -121,6 +121,20 @@ describe('XMPP stanzas', () => {
     assert.deepEqual(parseMessage(ours, c), { reflection: { room: 'room@conf.test', originId: 'o1', stanzaId: 'S2' } });
   });
 
+  it('a subject is the room topic both ways: at join, changed by an occupant, never our own echo', () => {
+    const c = ctx({ 'room@conf.test': 'Switchboard' });
+    const topic = (st: ReturnType<typeof xml>) => (parseMessage(st, c).event as { type: string; info?: { topic?: string } } | undefined);
+    assert.equal(topic(xml('message', { from: 'room@conf.test', type: 'groupchat' }, xml('subject', {}, 'Welcome')))?.info?.topic, 'Welcome');
+    assert.equal(topic(xml('message', { from: 'room@conf.test/bob', type: 'groupchat' }, xml('subject', {}, 'Garden\u0007 party\nday two')))?.info?.topic, 'Garden  party\nday two');
+    assert.equal(topic(xml('message', { from: 'room@conf.test/Switchboard', type: 'groupchat' }, xml('subject', {}, 'ours'))), undefined);
+    assert.equal(topic(xml('message', { from: 'other@conf.test/bob', type: 'groupchat' }, xml('subject', {}, 'not our room'))), undefined);
+    // With a body it is a message that happens to carry a subject line, not a topic change.
+    assert.equal(topic(xml('message', { from: 'room@conf.test/bob', type: 'groupchat', id: 'x' }, xml('subject', {}, 's'), xml('body', {}, 'hello')))?.type, 'message');
+    const out = buildStanza({ type: 'chat-info', chat: remoteChatId('room@conf.test'), topic: 'New </subject> topic' }, 'groupchat', () => 'id1', (i) => i);
+    assert.equal(out?.stanza.toString(), '<message to="room@conf.test" type="groupchat" id="id1"><subject>New &lt;/subject&gt; topic</subject></message>');
+    assert.equal(buildStanza({ type: 'chat-info', chat: remoteChatId('bob@xmpp.test'), topic: 't' }, 'chat', () => 'id2', (i) => i), undefined);
+  });
+
   it('text from Matrix is escaped by the XML builder, never injected', () => {
     const out = buildStanza({ type: 'message', chat: remoteChatId('bob@xmpp.test'), content: { kind: 'text', text: '</body><body>x</body><iq type="set"/>' } }, 'chat', () => 'id1', (i) => i);
     const s = out!.stanza.toString();
