@@ -22,6 +22,7 @@ import { singleLineName } from '../../core/safety.js';
 import type { ScramKeys } from './scram.js';
 import { buildStanza, contactPresence, NS, ownPresenceStanza, parseMessage } from './stanzas.js';
 import { fetchVcard } from './vcard.js';
+import { fetchPepAvatar } from './pep-avatar.js';
 import { fetchAfter, type ArchiveQuery } from './mam.js';
 import { StreamManagement } from './stream-management.js';
 
@@ -368,8 +369,9 @@ export class XmppSession implements AdapterSession {
     const bare = address.bare().toString();
     if (address.resource && this.muc.joined.has(bare)) return { id: user, name: singleLineName(address.resource) };
     const card = this.conn ? await fetchVcard(this.conn, bare).catch(() => undefined) : undefined;
+    const avatar = (this.conn ? await fetchPepAvatar(this.conn, bare).catch(() => undefined) : undefined) ?? card?.avatar;
     const name = this.roster.get(bare) ?? card?.name ?? address.local;
-    return { id: user, name, ...(card?.avatar && { avatar: card.avatar }) };
+    return { id: user, name, ...(avatar && { avatar }) };
   }
 
   async fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array> {

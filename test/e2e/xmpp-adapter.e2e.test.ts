@@ -1,11 +1,14 @@
 /**
- * Parts of the XMPP adapter against a real Prosody, without Matrix: login refusals and
- * MUC self-ping (XEP-0410).
+ * Parts of the XMPP adapter against a real Prosody, without Matrix: login refusals,
+ * MUC self-ping (XEP-0410) and PEP avatars (XEP-0084).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuthError, createConnection, type XmppConnection } from '../../bridges/xmpp/connection.js';
 import { Muc } from '../../bridges/xmpp/muc.js';
+import { fetchPepAvatar } from '../../bridges/xmpp/pep-avatar.js';
+import { createHash } from 'node:crypto';
+import xml from '@xmpp/xml';
 import { silentLogger } from '../../core/log.js';
 import { tempDir } from '../harness/proc.js';
 import { Prosody } from '../harness/prosody.js';
@@ -24,6 +27,7 @@ describe('XMPP adapter against Prosody', { timeout: 120_000 }, () => {
     prosody = await Prosody.create({ dir: tmp.path });
     await prosody.start();
     prosody.register('sb', 'sb-pw');
+    prosody.register('dora', 'dora-pw');
   });
   after(async () => {
     await prosody?.stop();
@@ -48,5 +52,31 @@ describe('XMPP adapter against Prosody', { timeout: 120_000 }, () => {
     (muc.joined as Map<string, string>).set(`other@${prosody.mucDomain}`, 'sb');
     assert.equal(await muc.stillJoined(`other@${prosody.mucDomain}`), false);
     await conn.client.stop();
+  });
+
+  it('reads a PEP avatar (XEP-0084), and refuses one whose bytes do not match its id', async () => {
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    const dora = connect('dora', 'dora-pw');
+    const sb = connect('sb', 'sb-pw');
+    await dora.client.start();
+    await sb.client.start();
+    const open = xml('publish-options', {}, xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
+      xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, 'http://jabber.org/protocol/pubsub#publish-options')),
+      xml('field', { var: 'pubsub#access_model' }, xml('value', {}, 'open'))));
+    const publish = (dataId: string, metaId: string, bytes: Buffer) => [
+      xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('publish', { node: 'urn:xmpp:avatar:data' }, xml('item', { id: dataId }, xml('data', { xmlns: 'urn:xmpp:avatar:data' }, bytes.toString('base64')))), open),
+      xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('publish', { node: 'urn:xmpp:avatar:metadata' }, xml('item', { id: metaId }, xml('metadata', { xmlns: 'urn:xmpp:avatar:metadata' }, xml('info', { id: metaId, bytes: String(bytes.length), type: 'image/png', width: '1', height: '1' })))), open),
+    ];
+    const sha1 = createHash('sha1').update(png).digest('hex');
+    for (const p of publish(sha1, sha1, png)) await dora.iq.ask('set', undefined, p);
+    const avatar = await fetchPepAvatar(sb, `dora@${prosody.domain}`);
+    assert.equal(avatar?.mime, 'image/png');
+    assert.deepEqual(Buffer.from((avatar!.source as { bytes: Uint8Array }).bytes), png);
+    // Metadata that names other bytes than the data node holds: not used.
+    const other = createHash('sha1').update('something else').digest('hex');
+    for (const p of publish(other, other, png)) await dora.iq.ask('set', undefined, p);
+    assert.equal(await fetchPepAvatar(sb, `dora@${prosody.domain}`), undefined);
+    await dora.client.stop();
+    await sb.client.stop();
   });
 });
