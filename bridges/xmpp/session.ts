@@ -140,6 +140,8 @@ export class XmppSession implements AdapterSession {
       // The server kept our presence and rooms, and sends what it held for us: nothing to fetch.
       this.sink.log.info({}, 'xmpp stream resumed');
       await this.history.catchUp(undefined, []);
+      // The owner's presence may have changed while we were away.
+      if (this.presence) await this.announcePresence(conn, this.presence);
       this.startPings(conn);
     } else {
       this.muc.forgetJoins();
@@ -339,7 +341,11 @@ export class XmppSession implements AdapterSession {
   async setPresence(presence: OwnPresence): Promise<void> {
     this.presence = presence;
     const conn = this.conn;
-    if (!conn || !this.online) return; // goes with the next stream's first presence
+    if (!conn || !this.online) return; // goes out when the stream is back
+    await this.announcePresence(conn, presence);
+  }
+
+  private async announcePresence(conn: XmppConnection, presence: OwnPresence): Promise<void> {
     await conn.client.send(ownPresenceStanza(presence));
     for (const [room, nick] of this.muc.joined) await conn.client.send(ownPresenceStanza(presence, `${room}/${nick}`));
   }
