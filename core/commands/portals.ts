@@ -1,4 +1,4 @@
-/** link, unlink, relay, portals, sync: the chat face of core/linking.ts. */
+/** link, unlink, relay, portals, open, sync: the chat face of core/linking.ts and core/portal/open.ts. */
 import { LinkRefused, portalsOf, setRelay, startLink, unlinkRoom, type LinkResult } from '../linking.js';
 import { txnId } from '../portal/txn.js';
 import { openChat } from '../portal/open.js';
