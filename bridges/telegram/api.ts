@@ -6,6 +6,7 @@
  */
 import { Telegram, TelegramError } from 'telegraf';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
+import { setMaxListeners } from 'node:events';
 import { TransientError } from '../../core/adapter.js';
 import type { TelegramConfig } from './config.js';
 
@@ -45,7 +46,7 @@ export class TelegramApi {
   /** Flood waits Telegram asked for: until when sends to a chat (or any, under `*`) must wait. */
   private readonly blockedUntil = new Map<string, number>();
   /** Stops every wait and call (the session is closing). */
-  private abort = new AbortController();
+  private abort = sessionAbort();
 
   constructor(private readonly token: string, private readonly config: TelegramConfig) {
     this.client = new Telegram(token, { apiRoot: config.apiRoot });
@@ -65,7 +66,7 @@ export class TelegramApi {
   }
 
   reopen(): void {
-    if (this.abort.signal.aborted) this.abort = new AbortController();
+    if (this.abort.signal.aborted) this.abort = sessionAbort();
   }
 
   /** A send: paced, and retried through flood waits. */
@@ -128,9 +129,12 @@ export class TelegramApi {
     const until = Math.max(this.blockedUntil.get('*') ?? 0, chat === undefined ? 0 : this.blockedUntil.get(chat) ?? 0);
     const ms = until - Date.now();
     if (ms <= 0) return;
+    const signal = this.abort.signal;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      this.abort.signal.addEventListener('abort', () => { clearTimeout(timer); reject(new TransientError('the Telegram session closed', undefined, { outage: true })); }, { once: true });
+      const closed = () => { clearTimeout(timer); reject(new TransientError('the Telegram session closed', undefined, { outage: true })); };
+      // The listener goes with the wait: a long-lived session must not collect one per flood wait.
+      const timer = setTimeout(() => { signal.removeEventListener('abort', closed); resolve(); }, ms);
+      signal.addEventListener('abort', closed, { once: true });
     });
   }
 
@@ -151,4 +155,14 @@ export class TelegramApi {
     // Never the error's own message: it may quote the request URL, which holds the token.
     return new TransientError(`${method} ${reason}`, undefined, { outage: true });
   }
+}
+
+/**
+ * The session's own abort: every send waiting out a flood wait listens to it (removed
+ * when the wait ends), so a burst of sends legitimately passes Node's warning level of 10.
+ */
+function sessionAbort(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

@@ -252,6 +252,11 @@ describe('Telegram end to end (Synapse + bridge + Bot API emulator)', { timeout:
     const repeats = out.length - new Set(out).size;
     t.diagnostic(`Telegram → Matrix through a SIGKILL: sent ${n}, received ${seen.length}, distinct ${new Set(seen).size}`);
     t.diagnostic(`Matrix → Telegram through a SIGKILL: sent ${n}, received ${out.length}, repeated ${repeats}`);
+    if (new Set(out).size < n || seen.length < n) {
+      // Something went missing: what the bridge warned about since its restart, to tell why.
+      const warnings = (stack.bridge.process?.output() ?? '').split('\n').filter((l) => /"level":[456]0/.test(l));
+      for (const line of warnings.slice(-40)) t.diagnostic(line.slice(0, 500));
+    }
     assert.deepEqual(seen, Array.from({ length: n }, (_, i) => `crash in ${i}`));
     assert.deepEqual([...new Set(out)], Array.from({ length: n }, (_, i) => `alice: crash out ${i}`));
     assert.ok(repeats <= 1, `${repeats} repeats`);

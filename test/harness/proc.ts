@@ -111,16 +111,30 @@ export async function waitReady(proc: ServerProcess, what: string, probe: () => 
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
+/** Ports handed out by this process, never handed out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A free port for a server a test starts, chosen below the kernel's ephemeral range
+ * (32768 and up here): a port from `listen(0)` is in that range, and an outgoing
+ * connection of any process could take it before the server binds it (seen as
+ * EADDRINUSE when the bridge started).
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise((r) => server.close(r));
-  if (!address || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((r) => server.close(r));
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('could not find a free port');
 }
 
 /** A fresh temporary directory; `remove()` deletes it unless SWITCHBOARD_KEEP_TMP is set. */
