@@ -6,6 +6,13 @@
  * transaction ids starting again), the first transaction that touches a portal room is
  * checked against the room's timeline just before it, and events the bridge never
  * recorded are put in front of it, so they are bridged late but in order.
+ *
+ * For a while after such a sign, every transaction is checked, not only the first per
+ * room: Synapse's recovery from an appservice outage can itself leave one transaction
+ * unsent at the moment it ends (a send that still saw the service marked down is stored
+ * for a recoverer that has just finished; `_Recoverer.retry` → `on_recovered`). The
+ * while lasts WATCH_MS, and longer as long as transactions still bring events that
+ * waited (the homeserver is catching up).
  */
 import type { BridgeContext } from './context.js';
 import { matrixEventId, matrixRoomId, remoteUserId } from './ids.js';
@@ -16,6 +23,10 @@ const CARRIED = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.re
 const LOOK_BACK = 20;
 /** Homeserver and bridge clocks may differ by this much. */
 const CLOCK_SLACK_MS = 2_000;
+/** After a sign of trouble, every transaction is checked for this long. */
+const WATCH_MS = 60_000;
+/** An event older than this when it arrives was held back: the homeserver is still catching up. */
+const LATE_MS = 5_000;
 
 type Ev = Record<string, unknown>;
 
@@ -23,14 +34,17 @@ export class GapRepair {
   private armed = false;
   private readonly checked = new Set<string>();
   private lastTxn: number | undefined;
+  /** Until then every transaction is checked (see the file comment). */
+  private watchUntil = 0;
 
-  constructor(private readonly ctx: BridgeContext) {}
+  constructor(private readonly ctx: BridgeContext, private readonly now: () => number = Date.now) {}
 
   /** The homeserver may have dropped events meant for us: check each room once more. */
   arm(reason: string): void {
     if (!this.armed) this.ctx.log.info({ reason }, 'checking portal rooms for events the homeserver did not send');
     this.armed = true;
     this.checked.clear();
+    this.watchUntil = this.now() + WATCH_MS;
   }
 
   /** The transaction's events, with any the homeserver skipped put in front of their room's first one. */
@@ -41,6 +55,11 @@ export class GapRepair {
       this.lastTxn = n;
     }
     if (!this.armed) return events;
+    const now = this.now();
+    if (events.some((e) => typeof (e as Ev | null)?.origin_server_ts === 'number' && now - ((e as Ev).origin_server_ts as number) > LATE_MS)) {
+      this.watchUntil = Math.max(this.watchUntil, now + WATCH_MS);
+    }
+    const watching = now < this.watchUntil;
     const firsts = new Map<string, number>();
     events.forEach((e, i) => {
       const room = (e as Ev | null)?.room_id;
@@ -50,7 +69,7 @@ export class GapRepair {
     const inTxn = new Set(events.map((e) => (e as Ev | null)?.event_id));
     // From the last room to the first, so inserting never moves a position still to come.
     for (const [room, index] of [...firsts].sort((a, b) => b[1] - a[1])) {
-      if (this.checked.has(room)) continue;
+      if (this.checked.has(room) && !watching) continue;
       this.checked.add(room);
       const missing = await this.missingBefore(room, String((events[index] as Ev).event_id), inTxn);
       if (missing.length) out.splice(index, 0, ...missing);

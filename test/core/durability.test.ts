@@ -4,6 +4,7 @@
  * interrupted mid-send is retried with the same delivery key so the network can tell.
  */
 import assert from 'node:assert/strict';
+import { GapRepair } from '../../core/gap-repair.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,13 +118,46 @@ describe('durability rules', () => {
     h.engine.handleTransaction('8', amended);
     await h.engine.idle();
     assert.deepEqual(texts(h.world).slice(-3).map((t) => t.replace(/^.*: /, '')), ['before', 'lost in the homeserver', 'after']);
-    // Checked once per room until the next sign of trouble; then a transaction id going back (a restart) re-arms it.
-    const lost2 = ev('$lost2', 'second lost'), x = ev('$x', 'x'), y = ev('$y', 'y');
-    h.matrix.timelines.set(roomId, [before, lost, after, lost2, x, y]);
+    await h.stop();
+  });
+
+  it('for a while after a sign of trouble every transaction is checked (a recovering Synapse can leave one unsent), then once per room', async () => {
+    const h = await startHarness({ config: fastRetry });
+    const roomId = await portalRoom(h);
+    let clock = Date.now();
+    const gaps = new GapRepair(h.engine.ctx, () => clock);
+    const ev = (id: string, ts = clock) => ({ ...matrixText(roomId, ALICE, id.slice(1)), event_id: id, origin_server_ts: ts });
     const ids = (list: unknown[]) => list.map((e) => (e as { event_id: string }).event_id);
-    assert.deepEqual(ids(await h.engine.repairGaps('9', [x])), ['$x']);
-    h.engine.handleTransaction('9', [x]);
-    assert.deepEqual(ids(await h.engine.repairGaps('1', [y])), ['$lost2', '$y']);
+    const timeline: Record<string, unknown>[] = [];
+    h.matrix.timelines.set(roomId, timeline);
+    /** `lost` reaches the room but not us; `next` comes in a transaction; returns what the check makes of it. */
+    const round = async (txnId: string, lost: string, next: Record<string, unknown>) => {
+      timeline.push(ev(lost), next);
+      const amended = await gaps.fill(txnId, [next]);
+      h.engine.handleTransaction(txnId, amended);
+      await h.engine.idle();
+      return ids(amended);
+    };
+    h.engine.handleTransaction('1', [ev('$first')]);
+    await h.engine.idle();
+    gaps.arm('test');
+    assert.deepEqual(await round('2', '$lost1', ev('$a')), ['$lost1', '$a']);
+    // The same room again, within the while: still checked.
+    clock += 30_000;
+    assert.deepEqual(await round('3', '$lost2', ev('$b')), ['$lost2', '$b']);
+    // An event that waited 10 s: the homeserver is still catching up, so the while goes on.
+    clock += 25_000;
+    assert.deepEqual(await round('4', '$lost3', ev('$late', clock - 10_000)), ['$lost3', '$late']);
+    clock += 50_000;
+    assert.deepEqual(await round('5', '$lost4', ev('$c')), ['$lost4', '$c']);
+    // Past the while: each room once per sign of trouble, and this one was checked.
+    clock += 61_000;
+    assert.deepEqual(await round('6', '$lost5', ev('$d')), ['$d']);
+    // A transaction id going back (the homeserver restarted) is a sign again.
+    clock += 1_000;
+    assert.deepEqual(await round('1', '$lost6', ev('$e')), ['$lost5', '$lost6', '$e']);
+    // Everything reached the network once; what was found late, late but before what followed it.
+    assert.deepEqual(texts(h.world).map((t) => t.replace(/^.*: /, '')), ['first', 'lost1', 'a', 'lost2', 'b', 'lost3', 'late', 'lost4', 'c', 'd', 'lost5', 'lost6', 'e']);
     await h.stop();
   });
 
