@@ -161,15 +161,22 @@ export class StreamManagement {
         if (this.client === entity) void entity.send(xml('r', { xmlns: NS_SM })).catch(() => undefined);
       });
     }
-    this.ackTimer ??= setTimeout(() => {
+    if (!this.ackTimer) this.armAckTimer(entity);
+    return wait;
+  }
+
+  /** The server has this long to move its count while sends wait for it. */
+  private armAckTimer(entity: Client): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = setTimeout(() => {
       this.ackTimer = undefined;
       if (this.client === entity && this.waiters.length) this.onDeadConnection(entity);
     }, this.ackTimeoutMs);
-    return wait;
   }
 
   private acknowledged(h: number, lostReason?: string): void {
     if (!Number.isFinite(h)) return;
+    const progressed = h > this.serverHandled;
     this.serverHandled = Math.max(this.serverHandled, h);
     const still: AckWaiter[] = [];
     for (const w of this.waiters) {
@@ -181,6 +188,9 @@ export class StreamManagement {
     if (!still.length) {
       clearTimeout(this.ackTimer);
       this.ackTimer = undefined;
+    } else if (progressed && this.client) {
+      // Acknowledgements are coming: the connection is alive, whatever is still waiting.
+      this.armAckTimer(this.client);
     }
   }
 

@@ -99,6 +99,22 @@ describe('XMPP stream management', () => {
     await assert.rejects(two, /dropped before the server confirmed/);
   });
 
+  it('a server that acknowledges while sends keep waiting is alive', async () => {
+    let dead = 0;
+    const { server, sm } = await enabled(() => { dead++; }, 50);
+    const pending: Promise<void>[] = [];
+    // A send every 20 ms, each acknowledged 20 ms later: there is always one waiting.
+    for (let i = 1; i <= 12; i++) {
+      await server.send(xml('message', { to: 'a@x' }));
+      pending.push(sm.confirmed());
+      await new Promise((r) => setTimeout(r, 20));
+      server.emit('nonza', xml('a', { xmlns: NS_SM, h: String(i - 1) }));
+    }
+    server.emit('nonza', xml('a', { xmlns: NS_SM, h: '12' }));
+    await Promise.all(pending);
+    assert.equal(dead, 0);
+  });
+
   it('a server that never acknowledges is taken for a dead connection', async () => {
     let dead = 0;
     const { server, sm } = await enabled(() => { dead++; }, 30);
