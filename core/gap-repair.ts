@@ -27,6 +27,8 @@ const CLOCK_SLACK_MS = 2_000;
 const WATCH_MS = 60_000;
 /** An event older than this when it arrives was held back: the homeserver is still catching up. */
 const LATE_MS = 5_000;
+/** However long the catching up seems to last (a homeserver clock running behind ours looks like it), the watch ends by then. */
+const MAX_WATCH_MS = 10 * 60_000;
 
 type Ev = Record<string, unknown>;
 
@@ -36,6 +38,7 @@ export class GapRepair {
   private lastTxn: number | undefined;
   /** Until then every transaction is checked (see the file comment). */
   private watchUntil = 0;
+  private armedAt = 0;
 
   constructor(private readonly ctx: BridgeContext, private readonly now: () => number = Date.now) {}
 
@@ -44,7 +47,8 @@ export class GapRepair {
     if (!this.armed) this.ctx.log.info({ reason }, 'checking portal rooms for events the homeserver did not send');
     this.armed = true;
     this.checked.clear();
-    this.watchUntil = this.now() + WATCH_MS;
+    this.armedAt = this.now();
+    this.watchUntil = this.armedAt + WATCH_MS;
   }
 
   /** The transaction's events, with any the homeserver skipped put in front of their room's first one. */
@@ -57,7 +61,7 @@ export class GapRepair {
     if (!this.armed) return events;
     const now = this.now();
     if (events.some((e) => typeof (e as Ev | null)?.origin_server_ts === 'number' && now - ((e as Ev).origin_server_ts as number) > LATE_MS)) {
-      this.watchUntil = Math.max(this.watchUntil, now + WATCH_MS);
+      this.watchUntil = Math.min(this.armedAt + MAX_WATCH_MS, Math.max(this.watchUntil, now + WATCH_MS));
     }
     const watching = now < this.watchUntil;
     const firsts = new Map<string, number>();

@@ -153,11 +153,14 @@ describe('durability rules', () => {
     // Past the while: each room once per sign of trouble, and this one was checked.
     clock += 61_000;
     assert.deepEqual(await round('6', '$lost5', ev('$d')), ['$d']);
+    // Late events forever (a homeserver clock behind ours looks like that) do not keep the watch on past 10 minutes.
+    clock += 8 * 60_000;
+    assert.deepEqual(await round('7', '$lost7', ev('$f', clock - 60_000)), ['$f']);
     // A transaction id going back (the homeserver restarted) is a sign again.
     clock += 1_000;
-    assert.deepEqual(await round('1', '$lost6', ev('$e')), ['$lost5', '$lost6', '$e']);
+    assert.deepEqual(await round('1', '$lost6', ev('$e')), ['$lost5', '$lost7', '$lost6', '$e']);
     // Everything reached the network once; what was found late, late but before what followed it.
-    assert.deepEqual(texts(h.world).map((t) => t.replace(/^.*: /, '')), ['first', 'lost1', 'a', 'lost2', 'b', 'lost3', 'late', 'lost4', 'c', 'd', 'lost5', 'lost6', 'e']);
+    assert.deepEqual(texts(h.world).map((t) => t.replace(/^.*: /, '')), ['first', 'lost1', 'a', 'lost2', 'b', 'lost3', 'late', 'lost4', 'c', 'd', 'f', 'lost5', 'lost7', 'lost6', 'e']);
     await h.stop();
   });
 
