@@ -27,7 +27,8 @@ export interface HistoryDeps {
 const SAVE_DELAY_MS = 1_000;
 
 export class History {
-  private query: ArchiveQuery | undefined;
+  /** Archive queries in flight (a catch-up, and a room linked meanwhile may overlap); results are routed to them. */
+  private readonly queries = new Set<ArchiveQuery>();
   private buffering = false;
   private readonly buffer: { stanza: Element; handled: () => void }[] = [];
   private state: { own?: ArchiveCursor; rooms: Record<string, ArchiveCursor> };
@@ -42,7 +43,7 @@ export class History {
    * live message held during catch-up), the answer settles once it has been handled.
    */
   intercept(stanza: Element): Promise<void> | undefined {
-    if (this.query?.offer(stanza)) return Promise.resolve();
+    for (const q of this.queries) if (q.offer(stanza)) return Promise.resolve();
     if (this.buffering && stanza.is('message')) return new Promise((handled) => this.buffer.push({ stanza, handled }));
     return undefined;
   }
@@ -90,7 +91,12 @@ export class History {
   }
 
   private async catchUpOne(conn: XmppConnection, archive: string | undefined): Promise<void> {
-    const track = (q: ArchiveQuery | undefined) => { this.query = q; };
+    let current: ArchiveQuery | undefined;
+    const track = (q: ArchiveQuery | undefined) => {
+      if (current) this.queries.delete(current);
+      current = q;
+      if (q) this.queries.add(q);
+    };
     const cursor = archive ? this.state.rooms[archive] : this.state.own;
     const set = (c: ArchiveCursor) => {
       if (archive) this.state.rooms[archive] = c;
