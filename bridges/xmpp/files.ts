@@ -1,11 +1,10 @@
 /**
- * Files. Incoming: a link in an OOB element (XEP-0066) becomes an attachment the core
- * downloads through `fetchMedia` (SSRF-guarded, size-capped) and re-uploads to Matrix.
- * Outgoing: bytes go to the server's HTTP File Upload service (XEP-0363) and the message
+ * Files out: bytes go to the server's HTTP File Upload service (XEP-0363) and the message
  * carries the download link, body and OOB alike, which is what XMPP clients show inline.
+ * (Files in: shared-files.ts.) Also the media types both directions guess from names.
  */
-import xml, { type Element } from '@xmpp/xml';
-import type { Attachment, AttachmentKind } from '../../core/events.js';
+import xml from '@xmpp/xml';
+import type { AttachmentKind } from '../../core/events.js';
 import { putBytes, type OutboundOptions } from '../../core/net/guarded-http.js';
 import type { XmppConnection } from './connection.js';
 
@@ -29,20 +28,6 @@ export function kindOf(mime: string): AttachmentKind {
   if (mime.startsWith('video/')) return 'video';
   if (mime.startsWith('audio/')) return 'audio';
   return 'file';
-}
-
-/** The attachment an incoming message links to (OOB), if any. */
-export function oobAttachment(stanza: Element): Attachment | undefined {
-  const url = stanza.getChild('x', NS_OOB)?.getChildText('url')?.trim();
-  if (!url || !/^https?:\/\/\S+$/.test(url)) return undefined;
-  let name = 'file';
-  try {
-    name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'file';
-  } catch {
-    return undefined;
-  }
-  const mime = mimeOf(name);
-  return { kind: kindOf(mime), name, mime, source: { kind: 'remote', ref: url } };
 }
 
 export interface UploadService {

@@ -5,7 +5,7 @@
  * neither may still carry a bare OOB link (XEP-0066). Only http(s) sources are used.
  *
  * A file described with a hash we can compute (XEP-0300) is checked after download: its
- * reference then carries the hash (`fetchShared`), and bytes that do not match are
+ * reference then carries the hash (`parseRef`, `checkHash` in the session's `fetchMedia`), and bytes that do not match are
  * refused. The bridge fetches files whatever their `disposition`, since the Matrix side
  * can only see what it re-hosts.
  */
@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Element } from '@xmpp/xml';
 import type { Attachment } from '../../core/events.js';
 import { singleLineName } from '../../core/safety.js';
-import { kindOf, mimeOf, oobAttachment } from './files.js';
+import { kindOf, mimeOf, NS_OOB } from './files.js';
 
 const NS_SFS = 'urn:xmpp:sfs:0';
 const NS_FILE_METADATA = 'urn:xmpp:file:metadata:0';
@@ -48,8 +48,9 @@ export function sharedFiles(stanza: Element): Attachment[] {
   }
   const unique = found.filter((a, i) => found.findIndex((b) => refUrl(b) === refUrl(a)) === i);
   if (unique.length) return unique;
-  const oob = oobAttachment(stanza);
-  return oob ? [oob] : [];
+  // A bare OOB link: all there is to go on is its address (one whose name cannot be decoded is not a file).
+  const oob = stanza.getChild('x', NS_OOB)?.getChildText('url')?.trim();
+  return isHttp(oob) && nameFromUrl(oob) !== undefined ? [describe(undefined, oob)!] : [];
 }
 
 /** The address a file is downloaded from (what a fallback body usually repeats). */
