@@ -18,7 +18,7 @@ import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from './dm-invites.js';
 import { MediaLinks } from './media/links.js';
-import { GapRepair } from './gap-repair.js';
+import { DELIVERED_MEMORY_MS, GapRepair } from './gap-repair.js';
 import { syncPortal } from './portal/sync.js';
 import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
@@ -37,6 +37,8 @@ import { LoginLifecycle } from './login-lifecycle.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
+/** How often records of delivered events are pruned. */
+const PRUNE_EVERY_MS = 60 * 60_000;
 
 export interface EngineOptions {
   config: Config;
@@ -60,6 +62,7 @@ export class Engine {
   private readonly runner: InboxRunner;
   /** Events the homeserver dropped instead of sending (gap-repair.ts). */
   private readonly gaps: GapRepair;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: EngineOptions) {
     const { config, store, matrix, log } = opts;
@@ -92,6 +95,9 @@ export class Engine {
     this.started = true;
     // The homeserver may have restarted while we were down, dropping events meant for us.
     this.gaps.arm('bridge start');
+    this.pruneDelivered();
+    this.pruneTimer = setInterval(() => this.pruneDelivered(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
     this.replayInbox();
     for (const ev of this.earlyDirect.splice(0)) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
   }
@@ -195,6 +201,8 @@ export class Engine {
       // By id and contents: a homeserver may reuse ids after its own restart (Synapse on SQLite does).
       if (!store.addTransaction(txnId, transactionDigest(events, ephemeral))) return;
       fresh = true;
+      // Delivered, whatever becomes of them below: gap repair must never take these for skipped ones.
+      store.markDelivered(events.filter(isMatrixClientEvent).filter((e) => !naming.isBridgeUser(e.sender)).map((e) => e.event_id));
       for (const raw of events) {
         if (!isMatrixClientEvent(raw)) {
           log.warn({ txnId, event: JSON.stringify(raw).slice(0, 200) }, 'malformed event skipped');
@@ -305,8 +313,15 @@ export class Engine {
     return this.queue.idle();
   }
 
+  /** Deliveries older than gap repair ever looks at are forgotten. */
+  private pruneDelivered(): void {
+    const n = this.ctx.store.pruneDelivered(Date.now() - DELIVERED_MEMORY_MS);
+    if (n) this.ctx.log.debug({ forgotten: n }, 'old delivery records pruned');
+  }
+
   /** Stop: no new work, cancel retry waits, finish what is running, disconnect sessions. */
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     this.lifecycle.stop();
     await this.logins.stop();
     this.runner.stop();

@@ -13,6 +13,11 @@
  * for a recoverer that has just finished; `_Recoverer.retry` → `on_recovered`). The
  * while lasts WATCH_MS, and longer as long as transactions still bring events that
  * waited (the homeserver is catching up).
+ *
+ * Only events the homeserver never delivered are missing. An event it delivered is never
+ * bridged late, whatever the bridge decided about it then (a command, a message from
+ * before the link, one refused by `relay off`): the engine records every delivery
+ * (`Store.markDelivered`), and this looks only at events newer than that record keeps.
  */
 import type { BridgeContext } from './context.js';
 import { matrixEventId, matrixRoomId, remoteUserId } from './ids.js';
@@ -29,6 +34,8 @@ const WATCH_MS = 60_000;
 const LATE_MS = 5_000;
 /** However long the catching up seems to last (a homeserver clock running behind ours looks like it), the watch ends by then. */
 const MAX_WATCH_MS = 10 * 60_000;
+/** How long deliveries are remembered; older events are never taken for skipped ones. */
+export const DELIVERED_MEMORY_MS = 7 * 24 * 60 * 60_000;
 
 type Ev = Record<string, unknown>;
 
@@ -101,6 +108,8 @@ export class GapRepair {
       typeof e.event_id === 'string' && typeof e.type === 'string' && CARRIED.has(e.type) && !inTxn.has(e.event_id)
       && typeof e.sender === 'string' && !naming.isBridgeUser(e.sender)
       && typeof e.origin_server_ts === 'number' && e.origin_server_ts >= since - CLOCK_SLACK_MS
+      && e.origin_server_ts >= this.now() - DELIVERED_MEMORY_MS + CLOCK_SLACK_MS
+      && !store.wasDelivered(e.event_id)
       && !portals.some((p) => store.matrixEventKnown(p.portalKey, e.event_id as string)));
     if (missing.length) log.warn({ roomId: room, events: missing.map((e) => e.event_id) }, 'the homeserver never sent these events; bridging them now, in order');
     return missing.map((e) => ({ ...e, room_id: room }));

@@ -151,6 +151,9 @@ export class SqliteStore implements Store {
       countInbox: p('SELECT count(*) AS n FROM inbox WHERE state = ?'),
       matrixEventKnown: p("SELECT 1 FROM inbox WHERE direction = 'matrix' AND portal_key = ? AND dedup_key = ?"),
       lastMatrixEventAt: p("SELECT max(created_at) AS at FROM inbox WHERE direction = 'matrix' AND portal_key = ?"),
+      markDelivered: p('INSERT INTO delivered_events (event_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      wasDelivered: p('SELECT 1 FROM delivered_events WHERE event_id = ?'),
+      pruneDelivered: p('DELETE FROM delivered_events WHERE received_at < ?'),
       // A new id, or a known id with other contents (the homeserver reused it): recorded and processed.
       addTxn: p(`INSERT INTO transactions (txn_id, digest, received_at) VALUES (@txnId, @digest, @now)
         ON CONFLICT (txn_id) DO UPDATE SET digest = excluded.digest, received_at = excluded.received_at
@@ -348,6 +351,20 @@ export class SqliteStore implements Store {
   }
   lastMatrixEventAt(portalKey: string) {
     return (this.q.lastMatrixEventAt.get(portalKey) as { at: number | null }).at ?? undefined;
+  }
+
+  markDelivered(eventIds: readonly string[]) {
+    if (!eventIds.length) return;
+    const now = Date.now();
+    this.write(() => {
+      for (const id of eventIds) this.q.markDelivered.run(id, now);
+    });
+  }
+  wasDelivered(eventId: string) {
+    return this.q.wasDelivered.get(eventId) !== undefined;
+  }
+  pruneDelivered(before: number) {
+    return this.write(() => this.q.pruneDelivered.run(before).changes);
   }
 
   addTransaction(txnId: string, digest = '') {

@@ -163,6 +163,12 @@ export interface Store {
   matrixEventKnown(portalKey: string, eventId: string): boolean;
   /** When the newest Matrix event of a portal was recorded (ms since epoch), if any was. */
   lastMatrixEventAt(portalKey: string): number | undefined;
+  /** Remember that the homeserver delivered these room events (whatever became of them). */
+  markDelivered(eventIds: readonly string[]): void;
+  /** Whether the homeserver delivered a room event (gap repair looks only for the others). */
+  wasDelivered(eventId: string): boolean;
+  /** Forget deliveries recorded before `before` (ms since epoch); returns how many. */
+  pruneDelivered(before: number): number;
 
   /**
    * Record a transaction; returns false if this id was processed before with the same

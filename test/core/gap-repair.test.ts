@@ -1,0 +1,94 @@
+/**
+ * Gap repair (core/gap-repair.ts) must only ever bridge events the homeserver never
+ * delivered. Found by independent clients (issue 18): a `link` command typed in a room,
+ * then linked, was later taken for a skipped event and relayed to the remote chat.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LoopbackWorld } from '../../bridges/loopback/index.js';
+import { RecordingMatrix } from '../fakes/recording-matrix.js';
+import { matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sb-gaps-'));
+after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
+
+const ERIN = '@erin:example.org';
+const ROOM = '!team:example.org';
+const config = testConfig({ bridge: { permissions: { '*': 'relay', 'example.org': 'user' }, retry: { max_attempts: 2, base_delay_ms: 5, max_delay_ms: 10 } } });
+
+/** A room whose whole timeline the fake homeserver knows, fed to the bridge one transaction per event. */
+class Room {
+  readonly timeline: Record<string, unknown>[] = [];
+  private n = 0;
+  private txn = 100;
+  constructor(private readonly matrix: RecordingMatrix) {
+    matrix.timelines.set(ROOM, this.timeline);
+  }
+  event(sender: string, body: string): Record<string, unknown> {
+    const ev = { ...matrixText(ROOM, sender, body), event_id: `$e${++this.n}`, origin_server_ts: Date.now() };
+    this.timeline.push(ev);
+    return ev;
+  }
+  /** The homeserver delivers `ev` as a transaction of its own, after gap repair had its look. */
+  async deliver(h: Harness, ev: Record<string, unknown>): Promise<string[]> {
+    const txnId = String(++this.txn);
+    const amended = await h.engine.repairGaps(txnId, [ev]);
+    h.engine.handleTransaction(txnId, amended);
+    await h.engine.idle();
+    return amended.map((e) => (e as { event_id: string }).event_id);
+  }
+}
+
+const remoteTexts = (world: LoopbackWorld) => world.fromBridge.flatMap((s) => (s.event.type === 'message' ? [s.event.content.text.replace(/^.*?: /, '')] : []));
+const botAnswers = (h: Harness) => h.matrix.sends().filter((s) => s.sender === h.matrix.botUserId && s.roomId === ROOM).map((s) => String(s.content.body));
+
+describe('gap repair takes only undelivered events for skipped ones', () => {
+  it('a command typed before a link, a refused message and a prefixed command are never bridged after a restart', async () => {
+    const path = join(dir, 'commands.db');
+    const world = new LoopbackWorld();
+    world.addUser('bob');
+    world.addGroup('team', { members: ['bob', 'relaybot'] });
+    const matrix = new RecordingMatrix();
+    matrix.powers.set(`${ROOM}|${ERIN}`, 100);
+    const room = new Room(matrix);
+
+    let h = await startHarness({ config, path, world, matrix });
+    await room.deliver(h, room.event(ERIN, 'link loopback team'));
+    assert.match(botAnswers(h).at(-1)!, /^Linked this room/);
+    await room.deliver(h, room.event(ERIN, 'one'));
+    await room.deliver(h, room.event(ERIN, '!sb relay off'));
+    assert.match(botAnswers(h).at(-1)!, /^Relaying is off/);
+    await room.deliver(h, room.event(ERIN, 'refused while relay is off'));
+    await room.deliver(h, room.event(ERIN, '!sb relay on'));
+    await h.stop();
+
+    // The bridge restarts: gap repair is armed and reads the room's timeline before the next event.
+    h = await startHarness({ config, path, world, matrix });
+    const answersBefore = botAnswers(h).length;
+    await world.say('bob', 'team', 'bob writes after the restart');
+    await h.engine.idle();
+    assert.deepEqual(await room.deliver(h, room.event(ERIN, 'two')), ['$e6'], 'nothing delivered before is taken for skipped');
+    assert.deepEqual(remoteTexts(world), ['one', 'two'], 'only the two messages reached the chat');
+    assert.equal(botAnswers(h).length, answersBefore, 'no command ran twice');
+    await h.stop();
+  });
+
+  it('an event the homeserver never delivered is still found and bridged in order', async () => {
+    const world = new LoopbackWorld();
+    world.addUser('bob');
+    world.addGroup('team', { members: ['bob', 'relaybot'] });
+    const matrix = new RecordingMatrix();
+    matrix.powers.set(`${ROOM}|${ERIN}`, 100);
+    const room = new Room(matrix);
+    const h = await startHarness({ config, world, matrix });
+    await room.deliver(h, room.event(ERIN, 'link loopback team'));
+    await room.deliver(h, room.event(ERIN, 'one'));
+    room.event(ERIN, 'skipped by the homeserver');
+    assert.deepEqual(await room.deliver(h, room.event(ERIN, 'three')), ['$e3', '$e4']);
+    assert.deepEqual(remoteTexts(world), ['one', 'skipped by the homeserver', 'three']);
+    await h.stop();
+  });
+});
