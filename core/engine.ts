@@ -9,6 +9,7 @@ import { loadNetworks } from './networks.js';
 import type { BridgeContext } from './context.js';
 import { isMatrixClientEvent, type MatrixClientEvent } from './convert/matrix-types.js';
 import type { RemoteEvent } from './events.js';
+import { wellFormed } from './convert/unicode.js';
 import { Ghosts } from './ghosts.js';
 import { loginId as toLoginId, matrixRoomId, matrixUserId, portalKeyString, type LoginId, type MatrixEventId, type MatrixUserId, type PortalKey } from './ids.js';
 import { decodePayload, encodePayload, remoteDedupKey, transactionDigest } from './inbox-codec.js';
@@ -23,6 +24,7 @@ import { syncPortal } from './portal/sync.js';
 import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
 import { handleRemoteEvent } from './portal/remote/index.js';
+import { notifyRemoteFailure } from './portal/remote/notify.js';
 import { matrixReceipt, matrixTyping } from './portal/matrix/ephemeral.js';
 import { matrixPresence } from './portal/matrix/presence.js';
 import { targetPortals } from './portal/matrix/origin.js';
@@ -75,7 +77,7 @@ export class Engine {
     this.gaps = new GapRepair(this.ctx);
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;
-    this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms });
+    this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms }, () => matrix.homeserverAnswers());
     this.lifecycle = new LoginLifecycle(this.ctx, { onEvent: (live, ev) => this.onRemoteEvent(live, ev), sleep: (ms) => this.runner.sleep(ms) });
     this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.lifecycle.add(row), removeLogin: (id) => this.lifecycle.remove(id) });
     this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p) });
@@ -112,8 +114,10 @@ export class Engine {
   }
 
   /** EventSink.emit: durable record (sync), then queued. Resolves once recorded. */
-  private async onRemoteEvent(live: LiveLogin, ev: RemoteEvent): Promise<void> {
+  private async onRemoteEvent(live: LiveLogin, raw: RemoteEvent): Promise<void> {
     const { store, log } = this.ctx;
+    // A lone surrogate has no UTF-8 form (the homeserver would refuse the event with a 500).
+    const ev = wellFormed(raw);
     if (ev.type === 'presence' || ev.type === 'user-info') {
       this.queue.push(`user/${live.login.network}/${ev.type === 'presence' ? ev.user : ev.info.id}`, () => this.onUserEvent(live, ev));
       return;
@@ -149,7 +153,10 @@ export class Engine {
       return;
     }
     // Waiting for the homeserver: it may restart meanwhile and drop events it owed us.
-    await this.runner.run(row, () => this.runRemote(portal, live, ev), { delayed: async () => this.gaps.arm('the homeserver was unreachable') });
+    await this.runner.run(row, () => this.runRemote(portal, live, ev), {
+      delayed: async () => this.gaps.arm('the homeserver was unreachable'),
+      parked: (reason) => notifyRemoteFailure(this.ctx, portal, ev, reason),
+    });
   }
 
   private async runRemote(portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
@@ -192,8 +199,11 @@ export class Engine {
    * A bad event is recorded and skipped; it never fails the transaction.
    */
 
-  handleTransaction(txnId: string, events: unknown[], ephemeral: unknown[] = []): void {
+  handleTransaction(txnId: string, rawEvents: unknown[], rawEphemeral: unknown[] = []): void {
     const { store, naming, log } = this.ctx;
+    // JSON may carry lone surrogates as \u escapes: no code behind this line sees one.
+    const events = wellFormed(rawEvents);
+    const ephemeral = wellFormed(rawEphemeral);
     const queued: [number, string, MatrixClientEvent][] = [];
     const direct: MatrixClientEvent[] = [];
     let fresh = false;
@@ -239,14 +249,23 @@ export class Engine {
       this.earlyDirect.push(...direct);
       return;
     }
-    if (fresh) this.queueEphemeral(ephemeral);
+    // Recorded and committed: from here on nothing may fail the transaction (the homeserver
+    // would send it again and it would be taken for a repeat). Ephemeral events are not recorded.
     for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(newRow(seq, portalKey, 'matrix'), ev));
     for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
+    if (fresh) {
+      try {
+        this.queueEphemeral(ephemeral);
+      } catch (err) {
+        log.warn({ txnId, err: String(err) }, 'ephemeral events skipped');
+      }
+    }
   }
 
   /** Typing, receipts and presence from Matrix users: not recorded (stale on replay); typing and receipts queued behind the room's events. */
   private queueEphemeral(ephemeral: unknown[]): void {
     for (const raw of ephemeral) {
+      if (!raw || typeof raw !== 'object') continue;
       const ev = raw as { type?: unknown; room_id?: unknown; sender?: unknown; content?: Record<string, unknown> };
       if (ev.type === 'm.presence' && typeof ev.sender === 'string' && ev.content && typeof ev.content === 'object') {
         const { sender, content } = ev;

@@ -104,7 +104,17 @@ export type RemoteEvent =
       target: RemoteMessageId;
       content: MessageContent;
     })
-  | (RemoteBase & { type: 'delete'; sender: SenderRef; target: RemoteMessageId })
+  | (RemoteBase & {
+      type: 'delete';
+      sender: SenderRef;
+      target: RemoteMessageId;
+      /**
+       * The network says `sender` may delete other people's messages in this chat (a MUC
+       * moderator's XEP-0425 moderation, a group admin). Without it, only the original
+       * sender's deletion is applied (core/portal/authority.ts).
+       */
+      moderator?: boolean;
+    })
   /** One reaction added or removed (Matrix, Telegram-style). */
   | (RemoteBase & { type: 'reaction'; sender: SenderRef; target: RemoteMessageId; key: string; removed?: boolean })
   /** The complete set of a user's reactions on a message (XEP-0444-style); the core diffs. */

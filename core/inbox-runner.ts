@@ -11,7 +11,7 @@
  * an earlier attempt may have reached the network (`Delivery.maybeSent`).
  */
 import type { Logger } from './adapter.js';
-import { failureKind, TransientError, type Outcome } from './outcome.js';
+import { failureKind, isServerError, TransientError, type Outcome } from './outcome.js';
 import type { InboxDirection, Store } from './store/store.js';
 
 /** This handling of an inbox row: how often it was tried before, and when it arrived. */
@@ -42,7 +42,7 @@ export interface RunHooks {
   delayed?(reason: string): Promise<void>;
   /** The event went through after having been delayed. */
   deliveredLate?(): Promise<void>;
-  /** The event was given up on after `maxAttempts`. */
+  /** The event was given up on: refused by the other side, or failing after `maxAttempts`. */
   parked?(reason: string): Promise<void>;
 }
 
@@ -50,7 +50,11 @@ export class InboxRunner {
   private stopping = false;
   private readonly timers = new Set<{ cancel: () => void }>();
 
-  constructor(private readonly store: Store, private readonly log: Logger, private readonly policy: RetryPolicy) {}
+  /**
+   * `serverAnswers`: whether the homeserver answers at all; asked when one request got a
+   * 5xx, to tell an outage (wait) from an event the server refuses (retry, then park).
+   */
+  constructor(private readonly store: Store, private readonly log: Logger, private readonly policy: RetryPolicy, private readonly serverAnswers: () => Promise<boolean> = async () => false) {}
 
   async run(row: RunnableRow, handle: (attempt: Attempt) => Promise<Outcome>, hooks: RunHooks = {}): Promise<void> {
     const { store, log, policy } = this;
@@ -71,11 +75,14 @@ export class InboxRunner {
       } catch (err) {
         previous++;
         if (this.stopping) return; // stays pending; replayed at the next start
-        const kind = failureKind(err);
+        let kind = failureKind(err);
+        // The server answers, yet not for this event: the event is the problem, not an outage.
+        if (kind === 'outage' && isServerError(err) && (await this.serverAnswers())) kind = 'retry';
         const reason = err instanceof Error ? err.message : String(err);
         if (kind === 'refused') {
           log.warn({ portal: row.portalKey, seq: row.seq, err: reason }, 'event refused; recorded and skipped');
           store.finishInbox(row.seq, 'failed', reason);
+          await hooks.parked?.(`refused: ${reason}`).catch(() => undefined);
           return;
         }
         if (kind === 'retry' && ++counted >= policy.maxAttempts) {

@@ -32,7 +32,9 @@ function statusOf(err: unknown): number | undefined {
 /**
  * How a failure of one event is retried (the rule lives here and nowhere else):
  * - `outage`: the homeserver or the login is down, or rate limiting us; wait as long as
- *   it takes, holding only this portal's queue;
+ *   it takes, holding only this portal's queue. A 5xx is an outage only if the server
+ *   itself does not answer either (InboxRunner asks it): an outage is a property of the
+ *   server, not of one request;
  * - `refused`: the homeserver answered 4xx: this event will never be taken; no retry;
  * - `retry`: a connected network that rejected the send, a handler that threw; retried
  *   with backoff and parked after `bridge.retry.max_attempts` (a poisoned event must not
@@ -43,4 +45,13 @@ export function failureKind(err: unknown): 'outage' | 'refused' | 'retry' {
   const status = statusOf(err);
   if (status === undefined) return 'retry';
   return status === 429 || status >= 500 ? 'outage' : 'refused';
+}
+
+/**
+ * Whether a failure is a server error answered for this one request (5xx), which may be
+ * either an outage or an event the server cannot take: the caller asks the server itself.
+ */
+export function isServerError(err: unknown): boolean {
+  const status = statusOf(err);
+  return status !== undefined && status >= 500;
 }

@@ -12,8 +12,8 @@
  *                                      (`txn`: the sender's idempotency key; a repeat is the same message)
  *   GET    /chats/:id/messages?peer=  every message of a chat as the network keeps it (a DM: `peer` is the other user)
  *   GET    /messages/:id              the message as the network sees it (edits, reactions, deleted)
- *   POST   /messages/:id/edits        {text}
- *   DELETE /messages/:id
+ *   POST   /messages/:id/edits        {text, by?}                      (`by`: someone else claims it, as a hostile client could)
+ *   DELETE /messages/:id?by=&moderator=1
  *   POST   /messages/:id/reactions    {user, key, removed?}
  *   POST   /typing                    {user, chat, active}
  *   PUT    /online                    {online}
@@ -67,7 +67,7 @@ const schemas = {
     txn: z.string().min(1).max(200).optional(),
   }).refine((m) => (m.chat === undefined) !== (m.to === undefined), 'give exactly one of chat (a group) or to (a user)')
     .refine((m) => (m.text === undefined) !== (m.content === undefined), 'give exactly one of text or content'),
-  edit: z.object({ text: z.string() }),
+  edit: z.object({ text: z.string(), by: z.string().optional() }),
   reaction: z.object({ user: z.string().min(1), key: z.string().min(1), removed: z.boolean().optional() }),
   typing: z.object({ user: z.string().min(1), chat: z.string().min(1), active: z.boolean() }),
   online: z.object({ online: z.boolean() }),
@@ -167,10 +167,13 @@ export class LoopbackControl {
         return { ...msg, reactions: Object.fromEntries([...msg.reactions].map(([u, keys]) => [u, [...keys]])) };
       }
       case 'POST /messages/:id/edits':
-        await w.edit(remoteMessageId(id), schemas.edit.parse(body).text);
+      {
+        const e = schemas.edit.parse(body);
+        await w.edit(remoteMessageId(id), e.text, e.by);
         return {};
+      }
       case 'DELETE /messages/:id':
-        await w.delete(remoteMessageId(id));
+        await w.delete(remoteMessageId(id), url.searchParams.get('by') ?? undefined, url.searchParams.get('moderator') === '1');
         return {};
       case 'POST /messages/:id/reactions': {
         const r = schemas.reaction.parse(body);

@@ -165,19 +165,27 @@ export class LoopbackWorld {
     return msg.id;
   }
 
-  async edit(id: RemoteMessageId, text: string): Promise<void> {
+  /**
+   * `by`: someone other than the sender claims the edit (or deletion), as a hostile client
+   * of a network that does not check (XMPP's XEP-0308/0424 name any id): the network
+   * passes it on and keeps the message as it was; the bridge must refuse it.
+   */
+  async edit(id: RemoteMessageId, text: string, by?: string): Promise<void> {
     const msg = this.message(id);
     const content: MessageContent = { kind: 'text', text };
-    msg.edits.push(content);
+    const actor = by ? remoteUserId(by) : msg.sender;
+    if (actor === msg.sender) msg.edits.push(content);
     this.save();
-    await this.toChatOf(msg, (viewer, chat) => ({ type: 'edit', chat, sender: this.sender(msg.sender, viewer), target: id, content }));
+    await this.toChatOf(msg, (viewer, chat) => ({ type: 'edit', chat, sender: this.sender(actor, viewer), target: id, content }));
   }
 
-  async delete(id: RemoteMessageId): Promise<void> {
+  /** `moderator`: the network says `by` may delete others' messages. */
+  async delete(id: RemoteMessageId, by?: string, moderator = false): Promise<void> {
     const msg = this.message(id);
-    msg.deleted = true;
+    const actor = by ? remoteUserId(by) : msg.sender;
+    if (actor === msg.sender || moderator) msg.deleted = true;
     this.save();
-    await this.toChatOf(msg, (viewer, chat) => ({ type: 'delete', chat, sender: this.sender(msg.sender, viewer), target: id }));
+    await this.toChatOf(msg, (viewer, chat) => ({ type: 'delete', chat, sender: this.sender(actor, viewer), target: id, ...(moderator && { moderator }) }));
   }
 
   async react(user: string, id: RemoteMessageId, key: string, removed = false): Promise<void> {

@@ -87,6 +87,15 @@ const SIMPLE: Record<string, FormatSpan['kind']> = {
 };
 const BLOCK = new Set(['p', 'div', 'blockquote', 'pre', 'ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'table', 'tr']);
 
+/** The remote user a pill's (%-encoded) user id stands for; a malformed escape is no mention, never an error. */
+function mentionOf(encoded: string, mention: (userId: string) => RemoteUserId | undefined): RemoteUserId | undefined {
+  try {
+    return mention(decodeURIComponent(encoded));
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ParsedHtml {
   text: string;
   spans: FormatSpan[];
@@ -130,7 +139,7 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
         else if (name === 'a' && attrs.href) {
           const href = attrs.href;
           const m = /^https:\/\/matrix\.to\/#\/(@[^/?]+)/.exec(href);
-          const user = m ? mention(decodeURIComponent(m[1]!)) : undefined;
+          const user = m ? mentionOf(m[1]!, mention) : undefined;
           make = user
             ? (offset, end) => ({ kind: 'mention', offset, length: end - offset, user })
             : (offset, end) => ({ kind: 'link', offset, length: end - offset, url: href });

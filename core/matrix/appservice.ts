@@ -49,6 +49,9 @@ export function encryptionStatus(): { available: boolean; reason?: string } {
   }
 }
 
+/** How long the homeserver has to answer an "are you there" probe. */
+const PROBE_TIMEOUT_MS = 5_000;
+
 /** How many pages of 100 of the sender's events are searched for an unanswered send. */
 const FIND_SENT_PAGES = 5;
 
@@ -312,6 +315,16 @@ export class AppserviceMatrixSide implements MatrixSide {
     const path = `/_matrix/client/v1/appservice/${encodeURIComponent(this.config.appservice.id)}/ping`;
     const res = (await call(() => this.bot().matrixClient.doRequest('POST', path, null, {}))) as { duration_ms?: number };
     return res.duration_ms ?? 0;
+  }
+
+  async homeserverAnswers(): Promise<boolean> {
+    try {
+      const res = await fetch(new URL('/_matrix/client/versions', this.config.homeserver.url), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
   }
 
   async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, reader: MatrixUserId): Promise<Record<string, unknown>[]> {

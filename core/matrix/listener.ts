@@ -96,7 +96,7 @@ export class AppserviceListener {
       return sendJson(res, 200, {});
     }
     if (user) {
-      return this.handlers.isBridgeUser(decodeURIComponent(user[1]!)) ? sendJson(res, 200, {}) : sendJson(res, 404, { errcode: 'M_NOT_FOUND', error: 'no such user' });
+      return this.handlers.isBridgeUser(decodePathPart(user[1]!)) ? sendJson(res, 200, {}) : sendJson(res, 404, { errcode: 'M_NOT_FOUND', error: 'no such user' });
     }
     if (alias) return sendJson(res, 404, { errcode: 'M_NOT_FOUND', error: 'no such alias' });
 
@@ -105,7 +105,7 @@ export class AppserviceListener {
     const { events = [], ephemeral, 'de.sorunome.msc2409.ephemeral': unstable } = body as Record<string, unknown>;
     if (!Array.isArray(events)) throw new HttpError(400, 'M_BAD_JSON', 'events must be an array');
     const eph = Array.isArray(ephemeral) ? ephemeral : Array.isArray(unstable) ? unstable : [];
-    const txnId = decodeURIComponent(txn![1]!);
+    const txnId = decodePathPart(txn![1]!);
     const amended = this.handlers.beforeTransaction ? await this.handlers.beforeTransaction(txnId, events) : events;
     this.handlers.onTransaction(txnId, amended, eph);
     sendJson(res, 200, {});
@@ -141,5 +141,14 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
     throw new HttpError(400, 'M_NOT_JSON', 'body is not valid JSON');
+  }
+}
+
+/** A %-encoded path segment; a malformed escape is the client's error (400), not ours. */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, 'M_INVALID_PARAM', 'malformed %-escape in the path');
   }
 }

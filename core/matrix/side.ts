@@ -66,6 +66,12 @@ export interface MatrixSide {
    * directions work. Resolves with the round trip the homeserver measured, in ms.
    */
   pingHomeserver(): Promise<number>;
+  /**
+   * Whether the homeserver answers at all right now (`GET /_matrix/client/versions`,
+   * bounded by a few seconds); never rejects. Tells an outage (the server) from an
+   * event the server refuses with a 5xx (the event).
+   */
+  homeserverAnswers(): Promise<boolean>;
   /** Content of a state event as the bot sees it, or undefined when there is none (404). */
   roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined>;
   /** Up to `limit` events just before `eventId` in its room, oldest first, as `reader` (a member) sees them. */

@@ -94,10 +94,19 @@ describe('security checklist', () => {
     assert.equal(lastOut(h).content!.mentionsAll, undefined);
   });
 
-  it('a room upgrade moves the portal only when the new room names the old one as predecessor', async () => {
+  it('a room upgrade moves the portal only when a room admin sent it and the new room names the old one as predecessor', async () => {
     // Advisory class: a tombstone pointing at an attacker's room hijacked the portal.
     const { roomId, bobEvent } = await groupPortal(h);
-    const tombstone = (to: string) => ({ type: 'm.room.tombstone', room_id: roomId, sender: ALICE, state_key: '', content: { body: 'upgraded', replacement_room: to } });
+    const tombstone = (to: string, sender = ALICE) => ({ type: 'm.room.tombstone', room_id: roomId, sender, state_key: '', content: { body: 'upgraded', replacement_room: to } });
+    // A moderator (power 50 may send tombstones) points at a room she made, naming the portal as its predecessor.
+    const MOD = '@mod:example.org';
+    h.matrix.powers.set(`${roomId}|${MOD}`, 50);
+    h.matrix.roomStates.set('!hers:example.org|m.room.create|', { room_version: '11', predecessor: { room_id: roomId } });
+    await h.fromMatrix(tombstone('!hers:example.org', MOD));
+    assert.equal(h.store.getPortal('loopback/general/')?.roomId, roomId, 'the portal stays');
+    assert.deepEqual(h.matrix.of('join').filter((j) => j.roomId === '!hers:example.org'), [], 'the bot never went there');
+
+    h.matrix.powers.set(`${roomId}|${ALICE}`, 100);
     h.matrix.roomStates.set('!evil:example.org|m.room.create|', { room_version: '11', predecessor: { room_id: '!elsewhere:example.org' } });
     await h.fromMatrix(tombstone('!evil:example.org'));
     assert.equal(h.store.getPortal('loopback/general/')?.roomId, roomId);

@@ -39,6 +39,9 @@ export class RecordingMatrix implements MatrixSide {
     if (this.down) throw new MatrixRequestError(502, 'M_UNKNOWN', 'homeserver unreachable (test)');
   }
 
+  /** Content the fake homeserver answers 500 to while it answers everything else (as Synapse does for some bad events). */
+  refuseWith500?: (content: Record<string, unknown>) => boolean;
+
   sends(type = 'm.room.message') {
     return this.calls.filter((c): c is Extract<MatrixCall, { op: 'send' }> => c.op === 'send' && c.type === type);
   }
@@ -64,6 +67,7 @@ export class RecordingMatrix implements MatrixSide {
     // Like a homeserver: the same transaction id from the same sender gives the same event.
     const known = this.byTxn.get(`${sender}|${txnId}`);
     if (known) return known;
+    if (this.refuseWith500?.(content)) throw new MatrixRequestError(500, 'M_UNKNOWN', 'Internal server error (test)');
     const eventId = matrixEventId(`$ev${++this.n}`);
     this.byTxn.set(`${sender}|${txnId}`, eventId);
     this.calls.push({ op: 'send', roomId, sender, type, content, txnId, eventId });
@@ -103,6 +107,7 @@ export class RecordingMatrix implements MatrixSide {
   /** Power levels tests give users, keyed `room|user`; 0 otherwise. */
   readonly powers = new Map<string, number>();
   async pingHomeserver() { this.check(); return 1; }
+  async homeserverAnswers() { return !this.down; }
   /** What `eventsBefore` answers, per room, oldest first (tests of gap repair set it). */
   readonly timelines = new Map<string, Record<string, unknown>[]>();
   async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, _reader: MatrixUserId) {

@@ -126,6 +126,23 @@ describe('fault injection: nothing lost, nothing twice, in order', { timeout: 90
     return pick((await (reader ?? xena).archive(MUC)).map((m) => m.getChildText('body') ?? ''));
   }
 
+  /**
+   * What reached a portal's other sides that is not a numbered message: nothing should
+   * (a command, a notice or a message from before the link relayed late would show here).
+   */
+  async function strays(portal: string, reader: XmppPerson): Promise<string[]> {
+    const unnumbered = (texts: string[]) => texts.filter((t) => t.trim() && !parseMarker(t));
+    const ghostTexts = (await alice.history(rooms.get(portal)!))
+      .filter((e) => e.type === 'm.room.message' && e.sender !== alice.userId && e.sender !== stack.botUserId)
+      .map((e) => `Matrix, ${e.sender}: ${String(e.content.body ?? '')}`);
+    if (portal === MUC_PORTAL) {
+      const archive = (await reader.archive(MUC)).map((m) => m.getChildText('body') ?? '');
+      return [...unnumbered(ghostTexts), ...unnumbered(archive).map((t) => `MUC: ${t}`)];
+    }
+    const { messages } = await stack.loopback.call<{ messages: { text: string }[] }>('GET', `/chats/${portal}/messages`);
+    return [...unnumbered(ghostTexts), ...unnumbered(messages.map((m) => m.text)).map((t) => `loopback: ${t}`)];
+  }
+
   /** Wait until every stream of `dirs` is complete on the receiving side (or the deadline passes). */
   async function converge(dirs: Direction[], deadlineMs: number): Promise<void> {
     const end = Date.now() + deadlineMs;
@@ -206,13 +223,17 @@ describe('fault injection: nothing lost, nothing twice, in order', { timeout: 90
     await converge(['m2r', 'r2m'], 180_000);
     // A fresh client reads the MUC archive: xena's own connection has seen a server restart.
     const reader = await XmppPerson.connect(stack.prosody!, 'xena', 'xena-pw', { streamManagement: false });
+    const stray: string[] = [];
     try {
       for (const { dir, portal } of streams.keys()) rows.push(...streams.verdict(dir, portal, await received(dir, portal, reader)));
+      for (const portal of PORTALS) stray.push(...(await strays(portal, reader)));
     } finally {
       await reader.stop();
     }
     t.diagnostic(`\n${table(rows)}\n`);
     t.diagnostic(`sent: ${streams.count('m2r')} Matrix → remote, ${streams.count('r2m')} remote → Matrix; suite ran ${Math.round((Date.now() - started) / 1000)} s`);
+    t.diagnostic(`messages that are not numbered: ${stray.length}${stray.length ? `\n${stray.slice(0, 20).join('\n')}` : ''}`);
+    assert.deepEqual(stray, [], 'nothing but the numbered messages reached the other side (no command, no notice)');
     const bad = rows.filter((r) => r.lost || r.duplicated || r.reordered);
     assert.deepEqual(bad, [], 'every message arrived exactly once, in order, in every portal and scenario');
     assert.ok(streams.count('m2r') >= 2000 * SCALE && streams.count('r2m') >= 2000 * SCALE);

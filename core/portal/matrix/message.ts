@@ -11,6 +11,7 @@ import { notifyDeliveryFailure } from './notify.js';
 import { applyRelayTemplate, routeFor } from './route.js';
 import type { Attempt } from '../../inbox-runner.js';
 import { sendOutbound } from './send.js';
+import { mayActOn } from '../authority.js';
 
 export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   const eventId = ev.event_id as MatrixEventId;
@@ -36,7 +37,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
     const target = ctx.store.messageByEvent(portal.portalKey, parsed.replaces);
     if (!target) return ignored('edit of a message that was never bridged');
     // Matrix lets anyone send an m.replace; clients show it only from the original sender, and so do we.
-    if (target.sender !== sender) return ignored('edit by someone other than the original sender');
+    if (!mayActOn('edit', target.sender, sender)) return ignored('edit by someone other than the original sender');
     if (target.roomId !== ev.room_id) return ignored('edit of a message in another room');
     const content = keepSupportedSpans(relay(parsed.content), caps);
     const outbound: OutboundEvent = caps.edits

@@ -1,6 +1,7 @@
 /** Matrix reactions and redactions -> remote reactions and deletions. */
 import type { OutboundEvent } from '../../events.js';
-import type { MatrixEventId, MatrixUserId, RemoteMessageId } from '../../ids.js';
+import { matrixUserId, type MatrixEventId, type MatrixRoomId, type MatrixUserId, type RemoteMessageId } from '../../ids.js';
+import { mayActOn } from '../authority.js';
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
 import { failed, ignored, type Outcome } from '../../outcome.js';
@@ -57,6 +58,12 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
   const reaction = ctx.store.reactionByEvent(portal.portalKey, redacts);
   const parts = reaction ? [] : ctx.store.partsByEvent(portal.portalKey, redacts);
   if (!reaction && !parts.length) return ignored('redaction of an event that was never bridged');
+  // A homeserver passes on redactions it will not apply (room versions 3+ check them only
+  // when showing the target): the rule is ours to apply. A reaction is only its sender's to take back.
+  const original = reaction ? matrixUserId(reaction.sender) : parts[0]!.sender;
+  if (!mayActOn('delete', original, sender, !reaction && (await mayRedactOthers(ctx, ev.room_id as MatrixRoomId, sender)))) {
+    return ignored('redaction by someone other than the original sender or a moderator');
+  }
   const r = await routeOrNotify(ctx, portal, ev);
   if (!r.ok) return failed(r.reason);
   const caps = r.live.network.adapter.capabilities;
@@ -79,4 +86,15 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
   const outcome = await sendOutbound(ctx, portal, { eventId, sender, attempt }, r.live, deletes);
   if (outcome.status === 'ok') for (const id of new Set(parts.map((p) => p.remoteId))) ctx.store.deleteMessage(portal.portalKey, id);
   return outcome;
+}
+
+/** Whether `user` holds the room's `redact` power (default 50): a moderator, who may delete others' messages. */
+async function mayRedactOthers(ctx: BridgeContext, roomId: MatrixRoomId, user: MatrixUserId): Promise<boolean> {
+  try {
+    const levels = await ctx.matrix.roomState(roomId, 'm.room.power_levels', '');
+    const needed = typeof levels?.redact === 'number' ? levels.redact : 50;
+    return (await ctx.matrix.powerLevel(roomId, user)) >= needed;
+  } catch {
+    return false; // unknown power: only the original sender
+  }
 }

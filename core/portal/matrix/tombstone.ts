@@ -1,11 +1,16 @@
 /**
  * A room upgrade (`m.room.tombstone`) moves the portal to the replacement room, but
- * only when that room's `m.room.create` names this room as its predecessor: anyone
- * who may send a tombstone could otherwise point a portal at a room they control.
+ * only when it was sent by someone who could link the room (a room admin, power 100,
+ * or a bridge admin), and the replacement's `m.room.create` names this room as its
+ * predecessor. The predecessor alone proves nothing: whoever creates the new room
+ * writes it, and a moderator (power 50 may send tombstones in default power levels)
+ * could otherwise take the remote chat into a room she controls.
  */
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
-import { matrixRoomId, type MatrixRoomId } from '../../ids.js';
+import { matrixRoomId, matrixUserId, type MatrixRoomId } from '../../ids.js';
+import { permissionOf } from '../../config.js';
+import { LinkRefused, requireRoomAdmin } from '../../linking.js';
 import { failed, ignored, ok, type Outcome } from '../../outcome.js';
 import type { PortalRow } from '../../store/store.js';
 
@@ -14,6 +19,14 @@ export async function matrixTombstone(ctx: BridgeContext, portal: PortalRow, ev:
   if (typeof replacement !== 'string' || !replacement.startsWith('!')) return ignored('tombstone without a replacement room');
   const oldRoom = ev.room_id as MatrixRoomId;
   if (portal.roomId !== oldRoom) return ignored('portal is not in this room any more');
+  const sender = matrixUserId(ev.sender);
+  try {
+    await requireRoomAdmin(ctx, { userId: sender, level: permissionOf(ctx.config, sender) }, oldRoom, "move this room's bridge");
+  } catch (err) {
+    if (!(err instanceof LinkRefused)) throw err;
+    ctx.log.warn({ portal: portal.portalKey, oldRoom, sender, replacement }, 'tombstone refused: its sender may not link this room');
+    return ignored(`tombstone from ${sender}, who may not link this room`);
+  }
   const newRoom = matrixRoomId(replacement);
   const bot = ctx.naming.botUserId;
   try {

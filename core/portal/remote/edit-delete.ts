@@ -7,6 +7,7 @@ import { ignored, ok, type Outcome } from '../../outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
+import { mayActOn } from '../authority.js';
 
 type RemoteEdit = Extract<RemoteEvent, { type: 'edit' }>;
 type RemoteDelete = Extract<RemoteEvent, { type: 'delete' }>;
@@ -14,6 +15,7 @@ type RemoteDelete = Extract<RemoteEvent, { type: 'delete' }>;
 export async function remoteEdit(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteEdit): Promise<Outcome> {
   const target = ctx.store.messageParts(portal.portalKey, ev.target)[0];
   if (!target || !portal.roomId) return ignored('edit of a message that was never bridged');
+  if (!mayActOn('edit', target.sender, ctx.naming.ghostUserId(portal.network, ev.sender.id))) return ignored('edit by someone other than the original sender');
   const ghostOf = (u: Parameters<typeof ctx.naming.ghostUserId>[1]) => ctx.naming.ghostUserId(portal.network, u);
   const content = textToMatrix(ev.content, ghostOf);
   if (!content) return ignored('edit without text');
@@ -28,6 +30,9 @@ export async function remoteEdit(ctx: BridgeContext, portal: PortalRow, live: Li
 export async function remoteDelete(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteDelete): Promise<Outcome> {
   const parts = ctx.store.messageParts(portal.portalKey, ev.target);
   if (!parts.length || !portal.roomId) return ignored('delete of a message that was never bridged (or already deleted)');
+  if (!mayActOn('delete', parts[0]!.sender, ctx.naming.ghostUserId(portal.network, ev.sender.id), ev.moderator === true)) {
+    return ignored('delete by someone other than the original sender or a moderator');
+  }
   const sender = await ctx.ghosts.ensure(portal.network, ev.sender, live.session);
   for (const p of parts) {
     const txn = portalTxnId(portal.portalKey, 'redact', ev.target, p.part);

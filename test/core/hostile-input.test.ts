@@ -1,0 +1,115 @@
+/**
+ * Hostile input (issue 19), inside one process: one stranger's event must never block a
+ * chat, change someone else's words, fail a transaction after it was recorded, or vanish
+ * without a word. Each test names the numbered item of the issue it covers.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { remoteMessageId } from '../../core/ids.js';
+import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
+
+const config = testConfig({ bridge: { permissions: { '*': 'relay', 'example.org': 'user' }, retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 20 } } });
+
+/** A group portal with bob and mallory, created by bob's first message. */
+async function groupPortal(h: Harness): Promise<{ roomId: string; bobId: string }> {
+  h.world.addUser('bob', 'Bob');
+  h.world.addUser('mallory', 'Mallory');
+  h.world.addGroup('general', { name: 'General', members: ['alice', 'bob', 'mallory', 'relaybot'] });
+  const bobId = await h.world.say('bob', 'general', 'hello from bob');
+  await h.engine.idle();
+  return { roomId: h.matrix.sends()[0]!.roomId, bobId };
+}
+
+const bodies = (h: Harness) => h.matrix.sends().map((s) => String(s.content.body));
+const remoteTexts = (h: Harness) => h.world.fromBridge.flatMap((s) => (s.event.type === 'message' ? [s.event.content.text] : []));
+
+describe('hostile input', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await startHarness({ config }); });
+  afterEach(() => h.stop());
+
+  it('1. a lone surrogate is replaced at the boundary, both ways', async () => {
+    const { roomId } = await groupPortal(h);
+    await h.world.say('bob', 'general', 'x\ud800y');
+    await h.engine.idle();
+    assert.equal(bodies(h).at(-1), 'x\ufffdy');
+    await h.fromMatrix(matrixText(roomId, ALICE, 'a\udc00b'));
+    assert.equal(remoteTexts(h).at(-1), 'a\ufffdb');
+  });
+
+  it('1. an event the homeserver refuses with a 500 while it answers otherwise is parked, announced, and the chat moves on', { timeout: 20_000 }, async () => {
+    const { roomId } = await groupPortal(h);
+    h.matrix.refuseWith500 = (content) => content.body === 'poison';
+    await h.world.say('bob', 'general', 'poison');
+    await h.world.say('bob', 'general', 'after the poison');
+    await h.fromMatrix(matrixText(roomId, ALICE, 'and Matrix still reaches the chat'));
+    await h.engine.idle();
+    const after = bodies(h);
+    assert.ok(after.includes('after the poison'), 'the later message went');
+    assert.ok(after.some((b) => /^⚠ A message from Bob on loopback could not be bridged here: parked after 3 attempts/.test(b)), `the room was told: ${after.join(' | ')}`);
+    assert.ok(remoteTexts(h).some((t) => /^⚠ Bob: your message could not be bridged to Matrix/.test(t)), 'the sender was told on their network');
+    assert.ok(remoteTexts(h).some((t) => t.endsWith('and Matrix still reaches the chat')));
+    assert.equal(h.store.countInbox('pending'), 0);
+  });
+
+  it('1. a 500 while the homeserver does not answer at all is an outage: waited out, never parked', async () => {
+    await groupPortal(h);
+    h.matrix.down = true;
+    const said = h.world.say('bob', 'general', 'during the outage');
+    setTimeout(() => { h.matrix.down = false; }, 300);
+    await said;
+    await new Promise((r) => setTimeout(r, 350));
+    await h.engine.idle();
+    assert.equal(bodies(h).at(-1), 'during the outage');
+    assert.equal(h.store.countInbox('failed'), 0);
+  });
+
+  it('2. a remote edit or retraction of someone else\'s message is refused; a moderator\'s deletion is applied', async () => {
+    const { roomId, bobId } = await groupPortal(h);
+    await h.fromMatrix({ ...matrixText(roomId, ALICE, 'alice on Matrix'), event_id: '$alice' });
+    const aliceRemote = h.world.fromBridge.at(-1)!;
+    const aliceId = [...h.world.messages.values()].find((m) => m.content.text === 'alice on Matrix')?.id;
+    assert.ok(aliceId, `alice's message reached the network (${JSON.stringify(aliceRemote.event)})`);
+    await h.world.delete(aliceId, 'mallory');
+    await h.world.edit(aliceId, 'forged by mallory', 'mallory');
+    await h.world.delete(remoteMessageId(bobId), 'mallory');
+    await h.world.edit(remoteMessageId(bobId), 'forged by mallory', 'mallory');
+    await h.engine.idle();
+    assert.deepEqual(h.matrix.of('redact'), [], 'nothing redacted');
+    assert.equal(h.matrix.sends().filter((s) => JSON.stringify(s.content).includes('forged')).length, 0, 'no forged edit');
+    // Bob's own edit, and a moderator's deletion, are applied.
+    await h.world.edit(remoteMessageId(bobId), 'bob corrects himself');
+    await h.world.delete(aliceId, 'mallory', true);
+    await h.engine.idle();
+    assert.equal(h.matrix.sends().at(-1)!.content.body, '* bob corrects himself');
+    assert.deepEqual(h.matrix.of('redact').map((r) => r.eventId), ['$alice'].map(() => h.matrix.of('redact')[0]!.eventId));
+    assert.equal(h.matrix.of('redact').length, 1);
+  });
+
+  it('2. a Matrix redaction of someone else\'s message is refused unless the sender may redact others', async () => {
+    const { roomId } = await groupPortal(h);
+    const bobEvent = h.matrix.sends()[0]!.eventId;
+    await h.fromMatrix({ ...matrixText(roomId, ALICE, 'mine'), event_id: '$mine' });
+    const before = h.world.fromBridge.length;
+    await h.fromMatrix({ type: 'm.room.redaction', room_id: roomId, sender: '@dave:example.org', redacts: '$mine', content: {} });
+    await h.fromMatrix({ type: 'm.room.redaction', room_id: roomId, sender: '@dave:example.org', redacts: bobEvent, content: {} });
+    assert.equal(h.world.fromBridge.length, before, 'no deletion reached the network');
+    h.matrix.powers.set(`${roomId}|@dave:example.org`, 50);
+    await h.fromMatrix({ type: 'm.room.redaction', room_id: roomId, sender: '@dave:example.org', redacts: bobEvent, content: {} });
+    assert.equal(h.world.fromBridge.at(-1)!.event.type, 'delete', 'a moderator deletes');
+  });
+
+  it('3. a transaction whose ephemeral array holds null is still recorded once and its message bridged', async () => {
+    const { roomId } = await groupPortal(h);
+    assert.doesNotThrow(() => h.engine.handleTransaction('eph-null', [{ ...matrixText(roomId, ALICE, 'beside a null'), event_id: '$n1', origin_server_ts: Date.now() }], [null, 7, { type: 'm.typing' }]));
+    await h.engine.idle();
+    assert.ok(remoteTexts(h).some((t) => t.endsWith('beside a null')));
+  });
+
+  it('6. a pill with a malformed %-escape degrades to text and the message goes', async () => {
+    const { roomId } = await groupPortal(h);
+    await h.fromMatrix(matrixText(roomId, ALICE, 'hi bob', { format: 'org.matrix.custom.html', formatted_body: 'hi <a href="https://matrix.to/#/@%E0%A4%A:example.org">bob</a>' }));
+    assert.equal(remoteTexts(h).at(-1), 'hi bob');
+    assert.equal(h.store.countInbox('failed'), 0);
+  });
+});
