@@ -33,29 +33,59 @@ export function parseStyling(text: string): FormatSpan[] {
   return spans;
 }
 
-/** Inline directives of one line: an opening directive follows the line start or white space and precedes a non-space; the closing one follows a non-space. */
+/**
+ * Inline directives of one line: an opening directive follows the line start or white
+ * space (or starts the enclosing span's content) and precedes a non-space; the closing
+ * one follows a non-space. A span's content may hold spans of the other styles; one of
+ * its own style inside it is taken as text, which bounds nesting at three (bold, italic,
+ * strike; code holds none). Each opening directive finds its closer by binary search
+ * over the closers of its character, so an unclosed `*` never rescans the line: the
+ * whole parse is linear in the line (the old rescan was quadratic).
+ */
 function lineSpans(line: string, base: number): FormatSpan[] {
-  const out: FormatSpan[] = [];
-  let i = 0;
-  while (i < line.length) {
-    const c = line[i]!;
-    const kind = SPAN_DIRECTIVES[c];
-    const opens = kind && (i === 0 || /\s/.test(line[i - 1]!)) && i + 1 < line.length && !/\s/.test(line[i + 1]!);
-    if (!opens) {
-      i++;
-      continue;
+  const closers = new Map<string, number[]>();
+  for (let j = 1; j < line.length; j++) {
+    const c = line[j]!;
+    if (SPAN_DIRECTIVES[c] && !isSpace(line[j - 1]!)) {
+      let list = closers.get(c);
+      if (!list) closers.set(c, (list = []));
+      list.push(j);
     }
-    let j = i + 2;
-    while (j < line.length && !(line[j] === c && !/\s/.test(line[j - 1]!))) j++;
-    if (j >= line.length) {
-      i++;
-      continue;
-    }
-    out.push({ kind, offset: base + i, length: j - i + 1 });
-    if (kind !== 'code') out.push(...lineSpans(line.slice(i + 1, j), base + i + 1));
-    i = j + 1;
   }
+  const out: FormatSpan[] = [];
+  const walk = (from: number, to: number, open: ReadonlySet<string>) => {
+    let i = from;
+    while (i < to) {
+      const c = line[i]!;
+      const kind = SPAN_DIRECTIVES[c];
+      // A span may open right where the enclosing one's content starts (`*_both_*`, XEP-0393 v0.2.1).
+      const opens = kind && !open.has(c) && (i === from || isSpace(line[i - 1]!)) && i + 1 < to && !isSpace(line[i + 1]!);
+      const j = opens ? firstAtLeast(closers.get(c) ?? [], i + 2) : undefined;
+      if (!opens || j === undefined || j >= to) {
+        i++;
+        continue;
+      }
+      out.push({ kind, offset: base + i, length: j - i + 1 });
+      if (kind !== 'code') walk(i + 1, j, new Set([...open, c]));
+      i = j + 1;
+    }
+  };
+  walk(0, line.length, new Set());
   return out;
+}
+
+const isSpace = (c: string) => /\s/.test(c);
+
+/** The first value ≥ `min` of an ascending array, by binary search. */
+function firstAtLeast(sorted: readonly number[], min: number): number | undefined {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < min) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted[lo];
 }
 
 /** Text with directives for the spans XMPP can show (outbound). */
@@ -80,11 +110,17 @@ export function toStyled(content: MessageContent): string {
       inserts.push({ at: end, s: ` <${span.url}>`, rank: 1.5 });
     }
   }
-  // From the end, so earlier offsets stay valid. At one position the first inserted ends
-  // up last: openers (rank < 1, outer ones higher) go in before closers (rank > 2, inner
-  // ones higher), so text reads `_inner_* *outer _inner`, and a quote mark (4) comes first.
-  inserts.sort((a, b) => b.at - a.at || a.rank - b.rank);
-  let out = text;
-  for (const ins of inserts) out = out.slice(0, ins.at) + ins.s + out.slice(ins.at);
-  return out;
+  // In text order; at one position the highest rank comes first: a quote mark (4), then
+  // closers (rank > 2, inner ones higher), then openers (rank < 1, outer ones higher), so
+  // text reads `_inner_* *outer _inner`. Built in one pass (splicing each insert into the
+  // text was quadratic in the number of spans).
+  inserts.sort((a, b) => a.at - b.at || b.rank - a.rank);
+  const parts: string[] = [];
+  let at = 0;
+  for (const ins of inserts) {
+    parts.push(text.slice(at, ins.at), ins.s);
+    at = ins.at;
+  }
+  parts.push(text.slice(at));
+  return parts.join('');
 }

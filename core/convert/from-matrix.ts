@@ -2,7 +2,7 @@
 import type { Attachment, AttachmentKind, MessageContent } from '../events.js';
 import type { MatrixEventId, RemoteUserId } from '../ids.js';
 import { matrixEventId } from '../ids.js';
-import { htmlToSpans } from './html.js';
+import { htmlToSpans, tooManyTags } from './html.js';
 import type { MatrixMessageContent } from './matrix-types.js';
 
 /** A Matrix media file described like an attachment, before its bytes are downloaded. */
@@ -66,7 +66,7 @@ export function fromMatrix(raw: Record<string, unknown>, mention: (userId: strin
   }
   if (mediaKind) return undefined; // media without a usable mxc (encrypted file objects are not bridged yet)
 
-  if (c.format === 'org.matrix.custom.html' && typeof c.formatted_body === 'string') {
+  if (c.format === 'org.matrix.custom.html' && typeof c.formatted_body === 'string' && !tooManyTags(c.formatted_body)) {
     const parsed = htmlToSpans(c.formatted_body, mention);
     out.content.text = parsed.text;
     if (parsed.spans.length) out.content.spans = parsed.spans;

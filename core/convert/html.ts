@@ -41,44 +41,73 @@ function closeTag(span: FormatSpan): string {
 }
 
 /**
+ * Most spans one message carries. Spans that cross instead of nesting are closed and
+ * reopened around each other, so n crossing spans can make n² HTML: past this many
+ * (far beyond what people write), formatting is dropped and the text stays.
+ */
+export const MAX_SPANS = 1_000;
+
+/**
  * Render text with spans as HTML. Overlapping spans that do not nest are closed and
  * reopened around each other, so the output is always well-formed.
  */
 export function spansToHtml(text: string, spans: readonly FormatSpan[], mentionUserId: (u: RemoteUserId) => string): string {
   const valid = spans
     .filter((s) => s.length > 0 && s.offset >= 0 && s.offset + s.length <= text.length)
+    .slice(0, MAX_SPANS)
     .map((s, i) => ({ s, i, end: s.offset + s.length }))
     .sort((a, b) => a.s.offset - b.s.offset || b.end - a.end || a.i - b.i);
   const cuts = new Set<number>([0, text.length]);
   for (const v of valid) cuts.add(v.s.offset).add(v.end);
   const points = [...cuts].sort((a, b) => a - b);
-  let out = '';
+  const parts: string[] = [];
   const open: typeof valid = [];
+  // lowestEnd[k]: the smallest end among open[0..k]; never increases with k, so the first
+  // open span that ends at a point is found by binary search.
+  const lowestEnd: number[] = [];
+  const push = (v: (typeof valid)[number]) => {
+    open.push(v);
+    lowestEnd.push(Math.min(v.end, lowestEnd.at(-1) ?? Infinity));
+  };
+  let next = 0;
   let inPre = 0;
   for (let k = 0; k < points.length - 1; k++) {
     const at = points[k]!;
     // Close spans that end here; anything opened above them that continues is closed
     // too and reopened right after, to keep the HTML well-formed.
-    const firstEnding = open.findIndex((o) => o.end <= at);
+    const firstEnding = firstAtMost(lowestEnd, at);
     const reopen: typeof valid = [];
-    if (firstEnding >= 0) {
-      while (open.length > firstEnding) {
-        const top = open.pop()!;
-        out += closeTag(top.s);
-        if (top.s.kind === 'pre') inPre--;
-        if (top.end > at) reopen.unshift(top);
-      }
+    while (open.length > firstEnding) {
+      const top = open.pop()!;
+      lowestEnd.pop();
+      parts.push(closeTag(top.s));
+      if (top.s.kind === 'pre') inPre--;
+      if (top.end > at) reopen.unshift(top);
     }
-    for (const v of [...reopen, ...valid.filter((v) => v.s.offset === at)]) {
-      out += openTag(v.s, mentionUserId);
+    const starting: typeof valid = [];
+    while (next < valid.length && valid[next]!.s.offset === at) starting.push(valid[next++]!);
+    for (const v of [...reopen, ...starting]) {
+      parts.push(openTag(v.s, mentionUserId));
       if (v.s.kind === 'pre') inPre++;
-      open.push(v);
+      push(v);
     }
     const chunk = escapeHtml(text.slice(at, points[k + 1]));
-    out += inPre ? chunk : chunk.replace(/\n/g, '<br>');
+    parts.push(inPre ? chunk : chunk.replace(/\n/g, '<br>'));
   }
-  while (open.length) out += closeTag(open.pop()!.s);
-  return out;
+  while (open.length) parts.push(closeTag(open.pop()!.s));
+  return parts.join('');
+}
+
+/** The first index whose value is at most `limit` in a non-increasing array (its length if none). */
+function firstAtMost(values: readonly number[], limit: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid]! <= limit) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 const SIMPLE: Record<string, FormatSpan['kind']> = {
@@ -96,6 +125,20 @@ function mentionOf(encoded: string, mention: (userId: string) => RemoteUserId | 
   }
 }
 
+/**
+ * Most tags a formatted body may hold to be parsed. htmlparser2 keeps its open tags in an
+ * array it shifts and searches, so its time grows with tags × nesting depth: 40,000
+ * nested tags took 1.5 s. Past this many the plain `body` is used (bench/parsers.ts).
+ */
+export const MAX_HTML_TAGS = 5_000;
+
+/** Whether `html` holds more tag openings than `htmlToSpans` takes (counted without a regex). */
+export function tooManyTags(html: string): boolean {
+  let n = 0;
+  for (let i = html.indexOf('<'); i >= 0; i = html.indexOf('<', i + 1)) if (++n > MAX_HTML_TAGS) return true;
+  return false;
+}
+
 export interface ParsedHtml {
   text: string;
   spans: FormatSpan[];
@@ -105,25 +148,40 @@ export interface ParsedHtml {
  * Parse Matrix HTML into text and spans. `mention(userId)` says which Matrix users are
  * mentionable remote users (ghosts of the target network); other pills stay as text.
  * `<mx-reply>` (the reply fallback) is dropped.
+ *
+ * Linear in the size of the HTML whatever it holds (the HTML is anyone's): no regular
+ * expression runs over the text built so far, and a closing tag finds its opening tag
+ * in time proportional to the tags it closes.
  */
 export function htmlToSpans(html: string, mention: (userId: string) => RemoteUserId | undefined): ParsedHtml {
-  let text = '';
+  const text = new TextBuilder();
   const spans: FormatSpan[] = [];
-  const stack: { name: string; start: number; make?: (start: number, end: number) => FormatSpan | undefined }[] = [];
+  type Entry = { name: string; start: number; make?: (start: number, end: number) => FormatSpan | undefined };
+  const stack: Entry[] = [];
+  /** How many entries of each tag name the stack holds: a closing tag without one costs nothing. */
+  const openCount = new Map<string, number>();
+  const pres: Entry[] = [];
   let skip = 0;
   let pre = 0;
   const listCounters: (number | undefined)[] = [];
-  const newline = () => {
-    text = text.replace(/ +$/, '');
-    if (text.length && !text.endsWith('\n')) text += '\n';
+  const push = (e: Entry) => {
+    stack.push(e);
+    openCount.set(e.name, (openCount.get(e.name) ?? 0) + 1);
+    if (e.name === 'pre') pres.push(e);
+  };
+  const pop = (): Entry => {
+    const e = stack.pop()!;
+    openCount.set(e.name, openCount.get(e.name)! - 1);
+    if (e.name === 'pre') pres.pop();
+    return e;
   };
 
   const parser = new Parser(
     {
       onopentag(name, attrs) {
         if (name === 'mx-reply') skip++;
-        if (skip) { stack.push({ name, start: text.length }); return; }
-        if (BLOCK.has(name)) newline();
+        if (skip) { push({ name, start: text.length }); return; }
+        if (BLOCK.has(name)) text.newline();
         let make: ((s: number, e: number) => FormatSpan | undefined) | undefined;
         const simple = SIMPLE[name];
         if (simple) make = (offset, end) => ({ kind: simple, offset, length: end - offset }) as FormatSpan;
@@ -132,8 +190,8 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
           pre++;
           make = (offset, end) => ({ kind: 'pre', offset, length: end - offset });
         } else if (name === 'code' && pre) {
-          const lang = /(?:^|\s)language-([\w+#-]+)/.exec(attrs.class ?? '')?.[1];
-          const preEntry = [...stack].reverse().find((e) => e.name === 'pre');
+          const lang = /(?:^|\s)language-([\w+#-]{1,64})/.exec((attrs.class ?? '').slice(0, 1000))?.[1];
+          const preEntry = pres.at(-1);
           if (lang && preEntry) preEntry.make = (offset, end) => ({ kind: 'pre', offset, length: end - offset, language: lang });
         } else if (name === 'span' && 'data-mx-spoiler' in attrs) make = (offset, end) => ({ kind: 'spoiler', offset, length: end - offset });
         else if (name === 'a' && attrs.href) {
@@ -143,40 +201,41 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
           make = user
             ? (offset, end) => ({ kind: 'mention', offset, length: end - offset, user })
             : (offset, end) => ({ kind: 'link', offset, length: end - offset, url: href });
-        } else if (name === 'br') text += '\n';
+        } else if (name === 'br') text.append('\n');
         else if (name === 'ol') listCounters.push(Number(attrs.start ?? 1));
         else if (name === 'ul') listCounters.push(undefined);
         else if (name === 'li') {
           const n = listCounters.at(-1);
-          text += n === undefined ? '• ' : `${n}. `;
+          text.append(n === undefined ? '• ' : `${n}. `);
           if (n !== undefined) listCounters[listCounters.length - 1] = n + 1;
-        } else if (name === 'img') text += attrs.alt ?? attrs.title ?? '';
-        stack.push({ name, start: text.length, make });
+        } else if (name === 'img') text.append(attrs.alt ?? attrs.title ?? '');
+        push({ name, start: text.length, make });
       },
       ontext(data) {
         if (skip) return;
-        if (pre) text += data;
+        if (pre) text.append(data);
         else {
           const collapsed = data.replace(/\s+/g, ' ');
-          text += text.length === 0 || text.endsWith('\n') ? collapsed.replace(/^ /, '') : collapsed;
+          text.append(text.length === 0 || text.endsWithNewline() ? collapsed.replace(/^ /, '') : collapsed);
         }
       },
       onclosetag(name) {
         // Pop to the matching open tag (tolerates missing close tags).
-        const idx = stack.map((e) => e.name).lastIndexOf(name);
-        if (idx < 0) return;
-        while (stack.length > idx) {
-          const e = stack.pop()!;
-          if (e.name === 'mx-reply') { skip--; continue; }
-          if (skip) continue;
-          if (e.name === 'pre') pre--;
-          if (e.name === 'ol' || e.name === 'ul') listCounters.pop();
-          const end = text.replace(/ +$/, '').length;
-          if (e.make && end > e.start) {
-            const span = e.make(e.start, end);
-            if (span) spans.push(span);
+        if (!openCount.get(name)) return;
+        for (;;) {
+          const e = pop();
+          if (e.name === 'mx-reply') skip--;
+          else if (!skip) {
+            if (e.name === 'pre') pre--;
+            if (e.name === 'ol' || e.name === 'ul') listCounters.pop();
+            const end = text.lengthWithoutTrailingSpaces;
+            if (e.make && end > e.start && spans.length < MAX_SPANS) {
+              const span = e.make(e.start, end);
+              if (span) spans.push(span);
+            }
+            if (BLOCK.has(e.name)) text.newline();
           }
-          if (BLOCK.has(e.name)) newline();
+          if (e.name === name) break;
         }
       },
     },
@@ -184,7 +243,7 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
   );
   parser.write(html);
   parser.end();
-  const trimmed = text.replace(/\s+$/, '');
+  const trimmed = text.trimmedEnd();
   return {
     text: trimmed,
     spans: spans
@@ -192,4 +251,59 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
       .filter((s) => s.length > 0)
       .sort((a, b) => a.offset - b.offset || b.length - a.length),
   };
+}
+
+/**
+ * Text built by appending, which always knows its length without trailing spaces, so
+ * that trimming never scans back over text it has seen (a run of 60,000 spaces made
+ * each trim, and so the parse, quadratic).
+ */
+class TextBuilder {
+  private parts: string[] = [];
+  length = 0;
+  /** Length up to and including the last character that is not a space. */
+  lengthWithoutTrailingSpaces = 0;
+  private last = '';
+
+  append(s: string): void {
+    if (!s) return;
+    this.parts.push(s);
+    let i = s.length - 1;
+    while (i >= 0 && s.charCodeAt(i) === 32) i--;
+    if (i >= 0) this.lengthWithoutTrailingSpaces = this.length + i + 1;
+    this.length += s.length;
+    this.last = s[s.length - 1]!;
+  }
+
+  endsWithNewline(): boolean {
+    return this.last === '\n';
+  }
+
+  /** Drop trailing spaces, then end the line unless the text is empty or ends one already. */
+  newline(): void {
+    if (this.lengthWithoutTrailingSpaces < this.length) this.cut(this.lengthWithoutTrailingSpaces);
+    if (this.length && !this.endsWithNewline()) this.append('\n');
+  }
+
+  /** The text without trailing white space of any kind. */
+  trimmedEnd(): string {
+    const all = this.toString();
+    let end = all.length;
+    while (end > 0 && /\s/.test(all[end - 1]!)) end--;
+    return all.slice(0, end);
+  }
+
+  toString(): string {
+    const joined = this.parts.join('');
+    this.parts = [joined];
+    return joined;
+  }
+
+  private cut(length: number): void {
+    const kept = this.toString().slice(0, length);
+    this.parts = [kept];
+    this.length = kept.length;
+    this.lengthWithoutTrailingSpaces = kept.length;
+    this.last = kept[kept.length - 1] ?? '';
+  }
 }

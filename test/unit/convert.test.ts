@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromMatrix, stripReplyFallback } from '../../core/convert/from-matrix.js';
-import { htmlToSpans, spansToHtml } from '../../core/convert/html.js';
+import { htmlToSpans, MAX_HTML_TAGS, MAX_SPANS, spansToHtml, tooManyTags } from '../../core/convert/html.js';
 import { asEdit, textToMatrix } from '../../core/convert/to-matrix.js';
 import type { FormatSpan, MessageContent } from '../../core/events.js';
 import { matrixEventId, matrixUserId, remoteUserId, type RemoteUserId } from '../../core/ids.js';
@@ -68,5 +68,29 @@ describe('Matrix content', () => {
     const spans: FormatSpan[] = [{ kind: 'bold', offset: 0, length: 4 }, { kind: 'code', offset: 5, length: 4 }, { kind: 'strike', offset: 10, length: 3 }];
     const html = spansToHtml('bold code del', spans, ghostOf);
     assert.deepEqual(htmlToSpans(html, mention), { text: 'bold code del', spans });
+  });
+});
+
+describe('parsers bounded by their input (issue 19, item 7; growth measured in bench/parsers.ts)', () => {
+  it('a run of spaces before text in <pre>, and tags closing nothing open, parse to what they say', () => {
+    const parsed = htmlToSpans(`<pre>${' '.repeat(60_000)}x</pre>${'</i>'.repeat(1000)}`, mention);
+    assert.equal(parsed.text, `${' '.repeat(60_000)}x`);
+    assert.deepEqual(parsed.spans, [{ kind: 'pre', offset: 0, length: 60_001 }]);
+  });
+
+  it('more tags than MAX_HTML_TAGS: the plain body is used, never the HTML parser', () => {
+    const html = `${'<b>'.repeat(MAX_HTML_TAGS + 1)}x`;
+    assert.equal(tooManyTags(html), true);
+    assert.equal(tooManyTags('<b>'.repeat(MAX_HTML_TAGS)), false);
+    const parsed = fromMatrix({ msgtype: 'm.text', body: 'the plain text', format: 'org.matrix.custom.html', formatted_body: html }, mention);
+    assert.deepEqual(parsed?.content, { kind: 'text', text: 'the plain text' });
+  });
+
+  it('past MAX_SPANS spans, formatting is dropped and the text kept', () => {
+    const text = 'ab'.repeat(MAX_SPANS + 10);
+    const spans: FormatSpan[] = Array.from({ length: MAX_SPANS + 10 }, (_, i) => ({ kind: 'bold', offset: i * 2, length: 1 }));
+    const html = spansToHtml(text, spans, ghostOf);
+    assert.equal(html.split('<strong>').length - 1, MAX_SPANS);
+    assert.equal(html.replace(/<\/?strong>/g, ''), text);
   });
 });
