@@ -113,3 +113,40 @@ describe('hostile input', () => {
     assert.equal(h.store.countInbox('failed'), 0);
   });
 });
+
+describe('hostile input: sizes', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await startHarness({ config }); });
+  afterEach(() => h.stop());
+
+  it('5. a 1 MB remote message reaches Matrix cut to fit, marked, with the whole text as a file', async () => {
+    await groupPortal(h);
+    const big = `${'0123456789'.repeat(100_000)}END`;
+    const id = await h.world.say('bob', 'general', big);
+    await h.engine.idle();
+    const [text, file] = h.matrix.sends().slice(-2);
+    assert.match(String(text!.content.body), /^0123456789.*\n\[… the message continues in the attached file message\.txt\]$/s);
+    assert.ok(Buffer.byteLength(JSON.stringify(text!.content)) <= 60_000);
+    assert.equal(file!.content.msgtype, 'm.file');
+    assert.equal(Buffer.from(h.matrix.media.get(String(file!.content.url))!.bytes).toString('utf8'), big, 'the whole text, byte for byte');
+    assert.equal(h.store.messageParts('loopback/general/', id).length, 2);
+    assert.equal(h.store.countInbox('failed'), 0);
+  });
+
+  it('5. styled text whose HTML would not fit goes as plain text; a huge edit is cut and marked', async () => {
+    await groupPortal(h);
+    const text = 'ab '.repeat(15_000);
+    const spans = Array.from({ length: 1000 }, (_, i) => ({ kind: 'bold' as const, offset: i * 3, length: 2 }));
+    assert.ok(Buffer.byteLength(text) < 60_000, 'the text alone fits');
+    const id = await h.world.say('bob', 'general', { kind: 'text', text, spans });
+    await h.engine.idle();
+    const sent = h.matrix.sends().at(-1)!;
+    assert.equal(sent.content.body, text);
+    assert.equal(sent.content.formatted_body, undefined, 'formatting went first');
+    await h.world.edit(id, 'x'.repeat(200_000));
+    await h.engine.idle();
+    const edit = h.matrix.sends().at(-1)!;
+    assert.match(String(edit.content.body), /^\* x+\n\[… cut: the edit is longer than one Matrix event can hold\]$/);
+    assert.equal(h.store.countInbox('failed'), 0);
+  });
+});

@@ -68,6 +68,8 @@ export class RecordingMatrix implements MatrixSide {
     const known = this.byTxn.get(`${sender}|${txnId}`);
     if (known) return known;
     if (this.refuseWith500?.(content)) throw new MatrixRequestError(500, 'M_UNKNOWN', 'Internal server error (test)');
+    // Like Synapse: an event is at most 65,536 bytes; the content takes most of it.
+    if (Buffer.byteLength(JSON.stringify(content)) > 64_000) throw new MatrixRequestError(413, 'M_TOO_LARGE', 'event too large (test)');
     const eventId = matrixEventId(`$ev${++this.n}`);
     this.byTxn.set(`${sender}|${txnId}`, eventId);
     this.calls.push({ op: 'send', roomId, sender, type, content, txnId, eventId });

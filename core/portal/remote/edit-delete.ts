@@ -8,6 +8,7 @@ import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
 import { mayActOn } from '../authority.js';
+import { EDIT_CUT_MARKER, fitContent, MAX_CONTENT_BYTES } from '../../convert/fit.js';
 
 type RemoteEdit = Extract<RemoteEvent, { type: 'edit' }>;
 type RemoteDelete = Extract<RemoteEvent, { type: 'delete' }>;
@@ -23,7 +24,9 @@ export async function remoteEdit(ctx: BridgeContext, portal: PortalRow, live: Li
   await ctx.rooms.ensureMember(portal.roomId, sender);
   // Without an edit id, the new text itself identifies the edit (a repeat is the same edit).
   const editKey = ev.id ?? createHash('sha256').update(ev.content.text).digest('base64url');
-  await ctx.matrix.sendEvent(portal.roomId, sender, 'm.room.message', asEdit(content, target.eventId), portalTxnId(portal.portalKey, 'edit', ev.target, editKey));
+  // An edit carries its text twice (fallback and m.new_content): each half of the room an event has.
+  const fitted = fitContent(content, MAX_CONTENT_BYTES / 2, EDIT_CUT_MARKER).content;
+  await ctx.matrix.sendEvent(portal.roomId, sender, 'm.room.message', asEdit(fitted, target.eventId), portalTxnId(portal.portalKey, 'edit', ev.target, editKey));
   return ok();
 }
 

@@ -9,17 +9,17 @@ import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
 import { attachmentContent } from './media.js';
+import { fitContent } from '../../convert/fit.js';
 
 type RemoteMessage = Extract<RemoteEvent, { type: 'message' }>;
 
 export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteMessage): Promise<Outcome> {
   const attachments = ev.content.attachments ?? [];
   const textPart = ev.content.text ? 1 : 0;
-  const partCount = textPart + attachments.length;
-  if (partCount === 0) return ignored('empty message');
+  if (textPart + attachments.length === 0) return ignored('empty message');
   // Dedup and echo suppression in one: a remote id we already mapped (ours, echoed back, or a repeat).
   const done = new Set(ctx.store.messageParts(portal.portalKey, ev.id).map((p) => p.part));
-  if (done.size >= partCount) return ignored('duplicate or echo of a bridged message');
+  if (done.size >= textPart + attachments.length) return ignored('duplicate or echo of a bridged message');
 
   const roomId = await ctx.rooms.ensureRoom(portal, live);
   if (!roomId) return ignored('chat is not linked to a Matrix room');
@@ -32,18 +32,34 @@ export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live:
   const replyTo: MatrixEventId | undefined = quoted?.roomId === roomId ? quoted.eventId : undefined;
   const ghostOf = (u: Parameters<typeof ctx.naming.ghostUserId>[1]) => ctx.naming.ghostUserId(portal.network, u);
   const maxBytes = ctx.config.bridge.max_media_bytes;
+  const decorate = (content: MatrixMessageContent, part: number) => {
+    const replying = part === 0 && replyTo ? withReply(content, replyTo) : content;
+    return self ? asOwnNotice(replying, live.network.adapter.displayName) : replying;
+  };
+  // A text too large for one Matrix event is cut to fit, and the whole text follows as a file (convert/fit.ts).
+  const text = textPart ? fitContent(decorate(textToMatrix(ev.content, ghostOf)!, 0)) : undefined;
+  const partCount = textPart + attachments.length + (text?.overflow !== undefined ? 1 : 0);
 
   for (let part = 0; part < partCount; part++) {
     if (done.has(part)) continue;
-    let content: MatrixMessageContent =
-      part < textPart ? textToMatrix(ev.content, ghostOf)! : await attachmentContent(attachments[part - textPart]!, live.session, ctx.matrix, maxBytes);
-    if (part === 0 && replyTo) content = withReply(content, replyTo);
-    if (self) content = asOwnNotice(content, live.network.adapter.displayName);
+    let content: MatrixMessageContent;
+    if (part < textPart) content = text!.content;
+    else if (part < textPart + attachments.length) content = decorate(await attachmentContent(attachments[part - textPart]!, live.session, ctx.matrix, maxBytes), part);
+    else content = await overflowFile(ctx, text!.overflow!);
     const eventId = await ctx.matrix.sendEvent(roomId, sender, 'm.room.message', content, portalTxnId(portal.portalKey, 'msg', ev.id, part));
     ctx.store.addMessagePart(portal.portalKey, { remoteId: ev.id, part, roomId, eventId, sender });
   }
   return ok();
 }
+
+/** The whole text of a message cut to fit, as a text file. */
+async function overflowFile(ctx: BridgeContext, text: string): Promise<MatrixMessageContent> {
+  const bytes = Buffer.from(text, 'utf8');
+  const mxc = await ctx.matrix.uploadMedia(bytes, 'text/plain; charset=utf-8', OVERFLOW_FILE);
+  return { msgtype: 'm.file', body: OVERFLOW_FILE, filename: OVERFLOW_FILE, url: mxc, info: { mimetype: 'text/plain', size: bytes.length } };
+}
+
+const OVERFLOW_FILE = 'message.txt';
 
 /**
  * Who shows a message the user sent from another client of theirs, without double
