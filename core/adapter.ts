@@ -29,6 +29,12 @@ export interface Capabilities {
   deletes: boolean;
   /** `any`: any string; `emoji`: only emoji; a list: only those keys. */
   reactions: 'none' | 'any' | 'emoji' | readonly string[];
+  /**
+   * How many reactions one person may have on one message (Telegram: 1 for a bot). The
+   * core keeps at most this many from a person of this network, whatever a stanza
+   * claims (default 20, `DEFAULT_MAX_REACTIONS`).
+   */
+  maxReactionsPerUser?: number;
   replies: boolean;
   typing: boolean;
   receipts: boolean;

@@ -15,6 +15,7 @@
  *   POST   /messages/:id/edits        {text, by?}                      (`by`: someone else claims it, as a hostile client could)
  *   DELETE /messages/:id?by=&moderator=1
  *   POST   /messages/:id/reactions    {user, key, removed?}
+ *   PUT    /messages/:id/reactions    {user, keys}                     a person's whole set at once (as XMPP sends it)
  *   POST   /typing                    {user, chat, active}
  *   PUT    /online                    {online}
  *   GET    /from-bridge?since=N&wait_ms=M   what the bridge did, entries after N (long-polls up to M ms)
@@ -68,6 +69,7 @@ const schemas = {
   }).refine((m) => (m.chat === undefined) !== (m.to === undefined), 'give exactly one of chat (a group) or to (a user)')
     .refine((m) => (m.text === undefined) !== (m.content === undefined), 'give exactly one of text or content'),
   edit: z.object({ text: z.string(), by: z.string().optional() }),
+  reactionSet: z.object({ user: z.string(), keys: z.array(z.string()) }),
   reaction: z.object({ user: z.string().min(1), key: z.string().min(1), removed: z.boolean().optional() }),
   typing: z.object({ user: z.string().min(1), chat: z.string().min(1), active: z.boolean() }),
   online: z.object({ online: z.boolean() }),
@@ -175,6 +177,11 @@ export class LoopbackControl {
       case 'DELETE /messages/:id':
         await w.delete(remoteMessageId(id), url.searchParams.get('by') ?? undefined, url.searchParams.get('moderator') === '1');
         return {};
+      case 'PUT /messages/:id/reactions': {
+        const r = schemas.reactionSet.parse(body);
+        await w.reactSet(r.user, remoteMessageId(id), r.keys);
+        return {};
+      }
       case 'POST /messages/:id/reactions': {
         const r = schemas.reaction.parse(body);
         await w.react(r.user, remoteMessageId(id), r.key, r.removed ?? false);

@@ -199,6 +199,15 @@ export class LoopbackWorld {
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'reaction', chat, sender: this.sender(u, viewer), target: id, key, removed }));
   }
 
+  /** A person's whole set of reactions on a message at once, as XMPP (XEP-0444) sends it; any number of keys, as a hostile client may. */
+  async reactSet(user: string, id: RemoteMessageId, keys: string[]): Promise<void> {
+    const msg = this.message(id);
+    const u = remoteUserId(user);
+    msg.reactions.set(u, new Set(keys));
+    this.save();
+    await this.toChatOf(msg, (viewer, chat) => ({ type: 'reaction-set', chat, sender: this.sender(u, viewer), target: id, keys }));
+  }
+
   async typing(user: string, chat: string, active: boolean): Promise<void> {
     const c = this.group(remoteChatId(chat));
     await this.toGroup(c, (viewer) => ({ type: 'typing', chat: { id: c.id, kind: 'group' }, sender: this.sender(remoteUserId(user), viewer), active }));

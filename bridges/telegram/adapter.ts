@@ -15,6 +15,7 @@ export const telegramCapabilities: Capabilities = {
   edits: true,
   deletes: true,
   reactions: 'emoji', // Telegram's fixed list, one per bot and message (outbound.ts)
+  maxReactionsPerUser: 3, // a Premium user's limit; others have 1 (Telegram enforces it on its side)
   replies: true,
   typing: true,
   receipts: false, // bots cannot mark messages read

@@ -150,3 +150,25 @@ describe('hostile input: sizes', () => {
     assert.equal(h.store.countInbox('failed'), 0);
   });
 });
+
+describe('hostile input: reactions', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await startHarness({ config }); });
+  afterEach(() => h.stop());
+
+  it('9. a reaction set with 1,000 keys becomes at most 20 reactions, and replacing it at most 20 redactions', async () => {
+    const { bobId } = await groupPortal(h);
+    const keys = Array.from({ length: 1000 }, (_, i) => `k${i}`);
+    await h.world.reactSet('mallory', remoteMessageId(bobId), [...keys, 'x'.repeat(10_000)]);
+    await h.engine.idle();
+    assert.equal(h.matrix.sends('m.reaction').length, 20);
+    await h.world.reactSet('mallory', remoteMessageId(bobId), keys.slice(500));
+    await h.engine.idle();
+    assert.equal(h.matrix.of('redact').length, 20);
+    assert.equal(h.matrix.sends('m.reaction').length, 40);
+    // One at a time, too: the 21st is not added.
+    for (let i = 0; i < 25; i++) await h.world.react('bob', remoteMessageId(bobId), `b${i}`);
+    await h.engine.idle();
+    assert.equal(h.store.reactionsBy('loopback/general/', remoteMessageId(bobId), 'bob').length, 20);
+  });
+});

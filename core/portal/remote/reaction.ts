@@ -13,15 +13,23 @@ import { portalTxnId } from '../txn.js';
 
 type RemoteReaction = Extract<RemoteEvent, { type: 'reaction' | 'reaction-set' }>;
 
+/** Reactions one person keeps on one message when the network does not say (`Capabilities.maxReactionsPerUser`). */
+export const DEFAULT_MAX_REACTIONS = 20;
+/** Longest reaction key bridged, in UTF-16 units (an emoji sequence is at most a few dozen). */
+const MAX_REACTION_KEY = 64;
+
 export async function remoteReaction(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteReaction): Promise<Outcome> {
   const target = ctx.store.messageParts(portal.portalKey, ev.target)[0];
   if (!target || !portal.roomId) return ignored('reaction to a message that was never bridged');
   const existing = ctx.store.reactionsBy(portal.portalKey, ev.target, ev.sender.id);
   const have = new Set(existing.map((r) => r.key));
-  const want = ev.type === 'reaction-set' ? new Set(ev.keys) : new Set(have);
+  // However many keys a stanza claims, a person keeps what their network allows one person (issue 19: 1,000 keys became 1,000 events).
+  const limit = live.network.adapter.capabilities.maxReactionsPerUser ?? DEFAULT_MAX_REACTIONS;
+  const usable = (k: string) => k.length > 0 && k.length <= MAX_REACTION_KEY;
+  const want = ev.type === 'reaction-set' ? new Set(ev.keys.filter(usable).slice(0, limit)) : new Set(have);
   if (ev.type === 'reaction') {
     if (ev.removed) want.delete(ev.key);
-    else want.add(ev.key);
+    else if (usable(ev.key) && want.size < limit) want.add(ev.key);
   }
   const toAdd = [...want].filter((k) => !have.has(k));
   const toRemove = existing.filter((r) => !want.has(r.key));
