@@ -21,7 +21,11 @@ export class OutboundRefused extends Error {
 export function isPublicAddress(ip: string): boolean {
   if (!ipaddr.isValid(ip)) return false;
   // process() turns an IPv4-mapped IPv6 address (::ffff:127.0.0.1) back into IPv4.
-  return ipaddr.process(ip).range() === 'unicast';
+  const addr = ipaddr.process(ip);
+  // IPv4-compatible IPv6 (::/96, deprecated by RFC 4291 §2.5.5.1): `[::127.0.0.1]` is `::7f00:1`,
+  // which ipaddr.js calls unicast while some stacks connect it to 127.0.0.1. Never public.
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return false;
+  return addr.range() === 'unicast';
 }
 
 /** A dns lookup that fails for any non-public address. */
@@ -40,9 +44,18 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
 
 export interface OutboundOptions {
   allowPrivate: boolean;
+  /** Longest silence on the connection (no byte either way). */
   timeoutMs: number;
   maxBytes: number;
+  /** The whole request, however it trickles, ends by then (default 10 minutes). */
+  deadlineMs?: number;
+  /** An answer slower than this on average, once `afterMs` have passed, is cut (default 16 KiB/s after 10 s). */
+  minRate?: { bytesPerSecond: number; afterMs: number };
 }
+
+/** A server that answers one byte every 2 s never trips an idle timeout: these bound it. */
+export const DEFAULT_DEADLINE_MS = 10 * 60_000;
+export const DEFAULT_MIN_RATE = { bytesPerSecond: 16 * 1024, afterMs: 10_000 };
 
 /** GET a JSON document. Resolves with the status and parsed body (undefined if not JSON). */
 export async function getJson(url: URL, opts: OutboundOptions): Promise<{ status: number; body: unknown }> {
@@ -73,10 +86,23 @@ function guardedRequest(url: URL, method: string, opts: OutboundOptions, headers
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && !opts.allowPrivate && !isPublicAddress(host)) return Promise.reject(new OutboundRefused(`${host} is a private or reserved address`));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const started = Date.now();
+  const minRate = opts.minRate ?? DEFAULT_MIN_RATE;
   return new Promise((resolve, reject) => {
+    let total = 0;
+    const deadline = setTimeout(() => req.destroy(new Error(`${url.host} did not finish within ${opts.deadlineMs ?? DEFAULT_DEADLINE_MS} ms`)), opts.deadlineMs ?? DEFAULT_DEADLINE_MS);
+    const rateCheck = setInterval(() => {
+      const elapsed = Date.now() - started;
+      if (elapsed >= minRate.afterMs && total / (elapsed / 1000) < minRate.bytesPerSecond) {
+        req.destroy(new Error(`${url.host} is sending slower than ${minRate.bytesPerSecond} bytes/s`));
+      }
+    }, Math.min(1000, minRate.afterMs));
+    const done = () => {
+      clearTimeout(deadline);
+      clearInterval(rateCheck);
+    };
     const req = request(url, { method, lookup: guardedLookup(opts.allowPrivate), timeout: opts.timeoutMs, headers }, (res) => {
       const chunks: Buffer[] = [];
-      let total = 0;
       res.on('data', (c: Buffer) => {
         total += c.length;
         if (total > opts.maxBytes) {
@@ -86,13 +112,21 @@ function guardedRequest(url: URL, method: string, opts: OutboundOptions, headers
         chunks.push(c);
       });
       res.on('end', () => {
+        done();
         const mime = res.headers['content-type'];
         resolve({ status: res.statusCode ?? 0, bytes: new Uint8Array(Buffer.concat(chunks)), ...(mime && { mime }) });
       });
-      res.on('error', reject);
+      res.on('error', (err) => {
+        done();
+        reject(err);
+      });
     });
     req.on('timeout', () => req.destroy(new Error(`${url.host} did not answer within ${opts.timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('error', (err) => {
+      done();
+      reject(err);
+    });
+    req.on('close', done);
     req.end(body);
   });
 }
