@@ -98,8 +98,10 @@ const schema = z
       .object({
         /** SQLite database file, relative to the config file. */
         path: z.string().default('switchboard.db'),
-        /** Secret that encrypts remote credentials at rest (use `${ENV}`); plain JSON when unset. */
+        /** Secret that encrypts remote credentials at rest (use `${ENV}`); when unset, one is generated into `login_data_key_file`. */
         login_data_key: z.string().min(16, 'use at least 16 characters').optional(),
+        /** Where the generated key is kept when `login_data_key` is unset (default: the database path + `.key`), relative to the config file. */
+        login_data_key_file: z.string().optional(),
       })
       .prefault({}),
     provisioning: z

@@ -79,7 +79,7 @@ program
       fail(1, (err as Error).message);
     }
     try {
-      await runBridge(loaded.config, loaded.base, VERSION);
+      await runBridge(loaded.config, loaded.base, VERSION, resolve(program.opts<{ config: string }>().config));
     } catch (err) {
       fail(2, (err as Error).message);
     }

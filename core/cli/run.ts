@@ -8,22 +8,31 @@ import { AppserviceListener } from '../matrix/listener.js';
 import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../naming.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { makeCreatedFilesPrivate, preparePrivateFiles, readableByOthers } from '../store/private-files.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';
 import { MediaServer } from '../media/server.js';
 import { builtInAdapters } from '../../bridges/index.js';
 
-export async function runBridge(config: Config, baseDir: string, version: string): Promise<void> {
+export async function runBridge(config: Config, baseDir: string, version: string, configFile?: string): Promise<void> {
   const log = createLogger(config.logging.level);
   const naming = new Naming(config);
   const registration = readRegistration(resolve(baseDir, config.appservice.registration), config, naming);
   const crypto = encryptionStatus();
   if (!crypto.available) log.warn({ reason: crypto.reason }, 'encryption unavailable: encrypted rooms will not be bridged');
+  // The database, its WAL, the key file: nobody but the bridge's user reads them.
+  makeCreatedFilesPrivate();
+  const dbPath = resolve(baseDir, config.store.path);
+  const files = preparePrivateFiles(dbPath, config.store.login_data_key, config.store.login_data_key_file && resolve(baseDir, config.store.login_data_key_file));
+  for (const warning of files.warnings) log.warn({}, warning);
+  if (configFile && readableByOthers(configFile)) log.warn({ file: configFile }, 'the config file holds secrets and may be read by other users: chmod 600 it');
+  if (files.key.source === 'generated') log.warn({ file: files.key.file }, 'store.login_data_key is not set: generated a key into this file; back it up with the database (without it, stored logins cannot be read)');
   const store = new SqliteStore({
-    path: resolve(baseDir, config.store.path),
-    ...(config.store.login_data_key && { loginDataKey: config.store.login_data_key }),
+    path: dbPath,
+    loginDataKey: files.key.value,
     onCheckpointError: (message) => log.warn({ err: message }, 'background WAL checkpoint failed; retrying'),
   });
-  if (!config.store.login_data_key) log.warn({}, 'store.login_data_key is not set: remote credentials are stored unencrypted');
+  const resealed = store.sealPlainLogins();
+  if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
   const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version });
   const provisioning = config.provisioning.enabled ? new ProvisioningApi(engine.ctx, engine.logins, log.child({ part: 'provisioning' })) : undefined;

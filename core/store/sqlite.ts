@@ -131,6 +131,7 @@ export class SqliteStore implements Store {
         ON CONFLICT (login_id) DO UPDATE SET kind = excluded.kind, owner = excluded.owner,
           remote_user = excluded.remote_user, data = excluded.data, notice_room = excluded.notice_room`),
       updateLoginData: p('UPDATE logins SET data = ? WHERE login_id = ?'),
+      plainLogins: p("SELECT login_id, data FROM logins WHERE data NOT LIKE 'v1:%'"),
       deleteLogin: p('DELETE FROM logins WHERE login_id = ?'),
       addPart: p(`INSERT INTO message_map (portal_key, remote_id, part, room_id, event_id, sender, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
@@ -287,6 +288,20 @@ export class SqliteStore implements Store {
   }
   putLogin(row: LoginRow) {
     this.write(() => this.q.putLogin.run({ owner: null, remoteUser: null, noticeRoom: null, ...row, data: this.sealer.seal(row.data), now: Date.now() }));
+  }
+  /** Encrypt login rows an older version stored as plain JSON (no secret stays in the clear); returns how many. */
+  sealPlainLogins(): number {
+    if (!this.sealer.encrypting) return 0;
+    const plain = this.q.plainLogins.all() as { login_id: string; data: string }[];
+    if (!plain.length) return 0;
+    this.flush();
+    this.transaction(() => {
+      for (const row of plain) this.q.updateLoginData.run(this.sealer.seal(this.sealer.open(row.data)), row.login_id);
+    });
+    // The old plain text must not linger in free pages or in the WAL's older frames.
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return plain.length;
   }
   updateLoginData(loginId: LoginId, data: Record<string, unknown>) {
     this.write(() => this.q.updateLoginData.run(this.sealer.seal(data), loginId));
