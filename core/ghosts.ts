@@ -3,6 +3,7 @@
  * their profile (display name, avatar) follows the remote profile lazily: from the
  * name an event carries, or one `getUserInfo` call the first time we see them.
  */
+import { singleLineName } from './safety.js';
 import { createHash } from 'node:crypto';
 import type { AdapterSession, Logger } from './adapter.js';
 import type { Attachment, SenderRef, UserInfo } from './events.js';
@@ -49,7 +50,7 @@ export class Ghosts {
       }
       this.ready.set(userId, row);
     }
-    if (sender.name && sender.name !== row.name) {
+    if (sender.name && displayName(sender.name) !== row.name) {
       row = await this.applyProfile(row, { id: sender.id, name: sender.name }, session);
     }
     return userId;
@@ -64,9 +65,10 @@ export class Ghosts {
 
   private async applyProfile(row: GhostRow, info: UserInfo, session: AdapterSession | undefined): Promise<GhostRow> {
     let next = { ...row };
-    if (info.name && info.name !== row.name) {
-      await this.matrix.setDisplayName(row.userId, info.name);
-      next.name = info.name;
+    const name = info.name ? displayName(info.name) : undefined;
+    if (name && name !== row.name) {
+      await this.matrix.setDisplayName(row.userId, name);
+      next.name = name;
     }
     if (info.avatar) {
       const ref = avatarRef(info.avatar);
@@ -95,4 +97,12 @@ function avatarRef(a: Attachment): string {
 export async function avatarBytes(a: Attachment, session: AdapterSession | undefined, max: number): Promise<Uint8Array | undefined> {
   if (a.source.kind === 'bytes') return a.source.bytes.length <= max ? a.source.bytes : undefined;
   return session?.fetchMedia(a.source.ref, max);
+}
+
+/** Longest ghost display name kept, in UTF-16 units (Synapse refuses over 256). */
+const MAX_DISPLAY_NAME = 256;
+
+/** A remote name as a ghost's display name: one line (no CR/LF or other controls faking a second line), bounded. */
+function displayName(name: string): string {
+  return singleLineName(name).slice(0, MAX_DISPLAY_NAME).toWellFormed();
 }

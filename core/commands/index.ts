@@ -87,7 +87,7 @@ export class Commands {
   }
 
   private async reply(roomId: MatrixRoomId, eventId: MatrixEventId, body: string): Promise<void> {
-    await this.ctx.matrix.sendEvent(roomId, this.ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body }, txnId('cmd', eventId));
+    await this.ctx.matrix.sendEvent(roomId, this.ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body: printable(body) }, txnId('cmd', eventId));
   }
 }
 
@@ -103,4 +103,13 @@ export function suggest(input: string, names: string[]): string {
   };
   const best = names.map((n) => ({ n, d: dist(input.toLowerCase(), n) })).sort((a, b) => a.d - b.d)[0];
   return best && best.d <= 2 ? `Did you mean "${best.n}"? ` : '';
+}
+
+/**
+ * An answer may quote what was typed (an unknown command's name, a chat id): controls
+ * other than line breaks and tabs, and bidirectional overrides that could make the
+ * quote read differently, are removed, never echoed back.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '');
 }

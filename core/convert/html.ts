@@ -5,6 +5,7 @@
 import { Parser } from 'htmlparser2';
 import type { FormatSpan } from '../events.js';
 import type { RemoteUserId } from '../ids.js';
+import { isAllowedLink } from './links.js';
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -114,6 +115,8 @@ const SIMPLE: Record<string, FormatSpan['kind']> = {
   b: 'bold', strong: 'bold', i: 'italic', em: 'italic', u: 'underline', s: 'strike', del: 'strike', strike: 'strike',
   blockquote: 'blockquote', h1: 'bold', h2: 'bold', h3: 'bold', h4: 'bold', h5: 'bold', h6: 'bold',
 };
+/** Elements whose content is never text to bridge: the reply fallback, code, styles, forms, embedded documents. */
+const NOT_TEXT = new Set(['mx-reply', 'script', 'style', 'textarea', 'math', 'svg', 'noscript', 'template', 'title', 'head', 'select', 'option', 'iframe', 'object', 'embed', 'canvas', 'audio', 'video']);
 const BLOCK = new Set(['p', 'div', 'blockquote', 'pre', 'ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'table', 'tr']);
 
 /** The remote user a pill's (%-encoded) user id stands for; a malformed escape is no mention, never an error. */
@@ -147,7 +150,8 @@ export interface ParsedHtml {
 /**
  * Parse Matrix HTML into text and spans. `mention(userId)` says which Matrix users are
  * mentionable remote users (ghosts of the target network); other pills stay as text.
- * `<mx-reply>` (the reply fallback) is dropped.
+ * `<mx-reply>` (the reply fallback) and elements that are not text (`<script>`,
+ * `<style>`, `<math>`, `<textarea>`...) are dropped; links keep only allowed schemes.
  *
  * Linear in the size of the HTML whatever it holds (the HTML is anyone's): no regular
  * expression runs over the text built so far, and a closing tag finds its opening tag
@@ -179,7 +183,7 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
   const parser = new Parser(
     {
       onopentag(name, attrs) {
-        if (name === 'mx-reply') skip++;
+        if (NOT_TEXT.has(name)) skip++;
         if (skip) { push({ name, start: text.length }); return; }
         if (BLOCK.has(name)) text.newline();
         let make: ((s: number, e: number) => FormatSpan | undefined) | undefined;
@@ -198,9 +202,10 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
           const href = attrs.href;
           const m = /^https:\/\/matrix\.to\/#\/(@[^/?]+)/.exec(href);
           const user = m ? mentionOf(m[1]!, mention) : undefined;
+          // A link of a scheme not on the allow-list is its text only (links.ts).
           make = user
             ? (offset, end) => ({ kind: 'mention', offset, length: end - offset, user })
-            : (offset, end) => ({ kind: 'link', offset, length: end - offset, url: href });
+            : isAllowedLink(href) ? (offset, end) => ({ kind: 'link', offset, length: end - offset, url: href }) : undefined;
         } else if (name === 'br') text.append('\n');
         else if (name === 'ol') listCounters.push(Number(attrs.start ?? 1));
         else if (name === 'ul') listCounters.push(undefined);
@@ -216,7 +221,7 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
         if (pre) text.append(data);
         else {
           const collapsed = data.replace(/\s+/g, ' ');
-          text.append(text.length === 0 || text.endsWithNewline() ? collapsed.replace(/^ /, '') : collapsed);
+          text.append(text.length === 0 || text.endsWithNewline() || text.endsWithSpace() ? collapsed.replace(/^ /, '') : collapsed);
         }
       },
       onclosetag(name) {
@@ -224,7 +229,7 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
         if (!openCount.get(name)) return;
         for (;;) {
           const e = pop();
-          if (e.name === 'mx-reply') skip--;
+          if (NOT_TEXT.has(e.name)) skip--;
           else if (!skip) {
             if (e.name === 'pre') pre--;
             if (e.name === 'ol' || e.name === 'ul') listCounters.pop();
@@ -277,6 +282,10 @@ class TextBuilder {
 
   endsWithNewline(): boolean {
     return this.last === '\n';
+  }
+
+  endsWithSpace(): boolean {
+    return this.last === ' ';
   }
 
   /** Drop trailing spaces, then end the line unless the text is empty or ends one already. */

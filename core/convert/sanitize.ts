@@ -6,6 +6,7 @@
  * a home-made filter.
  */
 import sanitizeHtml from 'sanitize-html';
+import { LINK_SCHEMES } from './links.js';
 
 const OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
@@ -20,7 +21,7 @@ const OPTIONS: sanitizeHtml.IOptions = {
     code: ['class'],
     ol: ['start'],
   },
-  allowedSchemes: ['https', 'http', 'ftp', 'mailto', 'magnet', 'xmpp', 'tg', 'matrix'],
+  allowedSchemes: [...LINK_SCHEMES],
   allowedClasses: { code: ['language-*'] },
   // Keep the text of anything removed, except content that is never text.
   disallowedTagsMode: 'discard',

@@ -4,6 +4,7 @@ import type { MatrixEventId, MatrixUserId, RemoteUserId } from '../ids.js';
 import { spansToHtml } from './html.js';
 import type { MatrixMessageContent } from './matrix-types.js';
 import { sanitizeMatrixHtml } from './sanitize.js';
+import { isAllowedLink } from './links.js';
 
 const MSGTYPE = { text: 'm.text', emote: 'm.emote', notice: 'm.notice' } as const;
 
@@ -11,7 +12,8 @@ const MSGTYPE = { text: 'm.text', emote: 'm.emote', notice: 'm.notice' } as cons
 export function textToMatrix(content: MessageContent, ghostOf: (u: RemoteUserId) => MatrixUserId): MatrixMessageContent | undefined {
   if (!content.text) return undefined;
   const out: MatrixMessageContent = { msgtype: MSGTYPE[content.kind], body: content.text };
-  const spans = content.spans ?? [];
+  // A remote link of a scheme not on the allow-list stays text (links.ts); sanitize-html would drop its href anyway.
+  const spans = (content.spans ?? []).filter((s) => s.kind !== 'link' || isAllowedLink(s.url));
   const mentioned = [...new Set(spans.flatMap((s) => (s.kind === 'mention' ? [ghostOf(s.user)] : [])))];
   out['m.mentions'] = mentioned.length ? { user_ids: mentioned } : {};
   if (spans.length) {

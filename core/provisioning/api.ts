@@ -198,7 +198,7 @@ function toApiError(err: unknown): ApiError {
     const [status, code] = REFUSAL_STATUS[err.code];
     return new ApiError(status, code, err.message);
   }
-  if (err instanceof IdentityError) return new ApiError(err.status, err.status === 502 ? 'M_UNKNOWN' : err.status === 401 ? 'M_MISSING_TOKEN' : 'M_FORBIDDEN', err.message);
+  if (err instanceof IdentityError) return new ApiError(err.status, err.status === 502 ? 'M_UNKNOWN' : err.status === 401 ? 'M_MISSING_TOKEN' : err.status === 400 ? 'M_INVALID_PARAM' : 'M_FORBIDDEN', err.message);
   return new ApiError(500, 'M_UNKNOWN', 'internal error; see the bridge log');
 }
 

@@ -10,13 +10,19 @@ import { matrixUserId, splitUserId, type MatrixUserId } from '../ids.js';
 import { getJson, OutboundRefused, type OutboundOptions } from '../net/guarded-http.js';
 
 export class IdentityError extends Error {
-  constructor(message: string, readonly status: 401 | 403 | 502) {
+  constructor(message: string, readonly status: 400 | 401 | 403 | 502) {
     super(message);
     this.name = 'IdentityError';
   }
 }
 
 const TIMEOUT_MS = 10_000;
+/**
+ * A user id by the spec's grammar: a historical localpart (printable ASCII but ':'), a
+ * server name (DNS name, IPv4 or bracketed IPv6, optional port). Anything else (a space,
+ * a path, a bare `@`) is refused as a bad request before any URL is built from it.
+ */
+const USER_ID = /^@[\x21-\x39\x3b-\x7e]+:(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.-]{1,255})(?::\d{1,5})?$/;
 const MAX_BYTES = 64 * 1024;
 
 export interface IdentityProof {
@@ -58,8 +64,8 @@ export class IdentityVerifier {
   }
 
   private async byOpenId(claimed: string, token: string): Promise<MatrixUserId> {
-    const parts = splitUserId(claimed);
-    if (!parts) throw new IdentityError(`${claimed} is not a Matrix user id`, 401);
+    const parts = USER_ID.test(claimed) && claimed.length <= 255 ? splitUserId(claimed) : undefined;
+    if (!parts) throw new IdentityError('user_id is not a Matrix user id (@localpart:server.name)', 400);
     const base = parts.server === this.config.homeserver.domain ? new URL(this.config.homeserver.url) : await this.federationBase(parts.server);
     const url = new URL('/_matrix/federation/v1/openid/userinfo', base);
     url.searchParams.set('access_token', token);

@@ -172,3 +172,24 @@ describe('hostile input: reactions', () => {
     assert.equal(h.store.reactionsBy('loopback/general/', remoteMessageId(bobId), 'bob').length, 20);
   });
 });
+
+describe('hostile input: names and echoes', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await startHarness({ config }); });
+  afterEach(() => h.stop());
+
+  it('a remote display name with CR/LF becomes one line on its ghost', async () => {
+    h.world.addUser('eve', 'Eve\r\nBob: I agree');
+    h.world.addGroup('general', { members: ['alice', 'eve', 'relaybot'] });
+    await h.world.say('eve', 'general', 'hi');
+    await h.engine.idle();
+    assert.deepEqual(h.matrix.of('displayname').map((d) => d.name), ['Eve Bob: I agree']);
+  });
+
+  it('the bot never echoes control characters or direction overrides back', async () => {
+    await h.fromMatrix(matrixText('!dm:example.org', ALICE, 'he\u0007lp\u202e\u0000x'));
+    const answer = String(h.matrix.sends().at(-1)!.content.body);
+    assert.match(answer, /^Unknown command "helpx"/);
+    assert.doesNotMatch(answer, /[\u0000-\u0008\u202e]/);
+  });
+});

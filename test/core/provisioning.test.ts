@@ -144,6 +144,15 @@ describe('provisioning API', () => {
     assert.equal((await oid(ERIN, 'forged')).status, 403);
   });
 
+  it('an OpenID user id that is not one (a space, a bad server part) is a 400, never a 500', async () => {
+    const oid = (user: string) => call('GET', `/whoami?user_id=${encodeURIComponent(user)}`, { token: null, headers: { 'x-matrix-openid-token': 'oid-erin' } });
+    for (const user of ['@a b:example.org', '@x:exa mple.org', '@x:bad/server', '@x:', '@:example.org', '@x:example.org:99999999', `@x:${'a'.repeat(300)}`, '@x:[zz]']) {
+      const res = await oid(user);
+      assert.equal(res.status, 400, user);
+      assert.equal(res.body.errcode, 'M_INVALID_PARAM', user);
+    }
+  });
+
   it('serves every path of docs/provisioning.openapi.yaml, and nothing it does not list', async () => {
     const doc = parseYaml(readFileSync('docs/provisioning.openapi.yaml', 'utf8')) as { paths: Record<string, Record<string, unknown>> };
     for (const [path, ops] of Object.entries(doc.paths)) {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { fromMatrix, stripReplyFallback } from '../../core/convert/from-matrix.js';
 import { htmlToSpans, MAX_HTML_TAGS, MAX_SPANS, spansToHtml, tooManyTags } from '../../core/convert/html.js';
 import { asEdit, textToMatrix } from '../../core/convert/to-matrix.js';
+import { isAllowedLink } from '../../core/convert/links.js';
 import type { FormatSpan, MessageContent } from '../../core/events.js';
 import { matrixEventId, matrixUserId, remoteUserId, type RemoteUserId } from '../../core/ids.js';
 
@@ -92,5 +93,23 @@ describe('parsers bounded by their input (issue 19, item 7; growth measured in b
     const html = spansToHtml(text, spans, ghostOf);
     assert.equal(html.split('<strong>').length - 1, MAX_SPANS);
     assert.equal(html.replace(/<\/?strong>/g, ''), text);
+  });
+});
+
+describe('what is never bridged as a link or as text (issue 19, smaller items)', () => {
+  it('script, style, math and textarea content is not text', () => {
+    for (const tag of ['script', 'style', 'math', 'textarea', 'svg', 'noscript']) {
+      assert.equal(htmlToSpans(`before <${tag}>hidden stuff</${tag}> after`, mention).text, 'before after', tag);
+    }
+  });
+
+  it('links of schemes not on the allow-list become their text, both ways', () => {
+    for (const url of ['javascript:alert(1)', ' JaVaScRiPt:alert(1)', 'java\nscript:x', 'vbscript:msgbox', 'data:text/html,<b>x</b>', 'file:///etc/passwd', 'chrome://settings']) {
+      assert.equal(isAllowedLink(url), false, url);
+      assert.deepEqual(htmlToSpans(`<a href="${url.replace(/"/g, '&quot;')}">click</a>`, mention), { text: 'click', spans: [] }, url);
+      const out = textToMatrix({ kind: 'text', text: 'click', spans: [{ kind: 'link', offset: 0, length: 5, url }] }, ghostOf)!;
+      assert.equal(out.formatted_body, undefined, url);
+    }
+    for (const url of ['https://example.org', 'mailto:a@b.c', 'xmpp:a@b.c', 'matrix:u/a:b.c', 'tel:+123', 'geo:1,2']) assert.equal(isAllowedLink(url), true, url);
   });
 });
