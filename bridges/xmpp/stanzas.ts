@@ -1,7 +1,8 @@
 /**
  * XMPP stanzas <-> neutral events, as pure functions. Namespaces of the XEPs used:
- * 0085 chat states, 0280 carbons, 0308 corrections, 0359 stanza ids, 0424 retraction,
- * 0444 reactions, 0461 replies (with 0428 fallback bodies).
+ * 0085 chat states, 0280 carbons, 0308 corrections, 0359 stanza ids, 0424 retraction
+ * (0.4+ and the older fastening form), 0444 reactions, 0461 replies (with 0428 fallback
+ * bodies, or without them).
  */
 import xml, { type Element } from '@xmpp/xml';
 import jid from '@xmpp/jid';
@@ -19,6 +20,9 @@ export const NS = {
   correct: 'urn:xmpp:message-correct:0',
   sid: 'urn:xmpp:sid:0',
   retract: 'urn:xmpp:message-retract:1',
+  /** XEP-0424 before 0.4 (still sent by many clients): `<apply-to xmlns=fasten:0 id=...><retract xmlns=message-retract:0/>`. */
+  retract0: 'urn:xmpp:message-retract:0',
+  fasten: 'urn:xmpp:fasten:0',
   reactions: 'urn:xmpp:reactions:0',
   reply: 'urn:xmpp:reply:0',
   fallback: 'urn:xmpp:fallback:0',
@@ -30,7 +34,7 @@ export const NS = {
 } as const;
 
 /** Longest body accepted from the network; longer bodies are cut with a note (never a crash). */
-export const MAX_BODY = 64 * 1024;
+export const MAX_BODY = 256 * 1024;
 
 export interface ParseContext {
   /** The login's own bare JID. */
@@ -124,8 +128,9 @@ function chatEvent(
   const chatRef = { id: remoteChatId(chat), kind } as const;
   const id = mucId ?? stanza.getChild('origin-id', NS.sid)?.attrs.id ?? stanza.attrs.id;
 
-  const retract = stanza.getChild('retract', NS.retract);
-  if (retract?.attrs.id) return { event: { type: 'delete', chat: chatRef, sender, target: remoteMessageId(retract.attrs.id) } };
+  // What we understand is acted on, and its fallback body (for clients that do not) never posted.
+  const retracted = retractTarget(stanza);
+  if (retracted) return { event: { type: 'delete', chat: chatRef, sender, target: remoteMessageId(retracted) } };
   const reactions = stanza.getChild('reactions', NS.reactions);
   if (reactions?.attrs.id) {
     const keys = [...new Set(reactions.getChildren('reaction').map((r) => r.text().trim()).filter(Boolean))];
@@ -159,7 +164,23 @@ function chatEvent(
   return { event: { type: 'message', chat: chatRef, sender, id: remoteMessageId(id), content, ...(reply?.attrs.id && { replyTo: remoteMessageId(reply.attrs.id) }) } };
 }
 
-/** The body without the fallback text a reply (XEP-0461) quotes, cut to MAX_BODY. */
+/**
+ * The id a retraction names: XEP-0424 from 0.4 on (`<retract id=... xmlns=message-retract:1/>`)
+ * or before it (`<apply-to id=... xmlns=fasten:0><retract xmlns=message-retract:0/></apply-to>`).
+ */
+function retractTarget(stanza: Element): string | undefined {
+  const v1 = stanza.getChild('retract', NS.retract)?.attrs.id;
+  if (v1) return v1;
+  const applyTo = stanza.getChildren('apply-to', NS.fasten).find((a) => a.getChild('retract', NS.retract0));
+  return applyTo?.attrs.id || undefined;
+}
+
+/**
+ * The body without the text a reply (XEP-0461) quotes, cut to MAX_BODY. The quote is
+ * marked by a XEP-0428 fallback range; a reply without one (clients from before the
+ * markers) whose body opens with quoted lines loses those lines, as Matrix's reply
+ * fallback does.
+ */
 function textContent(stanza: Element, body: string): MessageContent {
   let text = body;
   const fallback = stanza.getChildren('fallback', NS.fallback).find((f) => f.attrs.for === NS.reply);
@@ -170,6 +191,8 @@ function textContent(stanza: Element, body: string): MessageContent {
     const start = Number(range.attrs.start ?? 0);
     const end = Number(range.attrs.end ?? points.length);
     if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end <= points.length && start <= end) text = [...points.slice(0, start), ...points.slice(end)].join('');
+  } else if (!fallback && stanza.getChild('reply', NS.reply)) {
+    text = withoutLeadingQuote(text);
   }
   if (text.length > MAX_BODY) text = `${text.slice(0, MAX_BODY)}\n[message cut: it was longer than ${MAX_BODY} characters]`;
   const emote = text.startsWith('/me ');
@@ -261,4 +284,15 @@ export function contactPresence(stanza: Element, self: string, mucs: ReadonlyMap
 export function ownPresenceStanza(presence: OwnPresence | undefined, to?: string): Element {
   const show = presence?.state === 'unavailable' ? 'away' : presence?.state === 'offline' ? 'xa' : undefined;
   return xml('presence', to ? { to } : {}, show && xml('show', {}, show), presence?.status && xml('status', {}, presence.status));
+}
+
+/** A body without the `> ` lines it opens with (and the blank line after them), if anything else is left. */
+function withoutLeadingQuote(body: string): string {
+  if (!body.startsWith('>')) return body;
+  const lines = body.split('\n');
+  let i = 0;
+  while (i < lines.length && lines[i]!.startsWith('>')) i++;
+  if (lines[i] === '') i++;
+  const rest = lines.slice(i).join('\n');
+  return rest.trim() ? rest : body;
 }

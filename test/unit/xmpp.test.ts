@@ -87,6 +87,25 @@ describe('XMPP stanzas', () => {
     });
   });
 
+  it('understands retractions of XEP-0424 before 0.4 (fastening) and never posts their fallback body', () => {
+    const from = { from: 'bob@xmpp.test/phone', type: 'chat', id: 'r0' };
+    const v0 = xml('message', from,
+      xml('apply-to', { xmlns: 'urn:xmpp:fasten:0', id: 'm1' }, xml('retract', { xmlns: 'urn:xmpp:message-retract:0' })),
+      xml('fallback', { xmlns: 'urn:xmpp:fallback:0' }),
+      xml('body', {}, "This person attempted to retract a previous message, but it's unsupported by your client."));
+    assert.deepEqual(parseMessage(v0, ctx()).event, { type: 'delete', chat: { id: 'bob@xmpp.test', kind: 'dm' }, sender: { id: 'bob@xmpp.test' }, target: 'm1' });
+    // Fastened to something else (not a retraction): an ordinary message, its body kept.
+    const other = xml('message', from, xml('apply-to', { xmlns: 'urn:xmpp:fasten:0', id: 'm1' }, xml('other', { xmlns: 'urn:example:x' })), xml('body', {}, 'text'));
+    assert.equal((parseMessage(other, ctx()).event as { type: string }).type, 'message');
+  });
+
+  it('a reply without fallback markers loses the lines it opens with quoting', () => {
+    const st = (body: string) => xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'm4' }, xml('body', {}, body), xml('reply', { xmlns: 'urn:xmpp:reply:0', id: 'm1' }));
+    assert.equal((parseMessage(st('> old words\n> more\n\nmy answer'), ctx()).event as { content: { text: string } }).content.text, 'my answer');
+    assert.equal((parseMessage(st('> only a quote'), ctx()).event as { content: { text: string } }).content.text, '> only a quote', 'nothing else: kept');
+    assert.equal((parseMessage(st('no quote'), ctx()).event as { content: { text: string } }).content.text, 'no quote');
+  });
+
   it('drops the quoted fallback of a reply, counting code points', () => {
     const st = xml('message', { from: 'bob@xmpp.test', type: 'chat', id: 'm3' }, xml('body', {}, '> 🎉 old\nnew'), xml('reply', { xmlns: 'urn:xmpp:reply:0', id: 'm1' }),
       xml('fallback', { xmlns: 'urn:xmpp:fallback:0', for: 'urn:xmpp:reply:0' }, xml('body', { start: '0', end: '8' })));
