@@ -1,8 +1,9 @@
 /**
  * `npm run stack`: a whole Switchboard deployment on this machine, on loopback only, for
  * trying the bridge without a homeserver of your own. Starts Synapse (installed into a
- * cached virtualenv on first use), Prosody, and the bridge with the loopback network,
- * creates a Matrix user, seeds a few loopback people, prints what to do next, and tears
+ * cached virtualenv on first use), Prosody, and the bridge with every network it ships
+ * (loopback; XMPP against the Prosody, with a relay account), creates two Matrix users
+ * and two XMPP accounts, seeds a few loopback people, prints what to do next, and tears
  * everything down on Ctrl-C.
  */
 import { Command } from 'commander';
@@ -12,19 +13,22 @@ import { mkdirSync } from 'node:fs';
 import { Stack } from '../test/harness/stack.js';
 import { freePort } from '../test/harness/proc.js';
 import { canConnect } from '../test/harness/tcp.js';
+import { CONTROL_ROUTES } from '../bridges/loopback/control.js';
 
 const opts = new Command()
   .name('npm run stack --')
-  .description('run Synapse, Prosody and Switchboard (loopback network) on 127.0.0.1 until Ctrl-C')
-  .option('--user <name>', 'Matrix user to create', 'alice')
-  .option('--password <password>', 'their password', 'switchboard')
+  .description('run Synapse, Prosody and Switchboard (loopback and XMPP networks) on 127.0.0.1 until Ctrl-C')
+  .option('--user <name>', 'Matrix user to create (and the same name on XMPP)', 'alice')
+  .option('--password <password>', 'their password (the other accounts get it too)', 'switchboard')
+  .option('--second-user <name>', 'a second Matrix user, to try rooms with two people', 'dave')
+  .option('--contact <name>', 'an XMPP account to talk to your XMPP login from', 'bob')
   .option('--synapse-port <port>', 'Synapse port (default 8008, or a free one if taken)', (v) => Number(v))
   .option('--dir <path>', 'keep all data and logs in this directory (default: a temp dir removed at exit)')
   .option('--no-prosody', 'do not start Prosody')
   .option('--ngircd', 'also start ngircd')
   .option('--no-seed', 'do not create the demo loopback people and their first message')
   .parse()
-  .opts<{ user: string; password: string; synapsePort?: number; dir?: string; prosody: boolean; ngircd?: boolean; seed: boolean }>();
+  .opts<{ user: string; password: string; secondUser: string; contact: string; synapsePort?: number; dir?: string; prosody: boolean; ngircd?: boolean; seed: boolean }>();
 
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
@@ -38,7 +42,8 @@ async function main(): Promise<void> {
   const stack = await Stack.start({
     ...(dir && { dir }),
     synapsePort,
-    prosody: opts.prosody,
+    // The bridge gets its XMPP network (with a relay account) whenever Prosody runs.
+    xmpp: opts.prosody,
     ngircd: Boolean(opts.ngircd),
     bridge: {
       logLevel: 'info',
@@ -59,7 +64,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   const account = await stack.synapse.register(opts.user, opts.password);
+  const second = await stack.synapse.register(opts.secondUser, opts.password);
   const xmpp = stack.prosody?.register(opts.user, opts.password);
+  const contact = stack.prosody?.register(opts.contact, opts.password);
   const lb = stack.loopback;
   if (opts.seed) {
     await lb.addUser('bob', 'Bob (loopback)');
@@ -75,13 +82,23 @@ Switchboard dev stack is up (${((Date.now() - started) / 1000).toFixed(1)} s). E
   Homeserver   ${stack.synapse.url}   (server name ${stack.synapse.serverName})
   Log in as    ${account.userId}   password: ${account.password}
                with any Matrix client, homeserver URL ${stack.synapse.url}
+  Second user  ${second.userId}   password: ${second.password}   (invite them to try a room with two people)
   Bridge bot   ${stack.botUserId}   (start a DM with it and say "help")
   Appservice   ${stack.bridge.url}
+  Networks     loopback${xmpp ? ', xmpp' : ''}
   Loopback     control API ${stack.bridge.controlUrl}${opts.seed ? `
-               bob has written to you, and carol in the "Loopback lobby" group: accept the invites` : ''}${xmpp ? `
-  Prosody      127.0.0.1:${stack.prosody!.c2sPort}   ${xmpp.jid} / ${xmpp.password}   MUC ${stack.prosody!.mucDomain}
-               (self-signed certificate: ${stack.prosody!.certFile})` : ''}${stack.ngircd ? `
-  ngircd       127.0.0.1:${stack.ngircd.port}` : ''}
+               bob has written to you, and carol in the "Loopback lobby" group: accept the invites` : ''}${xmpp && contact ? `
+  XMPP         Prosody on 127.0.0.1:${stack.prosody!.c2sPort}, MUCs on ${stack.prosody!.mucDomain}
+               your XMPP account: ${xmpp.jid}   password: ${xmpp.password}
+                 say "login xmpp" to the bot and give it these, and your XMPP chats become rooms
+               someone to talk to: ${contact.jid}   password: ${contact.password}
+                 log in with any XMPP client (server 127.0.0.1, port ${stack.prosody!.c2sPort}; it will
+                 ask you to accept the self-signed certificate ${stack.prosody!.certFile}) and write to ${xmpp.jid}
+               the bridge's relay account speaks in linked MUCs: "link xmpp room@${stack.prosody!.mucDomain}" in a room` : ''}${stack.ngircd ? `
+  ngircd       127.0.0.1:${stack.ngircd.port} (no IRC network in the bridge yet)` : ''}
+
+The loopback control API (${stack.bridge.controlUrl}):
+${CONTROL_ROUTES}
 
 Make a loopback user talk:
   curl -s -X POST ${stack.bridge.controlUrl}/messages -H 'content-type: application/json' \\

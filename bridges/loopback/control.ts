@@ -4,23 +4,7 @@
  * in another process. It speaks for people of a pretend network, so it only ever binds
  * to loopback, and takes an optional bearer token.
  *
- *   POST   /users                     {id, name?, avatar?}              add or update a user
- *   POST   /groups                    {id, name?, topic?, members?}     add a group chat
- *   POST   /groups/:id/members        {user}                            join a group
- *   PATCH  /groups/:id                {name}                            rename (bridged as chat-info)
- *   POST   /messages                  {from, chat | to, text | content, reply_to?, txn?} -> {id}
- *                                      (`txn`: the sender's idempotency key; a repeat is the same message)
- *   GET    /chats/:id/messages?peer=  every message of a chat as the network keeps it (a DM: `peer` is the other user)
- *   GET    /messages/:id              the message as the network sees it (edits, reactions, deleted)
- *   POST   /messages/:id/edits        {text, by?}                      (`by`: someone else claims it, as a hostile client could)
- *   DELETE /messages/:id?by=&moderator=1
- *   POST   /messages/:id/reactions    {user, key, removed?}
- *   PUT    /messages/:id/reactions    {user, keys}                     a person's whole set at once (as XMPP sends it)
- *   POST   /typing                    {user, chat, active}
- *   PUT    /online                    {online}
- *   GET    /from-bridge?since=N&wait_ms=M   what the bridge did, entries after N (long-polls up to M ms)
- *
- * Byte arrays travel as {"$bytes": "<base64>"} (see core/json-bytes.ts).
+ * Its routes are listed in CONTROL_ROUTES below (which `npm run stack` prints). Byte arrays travel as {"$bytes": "<base64>"} (see core/json-bytes.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -30,6 +14,25 @@ import type { Attachment, MessageContent } from '../../core/events.js';
 import { remoteMessageId } from '../../core/ids.js';
 import { parseWithBytes, stringifyWithBytes } from '../../core/json-bytes.js';
 import type { LoopbackWorld } from './world.js';
+
+/** The routes of the control API, one per line, as people read them (printed by `npm run stack`). */
+export const CONTROL_ROUTES = [
+  '  POST   /users                     {id, name?, avatar?}              add or update a user',
+  '  POST   /groups                    {id, name?, topic?, members?}     add a group chat',
+  '  POST   /groups/:id/members        {user}                            join a group',
+  '  PATCH  /groups/:id                {name}                            rename (bridged as chat-info)',
+  '  POST   /messages                  {from, chat | to, text | content, reply_to?, txn?} -> {id}',
+  "                                     (`txn`: the sender's idempotency key; a repeat is the same message)",
+  '  GET    /chats/:id/messages?peer=  every message of a chat as the network keeps it (a DM: `peer` is the other user)',
+  '  GET    /messages/:id              the message as the network sees it (edits, reactions, deleted)',
+  '  POST   /messages/:id/edits        {text, by?}                      (`by`: someone else claims it, as a hostile client could)',
+  '  DELETE /messages/:id?by=&moderator=1',
+  '  POST   /messages/:id/reactions    {user, key, removed?}',
+  "  PUT    /messages/:id/reactions    {user, keys}                     a person's whole set at once (as XMPP sends it)",
+  '  POST   /typing                    {user, chat, active}',
+  '  PUT    /online                    {online}',
+  '  GET    /from-bridge?since=N&wait_ms=M   what the bridge did, entries after N (long-polls up to M ms)',
+].join('\n');
 
 export interface ControlConfig {
   port: number;

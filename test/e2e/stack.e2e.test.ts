@@ -7,12 +7,13 @@ import { REPO_ROOT } from '../harness/bridge.js';
 import { freePort, spawnServer, tempDir, waitReady } from '../harness/proc.js';
 import { canConnect } from '../harness/tcp.js';
 import { MatrixTestClient } from '../harness/matrix-client.js';
+import { XmppPerson } from '../harness/xmpp-person.js';
 
 describe('npm run stack', { timeout: 180_000 }, () => {
-  it('starts Synapse and the bridge, prints the login, and stops everything on Ctrl-C', async () => {
+  it('starts Synapse, Prosody and the bridge with every network, prints working accounts, and stops everything on Ctrl-C', async () => {
     const logs = tempDir('stack-script');
     const port = await freePort();
-    const proc = spawnServer('stack', process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'stack.ts'), '--no-prosody', '--synapse-port', String(port), '--user', 'newcomer'], {
+    const proc = spawnServer('stack', process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'stack.ts'), '--synapse-port', String(port), '--user', 'newcomer'], {
       cwd: REPO_ROOT, logFile: join(logs.path, 'stack.log'),
     });
     try {
@@ -29,6 +30,47 @@ describe('npm run stack', { timeout: 180_000 }, () => {
       const room = await me.waitForInvite((_r, inviter) => inviter === '@_loopback_bob:switchboard.test');
       await me.join(room);
       await me.waitFor((e) => e.room_id === room && String(e.content.body).startsWith('Hi newcomer!'), "bob's greeting");
+
+      // The second Matrix user it printed can log in.
+      assert.match(out, /Second user  @dave:switchboard\.test   password: switchboard/);
+      await (await MatrixTestClient.login(`http://127.0.0.1:${port}`, 'dave', 'switchboard')).stop();
+
+      // XMPP: the printed account logs in through the bot, and the printed contact writes to it.
+      assert.match(out, /Networks     loopback, xmpp/);
+      assert.match(out, /POST   \/messages /, 'the control API routes are printed');
+      const xmppPort = Number(/Prosody on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+      const certFile = /accept the self-signed certificate (\S+)\)/.exec(out)?.[1];
+      assert.match(out, /your XMPP account: newcomer@xmpp\.test   password: switchboard/);
+      assert.match(out, /someone to talk to: bob@xmpp\.test   password: switchboard/);
+      assert.ok(xmppPort && certFile);
+      const mgmt = await me.createRoom({ is_direct: true, invite: ['@switchboard:switchboard.test'], preset: 'trusted_private_chat' });
+      await me.waitFor((e) => e.room_id === mgmt && e.state_key === '@switchboard:switchboard.test' && e.content.membership === 'join', 'the bot joining');
+      const ask = async (text: string, expect: RegExp) => {
+        const sent = await me.sendText(mgmt, text);
+        const own = await me.waitFor((e) => e.event_id === sent, 'our own message');
+        const answer = await me.waitFor((e) => e.room_id === mgmt && e.sender === '@switchboard:switchboard.test' && e.type === 'm.room.message' && me.events.indexOf(e) > me.events.indexOf(own), `the answer to ${text}`);
+        assert.match(String(answer.content.body), expect);
+      };
+      await ask('login xmpp', /Send your XMPP address/);
+      await ask('newcomer@xmpp.test', /Send your password/);
+      await ask('switchboard', /^Logged in to xmpp as newcomer@xmpp\.test/);
+      const bob = await XmppPerson.connect({ domain: 'xmpp.test', certFile: certFile!, c2sPort: xmppPort }, 'bob', 'switchboard', { streamManagement: false });
+      try {
+        // The login connects in the background: bob writes until the DM room appears.
+        const ghost = '@_xmpp_bob=40xmpp.test:switchboard.test';
+        let dm: string | undefined;
+        for (let i = 0; i < 30 && !dm; i++) {
+          await bob.say('newcomer@xmpp.test', `hello from XMPP ${i}`);
+          dm = await me.waitForInvite((_r, inviter) => inviter === ghost, 1000).catch(() => undefined);
+        }
+        assert.ok(dm, "bob's DM reached Matrix");
+        await me.join(dm);
+        await me.waitFor((e) => e.room_id === dm && e.sender === ghost && /^hello from XMPP/.test(String(e.content.body)), "bob's message");
+        await me.sendText(dm, 'hello bob, from Matrix');
+        await bob.waitFor((st) => st.getChildText('body') === 'hello bob, from Matrix', "newcomer's answer on XMPP");
+      } finally {
+        await bob.stop();
+      }
       await me.stop();
 
       proc.signal('SIGINT');

@@ -38,7 +38,7 @@ export class XmppPerson {
    * Prosody after some iqs and the server drops the stream; a long-running person must
    * not lose its connection to that).
    */
-  static async connect(prosody: Prosody, user: string, password: string, opts: { streamManagement?: boolean } = {}): Promise<XmppPerson> {
+  static async connect(prosody: Pick<Prosody, 'domain' | 'certFile' | 'c2sPort'>, user: string, password: string, opts: { streamManagement?: boolean } = {}): Promise<XmppPerson> {
     trustForHost(prosody.domain, prosody.certFile);
     const xmpp = client({
       service: `xmpp://127.0.0.1:${prosody.c2sPort}`,
