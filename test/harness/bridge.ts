@@ -13,6 +13,8 @@ import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(REPO_ROOT, 'core', 'cli', 'main.ts');
+/** The start command admins use (README, docs/switchboard.service): the bridge process itself. */
+export const BIN = join(REPO_ROOT, 'bin', 'switchboard.mjs');
 
 export interface BridgeOptions {
   dir: string;
@@ -81,7 +83,7 @@ export class BridgeProcess {
   /** Start `switchboard start`; with `waitReady`, resolve once it logs "bridge ready". */
   async start(opts: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<ServerProcess> {
     if (this.proc?.isRunning()) throw new Error('bridge already running');
-    const proc = spawnServer('bridge', process.execPath, ['--import', 'tsx', CLI, '-c', this.configFile, 'start'], {
+    const proc = spawnServer('bridge', process.execPath, [BIN, '-c', this.configFile, 'start'], {
       cwd: REPO_ROOT,
       logFile: join(this.dir, `bridge-${++this.runs}.log`),
     });
