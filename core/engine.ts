@@ -21,7 +21,7 @@ import { DmInvites } from './dm-invites.js';
 import { MediaLinks } from './media/links.js';
 import { DELIVERED_MEMORY_MS, GapRepair } from './gap-repair.js';
 import { syncPortal } from './portal/sync.js';
-import { notifyDelayed, notifyDeliveryFailure, sendStatus } from './portal/matrix/notify.js';
+import { notifyDelayed, notifyDeliveredLate, notifyDeliveryFailure } from './portal/matrix/notify.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from './portal/matrix/index.js';
 import { handleRemoteEvent } from './portal/remote/index.js';
 import { notifyRemoteFailure } from './portal/remote/notify.js';
@@ -299,7 +299,7 @@ export class Engine {
       return outcome;
     }, {
       delayed: (reason) => notifyDelayed(this.ctx, portal, eventId, sender, reason),
-      deliveredLate: () => sendStatus(this.ctx, portal, eventId, 'SUCCESS'),
+      deliveredLate: () => notifyDeliveredLate(this.ctx, portal, eventId),
       parked: (reason) => notifyDeliveryFailure(this.ctx, portal, eventId, sender, reason),
     });
   }

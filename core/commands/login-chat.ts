@@ -8,6 +8,7 @@ import type { BridgeContext } from '../context.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId } from '../ids.js';
 import { flowGone, LoginRefused, type FlowView, type LoginManager } from '../logins.js';
 import { txnId } from '../portal/txn.js';
+import { holdsRedactPower } from '../portal/authority.js';
 
 type Field = Extract<LoginStep, { type: 'fields' }>['fields'][number];
 
@@ -41,7 +42,23 @@ export class LoginChat {
     if (old) await this.logins.cancel(sender, old.flowId).catch(() => undefined);
     this.open.delete(key);
     const view = await this.logins.start(sender, network, roomId);
+    // A secret typed where the bot cannot delete it stays readable: check before asking, not after.
+    if (asksSecret(view) && !(await holdsRedactPower(this.ctx, roomId, this.ctx.naming.botUserId))) {
+      const room = await this.privateRoom(sender, network);
+      await this.say(room, this.render(LoginChat.key(room, sender), view), `login-first-${view.flowId}`);
+      return `I cannot delete messages in this room, and this login asks for a secret. I opened a room where I can and invited you: accept the invite, and the login goes on there.`;
+    }
     return this.render(key, view);
+  }
+
+  /** A direct room the bot creates (so it holds the power to delete messages there), with the user invited. */
+  private async privateRoom(sender: MatrixUserId, network: NetworkId): Promise<MatrixRoomId> {
+    const bot = this.ctx.naming.botUserId;
+    return this.ctx.matrix.createRoom({ creator: bot, name: `Switchboard: ${network} login`, invite: [sender], isDirect: true, initialState: [] });
+  }
+
+  private async say(roomId: MatrixRoomId, body: string, key: string): Promise<void> {
+    await this.ctx.matrix.sendEvent(roomId, this.ctx.naming.botUserId, 'm.room.message', { msgtype: 'm.notice', body }, txnId(key));
   }
 
   /** The user's next message while a conversation is open. */
@@ -118,4 +135,9 @@ export class LoginChat {
       return 'I could not delete your message with the secret (I need power to remove messages here): please delete it yourself.\n';
     }
   }
+}
+
+/** Whether the flow's current step asks for a secret field. */
+function asksSecret(view: FlowView): boolean {
+  return view.step.type === 'fields' && view.step.fields.some((f) => f.secret);
 }

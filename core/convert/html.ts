@@ -202,10 +202,12 @@ export function htmlToSpans(html: string, mention: (userId: string) => RemoteUse
           const href = attrs.href;
           const m = /^https:\/\/matrix\.to\/#\/(@[^/?]+)/.exec(href);
           const user = m ? mentionOf(m[1]!, mention) : undefined;
-          // A link of a scheme not on the allow-list is its text only (links.ts).
+          // A pill of a Matrix user (not a ghost of the target network) is their name as text:
+          // "Dave", as a ghost's pill is "bob", never "Dave <https://matrix.to/#/...>".
+          // A link of a scheme not on the allow-list is its text only too (links.ts).
           make = user
             ? (offset, end) => ({ kind: 'mention', offset, length: end - offset, user })
-            : isAllowedLink(href) ? (offset, end) => ({ kind: 'link', offset, length: end - offset, url: href }) : undefined;
+            : !m && isAllowedLink(href) ? (offset, end) => ({ kind: 'link', offset, length: end - offset, url: href }) : undefined;
         } else if (name === 'br') text.append('\n');
         else if (name === 'ol') listCounters.push(Number(attrs.start ?? 1));
         else if (name === 'ul') listCounters.push(undefined);

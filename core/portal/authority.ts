@@ -9,11 +9,23 @@
  * Both sides name actors as Matrix user ids: a remote person by their ghost, a Matrix
  * user by themselves, which is also how `MessagePart.sender` records the original.
  */
-import type { MatrixUserId } from '../ids.js';
+import type { BridgeContext } from '../context.js';
+import type { MatrixRoomId, MatrixUserId } from '../ids.js';
 
 export type MessageAction = 'edit' | 'delete';
 
 export function mayActOn(action: MessageAction, original: MatrixUserId | undefined, actor: MatrixUserId, actorModerates = false): boolean {
   if (original !== undefined && original === actor) return true;
   return action === 'delete' && actorModerates;
+}
+
+/** Whether `user` holds the room's `redact` power (default 50): may remove others' messages there. Unknown power: no. */
+export async function holdsRedactPower(ctx: BridgeContext, roomId: MatrixRoomId, user: MatrixUserId): Promise<boolean> {
+  try {
+    const levels = await ctx.matrix.roomState(roomId, 'm.room.power_levels', '');
+    const needed = typeof levels?.redact === 'number' ? levels.redact : 50;
+    return (await ctx.matrix.powerLevel(roomId, user)) >= needed;
+  } catch {
+    return false;
+  }
 }

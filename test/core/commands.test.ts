@@ -23,7 +23,11 @@ const config = () => testConfig({ bridge: { permissions: { '*': 'relay', 'exampl
 
 describe('bot commands', () => {
   let h: Harness;
-  beforeEach(async () => { h = await startHarness({ config: config() }); });
+  beforeEach(async () => {
+    h = await startHarness({ config: config() });
+    // A management room made with trusted_private_chat: the bot holds power there and may delete secrets.
+    h.matrix.powers.set(`${DM}|${h.matrix.botUserId}`, 100);
+  });
   afterEach(() => h.stop());
 
   it('help lists what this user may do; relay users do not see login', async () => {
@@ -87,6 +91,23 @@ describe('bot commands', () => {
     await h.engine.logins.stop(); // what the expiry timer does to every flow
     assert.equal(await say(h, ERIN, 'erin'), 'Login stopped: no such login in progress (it may have expired; start again).');
     assert.match(await say(h, ERIN, 'help'), /^Switchboard commands:/);
+  });
+
+  it('where the bot has no power to delete messages, it asks for no secret: the login goes on in a room it makes', async () => {
+    const WEAK = '!weak:example.org';
+    h.world.addUser('erin');
+    h.world.passwords.set('erin' as never, 'pw-of-erin');
+    await h.fromMatrix(matrixText(WEAK, ERIN, 'login loopback'));
+    const made = h.matrix.of('createRoom').at(-1)!;
+    assert.deepEqual([made.opts.creator, made.opts.invite, made.opts.isDirect], [h.matrix.botUserId, [ERIN], true]);
+    const said = (room: string) => h.matrix.sends().filter((m) => m.roomId === room).map((m) => String(m.content.body));
+    assert.match(said(made.roomId).join('\n'), /Send your loopback user name/);
+    assert.match(said(WEAK).join('\n'), /^I cannot delete messages in this room, and this login asks for a secret\. I opened a room where I can/);
+    // The weak room holds no conversation: a secret typed there would be talk to nobody.
+    assert.match(await say(h, ERIN, 'erin', WEAK), /Unknown command "erin"/);
+    assert.match(await say(h, ERIN, 'erin', made.roomId), /Send your password/);
+    assert.match(await say(h, ERIN, 'pw-of-erin', made.roomId, '$pw'), /^Logged in to loopback as erin/);
+    assert.deepEqual(h.matrix.of('redact').map((r) => [r.roomId, r.eventId]), [[made.roomId, '$pw']]);
   });
 
   it('when the bot may not redact, the user is told to delete the secret', async () => {

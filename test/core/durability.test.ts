@@ -74,14 +74,32 @@ describe('durability rules', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(texts(h.world), []);
     assert.equal(h.store.countInbox('failed'), 0);
-    const delayed = bodies(h).filter((b) => b.startsWith('⏳ Delayed'));
-    assert.equal(delayed.length, 1, 'one notice for the outage, not one per message or per retry');
+    // A shared room: no notice for everyone, a ⏳ mark on the sender's message (issue 18).
+    assert.deepEqual(bodies(h).filter((b) => b.startsWith('⏳ Delayed')), []);
+    const marks = h.matrix.sends('m.reaction').filter((r) => r.sender === h.matrix.botUserId);
+    assert.deepEqual(marks.map((r) => r.content['m.relates_to']), [{ rel_type: 'm.annotation', event_id: '$o0', key: '⏳' }], 'one mark for the outage, on the first waiting message');
     assert.deepEqual(h.matrix.sends(MESSAGE_STATUS_TYPE).map((s) => s.content.status), ['PENDING']);
     h.world.setOnline(true);
     await h.engine.idle();
     assert.deepEqual(texts(h.world), ['one', 'two', 'three']);
     const statuses = h.matrix.sends(MESSAGE_STATUS_TYPE);
     assert.deepEqual(statuses.map((s) => [s.content.status, (s.content['m.relates_to'] as { event_id: string }).event_id]), [['PENDING', '$o0'], ['SUCCESS', '$o0']]);
+    assert.deepEqual(h.matrix.of('redact').map((r) => r.eventId), [marks[0]!.eventId], 'the mark is taken off once the message went');
+    await h.stop();
+  });
+
+  it('in a DM the outage is said with a notice', async () => {
+    const h = await startHarness({ config: fastRetry });
+    h.world.addUser('bob');
+    await h.world.dm('bob', 'alice', 'hi alice');
+    await h.engine.idle();
+    const dm = h.matrix.sends()[0]!.roomId;
+    h.world.setOnline(false);
+    h.engine.handleTransaction('dm-out', [{ ...matrixText(dm, ALICE, 'are you there'), event_id: '$d0' }]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(bodies(h).filter((b) => b.startsWith('⏳ Delayed')).length, 1);
+    h.world.setOnline(true);
+    await h.engine.idle();
     await h.stop();
   });
 
@@ -101,7 +119,7 @@ describe('durability rules', () => {
     assert.deepEqual(texts(h.world).map((t) => t.replace(/^.*: /, '')), ['slowly', 'then this']);
     assert.equal(h.store.countInbox('failed'), 0);
     for (let i = 1; i <= 5; i++) assert.ok(tries[i]! - tries[i - 1]! >= 190, `retry ${i} waited ${tries[i]! - tries[i - 1]!} ms, not the 200 ms asked`);
-    assert.equal(bodies(h).filter((b) => b.startsWith('⏳ Delayed')).length, 1);
+    assert.equal(h.matrix.sends('m.reaction').filter((r) => r.sender === h.matrix.botUserId).length, 1, 'the sender is told once (a mark in a shared room)');
     await h.stop();
   });
 

@@ -32,7 +32,7 @@ describe('Matrix HTML -> neutral', () => {
     ['paragraphs and breaks', '<p>one</p><p>two<br>three</p>', 'one\ntwo\nthree', []],
     ['code block with language', '<pre><code class="language-ts">let x = 1;\n</code></pre>', 'let x = 1;', [{ kind: 'pre', offset: 0, length: 10, language: 'ts' }]],
     ['pill of a ghost is a mention', '<a href="https://matrix.to/#/@_x_bob:hs">Bob</a> hi', 'Bob hi', [{ kind: 'mention', offset: 0, length: 3, user: remoteUserId('bob') }]],
-    ['pill of a Matrix user is a link', '<a href="https://matrix.to/#/@carol:hs">Carol</a>', 'Carol', [{ kind: 'link', offset: 0, length: 5, url: 'https://matrix.to/#/@carol:hs' }]],
+    ['pill of a Matrix user is their name, readable on any network (issue 18)', '<a href="https://matrix.to/#/@carol:hs">Carol</a>', 'Carol', []],
     ['lists', '<ul><li>a</li><li>b</li></ul><ol start="3"><li>c</li></ol>', '• a\n• b\n3. c', []],
     ['entities decoded', '&lt;tag&gt; &amp;', '<tag> &', []],
   ];

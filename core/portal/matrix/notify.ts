@@ -52,14 +52,45 @@ export async function notifyDeliveryFailure(ctx: BridgeContext, portal: PortalRo
   if (ctx.config.bridge.delivery_errors) await notice(ctx, { ...portal, roomId: portal.roomId }, eventId, sender, `⚠ Not delivered to ${portal.network}: ${reason}`, 'fail');
 }
 
+/** The mark put on a message that waits for its network in a shared room. */
+export const DELAYED_MARK = '⏳';
+
+/** Per bridge: the "delayed" mark reactions still on messages, by the message's event id. */
+const delayedMarks = new WeakMap<BridgeContext, Map<string, { roomId: MatrixRoomId; reaction: MatrixEventId }>>();
+
 /**
  * The first event of an outage waits (the events behind it wait in order, untried), so
- * this is said once per outage, not once per message.
+ * this is said once per outage, not once per message. In a DM, a notice says it; in a
+ * shared room, where only the sender needs to know, a ⏳ reaction of the bot's on the
+ * message (and the message-status event) says it, and goes once the message went.
  */
 export async function notifyDelayed(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId, sender: MatrixUserId, reason: string): Promise<void> {
   if (!portal.roomId || ctx.naming.isBridgeUser(sender)) return;
   await sendStatus(ctx, portal, eventId, 'PENDING', reason);
-  if (ctx.config.bridge.delivery_errors) {
+  if (!ctx.config.bridge.delivery_errors) return;
+  if (portal.kind === 'dm') {
     await notice(ctx, { ...portal, roomId: portal.roomId }, eventId, sender, `⏳ Delayed: ${portal.network} cannot be reached right now (${reason}). Your messages here will be sent, in order, when it is back.`, 'delayed');
+    return;
   }
+  const roomId = portal.roomId;
+  const reaction = await ctx.matrix
+    .sendEvent(roomId, ctx.naming.botUserId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key: DELAYED_MARK } }, txnId(portal.portalKey, 'delayed-mark', eventId))
+    .catch((err: unknown) => {
+      ctx.log.warn({ portal: portal.portalKey, eventId, err: String(err) }, 'could not mark a delayed message');
+      return undefined;
+    });
+  if (!reaction) return;
+  let marks = delayedMarks.get(ctx);
+  if (!marks) delayedMarks.set(ctx, (marks = new Map()));
+  marks.set(eventId, { roomId, reaction });
+}
+
+/** The message that waited went: its status says so, and its ⏳ mark is taken off. */
+export async function notifyDeliveredLate(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId): Promise<void> {
+  await sendStatus(ctx, portal, eventId, 'SUCCESS');
+  const mark = delayedMarks.get(ctx)?.get(eventId);
+  if (!mark) return;
+  delayedMarks.get(ctx)!.delete(eventId);
+  await ctx.matrix.redact(mark.roomId, ctx.naming.botUserId, mark.reaction, txnId(portal.portalKey, 'delayed-unmark', eventId))
+    .catch((err: unknown) => ctx.log.debug({ portal: portal.portalKey, eventId, err: String(err) }, 'could not take the delayed mark off'));
 }

@@ -1,7 +1,7 @@
 /** Matrix reactions and redactions -> remote reactions and deletions. */
 import type { OutboundEvent } from '../../events.js';
 import { matrixUserId, type MatrixEventId, type MatrixRoomId, type MatrixUserId, type RemoteMessageId } from '../../ids.js';
-import { mayActOn } from '../authority.js';
+import { holdsRedactPower, mayActOn } from '../authority.js';
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
 import { failed, ignored, type Outcome } from '../../outcome.js';
@@ -61,7 +61,7 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
   // A homeserver passes on redactions it will not apply (room versions 3+ check them only
   // when showing the target): the rule is ours to apply. A reaction is only its sender's to take back.
   const original = reaction ? matrixUserId(reaction.sender) : parts[0]!.sender;
-  if (!mayActOn('delete', original, sender, !reaction && (await mayRedactOthers(ctx, ev.room_id as MatrixRoomId, sender)))) {
+  if (!mayActOn('delete', original, sender, !reaction && (await holdsRedactPower(ctx, ev.room_id as MatrixRoomId, sender)))) {
     return ignored('redaction by someone other than the original sender or a moderator');
   }
   const r = await routeOrNotify(ctx, portal, ev);
@@ -88,13 +88,3 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
   return outcome;
 }
 
-/** Whether `user` holds the room's `redact` power (default 50): a moderator, who may delete others' messages. */
-async function mayRedactOthers(ctx: BridgeContext, roomId: MatrixRoomId, user: MatrixUserId): Promise<boolean> {
-  try {
-    const levels = await ctx.matrix.roomState(roomId, 'm.room.power_levels', '');
-    const needed = typeof levels?.redact === 'number' ? levels.redact : 50;
-    return (await ctx.matrix.powerLevel(roomId, user)) >= needed;
-  } catch {
-    return false; // unknown power: only the original sender
-  }
-}
