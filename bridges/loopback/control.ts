@@ -164,7 +164,7 @@ export class LoopbackControl {
       }
       case 'GET /chats/:id/messages': {
         const peer = url.searchParams.get('peer') ?? undefined;
-        return { messages: w.chatMessages(id, peer).map((m) => ({ id: m.id, from: m.sender, text: m.content.text, ...(m.relayedFor && { relayed_for: m.relayedFor }), deleted: m.deleted })) };
+        return { messages: w.chatMessages(id, peer).map((m) => ({ id: m.id, from: m.sender, text: m.content.text, ...(m.relayedFor && { relayed_for: m.relayedFor }), deleted: m.deleted, edits: m.edits.length })) };
       }
       case 'GET /messages/:id': {
         const msg = w.messages.get(remoteMessageId(id));

@@ -56,6 +56,8 @@ export function spansToHtml(text: string, spans: readonly FormatSpan[], mentionU
   const valid = spans
     .filter((s) => s.length > 0 && s.offset >= 0 && s.offset + s.length <= text.length)
     .slice(0, MAX_SPANS)
+    .map((s) => offPairs(text, s))
+    .filter((s) => s.length > 0)
     .map((s, i) => ({ s, i, end: s.offset + s.length }))
     .sort((a, b) => a.s.offset - b.s.offset || b.end - a.end || a.i - b.i);
   const cuts = new Set<number>([0, text.length]);
@@ -98,6 +100,21 @@ export function spansToHtml(text: string, spans: readonly FormatSpan[], mentionU
   while (open.length) parts.push(closeTag(open.pop()!.s));
   return parts.join('');
 }
+
+/**
+ * A span whose ends do not split a surrogate pair: the contract forbids it, but a tag put
+ * between the halves of an emoji makes two lone surrogates, which the homeserver refuses
+ * (500), so an adapter's or a stranger's bad offset is moved to the pair's edge here.
+ */
+function offPairs<S extends FormatSpan>(text: string, span: S): S {
+  const inPair = (at: number) => at > 0 && at < text.length && isLow(text.charCodeAt(at)) && isHigh(text.charCodeAt(at - 1));
+  const start = inPair(span.offset) ? span.offset - 1 : span.offset;
+  const endAt = span.offset + span.length;
+  const end = inPair(endAt) ? endAt + 1 : endAt;
+  return start === span.offset && end === endAt ? span : { ...span, offset: start, length: end - start };
+}
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /** The first index whose value is at most `limit` in a non-increasing array (its length if none). */
 function firstAtMost(values: readonly number[], limit: number): number {

@@ -18,6 +18,7 @@ import { failureKind, TransientError } from '../outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
 import { TXN_KEY } from '../portal/txn.js';
+import { wellFormed } from '../convert/unicode.js';
 
 const enc = encodeURIComponent;
 
@@ -220,7 +221,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
     try {
       const res = (await call(() =>
-        this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, { ...content, [TXN_KEY]: txnId }),
+        // The last boundary: whatever a converter made, no lone surrogate reaches Synapse (it answers 500).
+        this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, wellFormed({ ...content, [TXN_KEY]: txnId })),
       )) as { event_id: string };
       this.unanswered.delete(txnId);
       return matrixEventId(res.event_id);
@@ -249,7 +251,7 @@ export class AppserviceMatrixSide implements MatrixSide {
 
   async sendState(roomId: MatrixRoomId, sender: MatrixUserId, type: string, stateKey: string, content: Record<string, unknown>): Promise<MatrixEventId> {
     const res = (await call(() =>
-      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, null, content),
+      this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, null, wellFormed(content)),
     )) as { event_id: string };
     return matrixEventId(res.event_id);
   }

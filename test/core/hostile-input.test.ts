@@ -37,6 +37,16 @@ describe('hostile input', () => {
     assert.equal(remoteTexts(h).at(-1), 'a\ufffdb');
   });
 
+  it('1. a span that splits an emoji (found by the abuse suite) never makes the bridge write a lone surrogate', async () => {
+    await groupPortal(h);
+    await h.world.say('bob', 'general', { kind: 'text', text: 'a😀b', spans: [{ kind: 'bold', offset: 2, length: 2 }] });
+    await h.engine.idle();
+    const sent = h.matrix.sends().at(-1)!;
+    assert.equal(sent.content.body, 'a😀b');
+    assert.equal(sent.content.formatted_body, 'a<strong>😀b</strong>');
+    assert.equal(h.store.countInbox('failed'), 0);
+  });
+
   it('1. an event the homeserver refuses with a 500 while it answers otherwise is parked, announced, and the chat moves on', { timeout: 20_000 }, async () => {
     const { roomId } = await groupPortal(h);
     h.matrix.refuseWith500 = (content) => content.body === 'poison';

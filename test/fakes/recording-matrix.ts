@@ -68,6 +68,8 @@ export class RecordingMatrix implements MatrixSide {
     const known = this.byTxn.get(`${sender}|${txnId}`);
     if (known) return known;
     if (this.refuseWith500?.(content)) throw new MatrixRequestError(500, 'M_UNKNOWN', 'Internal server error (test)');
+    // Like Synapse: text with a lone surrogate cannot be encoded as UTF-8, and it answers 500.
+    if (!JSON.stringify(content).isWellFormed() || /\\ud[89a-f][0-9a-f]{2}/i.test(JSON.stringify(content))) throw new MatrixRequestError(500, 'M_UNKNOWN', 'UnicodeEncodeError: surrogates not allowed (test)');
     // Like Synapse: an event is at most 65,536 bytes; the content takes most of it.
     if (Buffer.byteLength(JSON.stringify(content)) > 64_000) throw new MatrixRequestError(413, 'M_TOO_LARGE', 'event too large (test)');
     const eventId = matrixEventId(`$ev${++this.n}`);

@@ -9,6 +9,7 @@ import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { txnId } from '../txn.js';
 import { notifyDeliveryFailure } from './notify.js';
+import { wellFormed } from '../../convert/unicode.js';
 
 /** The Matrix event the outbound events stem from. */
 export interface Origin {
@@ -36,7 +37,8 @@ export async function sendOutbound(ctx: BridgeContext, portal: PortalRow, origin
     const delivery: Delivery = { key: txnId(portal.portalKey, eventId, index), maybeSent: attempt.previous > 0, since: attempt.since };
     let result;
     try {
-      result = await live.session.send(out, delivery);
+      // The remote-bound boundary: a converter's cut never puts a lone surrogate into a network's stream.
+      result = await live.session.send(wellFormed(out), delivery);
     } catch (err) {
       // The contract: send rejects only for transient failures; retry later. While the login
       // is not connected that is an outage (wait as long as it takes), else it counts
