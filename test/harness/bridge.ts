@@ -13,7 +13,7 @@ import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(REPO_ROOT, 'core', 'cli', 'main.ts');
-/** The start command admins use (README, docs/switchboard.service): the bridge process itself. */
+/** The start command admins use (README, contrib/switchboard.service): the bridge process itself. */
 export const BIN = join(REPO_ROOT, 'bin', 'switchboard.mjs');
 
 export interface BridgeOptions {
