@@ -1,15 +1,15 @@
 /**
- * Install what the end-to-end suites need, once, before they run: Prosody and ngircd
- * from Debian's packages and Synapse into its cached virtualenv. The harness would do
+ * Install what the end-to-end suites need, once, before they run: Prosody, ngircd and
+ * InspIRCd from Debian's packages and Synapse into its cached virtualenv. The harness would do
  * the same lazily; doing it first keeps install time out of the tests' own timeouts.
  *   node --import tsx test/harness/prepare.ts
  */
-import { ensureDebianPackages, NGIRCD, PROSODY } from './apt.js';
+import { ensureDebianPackages, INSPIRCD, NGIRCD, PROSODY } from './apt.js';
 import { ensureSynapse, SYNAPSE_VERSION } from './synapse.js';
 
 const t0 = Date.now();
-ensureDebianPackages([PROSODY, NGIRCD]);
+ensureDebianPackages([PROSODY, NGIRCD, INSPIRCD]);
 const t1 = Date.now();
 const venv = ensureSynapse((line) => process.stdout.write(`${line}\n`));
 const t2 = Date.now();
-process.stdout.write(`test servers ready: prosody, ngircd (${((t1 - t0) / 1000).toFixed(1)} s); synapse ${SYNAPSE_VERSION} in ${venv} (${((t2 - t1) / 1000).toFixed(1)} s)\n`);
+process.stdout.write(`test servers ready: prosody, ngircd, inspircd (${((t1 - t0) / 1000).toFixed(1)} s); synapse ${SYNAPSE_VERSION} in ${venv} (${((t2 - t1) / 1000).toFixed(1)} s)\n`);

@@ -1,0 +1,64 @@
+/**
+ * A real InspIRCd 3 (Debian package `inspircd`) on 127.0.0.1 with its IRCv3 modules on:
+ * cap negotiation, server-time, message ids, echo-message, client tags (`+draft/reply`,
+ * `+draft/react`, `+typing` relayed by `ircv3_ctctags`), account-tag, batch,
+ * labeled-response, and `chanhistory` (replays a channel's recent lines on join, with
+ * server-time: InspIRCd 3 has no CHATHISTORY). No flood penalty (`fakelag` off), no
+ * connection cap: tests open many connections at once. Runs in the foreground as root
+ * (`--runasroot`); the pid is ours.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDebianPackages, INSPIRCD } from './apt.js';
+import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js';
+import { canConnect } from './tcp.js';
+
+export class Inspircd {
+  private proc: ServerProcess | undefined;
+  readonly configFile: string;
+
+  private constructor(readonly dir: string, readonly port: number, readonly serverName: string) {
+    this.configFile = join(dir, 'inspircd.conf');
+  }
+
+  static async create(opts: { dir: string; serverName?: string }): Promise<Inspircd> {
+    ensureDebianPackages([INSPIRCD]);
+    const s = new Inspircd(opts.dir, await freePort(), opts.serverName ?? 'irc3.test');
+    const modules = ['cap', 'ircv3', 'ircv3_capnotify', 'ircv3_servertime', 'ircv3_msgid', 'ircv3_echomessage', 'ircv3_ctctags', 'ircv3_accounttag', 'ircv3_batch', 'ircv3_labeledresponse', 'chanhistory', 'namesx', 'uhnames'];
+    writeFileSync(s.configFile, `# Written by the Switchboard test harness.
+<server name="${s.serverName}" description="Switchboard test IRC server" network="SwitchboardTest">
+<admin name="Switchboard tests" nick="admin" email="admin@${s.serverName}">
+<bind address="127.0.0.1" port="${s.port}" type="clients">
+<power diepass="" restartpass="">
+<connect name="main" allow="*" timeout="60" pingfreq="120" hardsendq="1048576" softsendq="262144" recvq="65536"
+         resolvehostnames="no" threshold="1000" commandrate="100000000" fakelag="no" localmax="10000" globalmax="10000" useident="no" limit="10000" modes="">
+<options prefixquit="Quit: " suffixquit="" prefixpart="" suffixpart="" syntaxhints="no" cyclehosts="no" announcets="no" hostintopic="no"
+         defaultmodes="nt" maskinlist="long" maskintopic="long" exemptchanops="" invitebypassmodes="yes" nosnoticestack="no">
+<security announceinvites="dynamic" hideulines="no" flatlinks="no" hidebans="no" hidekills="" hidesplits="no" maxtargets="20"
+          customversion="" operspywhois="no" runasuser="" runasgroup="" restrictbannedusers="yes" genericoper="no" userstats="Pu">
+<performance netbuffersize="10240" somaxconn="128" softlimit="12800" clonesonconnect="no" quietbursts="yes">
+<limits maxnick="30" maxchan="64" maxmodes="20" maxident="11" maxhost="64" maxquit="255" maxtopic="307" maxkick="255" maxreal="128" maxgecos="128" maxaway="200">
+<dns timeout="1">
+<files motd="${join(s.dir, 'motd.txt')}">
+<pid file="${join(s.dir, 'inspircd.pid')}">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${join(s.dir, 'ircd.log')}">
+${modules.map((m) => `<module name="${m}">`).join('\n')}
+<chanhistory maxlines="100" notice="no" bots="yes">
+`);
+    writeFileSync(join(s.dir, 'motd.txt'), 'Switchboard test server\n');
+    return s;
+  }
+
+  get process(): ServerProcess | undefined {
+    return this.proc;
+  }
+
+  async start(timeoutMs = 20_000): Promise<void> {
+    this.proc = spawnServer('inspircd', INSPIRCD.binary, ['--nofork', '--runasroot', '--nopid', `--config=${this.configFile}`], { cwd: this.dir, logFile: join(this.dir, 'inspircd.log') });
+    await waitReady(this.proc, `port ${this.port}`, () => canConnect(this.port), timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop();
+  }
+}
