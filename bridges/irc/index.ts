@@ -1,0 +1,2 @@
+/** The IRC network adapter. */
+export { IrcAdapter, ircCapabilities } from './adapter.js';

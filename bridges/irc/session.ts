@@ -1,0 +1,426 @@
+/**
+ * One IRC connection: the relay, or a person's own (bouncer style: it stays connected
+ * while the bridge runs). Lines leave through a flood-control queue, cut to fit the
+ * server's 512 bytes after the prefix it adds; channels are rejoined after every
+ * reconnect; the network-wide registry decides which connection reports a channel.
+ */
+import { readFileSync } from 'node:fs';
+import { Client, type MessageEvent } from 'irc-framework';
+import type { AdapterSession, Delivery, EventSink, LoginInfo } from '../../core/adapter.js';
+import type { ChatInfo, OutboundEvent, RemoteEvent, SendResult, UserInfo } from '../../core/events.js';
+import { remoteMessageId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
+import type { IrcConfig } from './config.js';
+import { toIrcFormatting, withoutControls } from './format.js';
+import { lineToEvent, type InboundLine } from './inbound.js';
+import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
+import type { IrcRegistry, Member } from './registry.js';
+import { SendQueue } from './send-queue.js';
+import { splitLines, textBudget } from './split.js';
+import { fromWire, line, toWire } from './wire.js';
+
+/** What a login keeps (encrypted by the core). */
+export interface IrcLoginData {
+  nick: string;
+  /** SASL PLAIN account and password, when the person has a registered account. */
+  sasl?: { account: string; password: string };
+  /** Channels to be in, rejoined after every reconnect (display spelling). */
+  channels?: string[];
+}
+
+/** How long a JOIN may take before the chat counts as unreachable. */
+const JOIN_TIMEOUT_MS = 15_000;
+/** How long a sent line waits for its echo (echo-message) before its id is made up. */
+const ECHO_TIMEOUT_MS = 10_000;
+/** A prefix as long as servers make them, when ours is not known yet (nick!user@host). */
+const WORST_PREFIX = `${'n'.repeat(30)}!${'u'.repeat(10)}@${'h'.repeat(63)}`;
+
+export class IrcSession implements AdapterSession {
+  private client: Client | undefined;
+  private readonly queue: SendQueue;
+  private readonly data: IrcLoginData;
+  private readonly channels = new Map<string, string>(); // folded -> display name, the ones we are in
+  private readonly memberNicks = new Map<string, Set<string>>(); // folded channel -> folded nicks
+  private readonly joinWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }[]>();
+  private readonly echoes: { label: string; resolve: (msgid: string | undefined) => void }[] = [];
+  private labels = 0;
+  private counter = 0;
+  private stopping = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private evicted: string | undefined;
+  private readonly member: Member;
+  private currentNick: string;
+
+  constructor(private readonly login: LoginInfo, private readonly config: IrcConfig, private readonly sink: EventSink, private readonly registry: IrcRegistry, relaySasl?: IrcLoginData['sasl']) {
+    const stored = login.data as Partial<IrcLoginData>;
+    this.data = { nick: stored.nick ?? 'switchboard', ...(stored.sasl && { sasl: stored.sasl }), ...(relaySasl && { sasl: relaySasl }), channels: [...(stored.channels ?? [])] };
+    for (const c of this.data.channels ?? []) this.channels.set(foldCase(c), c);
+    this.currentNick = this.data.nick;
+    this.queue = new SendQueue(config.flood);
+    this.member = { id: login.id, relay: login.kind === 'relay', evict: (reason) => void this.evict(reason) };
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  async connect(): Promise<void> {
+    this.stopping = false;
+    this.evicted = undefined;
+    this.registry.opening(this.member);
+    await this.open();
+  }
+
+  private open(): Promise<void> {
+    this.sink.state({ state: 'connecting' });
+    const client = new Client();
+    this.client = client;
+    const wanted = this.channels.size;
+    return new Promise<void>((resolve, reject) => {
+      let registered = false;
+      client.on('registered', () => {
+        registered = true;
+        this.attempt = 0;
+        this.currentNick = client.user.nick;
+        this.registry.setNick(this.member, this.currentNick);
+        this.queue.reopen();
+        this.sink.state({ state: 'connected' });
+        for (const display of this.channels.values()) void this.write('JOIN', [display]).catch(() => undefined);
+        this.sink.log.info({ nick: this.currentNick, channels: wanted, caps: client.network.cap.enabled }, 'irc connected');
+        resolve();
+      });
+      client.on('nick in use', () => {
+        if (registered) return;
+        if (this.login.kind === 'relay' && this.currentNick.length < 30) {
+          this.currentNick += '_';
+          client.changeNick(this.currentNick);
+          return;
+        }
+        this.fail(client, 'bad-credentials', `the nick ${this.data.nick} is in use on this network; log in again with another`, reject);
+      });
+      client.on('irc error', (e: { error?: string; reason?: string; channel?: string }) => {
+        const why = `${e.error ?? 'error'}${e.reason ? `: ${fromWire(e.reason)}` : ''}`;
+        if (e.channel) this.joinFailed(e.channel, why);
+        else if (!registered) this.fail(client, e.error === 'banned_from_channel' ? 'transient-error' : 'bad-credentials', `the server refused the connection (${why})`, reject);
+      });
+      client.on('sasl failed', (e: { reason?: string }) => this.fail(client, 'bad-credentials', `SASL login failed (${e.reason ?? 'wrong account or password'})`, reject));
+      client.on('close', () => {
+        this.queue.clear(new Error('the IRC connection closed'));
+        for (const w of this.echoes.splice(0)) w.resolve(undefined);
+        if (!registered) reject(new Error(`could not connect to ${this.config.host}:${this.config.port}`));
+        if (this.client === client) this.closed();
+      });
+      this.listen(client);
+      client.connect({
+        host: this.config.host,
+        port: this.config.port,
+        nick: this.currentNick,
+        username: usernameOf(this.currentNick),
+        gecos: toWire(this.config.realname),
+        tls: this.config.tls,
+        rejectUnauthorized: true,
+        ...(this.config.tlsCaFile && { ca: readFileSync(this.config.tlsCaFile) }),
+        encoding: 'latin1',
+        version: 'Switchboard (Matrix bridge)',
+        enable_echomessage: true,
+        auto_reconnect: false,
+        ...(this.data.sasl && { account: { account: this.data.sasl.account, password: this.data.sasl.password } }),
+        sasl_disconnect_on_fail: true,
+      });
+    });
+  }
+
+  private fail(client: Client, state: 'bad-credentials' | 'transient-error', reason: string, reject: (e: Error) => void): void {
+    this.sink.state({ state, reason });
+    if (state === 'bad-credentials') this.stopping = true;
+    reject(new Error(reason));
+    client.quit();
+  }
+
+  /** The connection is gone: try again later, unless we are stopping or made room for another. */
+  private closed(): void {
+    this.registry.leaveAll(this.member);
+    this.memberNicks.clear();
+    if (this.stopping || this.evicted) {
+      if (this.evicted) this.sink.state({ state: 'transient-error', reason: this.evicted });
+      return;
+    }
+    const wait = Math.min(300_000, 2_000 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+    this.sink.state({ state: 'transient-error', reason: 'the IRC connection was lost', retryInMs: Math.round(wait) });
+    this.reconnectTimer = setTimeout(() => void this.open().catch((err: unknown) => this.sink.log.warn({ err: String(err) }, 'irc reconnect failed')), wait);
+  }
+
+  async disconnect(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    this.queue.close(new Error('disconnected'));
+    this.registry.closed(this.member);
+    const client = this.client;
+    if (client?.connected) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2_000);
+        client.once('close', () => { clearTimeout(t); resolve(); });
+        client.quit('Switchboard stopping');
+      });
+    }
+    this.sink.state({ state: 'disconnected' });
+  }
+
+  /** Make room for another person's connection; the next send opens this one again. */
+  private async evict(reason: string): Promise<void> {
+    this.evicted = reason;
+    this.registry.closed(this.member);
+    this.client?.quit('Switchboard: making room for another connection');
+  }
+
+  // ------------------------------------------------------------------ events in
+
+  private listen(client: Client): void {
+    const emit = (ev: RemoteEvent) => void this.sink.emit(ev).catch((err: unknown) => this.sink.log.warn({ err: String(err) }, 'irc event not recorded'));
+    const message = (kind: InboundLine['kind']) => (e: MessageEvent) => {
+      if (this.isOwnEcho(e)) return;
+      const ev = lineToEvent({ kind, nick: e.nick, target: e.target, message: e.message, tags: e.tags ?? {}, ...(e.time && { time: e.time }) }, {
+        ownNick: () => this.currentNick,
+        isOwnNick: (n) => this.registry.isOwnNick(n),
+        isReader: (c) => this.registry.isReader(this.member, c),
+        members: (c) => this.memberNicks.get(foldCase(c)),
+        relay: this.login.kind === 'relay',
+      }, () => ++this.counter);
+      if (ev) emit(ev);
+    };
+    client.on('privmsg', message('text'));
+    client.on('notice', (e: MessageEvent) => { if (!e.from_server && e.target !== '*') message('notice')(e); });
+    client.on('action', message('emote'));
+    client.on('tagmsg', (e: MessageEvent) => {
+      const nick = fromWire(e.nick ?? '');
+      const target = fromWire(e.target ?? '');
+      if (!nick || this.registry.isOwnNick(nick) || !isChannel(target) || !this.registry.isReader(this.member, target)) return;
+      const typing = e.tags?.['+typing'];
+      if (typing) emit({ type: 'typing', chat: { id: chatIdOf(target), kind: 'group' }, sender: { id: userIdOf(nick), name: nick }, active: typing === 'active' });
+    });
+    client.on('join', (e: { nick: string; channel: string }) => {
+      const nick = fromWire(e.nick);
+      const channel = fromWire(e.channel);
+      const members = this.memberNicks.get(foldCase(channel)) ?? new Set<string>();
+      members.add(foldCase(nick));
+      this.memberNicks.set(foldCase(channel), members);
+      if (foldCase(nick) === foldCase(this.currentNick)) {
+        this.channels.set(foldCase(channel), channel);
+        this.registry.joinedChannel(this.member, channel);
+        for (const w of this.joinWaiters.get(foldCase(channel)) ?? []) w.resolve();
+        this.joinWaiters.delete(foldCase(channel));
+        return;
+      }
+      if (!this.registry.isOwnNick(nick) && this.registry.isReader(this.member, channel)) emit({ type: 'member', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, change: 'join' });
+    });
+    const left = (nick: string, channel: string, change: 'leave' | 'kick', by?: string, reason?: string) => {
+      this.memberNicks.get(foldCase(channel))?.delete(foldCase(nick));
+      if (foldCase(nick) === foldCase(this.currentNick)) {
+        this.registry.leftChannel(this.member, channel);
+        if (change === 'kick') this.sink.log.warn({ channel, by, reason }, 'kicked from an IRC channel');
+        return;
+      }
+      if (!this.registry.isOwnNick(nick) && this.registry.isReader(this.member, channel)) {
+        emit({ type: 'member', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, change, ...(by && { by: userIdOf(by) }), ...(reason && { reason }) });
+      }
+    };
+    client.on('part', (e: { nick: string; channel: string; message?: string }) => left(fromWire(e.nick), fromWire(e.channel), 'leave'));
+    client.on('kick', (e: { kicked: string; nick: string; channel: string; message?: string }) => left(fromWire(e.kicked), fromWire(e.channel), 'kick', fromWire(e.nick), e.message ? fromWire(e.message) : undefined));
+    client.on('quit', (e: { nick: string }) => {
+      const nick = fromWire(e.nick);
+      for (const [channel, members] of this.memberNicks) if (members.has(foldCase(nick))) left(nick, this.channels.get(channel) ?? channel, 'leave');
+    });
+    client.on('nick', (e: { nick: string; new_nick: string }) => {
+      const from = fromWire(e.nick);
+      const to = fromWire(e.new_nick);
+      if (foldCase(from) === foldCase(this.currentNick)) {
+        this.currentNick = to;
+        this.registry.setNick(this.member, to);
+        return;
+      }
+      for (const [channel, members] of this.memberNicks) {
+        if (!members.has(foldCase(from))) continue;
+        const display = this.channels.get(channel) ?? channel;
+        left(from, display, 'leave');
+        members.add(foldCase(to));
+        if (!this.registry.isOwnNick(to) && this.registry.isReader(this.member, display)) emit({ type: 'member', chat: { id: chatIdOf(display), kind: 'group' }, user: { id: userIdOf(to), name: to }, change: 'join' });
+      }
+    });
+    client.on('userlist', (e: { channel: string; users: { nick: string }[] }) => {
+      this.memberNicks.set(foldCase(fromWire(e.channel)), new Set(e.users.map((u) => foldCase(fromWire(u.nick)))));
+    });
+    client.on('topic', (e: { channel: string; topic: string; nick?: string }) => {
+      const channel = fromWire(e.channel);
+      if (!this.registry.isReader(this.member, channel) || (e.nick && this.registry.isOwnNick(fromWire(e.nick)))) return;
+      const id = chatIdOf(channel);
+      emit({ type: 'chat-info', chat: { id, kind: 'group' }, info: { id, kind: 'group', topic: fromWire(e.topic ?? '') } });
+    });
+  }
+
+  /** Our own line coming back (echo-message): it tells the id the server gave it. */
+  private isOwnEcho(e: MessageEvent): boolean {
+    if (foldCase(fromWire(e.nick ?? '')) !== foldCase(this.currentNick)) return false;
+    const label = e.tags?.label;
+    const i = label ? this.echoes.findIndex((w) => w.label === label) : 0;
+    if (i >= 0 && this.echoes[i]) this.echoes.splice(i, 1)[0]!.resolve(e.tags?.msgid);
+    return true;
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /** Write one line through the flood-control queue. */
+  private write(command: string, params: string[], tags: Record<string, string> = {}): Promise<void> {
+    return this.queue.push(() => {
+      const client = this.client;
+      if (!client?.connected) throw new Error('not connected to IRC');
+      client.raw(line(command, params, tags));
+    });
+  }
+
+  private can(cap: string): boolean {
+    return this.client?.network.cap.isEnabled(cap) ?? false;
+  }
+
+  async send(ev: OutboundEvent, delivery?: Delivery): Promise<SendResult> {
+    this.registry.touch(this.member);
+    if (!this.client?.connected) {
+      if (this.evicted && !this.stopping) await this.connect(); // made room for someone else: open again, then send
+      else throw new Error('not connected to IRC');
+    }
+    const target = this.targetName(ev.chat);
+    switch (ev.type) {
+      case 'message': {
+        if (isChannel(target)) await this.ensureJoined(target);
+        const command = ev.content.kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
+        const prefix = this.client?.user.host ? `${this.currentNick}!${this.client.user.username}@${this.client.user.host}` : WORST_PREFIX;
+        const emote = ev.content.kind === 'emote';
+        const budget = textBudget(prefix, command, target) - (emote ? 9 : 0); // "\x01ACTION " and "\x01"
+        const lines = splitLines(ev.content, budget, (p) => toIrcFormatting(p));
+        if (!lines.length) return { status: 'unsupported', reason: 'nothing to send on IRC (the message had no text)' };
+        const echo = this.can('echo-message');
+        let first: string | undefined;
+        for (const [i, text] of lines.entries()) {
+          const tags: Record<string, string> = {};
+          if (i === 0 && ev.replyTo && this.can('message-tags')) tags['+draft/reply'] = ev.replyTo;
+          const label = `${delivery?.key ?? 'sb'}-${++this.labels}`.slice(-60);
+          if (this.can('labeled-response')) tags.label = label;
+          const echoed = echo ? this.awaitEcho(this.can('labeled-response') ? label : '') : undefined;
+          await this.write(command, [target, emote ? `\x01ACTION ${text}\x01` : text], tags);
+          const msgid = await echoed;
+          if (i === 0) first = msgid;
+        }
+        return { status: 'sent', remoteId: remoteMessageId(first ?? `out:${delivery?.key ?? `${Date.now()}-${this.counter++}`}`) };
+      }
+      case 'typing':
+        if (this.can('message-tags') && isChannel(target) && this.channels.has(foldCase(target))) await this.write('TAGMSG', [target], { '+typing': ev.active ? 'active' : 'done' });
+        return { status: 'sent' };
+      case 'receipt':
+        return { status: 'sent' };
+      case 'chat-info':
+        if (ev.topic === undefined || !isChannel(target)) return { status: 'unsupported', reason: 'IRC channels have a topic, not a name' };
+        await this.ensureJoined(target);
+        await this.write('TOPIC', [target, withoutControls(ev.topic.replace(/\s*\n\s*/g, ' ')) || ' ']);
+        return { status: 'sent' };
+      case 'leave':
+        if (isChannel(target) && this.channels.has(foldCase(target))) {
+          this.channels.delete(foldCase(target));
+          await this.persistChannels();
+          await this.write('PART', [target]);
+        }
+        return { status: 'sent' };
+      case 'edit':
+      case 'delete':
+      case 'reaction':
+        return { status: 'unsupported', reason: `IRC has no ${ev.type === 'reaction' ? 'reactions' : ev.type === 'edit' ? 'edits' : 'deletions'}` };
+    }
+  }
+
+  private awaitEcho(label: string): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const entry = { label, resolve: (id: string | undefined) => { clearTimeout(t); resolve(id); } };
+      const t = setTimeout(() => {
+        const i = this.echoes.indexOf(entry);
+        if (i >= 0) this.echoes.splice(i, 1);
+        resolve(undefined);
+      }, ECHO_TIMEOUT_MS);
+      this.echoes.push(entry);
+    });
+  }
+
+  private targetName(chat: RemoteChatId): string {
+    return this.channels.get(chat) ?? chat;
+  }
+
+  /** Join a channel (once), and remember it for reconnects. Rejects with the server's reason. */
+  private async ensureJoined(channel: string): Promise<void> {
+    const key = foldCase(channel);
+    if (this.channels.has(key) && this.registryHas(channel)) return;
+    const joined = new Promise<void>((resolve, reject) => {
+      const list = this.joinWaiters.get(key) ?? [];
+      list.push({ resolve, reject });
+      this.joinWaiters.set(key, list);
+    });
+    await this.write('JOIN', [channel]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([joined, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer to JOIN ${channel} within ${JOIN_TIMEOUT_MS / 1000} s`)), JOIN_TIMEOUT_MS); })])
+      .finally(() => clearTimeout(timer));
+    if (!(this.data.channels ?? []).some((c) => foldCase(c) === key)) await this.persistChannels();
+  }
+
+  private registryHas(channel: string): boolean {
+    return this.memberNicks.get(foldCase(channel))?.has(foldCase(this.currentNick)) ?? false;
+  }
+
+  private joinFailed(channel: string, why: string): void {
+    const key = foldCase(fromWire(channel));
+    for (const w of this.joinWaiters.get(key) ?? []) w.reject(new Error(`cannot join ${fromWire(channel)}: ${why}`));
+    this.joinWaiters.delete(key);
+  }
+
+  private async persistChannels(): Promise<void> {
+    this.data.channels = [...this.channels.values()];
+    await this.sink.persist({ ...this.data });
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  async getChatInfo(chat: RemoteChatId): Promise<ChatInfo> {
+    if (!this.client?.connected) throw new Error('not connected to IRC');
+    if (!isChannel(chat)) {
+      const who = await this.whois(chat);
+      if (!who) throw new Error(`there is nobody called ${chat} on this network right now`);
+      return { id: chatIdOf(who), kind: 'dm', name: who };
+    }
+    await this.ensureJoined(this.targetName(chat));
+    const id = chatIdOf(chat);
+    const members = [...(this.memberNicks.get(foldCase(chat)) ?? [])].filter((n) => !this.registry.isOwnNick(n)).map(userIdOf);
+    return { id, kind: 'group', name: this.targetName(chat), members };
+  }
+
+  async getUserInfo(user: RemoteUserId): Promise<UserInfo> {
+    return { id: user, name: user };
+  }
+
+  /** The nick as the server spells it, if someone has it now. */
+  private whois(nick: string): Promise<string | undefined> {
+    const client = this.client!;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { client.removeListener('whois', on); resolve(undefined); }, JOIN_TIMEOUT_MS);
+      const on = (e: { nick?: string; error?: string }) => {
+        if (foldCase(fromWire(e.nick ?? '')) !== foldCase(nick)) return;
+        clearTimeout(t);
+        client.removeListener('whois', on);
+        resolve(e.error ? undefined : fromWire(e.nick!));
+      };
+      client.on('whois', on);
+      void this.write('WHOIS', [nick]).catch(() => resolve(undefined));
+    });
+  }
+
+  async fetchMedia(): Promise<Uint8Array> {
+    throw new Error('IRC messages carry no files');
+  }
+}
+
+/** The user name (ident) part of our prefix: the nick's letters, at most 10. */
+function usernameOf(nick: string): string {
+  return (nick.replace(/[^A-Za-z0-9]/g, '').slice(0, 10) || 'switchbrd').toLowerCase();
+}

@@ -1,0 +1,33 @@
+/**
+ * Bytes on the wire. IRC has no declared encoding: most clients send UTF-8, older ones
+ * Latin-1. The connection reads every line as Latin-1 (one byte, one character, so
+ * nothing is lost), and each field is then read as UTF-8 if it is valid UTF-8, else kept
+ * as Latin-1. Lines we write are UTF-8, made into the same one-byte-per-character form.
+ */
+import { Message } from 'irc-framework';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A field as received (Latin-1 bytes), as text. */
+export function fromWire(field: string): string {
+  if (!/[\u0080-\u00ff]/.test(field)) return field; // ASCII: the same either way
+  const bytes = Buffer.from(field, 'latin1');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return field; // not UTF-8: Latin-1, as it came
+  }
+}
+
+/** Text to write (UTF-8), as the connection's one-byte-per-character form. */
+export function toWire(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** A line with tags, every parameter free of CR, LF and NUL (a second command can never be smuggled in). */
+export function line(command: string, params: string[], tags: Record<string, string> = {}): Message {
+  const clean = params.map((p) => toWire(p.replace(/[\r\n\u0000]/g, ' ')));
+  const msg = new Message(command, ...clean);
+  for (const [k, v] of Object.entries(tags)) msg.tags[k] = v.replace(/[\r\n\u0000]/g, '');
+  return msg;
+}
