@@ -1,7 +1,8 @@
 /**
  * A whole local deployment on loopback: Synapse with the bridge's registration, the
  * bridge as a child process with the loopback network (control API on), and optionally
- * Prosody and ngircd. Used by the end-to-end suites and by `npm run stack`.
+ * Prosody (with the bridge's XMPP network), an IRC server (InspIRCd, with the bridge's IRC
+ * network and its relay) and ngircd. Used by the end-to-end suites and by `npm run stack`.
  */
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +11,7 @@ import { BridgeProcess, type BridgeOptions } from './bridge.js';
 import { LoopbackClient } from './loopback-client.js';
 import { MatrixTestClient } from './matrix-client.js';
 import { Ngircd } from './ngircd.js';
+import { Inspircd } from './inspircd.js';
 import { tempDir } from './proc.js';
 import { Prosody } from './prosody.js';
 import { Synapse, type MatrixAccount } from './synapse.js';
@@ -21,6 +23,8 @@ export interface StackOptions {
   /** Configure the bridge's xmpp network against the stack's Prosody (implies `prosody`), with a relay account. */
   xmpp?: boolean;
   ngircd?: boolean;
+  /** Start InspIRCd and configure the bridge's irc network against it, with a relay connection. */
+  irc?: boolean;
   /** Start the bridge before Synapse (it must wait and retry). */
   bridgeFirst?: boolean;
   bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel' | 'extra' | 'networks' | 'publicMedia'>>;
@@ -36,12 +40,14 @@ export class Stack {
     readonly loopback: LoopbackClient,
     readonly prosody: Prosody | undefined,
     readonly ngircd: Ngircd | undefined,
+    readonly ircd: Inspircd | undefined,
   ) {}
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
     const tmp = opts.dir ? undefined : tempDir('stack');
     const dir = opts.dir ?? tmp!.path;
-    for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd', 'inspircd']) mkdirSync(join(dir, sub), { recursive: true });
+    const ircd = opts.irc ? await Inspircd.create({ dir: join(dir, 'inspircd') }) : undefined;
     const withProsody = opts.prosody || opts.xmpp;
     const prosody = withProsody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
     const relay = { jid: `switchboard@${prosody?.domain ?? 'xmpp.test'}`, password: randomBytes(12).toString('base64url') };
@@ -55,14 +61,17 @@ export class Stack {
       ...(opts.bridge?.publicMedia && { publicMedia: true }),
       networks: {
         ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
+        // IRC: the relay speaks as "<name> text", as IRC people expect; a generous flood budget for tests.
+        ...(ircd && { irc: { host: '127.0.0.1', port: ircd.port, tls: false, relay: { nick: 'Switchboard' }, relay_template: '<{name}> ', flood: { burst: 50, per_second: 50 } } }),
         ...opts.bridge?.networks,
       },
     });
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
-    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd);
+    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd, ircd);
     try {
-      // Prosody first: the bridge's XMPP relay account connects at start-up.
+      // Prosody and the IRC server first: the bridge's relays connect at start-up.
       await prosody?.start();
+      await ircd?.start();
       if (prosody && opts.xmpp) prosody.register('switchboard', relay.password);
       if (opts.bridgeFirst) {
         await bridge.start({ waitReady: false });
@@ -99,7 +108,7 @@ export class Stack {
 
   /** Stop everything this stack started (in reverse order), then remove its temp dir. */
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
-    const results = await Promise.allSettled([this.bridge.stop(), this.ngircd?.stop(), this.prosody?.stop()]);
+    const results = await Promise.allSettled([this.bridge.stop(), this.ngircd?.stop(), this.prosody?.stop(), this.ircd?.stop()]);
     await this.synapse.stop();
     if (!opts.keepDir) this.removeDir?.();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
