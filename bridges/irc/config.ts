@@ -17,11 +17,9 @@ export interface IrcConfig {
   idleTimeoutS: number;
   /** Lines one connection sends at once, then per second (IRC servers disconnect floods). */
   flood: { burst: number; perSecond: number };
-  /** Lines of one Matrix message sent as lines; the rest goes as a link (public_media) or, without one, as lines too. */
-  maxLines: number;
 }
 
-const KEYS = ['host', 'port', 'tls', 'tls_ca_file', 'relay', 'realname', 'max_connections', 'idle_timeout_s', 'flood', 'max_lines'];
+const KEYS = ['host', 'port', 'tls', 'tls_ca_file', 'relay', 'realname', 'max_connections', 'idle_timeout_s', 'flood'];
 
 const wholeAtLeast = (v: unknown, min: number, what: string): number => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${what}: must be a whole number, at least ${min}`);
@@ -66,6 +64,5 @@ export function parseIrcConfig(raw: unknown): IrcConfig {
     maxConnections: o.max_connections === undefined ? 50 : wholeAtLeast(o.max_connections, 1, 'max_connections'),
     idleTimeoutS: o.idle_timeout_s === undefined ? 0 : wholeAtLeast(o.idle_timeout_s, 0, 'idle_timeout_s'),
     flood: { burst: flood.burst === undefined ? 5 : wholeAtLeast(flood.burst, 1, 'flood.burst'), perSecond },
-    maxLines: o.max_lines === undefined ? 5 : wholeAtLeast(o.max_lines, 1, 'max_lines'),
   };
 }

@@ -47,6 +47,7 @@ export class IrcSession implements AdapterSession {
   private stopping = false;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private evicted: string | undefined;
   private readonly member: Member;
   private currentNick: string;
@@ -85,6 +86,7 @@ export class IrcSession implements AdapterSession {
         this.sink.state({ state: 'connected' });
         for (const display of this.channels.values()) void this.write('JOIN', [display]).catch(() => undefined);
         this.sink.log.info({ nick: this.currentNick, channels: wanted, caps: client.network.cap.enabled }, 'irc connected');
+        this.watchIdle();
         resolve();
       });
       client.on('nick in use', () => {
@@ -137,6 +139,7 @@ export class IrcSession implements AdapterSession {
 
   /** The connection is gone: try again later, unless we are stopping or made room for another. */
   private closed(): void {
+    clearInterval(this.idleTimer);
     this.registry.leaveAll(this.member);
     this.memberNicks.clear();
     if (this.stopping || this.evicted) {
@@ -151,6 +154,7 @@ export class IrcSession implements AdapterSession {
   async disconnect(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.idleTimer);
     this.queue.close(new Error('disconnected'));
     this.registry.closed(this.member);
     const client = this.client;
@@ -162,6 +166,20 @@ export class IrcSession implements AdapterSession {
       });
     }
     this.sink.state({ state: 'disconnected' });
+  }
+
+  /** A person's connection unused for `idle_timeout_s` closes; their next message opens it again. */
+  private watchIdle(): void {
+    clearInterval(this.idleTimer);
+    const limitMs = this.config.idleTimeoutS * 1000;
+    if (this.login.kind === 'relay' || !limitMs) return;
+    this.idleTimer = setInterval(() => {
+      if (Date.now() - this.registry.idleSince(this.member) >= limitMs) {
+        clearInterval(this.idleTimer);
+        void this.evict(`closed after ${this.config.idleTimeoutS} s without use; it opens again when you write`);
+      }
+    }, Math.min(60_000, Math.max(1_000, limitMs / 4)));
+    this.idleTimer.unref();
   }
 
   /** Make room for another person's connection; the next send opens this one again. */

@@ -1,0 +1,122 @@
+/** IRC adapter pieces: names, the network-wide registry, reading lines, bytes on the wire, config. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseIrcConfig } from '../../bridges/irc/config.js';
+import { lineToEvent, messageId, type InboundContext } from '../../bridges/irc/inbound.js';
+import { channelProblem, foldCase, ircNickProblem, parseIrcChat } from '../../bridges/irc/names.js';
+import { IrcRegistry, type Member } from '../../bridges/irc/registry.js';
+import { fromWire, line, toWire } from '../../bridges/irc/wire.js';
+
+const member = (id: string, relay = false, evicted: string[] = []): Member => ({ id, relay, evict: (reason) => evicted.push(`${id}: ${reason}`) });
+
+describe('IRC names', () => {
+  it('folds case the rfc1459 way, and checks nicks and channels', () => {
+    assert.equal(foldCase('Bob[Away]\\~'), 'bob{away}|^');
+    assert.equal(parseIrcChat(' #Chan '), '#chan');
+    assert.equal(parseIrcChat('Alice'), 'alice');
+    assert.throws(() => parseIrcChat('#a b'), /no spaces/);
+    assert.throws(() => parseIrcChat('#a,#b'), /no spaces, commas/);
+    assert.throws(() => parseIrcChat('#a\u0007'), /control characters/);
+    assert.throws(() => parseIrcChat('9lives'), /does not start with a digit/);
+    assert.equal(ircNickProblem('x'.repeat(31)), 'it is longer than 30 characters');
+    assert.equal(channelProblem(`#${'x'.repeat(64)}`), 'a channel name is 2 to 64 characters');
+  });
+
+  it('config: a host is needed, TLS by default on 6697, and unknown keys are named', () => {
+    const c = parseIrcConfig({ host: 'irc.example.org' });
+    assert.deepEqual([c.port, c.tls, c.maxConnections, c.idleTimeoutS, c.flood], [6697, true, 50, 0, { burst: 5, perSecond: 0.5 }]);
+    assert.equal(parseIrcConfig({ host: 'irc.example.org', tls: false }).port, 6667);
+    assert.throws(() => parseIrcConfig({}), /host:/);
+    assert.throws(() => parseIrcConfig({ host: 'x', relay: { nick: 'a b' } }), /relay\.nick/);
+    assert.throws(() => parseIrcConfig({ host: 'x', flood: { per_second: 0 } }), /flood\.per_second/);
+    assert.throws(() => parseIrcConfig({ host: 'x', bogus: 1 }), /unknown key\(s\) bogus/);
+  });
+});
+
+describe('IRC registry', () => {
+  it('one reader per channel: the relay when it is there, else who joined first; our own nicks are known', () => {
+    const r = new IrcRegistry(10);
+    const relay = member('relay', true);
+    const alice = member('alice');
+    const bob = member('bob');
+    for (const m of [alice, bob, relay]) r.opening(m);
+    r.joinedChannel(alice, '#Chan');
+    r.joinedChannel(bob, '#chan');
+    assert.deepEqual([r.isReader(alice, '#chan'), r.isReader(bob, '#chan')], [true, false]);
+    r.joinedChannel(relay, '#CHAN');
+    assert.deepEqual([r.isReader(alice, '#chan'), r.isReader(relay, '#chan')], [false, true]);
+    r.leftChannel(relay, '#chan');
+    r.closed(alice);
+    assert.equal(r.isReader(bob, '#chan'), true, 'the next one takes over');
+    r.setNick(bob, 'Bob');
+    assert.equal(r.isOwnNick('BOB'), true);
+    r.setNick(bob, 'bob_');
+    assert.deepEqual([r.isOwnNick('bob'), r.isOwnNick('Bob_')], [false, true]);
+  });
+
+  it('past max_connections the least recently active personal connection is closed; relays do not count', () => {
+    let clock = 0;
+    const evicted: string[] = [];
+    const r = new IrcRegistry(2, () => clock);
+    const [relay, a, b, c] = [member('relay', true, evicted), member('a', false, evicted), member('b', false, evicted), member('c', false, evicted)];
+    r.opening(relay);
+    r.opening(a);
+    clock = 10;
+    r.opening(b);
+    clock = 20;
+    r.touch(a);
+    clock = 30;
+    r.opening(c);
+    assert.equal(evicted.length, 1);
+    assert.match(evicted[0]!, /^b: closed to stay within this bridge's 2 connections/);
+  });
+});
+
+describe('IRC lines in', () => {
+  const ctx = (over: Partial<InboundContext> = {}): InboundContext => ({
+    ownNick: () => 'alice', isOwnNick: (n) => ['alice', 'switchboard'].includes(foldCase(n)), isReader: () => true, members: () => new Set(['ian', 'zoe']), relay: false, ...over,
+  });
+  let n = 0;
+  const counter = () => ++n;
+
+  it('a channel line: sender, formatting, a leading nick as a mention, a reply tag, the server id', () => {
+    const ev = lineToEvent({ kind: 'text', nick: 'Zoe', target: '#Lobby', message: 'ian: \x02look\x02', tags: { msgid: 'abc', '+draft/reply': 'xyz' }, time: 5 }, ctx(), counter)!;
+    assert.deepEqual(ev, {
+      type: 'message', chat: { id: '#lobby', kind: 'group' }, id: 'abc', sender: { id: 'zoe', name: 'Zoe' },
+      content: { kind: 'text', text: 'ian: look', spans: [{ kind: 'mention', offset: 0, length: 3, user: 'ian' }, { kind: 'bold', offset: 5, length: 4 }] },
+      replyTo: 'xyz', timestamp: 5,
+    });
+  });
+
+  it('not reported: our own nicks, channels another connection reads, private messages to the relay or to someone else, empty text', () => {
+    const base = { kind: 'text' as const, tags: {} };
+    assert.equal(lineToEvent({ ...base, nick: 'Switchboard', target: '#lobby', message: 'from Matrix' }, ctx(), counter), undefined);
+    assert.equal(lineToEvent({ ...base, nick: 'ian', target: '#lobby', message: 'hi' }, ctx({ isReader: () => false }), counter), undefined);
+    assert.equal(lineToEvent({ ...base, nick: 'ian', target: 'switchboard', message: 'hi' }, ctx({ relay: true, ownNick: () => 'switchboard' }), counter), undefined);
+    assert.equal(lineToEvent({ ...base, nick: 'ian', target: 'carol', message: 'hi' }, ctx(), counter), undefined);
+    assert.equal(lineToEvent({ ...base, nick: 'ian', target: '#lobby', message: '\x02\x0304\x02' }, ctx(), counter), undefined);
+    assert.equal(lineToEvent({ ...base, nick: 'ian', target: 'alice', message: 'psst' }, ctx(), counter)?.chat.kind, 'dm');
+  });
+
+  it('ids: the server\'s msgid; without one, stable for a replayed line (server-time); else unique', () => {
+    const l = { nick: 'ian', target: '#lobby', message: 'hi', tags: { time: '2026-12-01T10:00:00.000Z' } };
+    assert.equal(messageId({ ...l, tags: { msgid: 'm1' } }, counter), 'm1');
+    assert.equal(messageId(l, counter), messageId({ ...l, nick: 'IAN' }, counter), 'a replay has the same id');
+    assert.notEqual(messageId(l, counter), messageId({ ...l, message: 'hi!' }, counter));
+    assert.notEqual(messageId({ ...l, tags: {} }, counter), messageId({ ...l, tags: {} }, counter));
+  });
+});
+
+describe('IRC bytes on the wire', () => {
+  it('a field is UTF-8 when it is valid UTF-8, else Latin-1', () => {
+    assert.equal(fromWire(toWire('grüße 😀')), 'grüße 😀');
+    assert.equal(fromWire(Buffer.from([0x67, 0x72, 0xfc, 0xdf, 0x65]).toString('latin1')), 'grüße', 'Latin-1 from an old client');
+    assert.equal(fromWire('plain'), 'plain');
+  });
+
+  it('no CR, LF or NUL in any parameter or tag ever reaches the wire', () => {
+    const raw = line('PRIVMSG', ['#chan', 'hi\r\nQUIT :owned\u0000'], { '+draft/reply': 'a\r\nb' }).to1459();
+    assert.doesNotMatch(raw, /[\r\n\u0000]/);
+    assert.equal(raw, '@+draft/reply=ab PRIVMSG #chan :hi  QUIT :owned ');
+  });
+});
