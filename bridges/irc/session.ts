@@ -16,7 +16,7 @@ import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
 import type { IrcRegistry, Member } from './registry.js';
 import { SendQueue } from './send-queue.js';
 import { splitLines, textBudget } from './split.js';
-import { fromWire, line, toWire } from './wire.js';
+import { fromWire, guardLines, line, toWire } from './wire.js';
 
 /** What a login keeps (encrypted by the core). */
 export interface IrcLoginData {
@@ -73,14 +73,16 @@ export class IrcSession implements AdapterSession {
   private open(): Promise<void> {
     this.sink.state({ state: 'connecting' });
     const client = new Client();
+    guardLines(client, (command, err) => this.sink.log.warn({ command, err: String(err) }, 'an IRC line the library could not read was skipped'));
     this.client = client;
     const wanted = this.channels.size;
     return new Promise<void>((resolve, reject) => {
       let registered = false;
-      client.on('registered', () => {
+      client.on('registered', (e: { nick?: string }) => {
         registered = true;
         this.attempt = 0;
-        this.currentNick = client.user.nick;
+        // The nick the server registered (001 names it): after a collision it is not the one we asked for.
+        this.currentNick = fromWire(e.nick ?? client.user.nick);
         this.registry.setNick(this.member, this.currentNick);
         this.queue.reopen();
         this.sink.state({ state: 'connected' });

@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { Client } from 'irc-framework';
 import type { IrcConfig } from './config.js';
 import type { IrcLoginData } from './session.js';
-import { fromWire, toWire } from './wire.js';
+import { fromWire, guardLines, toWire } from './wire.js';
 
 const TIMEOUT_MS = 20_000;
 
 /** Undefined when the network took the nick (and password); else why not, in words for the person. */
 export function tryIrcLogin(config: IrcConfig, data: IrcLoginData): Promise<string | undefined> {
   const client = new Client();
+  guardLines(client, () => undefined);
   return new Promise<string | undefined>((resolve) => {
     const done = (why: string | undefined) => {
       clearTimeout(timer);

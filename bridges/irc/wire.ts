@@ -4,7 +4,7 @@
  * nothing is lost), and each field is then read as UTF-8 if it is valid UTF-8, else kept
  * as Latin-1. Lines we write are UTF-8, made into the same one-byte-per-character form.
  */
-import { Message } from 'irc-framework';
+import { Message, type Client } from 'irc-framework';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -30,4 +30,22 @@ export function line(command: string, params: string[], tags: Record<string, str
   const msg = new Message(command, ...clean);
   for (const [k, v] of Object.entries(tags)) msg.tags[k] = v.replace(/[\r\n\u0000]/g, '');
   return msg;
+}
+
+/**
+ * Lines a server sends that irc-framework cannot read (a PRIVMSG without its text, a
+ * numeric without parameters) make its handlers throw from the socket's data callback,
+ * which would end the process. Each line is handled on its own: one that fails is
+ * logged and skipped, and the next line is read as usual.
+ */
+export function guardLines(client: Client, onBadLine: (command: string, err: unknown) => void): void {
+  const handler = (client as unknown as { command_handler: { dispatch(message: { command: string }): void } }).command_handler;
+  const dispatch = handler.dispatch.bind(handler);
+  handler.dispatch = (message) => {
+    try {
+      dispatch(message);
+    } catch (err) {
+      onBadLine(String(message?.command ?? '?').slice(0, 32), err);
+    }
+  };
 }
