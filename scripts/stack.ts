@@ -2,7 +2,8 @@
  * `npm run stack`: a whole Switchboard deployment on this machine, on loopback only, for
  * trying the bridge without a homeserver of your own. Starts Synapse (installed into a
  * cached virtualenv on first use), Prosody, and the bridge with every network it ships
- * (loopback; XMPP against the Prosody, with a relay account), creates two Matrix users
+ * (loopback; XMPP against the Prosody, with a relay account; IRC against an InspIRCd,
+ * with a relay connection), creates two Matrix users
  * and two XMPP accounts, seeds a few loopback people, prints what to do next, and tears
  * everything down on Ctrl-C.
  */
@@ -25,10 +26,11 @@ const opts = new Command()
   .option('--synapse-port <port>', 'Synapse port (default 8008, or a free one if taken)', (v) => Number(v))
   .option('--dir <path>', 'keep all data and logs in this directory (default: a temp dir removed at exit)')
   .option('--no-prosody', 'do not start Prosody')
+  .option('--no-irc', 'do not start the IRC server (InspIRCd)')
   .option('--ngircd', 'also start ngircd')
   .option('--no-seed', 'do not create the demo loopback people and their first message')
   .parse()
-  .opts<{ user: string; password: string; secondUser: string; contact: string; synapsePort?: number; dir?: string; prosody: boolean; ngircd?: boolean; seed: boolean }>();
+  .opts<{ user: string; password: string; secondUser: string; contact: string; synapsePort?: number; dir?: string; prosody: boolean; irc: boolean; ngircd?: boolean; seed: boolean }>();
 
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
   const synapsePort = opts.synapsePort ?? ((await canConnect(8008)) ? await freePort() : 8008);
   const dir = opts.dir ? resolve(opts.dir) : undefined;
   if (dir) mkdirSync(dir, { recursive: true });
-  say('Starting Synapse, Prosody and Switchboard on 127.0.0.1 (the first run installs Synapse: about a minute)...');
+  say('Starting Synapse, Prosody, InspIRCd and Switchboard on 127.0.0.1 (the first run installs Synapse: about a minute)...');
   const started = Date.now();
   const provisioningSecret = randomBytes(18).toString('base64url');
   const stack = await Stack.start({
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     synapsePort,
     // The bridge gets its XMPP network (with a relay account) whenever Prosody runs.
     xmpp: opts.prosody,
+    irc: opts.irc,
     ngircd: Boolean(opts.ngircd),
     bridge: {
       logLevel: 'info',
@@ -85,7 +88,7 @@ Switchboard dev stack is up (${((Date.now() - started) / 1000).toFixed(1)} s). E
   Second user  ${second.userId}   password: ${second.password}   (invite them to try a room with two people)
   Bridge bot   ${stack.botUserId}   (start a DM with it and say "help")
   Appservice   ${stack.bridge.url}
-  Networks     loopback${xmpp ? ', xmpp' : ''}
+  Networks     loopback${xmpp ? ', xmpp' : ''}${stack.ircd ? ', irc' : ''}
   Loopback     control API ${stack.bridge.controlUrl}${opts.seed ? `
                bob has written to you, and carol in the "Loopback lobby" group: accept the invites` : ''}${xmpp && contact ? `
   XMPP         Prosody on 127.0.0.1:${stack.prosody!.c2sPort}, MUCs on ${stack.prosody!.mucDomain}
@@ -94,8 +97,11 @@ Switchboard dev stack is up (${((Date.now() - started) / 1000).toFixed(1)} s). E
                someone to talk to: ${contact.jid}   password: ${contact.password}
                  log in with any XMPP client (server 127.0.0.1, port ${stack.prosody!.c2sPort}; it will
                  ask you to accept the self-signed certificate ${stack.prosody!.certFile}) and write to ${xmpp.jid}
-               the bridge's relay account speaks in linked MUCs: "link xmpp room@${stack.prosody!.mucDomain}" in a room` : ''}${stack.ngircd ? `
-  ngircd       127.0.0.1:${stack.ngircd.port} (no IRC network in the bridge yet)` : ''}
+               the bridge's relay account speaks in linked MUCs: "link xmpp room@${stack.prosody!.mucDomain}" in a room` : ''}${stack.ircd ? `
+  IRC          InspIRCd on 127.0.0.1:${stack.ircd.port} (no TLS), channel #lobby
+                 join #lobby with any IRC client (server 127.0.0.1, port ${stack.ircd.port}), then in a Matrix room:
+                 "link irc #lobby"; the relay speaks there as Switchboard. "login irc" to appear as yourself` : ''}${stack.ngircd ? `
+  ngircd       127.0.0.1:${stack.ngircd.port} (a second IRC server; add it as a network section to bridge it)` : ''}
 
 The loopback control API (${stack.bridge.controlUrl}):
 ${CONTROL_ROUTES}

@@ -8,6 +8,7 @@ import { freePort, spawnServer, tempDir, waitReady } from '../harness/proc.js';
 import { canConnect } from '../harness/tcp.js';
 import { MatrixTestClient } from '../harness/matrix-client.js';
 import { XmppPerson } from '../harness/xmpp-person.js';
+import { IrcPerson } from '../harness/irc-person.js';
 
 describe('npm run stack', { timeout: 180_000 }, () => {
   it('starts Synapse, Prosody and the bridge with every network, prints working accounts, and stops everything on Ctrl-C', async () => {
@@ -36,7 +37,7 @@ describe('npm run stack', { timeout: 180_000 }, () => {
       await (await MatrixTestClient.login(`http://127.0.0.1:${port}`, 'dave', 'switchboard')).stop();
 
       // XMPP: the printed account logs in through the bot, and the printed contact writes to it.
-      assert.match(out, /Networks     loopback, xmpp/);
+      assert.match(out, /Networks     loopback, xmpp, irc/);
       assert.match(out, /POST   \/messages /, 'the control API routes are printed');
       const xmppPort = Number(/Prosody on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
       const certFile = /accept the self-signed certificate (\S+)\)/.exec(out)?.[1];
@@ -71,6 +72,24 @@ describe('npm run stack', { timeout: 180_000 }, () => {
       } finally {
         await bob.stop();
       }
+
+      // IRC: someone on the printed server joins #lobby; the newcomer links a room to it and they talk.
+      const ircPort = Number(/InspIRCd on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+      assert.ok(ircPort, 'the IRC server is printed');
+      const ian = await IrcPerson.connect(ircPort, 'ian');
+      try {
+        await ian.join('#lobby');
+        const room = await me.createRoom({ name: 'IRC lobby', preset: 'public_chat', invite: ['@switchboard:switchboard.test'] });
+        await me.waitFor((e) => e.room_id === room && e.state_key === '@switchboard:switchboard.test' && e.content.membership === 'join', 'the bot joining the room');
+        await me.sendText(room, 'link irc #lobby');
+        await me.waitFor((e) => e.room_id === room && /^Linked/.test(String(e.content.body)), 'the link answer', 40_000);
+        ian.say('#lobby', 'hello from IRC');
+        await me.waitFor((e) => e.room_id === room && e.content.body === 'hello from IRC', "ian's line in Matrix");
+        await me.sendText(room, 'hello from Matrix');
+        await ian.waitFor((h) => h.command === 'privmsg' && (h.message ?? '').endsWith('hello from Matrix'), 'the answer on IRC');
+      } finally {
+        await ian.stop();
+      }
       await me.stop();
 
       proc.signal('SIGINT');
@@ -79,9 +98,12 @@ describe('npm run stack', { timeout: 180_000 }, () => {
       assert.equal(existsSync(dir), false, 'temporary data removed');
       assert.equal(await canConnect(port), false, 'Synapse is gone');
       assert.equal(await canConnect(controlPort), false, 'the bridge is gone');
+      assert.equal(await canConnect(ircPortOf(out)), false, 'the IRC server is gone');
     } finally {
       await proc.stop();
       logs.remove();
     }
   });
 });
+
+const ircPortOf = (out: string) => Number(/InspIRCd on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
