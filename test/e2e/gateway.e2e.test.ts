@@ -4,8 +4,8 @@
  * with the right sender; an edit and a reaction follow it; a bridge restart between a
  * message and its edit keeps the mapping. A second room links everything at once: two
  * chats of one loopback network, a chat of a second loopback network (another section
- * naming the same adapter), a MUC and a Telegram group (Bot API emulator). The
- * conversations are printed side by side.
+ * naming the same adapter), a MUC, a Telegram group (Bot API emulator) and an IRC channel
+ * (InspIRCd). The conversations are printed side by side.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,8 @@ import { TelegramEmulator } from '../harness/telegram/emulator.js';
 import type { BotState, TgUser } from '../harness/telegram/model.js';
 import { TelegramPeople } from '../harness/telegram/people.js';
 import { XmppPerson } from '../harness/xmpp-person.js';
+import { IrcPerson } from '../harness/irc-person.js';
+import { parseIrcFormatting } from '../../bridges/irc/format.js';
 
 const MUC = 'gateway@conference.xmpp.test';
 const MUC2 = 'everyone@conference.xmpp.test';
@@ -51,6 +53,7 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
     ann = emu.world.addUser('Ann', 'ann');
     stack = await Stack.start({
       xmpp: true,
+      irc: true,
       bridge: {
         publicMedia: true,
         networks: {
@@ -179,7 +182,10 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
     t.diagnostic(`Matrix alice: 11 MiB talk.mp4 | loopback and XMPP: "[video: talk.mp4, 11.0 MiB — larger than this network's 10.0 MiB limit] ${onLoopback[1]!.replace(/\/[^/]+\/talk/, '/<sig>/talk')}" | GET → 200, the same bytes`);
   });
 
-  it('one room linking two loopback chats, a second loopback network, an XMPP MUC and a Telegram group: each hears every other once', async (t) => {
+  it('one room linking two loopback chats, a second loopback network, an XMPP MUC, a Telegram group and an IRC channel: each hears every other once', async (t) => {
+    const ida = await IrcPerson.connect(stack.ircd!.port, 'ida');
+    const idaSaid: string[] = [];
+    await ida.join('#everyone');
     // Every side of this room, and how to read what it holds.
     await stack.loopback.call('POST', '/users', { id: 'dan', name: 'Dan' });
     await stack.loopback.call('POST', '/groups', { id: 'annex', name: 'Annex', members: ['dan', 'relaybot'] });
@@ -201,6 +207,8 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
       await alice.sendText(room2, cmd);
       await alice.waitFor((e) => e.room_id === room2 && e.sender === stack.botUserId && String(e.content.body).startsWith(answer), `the answer to ${cmd}`, 60_000);
     }
+    await alice.sendText(room2, '!sb link irc #everyone');
+    await alice.waitFor((e) => e.room_id === room2 && e.sender === stack.botUserId && String(e.content.body).startsWith('Linked this room to IRC chat "#everyone"'), 'the IRC link answer', 60_000);
     await alice.sendText(room2, `!sb link telegram ${tgGroup.chat.id}`);
     const pending = await alice.waitFor((e) => e.room_id === room2 && e.sender === stack.botUserId && String(e.content.body).startsWith('Almost there'), 'the Telegram link instructions', 30_000);
     tgPeople.say(ann, tgGroup, /(\/link@\w+ \S+)/.exec(String(pending.content.body))![1]!);
@@ -216,6 +224,9 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
       loopbackSide('crew (lb2)', lb2, 'crew'),
       { name: 'XMPP', texts: async () => xena.stanzas.filter((s) => s.attrs.type === 'groupchat' && String(s.attrs.from).startsWith(`${MUC2}/`) && !s.getChild('replace', NS.correct)).map(body) },
       { name: 'Telegram', texts: async () => [...tgGroup.messages.values()].filter((m) => typeof m.text === 'string').map((m) => String(m.text)) },
+      // What the IRC person read in the channel, without the mIRC codes (the relayed name is bold).
+      // (and her own lines, which the server does not echo to her).
+      { name: 'IRC', texts: async () => [...idaSaid, ...ida.heard.filter((h) => h.command === 'privmsg' && h.target === '#everyone' && h.nick !== 'ida').map((h) => parseIrcFormatting(h.message ?? '').text)] },
     ];
     const matrixTexts = async () => (await alice.history(room2)).filter((e) => e.type === 'm.room.message' && e.sender !== stack.botUserId && !e.content['m.new_content']).map((e) => String(e.content.body));
     const until = async (side: Side, text: string) => {
@@ -228,12 +239,13 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
 
     // Who says what where, and how every other side must show it.
     const said: { from: string; text: string; say: () => Promise<unknown>; shown: (side: string) => string }[] = [
-      { from: 'annex', text: 'dan in the annex', say: () => stack.loopback.call('POST', '/messages', { from: 'dan', chat: 'annex', text: 'dan in the annex' }), shown: (side) => (side === 'XMPP' ? '*[annex] Dan*: dan in the annex' : '[annex] Dan: dan in the annex') },
-      { from: 'yard', text: 'bob in the yard', say: () => stack.loopback.call('POST', '/messages', { from: 'bob', chat: 'yard', text: 'bob in the yard' }), shown: (side) => (side === 'XMPP' ? '*Bob (loopback)*: bob in the yard' : 'Bob (loopback): bob in the yard') },
-      { from: 'crew (lb2)', text: 'carol on the second network', say: () => lb2.call('POST', '/messages', { from: 'carol', chat: 'crew', text: 'carol on the second network' }), shown: (side) => (side === 'XMPP' ? '*Carol (lb2)*: carol on the second network' : 'Carol (lb2): carol on the second network') },
-      { from: 'XMPP', text: 'xena on XMPP', say: () => xena.say(MUC2, 'xena on XMPP', { type: 'groupchat' }), shown: () => 'xena (xmpp): xena on XMPP' },
-      { from: 'Telegram', text: 'ann on Telegram', say: async () => tgPeople.say(ann, tgGroup, 'ann on Telegram'), shown: (side) => (side === 'XMPP' ? '*Ann (telegram)*: ann on Telegram' : 'Ann (telegram): ann on Telegram') },
-      { from: 'Matrix', text: 'alice on Matrix', say: () => alice.sendText(room2, 'alice on Matrix'), shown: (side) => (side === 'XMPP' ? '*alice*: alice on Matrix' : 'alice: alice on Matrix') },
+      { from: 'annex', text: 'dan in the annex', say: () => stack.loopback.call('POST', '/messages', { from: 'dan', chat: 'annex', text: 'dan in the annex' }), shown: (side) => (side === 'XMPP' ? '*[annex] Dan*: dan in the annex' : side === 'IRC' ? '<[annex] Dan> dan in the annex' : '[annex] Dan: dan in the annex') },
+      { from: 'yard', text: 'bob in the yard', say: () => stack.loopback.call('POST', '/messages', { from: 'bob', chat: 'yard', text: 'bob in the yard' }), shown: (side) => (side === 'XMPP' ? '*Bob (loopback)*: bob in the yard' : side === 'IRC' ? '<Bob (loopback)> bob in the yard' : 'Bob (loopback): bob in the yard') },
+      { from: 'crew (lb2)', text: 'carol on the second network', say: () => lb2.call('POST', '/messages', { from: 'carol', chat: 'crew', text: 'carol on the second network' }), shown: (side) => (side === 'XMPP' ? '*Carol (lb2)*: carol on the second network' : side === 'IRC' ? '<Carol (lb2)> carol on the second network' : 'Carol (lb2): carol on the second network') },
+      { from: 'XMPP', text: 'xena on XMPP', say: () => xena.say(MUC2, 'xena on XMPP', { type: 'groupchat' }), shown: (side) => (side === 'IRC' ? '<xena (xmpp)> xena on XMPP' : 'xena (xmpp): xena on XMPP') },
+      { from: 'Telegram', text: 'ann on Telegram', say: async () => tgPeople.say(ann, tgGroup, 'ann on Telegram'), shown: (side) => (side === 'XMPP' ? '*Ann (telegram)*: ann on Telegram' : side === 'IRC' ? '<Ann (telegram)> ann on Telegram' : 'Ann (telegram): ann on Telegram') },
+      { from: 'Matrix', text: 'alice on Matrix', say: () => alice.sendText(room2, 'alice on Matrix'), shown: (side) => (side === 'XMPP' ? '*alice*: alice on Matrix' : side === 'IRC' ? '<alice> alice on Matrix' : 'alice: alice on Matrix') },
+      { from: 'IRC', text: 'ida on IRC', say: async () => { ida.say('#everyone', 'ida on IRC'); idaSaid.push('ida on IRC'); }, shown: (side) => (side === 'XMPP' ? '*ida (irc)*: ida on IRC' : 'ida (irc): ida on IRC') },
     ];
     for (const m of said) {
       await m.say();
@@ -308,6 +320,7 @@ describe('gateway room: Matrix, loopback and XMPP in one conversation', { timeou
       if (i === 100) assert.fail(`the deletion did not reach every copy: ${JSON.stringify(state)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    t.diagnostic('annex dan deletes his message | Matrix: redacted by his ghost | yard, crew (lb2), XMPP (retraction) and Telegram: the copies deleted');
+    t.diagnostic('annex dan deletes his message | Matrix: redacted by his ghost | yard, crew (lb2), XMPP (retraction) and Telegram: the copies deleted (IRC has no deletions)');
+    await ida.stop();
   });
 });
