@@ -114,6 +114,34 @@ describe('IRC end to end through Synapse and InspIRCd', { timeout: 300_000 }, ()
     log(t, `alice sets the Matrix topic → IRC TOPIC by ${back.nick}: ${back.message}`);
   });
 
+  it('a bridge restart: what was said meanwhile arrives once, in order (the channel replays its history on join)', async (t) => {
+    await stack.bridge.stop();
+    for (const n of [1, 2, 3]) ian.say('#lobby', `said while the bridge was down ${n}`);
+    await stack.bridge.start();
+    const got: string[] = [];
+    for (const n of [1, 2, 3]) got.push(String((await alice.waitFor((e) => e.room_id === room && e.content.body === `said while the bridge was down ${n}`, `line ${n}`, 60_000)).content.body));
+    ian.say('#lobby', 'and after the restart');
+    await alice.waitFor((e) => e.room_id === room && e.content.body === 'and after the restart', 'a live line after the restart');
+    const history = (await alice.history(room)).filter((e) => e.sender === ghost('ian') && e.type === 'm.room.message').map((e) => String(e.content.body));
+    assert.deepEqual(history.filter((b) => b.startsWith('said while the bridge was down')), got, 'each once, in order');
+    assert.equal(history.filter((b) => b === 'hello Matrix, from IRC').length, 1, 'the replayed history brought nothing twice');
+    log(t, `bridge stopped; ian said 3 lines; bridge started → the relay rejoined, InspIRCd replayed #lobby, the 3 lines arrived once and in order (older lines dropped by msgid)`);
+  });
+
+  it('an IRC server restart: the relay comes back, rejoins, and talk flows again', async (t) => {
+    await ian.stop();
+    await stack.ircd!.stop();
+    await stack.ircd!.start();
+    ian = await IrcPerson.connect(stack.ircd!.port, 'ian');
+    await ian.join('#lobby');
+    await ian.waitFor((h) => h.command === 'join' && h.nick === 'Switchboard' && h.target === '#lobby', 'the relay rejoining #lobby', 60_000);
+    ian.say('#lobby', 'after the server restart');
+    await alice.waitFor((e) => e.room_id === room && e.content.body === 'after the server restart', 'a line after the server restart');
+    await dave.sendText(room, 'and back to IRC');
+    await ian.waitFor((h) => h.command === 'privmsg' && (h.message ?? '').endsWith('and back to IRC'), 'a Matrix line after the server restart');
+    log(t, 'InspIRCd restarted → the relay reconnected (backoff) and rejoined #lobby; both directions work again');
+  });
+
   it('login irc: alice as herself, channels and a private conversation as a DM', async (t) => {
     const mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
     await alice.waitFor((e) => e.room_id === mgmt && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
