@@ -3,8 +3,8 @@
  * cap negotiation, server-time, message ids, echo-message, client tags (`+draft/reply`,
  * `+draft/react`, `+typing` relayed by `ircv3_ctctags`), account-tag, batch,
  * labeled-response, and `chanhistory` (replays a channel's recent lines on join, with
- * server-time: InspIRCd 3 has no CHATHISTORY; every new channel gets `+H 100:1d`, so its
- * last 100 lines of a day are replayed). New channels are `+n`, not `+t`: here a
+ * server-time: InspIRCd 3 has no CHATHISTORY; every new channel gets `+H 5000:1d`, so its
+ * last 5,000 lines of a day are replayed on join: enough for a test to read a whole stream). New channels are `+n`, not `+t`: here a
  * channel's creator is not made an op, and tests change topics as ordinary people.
  * No flood penalty (`fakelag` off), no
  * connection cap: tests open many connections at once. Runs in the foreground as root
@@ -36,7 +36,7 @@ export class Inspircd {
 <connect name="main" allow="*" timeout="60" pingfreq="120" hardsendq="1048576" softsendq="262144" recvq="65536"
          resolvehostnames="no" threshold="1000" commandrate="100000000" fakelag="no" localmax="10000" globalmax="10000" useident="no" limit="10000" modes="">
 <options prefixquit="Quit: " suffixquit="" prefixpart="" suffixpart="" syntaxhints="no" cyclehosts="no" announcets="no" hostintopic="no"
-         defaultmodes="nH 100:1d" maskinlist="long" maskintopic="long" exemptchanops="" invitebypassmodes="yes" nosnoticestack="no">
+         defaultmodes="nH 5000:1d" maskinlist="long" maskintopic="long" exemptchanops="" invitebypassmodes="yes" nosnoticestack="no">
 <security announceinvites="dynamic" hideulines="no" flatlinks="no" hidebans="no" hidekills="" hidesplits="no" maxtargets="20"
           customversion="" operspywhois="no" runasuser="" runasgroup="" restrictbannedusers="yes" genericoper="no" userstats="Pu">
 <performance netbuffersize="10240" somaxconn="128" softlimit="12800" clonesonconnect="no" quietbursts="yes">
@@ -46,7 +46,7 @@ export class Inspircd {
 <pid file="${join(s.dir, 'inspircd.pid')}">
 <log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${join(s.dir, 'ircd.log')}">
 ${modules.map((m) => `<module name="${m}">`).join('\n')}
-<chanhistory maxlines="100" notice="no" bots="yes">
+<chanhistory maxlines="5000" notice="no" bots="yes">
 `);
     writeFileSync(join(s.dir, 'motd.txt'), 'Switchboard test server\n');
     return s;
