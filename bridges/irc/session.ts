@@ -7,14 +7,15 @@
 import { readFileSync } from 'node:fs';
 import { Client, type MessageEvent } from 'irc-framework';
 import type { AdapterSession, Delivery, EventSink, LoginInfo } from '../../core/adapter.js';
-import type { ChatInfo, OutboundEvent, RemoteEvent, SendResult, UserInfo } from '../../core/events.js';
+import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { remoteMessageId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import type { IrcConfig } from './config.js';
 import { toIrcFormatting, withoutControls } from './format.js';
-import { lineToEvent, type InboundLine } from './inbound.js';
+import { listenForEvents } from './listen.js';
 import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
 import type { IrcRegistry, Member } from './registry.js';
 import { SendQueue } from './send-queue.js';
+import { Channels } from './channels.js';
 import { splitLines, textBudget } from './split.js';
 import { fromWire, guardLines, line, toWire } from './wire.js';
 
@@ -38,9 +39,7 @@ export class IrcSession implements AdapterSession {
   private client: Client | undefined;
   private readonly queue: SendQueue;
   private readonly data: IrcLoginData;
-  private readonly channels = new Map<string, string>(); // folded -> display name, the ones we are in
-  private readonly memberNicks = new Map<string, Set<string>>(); // folded channel -> folded nicks
-  private readonly joinWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }[]>();
+  private readonly channels: Channels;
   private readonly echoes: { label: string; resolve: (msgid: string | undefined) => void }[] = [];
   private labels = 0;
   private counter = 0;
@@ -55,7 +54,7 @@ export class IrcSession implements AdapterSession {
   constructor(private readonly login: LoginInfo, private readonly config: IrcConfig, private readonly sink: EventSink, private readonly registry: IrcRegistry, relaySasl?: IrcLoginData['sasl']) {
     const stored = login.data as Partial<IrcLoginData>;
     this.data = { nick: stored.nick ?? 'switchboard', ...(stored.sasl && { sasl: stored.sasl }), ...(relaySasl && { sasl: relaySasl }), channels: [...(stored.channels ?? [])] };
-    for (const c of this.data.channels ?? []) this.channels.set(foldCase(c), c);
+    this.channels = new Channels(this.data.channels);
     this.currentNick = this.data.nick;
     this.queue = new SendQueue(config.flood);
     this.member = { id: login.id, relay: login.kind === 'relay', evict: (reason) => void this.evict(reason) };
@@ -75,7 +74,7 @@ export class IrcSession implements AdapterSession {
     const client = new Client();
     guardLines(client, (command, err) => this.sink.log.warn({ command, err: String(err) }, 'an IRC line the library could not read was skipped'));
     this.client = client;
-    const wanted = this.channels.size;
+    const wanted = this.channels.list().length;
     return new Promise<void>((resolve, reject) => {
       let registered = false;
       client.on('registered', (e: { nick?: string }) => {
@@ -86,7 +85,7 @@ export class IrcSession implements AdapterSession {
         this.registry.setNick(this.member, this.currentNick);
         this.queue.reopen();
         this.sink.state({ state: 'connected' });
-        for (const display of this.channels.values()) void this.write('JOIN', [display]).catch(() => undefined);
+        for (const display of this.channels.list()) void this.write('JOIN', [display]).catch(() => undefined);
         this.sink.log.info({ nick: this.currentNick, channels: wanted, caps: client.network.cap.enabled }, 'irc connected');
         this.watchIdle();
         resolve();
@@ -102,7 +101,7 @@ export class IrcSession implements AdapterSession {
       });
       client.on('irc error', (e: { error?: string; reason?: string; channel?: string }) => {
         const why = `${e.error ?? 'error'}${e.reason ? `: ${fromWire(e.reason)}` : ''}`;
-        if (e.channel) this.joinFailed(e.channel, why);
+        if (e.channel) this.channels.refused(fromWire(e.channel), why);
         else if (!registered) this.fail(client, e.error === 'banned_from_channel' ? 'transient-error' : 'bad-credentials', `the server refused the connection (${why})`, reject);
       });
       client.on('sasl failed', (e: { reason?: string }) => this.fail(client, 'bad-credentials', `SASL login failed (${e.reason ?? 'wrong account or password'})`, reject));
@@ -143,7 +142,7 @@ export class IrcSession implements AdapterSession {
   private closed(): void {
     clearInterval(this.idleTimer);
     this.registry.leaveAll(this.member);
-    this.memberNicks.clear();
+    this.channels.forgetMembers();
     if (this.stopping || this.evicted) {
       if (this.evicted) this.sink.state({ state: 'transient-error', reason: this.evicted });
       return;
@@ -194,84 +193,17 @@ export class IrcSession implements AdapterSession {
   // ------------------------------------------------------------------ events in
 
   private listen(client: Client): void {
-    const emit = (ev: RemoteEvent) => void this.sink.emit(ev).catch((err: unknown) => this.sink.log.warn({ err: String(err) }, 'irc event not recorded'));
-    const message = (kind: InboundLine['kind']) => (e: MessageEvent) => {
-      if (this.isOwnEcho(e)) return;
-      const ev = lineToEvent({ kind, nick: e.nick, target: e.target, message: e.message, tags: e.tags ?? {}, ...(e.time && { time: e.time }) }, {
-        ownNick: () => this.currentNick,
-        isOwnNick: (n) => this.registry.isOwnNick(n),
-        isReader: (c) => this.registry.isReader(this.member, c),
-        members: (c) => this.memberNicks.get(foldCase(c)),
-        relay: this.login.kind === 'relay',
-      }, () => ++this.counter);
-      if (ev) emit(ev);
-    };
-    client.on('privmsg', message('text'));
-    client.on('notice', (e: MessageEvent) => { if (!e.from_server && e.target !== '*') message('notice')(e); });
-    client.on('action', message('emote'));
-    client.on('tagmsg', (e: MessageEvent) => {
-      const nick = fromWire(e.nick ?? '');
-      const target = fromWire(e.target ?? '');
-      if (!nick || this.registry.isOwnNick(nick) || !isChannel(target) || !this.registry.isReader(this.member, target)) return;
-      const typing = e.tags?.['+typing'];
-      if (typing) emit({ type: 'typing', chat: { id: chatIdOf(target), kind: 'group' }, sender: { id: userIdOf(nick), name: nick }, active: typing === 'active' });
-    });
-    client.on('join', (e: { nick: string; channel: string }) => {
-      const nick = fromWire(e.nick);
-      const channel = fromWire(e.channel);
-      const members = this.memberNicks.get(foldCase(channel)) ?? new Set<string>();
-      members.add(foldCase(nick));
-      this.memberNicks.set(foldCase(channel), members);
-      if (foldCase(nick) === foldCase(this.currentNick)) {
-        this.channels.set(foldCase(channel), channel);
-        this.registry.joinedChannel(this.member, channel);
-        for (const w of this.joinWaiters.get(foldCase(channel)) ?? []) w.resolve();
-        this.joinWaiters.delete(foldCase(channel));
-        return;
-      }
-      if (!this.registry.isOwnNick(nick) && this.registry.isReader(this.member, channel)) emit({ type: 'member', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, change: 'join' });
-    });
-    const left = (nick: string, channel: string, change: 'leave' | 'kick', by?: string, reason?: string) => {
-      this.memberNicks.get(foldCase(channel))?.delete(foldCase(nick));
-      if (foldCase(nick) === foldCase(this.currentNick)) {
-        this.registry.leftChannel(this.member, channel);
-        if (change === 'kick') this.sink.log.warn({ channel, by, reason }, 'kicked from an IRC channel');
-        return;
-      }
-      if (!this.registry.isOwnNick(nick) && this.registry.isReader(this.member, channel)) {
-        emit({ type: 'member', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, change, ...(by && { by: userIdOf(by) }), ...(reason && { reason }) });
-      }
-    };
-    client.on('part', (e: { nick: string; channel: string; message?: string }) => left(fromWire(e.nick), fromWire(e.channel), 'leave'));
-    client.on('kick', (e: { kicked: string; nick: string; channel: string; message?: string }) => left(fromWire(e.kicked), fromWire(e.channel), 'kick', fromWire(e.nick), e.message ? fromWire(e.message) : undefined));
-    client.on('quit', (e: { nick: string }) => {
-      const nick = fromWire(e.nick);
-      for (const [channel, members] of this.memberNicks) if (members.has(foldCase(nick))) left(nick, this.channels.get(channel) ?? channel, 'leave');
-    });
-    client.on('nick', (e: { nick: string; new_nick: string }) => {
-      const from = fromWire(e.nick);
-      const to = fromWire(e.new_nick);
-      if (foldCase(from) === foldCase(this.currentNick)) {
-        this.currentNick = to;
-        this.registry.setNick(this.member, to);
-        return;
-      }
-      for (const [channel, members] of this.memberNicks) {
-        if (!members.has(foldCase(from))) continue;
-        const display = this.channels.get(channel) ?? channel;
-        left(from, display, 'leave');
-        members.add(foldCase(to));
-        if (!this.registry.isOwnNick(to) && this.registry.isReader(this.member, display)) emit({ type: 'member', chat: { id: chatIdOf(display), kind: 'group' }, user: { id: userIdOf(to), name: to }, change: 'join' });
-      }
-    });
-    client.on('userlist', (e: { channel: string; users: { nick: string }[] }) => {
-      this.memberNicks.set(foldCase(fromWire(e.channel)), new Set(e.users.map((u) => foldCase(fromWire(u.nick)))));
-    });
-    client.on('topic', (e: { channel: string; topic: string; nick?: string }) => {
-      const channel = fromWire(e.channel);
-      if (!this.registry.isReader(this.member, channel) || (e.nick && this.registry.isOwnNick(fromWire(e.nick)))) return;
-      const id = chatIdOf(channel);
-      emit({ type: 'chat-info', chat: { id, kind: 'group' }, info: { id, kind: 'group', topic: fromWire(e.topic ?? '') } });
+    listenForEvents(client, {
+      emit: (ev) => void this.sink.emit(ev).catch((err: unknown) => this.sink.log.warn({ err: String(err) }, 'irc event not recorded')),
+      log: this.sink.log,
+      registry: this.registry,
+      member: this.member,
+      channels: this.channels,
+      relay: this.login.kind === 'relay',
+      ownNick: () => this.currentNick,
+      ownNickChanged: (nick) => { this.currentNick = nick; },
+      isOwnEcho: (e) => this.isOwnEcho(e),
+      counter: () => ++this.counter,
     });
   }
 
@@ -330,7 +262,7 @@ export class IrcSession implements AdapterSession {
         return { status: 'sent', remoteId: remoteMessageId(first ?? `out:${delivery?.key ?? `${Date.now()}-${this.counter++}`}`) };
       }
       case 'typing':
-        if (this.can('message-tags') && isChannel(target) && this.channels.has(foldCase(target))) await this.write('TAGMSG', [target], { '+typing': ev.active ? 'active' : 'done' });
+        if (this.can('message-tags') && isChannel(target) && this.channels.wants(target)) await this.write('TAGMSG', [target], { '+typing': ev.active ? 'active' : 'done' });
         return { status: 'sent' };
       case 'receipt':
         return { status: 'sent' };
@@ -340,8 +272,8 @@ export class IrcSession implements AdapterSession {
         await this.write('TOPIC', [target, withoutControls(ev.topic.replace(/\s*\n\s*/g, ' ')) || ' ']);
         return { status: 'sent' };
       case 'leave':
-        if (isChannel(target) && this.channels.has(foldCase(target))) {
-          this.channels.delete(foldCase(target));
+        if (isChannel(target) && this.channels.wants(target)) {
+          this.channels.drop(target);
           await this.persistChannels();
           await this.write('PART', [target]);
         }
@@ -366,18 +298,14 @@ export class IrcSession implements AdapterSession {
   }
 
   private targetName(chat: RemoteChatId): string {
-    return this.channels.get(chat) ?? chat;
+    return this.channels.display(chat);
   }
 
   /** Join a channel (once), and remember it for reconnects. Rejects with the server's reason. */
   private async ensureJoined(channel: string): Promise<void> {
     const key = foldCase(channel);
-    if (this.channels.has(key) && this.registryHas(channel)) return;
-    const joined = new Promise<void>((resolve, reject) => {
-      const list = this.joinWaiters.get(key) ?? [];
-      list.push({ resolve, reject });
-      this.joinWaiters.set(key, list);
-    });
+    if (this.channels.wants(channel) && this.channels.isMember(channel, this.currentNick)) return;
+    const joined = this.channels.waitForJoin(channel);
     await this.write('JOIN', [channel]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([joined, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer to JOIN ${channel} within ${JOIN_TIMEOUT_MS / 1000} s`)), JOIN_TIMEOUT_MS); })])
@@ -385,18 +313,8 @@ export class IrcSession implements AdapterSession {
     if (!(this.data.channels ?? []).some((c) => foldCase(c) === key)) await this.persistChannels();
   }
 
-  private registryHas(channel: string): boolean {
-    return this.memberNicks.get(foldCase(channel))?.has(foldCase(this.currentNick)) ?? false;
-  }
-
-  private joinFailed(channel: string, why: string): void {
-    const key = foldCase(fromWire(channel));
-    for (const w of this.joinWaiters.get(key) ?? []) w.reject(new Error(`cannot join ${fromWire(channel)}: ${why}`));
-    this.joinWaiters.delete(key);
-  }
-
   private async persistChannels(): Promise<void> {
-    this.data.channels = [...this.channels.values()];
+    this.data.channels = this.channels.list();
     await this.sink.persist({ ...this.data });
   }
 
@@ -411,7 +329,7 @@ export class IrcSession implements AdapterSession {
     }
     await this.ensureJoined(this.targetName(chat));
     const id = chatIdOf(chat);
-    const members = [...(this.memberNicks.get(foldCase(chat)) ?? [])].filter((n) => !this.registry.isOwnNick(n)).map(userIdOf);
+    const members = [...(this.channels.membersOf(chat) ?? [])].filter((n) => !this.registry.isOwnNick(n)).map(userIdOf);
     return { id, kind: 'group', name: this.targetName(chat), members };
   }
 

@@ -1,0 +1,106 @@
+/**
+ * What happens in a connection's channels, as core events: joins, parts, quits, kicks and
+ * nick changes of others become ghost membership, the topic becomes chat info, client tags
+ * become typing, and lines become messages (inbound.ts). Only the channel's reader reports
+ * (registry.ts); the bridge's own nicks never come back as people.
+ */
+import type { Client, MessageEvent } from 'irc-framework';
+import type { Logger } from '../../core/adapter.js';
+import type { RemoteEvent } from '../../core/events.js';
+import type { Channels } from './channels.js';
+import { lineToEvent, type InboundLine } from './inbound.js';
+import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
+import type { IrcRegistry, Member } from './registry.js';
+import { fromWire } from './wire.js';
+
+/** The part of a connection the listeners need. */
+export interface ConnectionView {
+  emit(ev: RemoteEvent): void;
+  log: Logger;
+  registry: IrcRegistry;
+  member: Member;
+  channels: Channels;
+  relay: boolean;
+  ownNick(): string;
+  ownNickChanged(nick: string): void;
+  /** Our own line echoed back (echo-message): consumed, never reported. */
+  isOwnEcho(e: MessageEvent): boolean;
+  counter(): number;
+}
+
+export function listenForEvents(client: Client, c: ConnectionView): void {
+    const { emit, registry, member, channels } = c;
+    const message = (kind: InboundLine['kind']) => (e: MessageEvent) => {
+      if (c.isOwnEcho(e)) return;
+      const ev = lineToEvent({ kind, nick: e.nick, target: e.target, message: e.message, tags: e.tags ?? {}, ...(e.time && { time: e.time }) }, {
+        ownNick: c.ownNick,
+        isOwnNick: (n) => registry.isOwnNick(n),
+        isReader: (ch) => registry.isReader(member, ch),
+        members: (ch) => channels.membersOf(ch),
+        relay: c.relay,
+      }, c.counter);
+      if (ev) emit(ev);
+    };
+    client.on('privmsg', message('text'));
+    client.on('notice', (e: MessageEvent) => { if (!e.from_server && e.target !== '*') message('notice')(e); });
+    client.on('action', message('emote'));
+    client.on('tagmsg', (e: MessageEvent) => {
+      const nick = fromWire(e.nick ?? '');
+      const target = fromWire(e.target ?? '');
+      if (!nick || registry.isOwnNick(nick) || !isChannel(target) || !registry.isReader(member, target)) return;
+      const typing = e.tags?.['+typing'];
+      if (typing) emit({ type: 'typing', chat: { id: chatIdOf(target), kind: 'group' }, sender: { id: userIdOf(nick), name: nick }, active: typing === 'active' });
+    });
+    client.on('join', (e: { nick: string; channel: string }) => {
+      const nick = fromWire(e.nick);
+      const channel = fromWire(e.channel);
+      channels.addMember(channel, nick);
+      if (foldCase(nick) === foldCase(c.ownNick())) {
+        channels.want(channel);
+        registry.joinedChannel(member, channel);
+        channels.joined(channel);
+        return;
+      }
+      if (!registry.isOwnNick(nick) && registry.isReader(member, channel)) emit({ type: 'member', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, change: 'join' });
+    });
+    const left = (nick: string, channel: string, change: 'leave' | 'kick', by?: string, reason?: string) => {
+      channels.removeMember(channel, nick);
+      if (foldCase(nick) === foldCase(c.ownNick())) {
+        registry.leftChannel(member, channel);
+        if (change === 'kick') c.log.warn({ channel, by, reason }, 'kicked from an IRC channel');
+        return;
+      }
+      if (!registry.isOwnNick(nick) && registry.isReader(member, channel)) {
+        emit({ type: 'member', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, change, ...(by && { by: userIdOf(by) }), ...(reason && { reason }) });
+      }
+    };
+    client.on('part', (e: { nick: string; channel: string; message?: string }) => left(fromWire(e.nick), fromWire(e.channel), 'leave'));
+    client.on('kick', (e: { kicked: string; nick: string; channel: string; message?: string }) => left(fromWire(e.kicked), fromWire(e.channel), 'kick', fromWire(e.nick), e.message ? fromWire(e.message) : undefined));
+    client.on('quit', (e: { nick: string }) => {
+      const nick = fromWire(e.nick);
+      for (const channel of channels.channelsOf(nick)) left(nick, channel, 'leave');
+    });
+    client.on('nick', (e: { nick: string; new_nick: string }) => {
+      const from = fromWire(e.nick);
+      const to = fromWire(e.new_nick);
+      if (foldCase(from) === foldCase(c.ownNick())) {
+        c.ownNickChanged(to);
+        registry.setNick(member, to);
+        return;
+      }
+      for (const display of channels.channelsOf(from)) {
+        left(from, display, 'leave');
+        channels.addMember(display, to);
+        if (!registry.isOwnNick(to) && registry.isReader(member, display)) emit({ type: 'member', chat: { id: chatIdOf(display), kind: 'group' }, user: { id: userIdOf(to), name: to }, change: 'join' });
+      }
+    });
+    client.on('userlist', (e: { channel: string; users: { nick: string }[] }) => {
+      channels.setMembers(fromWire(e.channel), e.users.map((u) => fromWire(u.nick)));
+    });
+    client.on('topic', (e: { channel: string; topic: string; nick?: string }) => {
+      const channel = fromWire(e.channel);
+      if (!registry.isReader(member, channel) || (e.nick && registry.isOwnNick(fromWire(e.nick)))) return;
+      const id = chatIdOf(channel);
+      emit({ type: 'chat-info', chat: { id, kind: 'group' }, info: { id, kind: 'group', topic: fromWire(e.topic ?? '') } });
+    });
+  }
