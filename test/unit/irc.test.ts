@@ -6,6 +6,13 @@ import { lineToEvent, messageId, type InboundContext } from '../../bridges/irc/i
 import { channelProblem, foldCase, ircNickProblem, parseIrcChat } from '../../bridges/irc/names.js';
 import { IrcRegistry, type Member } from '../../bridges/irc/registry.js';
 import { fromWire, line, toWire } from '../../bridges/irc/wire.js';
+import { Channels } from '../../bridges/irc/channels.js';
+import { listenForEvents } from '../../bridges/irc/listen.js';
+import type { RemoteEvent } from '../../core/events.js';
+import { silentLogger } from '../../core/log.js';
+import { EventEmitter } from 'node:events';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const member = (id: string, relay = false, evicted: string[] = []): Member => ({ id, relay, evict: (reason) => evicted.push(`${id}: ${reason}`) });
 
@@ -118,5 +125,51 @@ describe('IRC bytes on the wire', () => {
     const raw = line('PRIVMSG', ['#chan', 'hi\r\nQUIT :owned\u0000'], { '+draft/reply': 'a\r\nb' }).to1459();
     assert.doesNotMatch(raw, /[\r\n\u0000]/);
     assert.equal(raw, '@+draft/reply=ab PRIVMSG #chan :hi  QUIT :owned ');
+  });
+});
+
+describe('IRC channel events', () => {
+  /** listenForEvents on a stand-in client: the events irc-framework would emit, and what the core gets. */
+  function channelOf(graceMs = 50) {
+    const client = new EventEmitter();
+    const events: RemoteEvent[] = [];
+    const registry = new IrcRegistry(10);
+    const me = member('relay', true);
+    registry.opening(me);
+    const channels = new Channels(['#lobby']);
+    listenForEvents(client as never, {
+      emit: (e) => events.push(e), log: silentLogger(), registry, member: me, channels, relay: true,
+      ownNick: () => 'Switchboard', ownNickChanged: () => undefined, isOwnEcho: () => false, counter: () => 1, netsplitGraceMs: graceMs,
+    });
+    registry.setNick(me, 'Switchboard');
+    client.emit('join', { nick: 'Switchboard', channel: '#lobby' });
+    client.emit('userlist', { channel: '#lobby', users: [{ nick: 'Switchboard' }, { nick: 'ian' }, { nick: 'zoe' }] });
+    const members = () => events.filter((e): e is Extract<RemoteEvent, { type: 'member' }> => e.type === 'member').map((e) => `${e.user.id} ${e.change}`);
+    return { client, events, members };
+  }
+
+  it('a netsplit: the quit is held, and the netjoin cancels it, so the room sees nothing', async () => {
+    const { client, members } = channelOf();
+    client.emit('quit', { nick: 'ian', message: 'hub.example.net leaf.example.net' });
+    client.emit('join', { nick: 'ian', channel: '#lobby' });
+    await sleep(80);
+    assert.deepEqual(members(), []);
+  });
+
+  it('a netsplit nobody comes back from: the ghost leaves after the grace; an ordinary quit at once', async () => {
+    const { client, members } = channelOf();
+    client.emit('quit', { nick: 'ian', message: 'hub.example.net leaf.example.net' });
+    client.emit('quit', { nick: 'zoe', message: 'Quit: bye' });
+    assert.deepEqual(members(), ['zoe leave']);
+    await sleep(80);
+    assert.deepEqual(members(), ['zoe leave', 'ian leave']);
+  });
+
+  it('+draft/react with +draft/reply is a reaction to that message; +typing is typing', () => {
+    const { client, events } = channelOf();
+    client.emit('tagmsg', { nick: 'ian', target: '#lobby', tags: { '+draft/react': '👍', '+draft/reply': 'msg1' } });
+    client.emit('tagmsg', { nick: 'ian', target: '#lobby', tags: { '+typing': 'active' } });
+    assert.deepEqual(events.map((e) => e.type), ['reaction', 'typing']);
+    assert.deepEqual(events[0], { type: 'reaction', chat: { id: '#lobby', kind: 'group' }, sender: { id: 'ian', name: 'ian' }, target: 'msg1', key: '👍' });
   });
 });
