@@ -218,23 +218,17 @@ export class Engine {
           log.warn({ txnId, event: JSON.stringify(raw).slice(0, 200) }, 'malformed event skipped');
           continue;
         }
-        if (raw.type === 'm.room.member' && typeof raw.state_key === 'string') {
-          const name = (raw.content as { displayname?: unknown }).displayname;
-          this.ctx.rooms.rememberName(matrixRoomId(raw.room_id), matrixUserId(raw.state_key), typeof name === 'string' ? name : undefined);
-        }
-        // Our bot: never bridged. Our ghosts: an echo of what we sent, except in a room
-        // linked to several chats (a gateway room), where a ghost's event goes on to the
-        // chats of the other networks, through their relays.
-        const ghost = naming.isBridgeUser(raw.sender) ? naming.parseGhost(raw.sender) ?? 'bot' : undefined;
-        if (ghost === 'bot') continue;
-        const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
-        const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
-        if (!portals.length || !bridged) {
-          if (!ghost) direct.push(raw);
+        let plan: EventPlan;
+        try {
+          plan = this.planEvent(raw);
+        } catch (err) {
+          // One event the bridge cannot read must not fail the transaction: it would come back for ever.
+          log.error({ txnId, eventId: raw.event_id, err: err instanceof Error ? err.stack : String(err) }, 'event could not be read; skipped');
           continue;
         }
-        const targets = targetPortals(portals, ghost?.network, raw.content);
-        for (const portal of targets) {
+        if (plan.kind === 'direct') direct.push(raw);
+        if (plan.kind !== 'bridge') continue;
+        for (const portal of plan.targets) {
           // Recorded as attempted from the start, so that no commit has to come between an
           // attempt and its send: a live attempt knows the truth in memory (newRow), and a
           // replay after a crash treats every pending Matrix event as possibly sent.
@@ -260,6 +254,24 @@ export class Engine {
         log.warn({ txnId, err: String(err) }, 'ephemeral events skipped');
       }
     }
+  }
+
+  /** What becomes of one Matrix event: bridged to some portals, handled by the bot, or nothing. */
+  private planEvent(raw: MatrixClientEvent): EventPlan {
+    const { store, naming } = this.ctx;
+    if (raw.type === 'm.room.member' && typeof raw.state_key === 'string') {
+      const name = (raw.content as { displayname?: unknown }).displayname;
+      this.ctx.rooms.rememberName(matrixRoomId(raw.room_id), matrixUserId(raw.state_key), typeof name === 'string' ? name : undefined);
+    }
+    // Our bot: never bridged. Our ghosts: an echo of what we sent, except in a room
+    // linked to several chats (a gateway room), where a ghost's event goes on to the
+    // chats of the other networks, through their relays.
+    const ghost = naming.isBridgeUser(raw.sender) ? naming.parseGhost(raw.sender) ?? 'bot' : undefined;
+    if (ghost === 'bot') return { kind: 'nothing' };
+    const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
+    const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
+    if (!portals.length || !bridged) return ghost ? { kind: 'nothing' } : { kind: 'direct' };
+    return { kind: 'bridge', targets: targetPortals(portals, ghost?.network, raw.content) };
   }
 
   /** Typing, receipts and presence from Matrix users: not recorded (stale on replay); typing and receipts queued behind the room's events. */
@@ -349,6 +361,8 @@ export class Engine {
     await Promise.all(this.ctx.sessions.allNetworks().map((n) => n.adapter.stop?.().catch(() => undefined)));
   }
 }
+
+type EventPlan = { kind: 'nothing' } | { kind: 'direct' } | { kind: 'bridge'; targets: PortalRow[] };
 
 /** A row queued as it arrives: never tried, recorded now. */
 function newRow(seq: number, portalKey: string, direction: RunnableRow['direction']): RunnableRow {

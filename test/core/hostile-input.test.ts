@@ -203,3 +203,35 @@ describe('hostile input: names and echoes', () => {
     assert.doesNotMatch(answer, /[\u0000-\u0008\u202e]/);
   });
 });
+
+describe('hostile input: what the bridge itself cannot read', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await startHarness({ config }); });
+  afterEach(() => h.stop());
+
+  it('3. one event the bridge fails to read is skipped; the rest of its transaction is recorded once and bridged', async () => {
+    const { roomId } = await groupPortal(h);
+    const portalsByRoom = h.store.portalsByRoom.bind(h.store);
+    // A bug's stand-in: reading the portals of one room throws.
+    h.store.portalsByRoom = (room) => {
+      if (room === '!cursed:example.org') throw new Error('a bug');
+      return portalsByRoom(room);
+    };
+    assert.doesNotThrow(() => h.engine.handleTransaction('cursed', [
+      { ...matrixText('!cursed:example.org', ALICE, 'never read'), event_id: '$c1', origin_server_ts: Date.now() },
+      { ...matrixText(roomId, ALICE, 'after the cursed one'), event_id: '$c2', origin_server_ts: Date.now() },
+    ]));
+    await h.engine.idle();
+    assert.ok(remoteTexts(h).some((t) => t.endsWith('after the cursed one')));
+  });
+
+  it('a room that refuses every message is told once in ten minutes, not once per message', async () => {
+    await groupPortal(h);
+    h.matrix.refuseWith500 = (content) => typeof content.body === 'string' && content.body.startsWith('refused');
+    for (let i = 0; i < 3; i++) await h.world.say('bob', 'general', `refused ${i}`);
+    await h.engine.idle();
+    assert.equal(h.matrix.sends().filter((s) => /could not be bridged here/.test(String(s.content.body))).length, 1);
+    assert.equal(remoteTexts(h).filter((t) => /could not be bridged to Matrix/.test(t)).length, 1);
+    assert.equal(h.store.countInbox('failed'), 3, 'each one parked (and logged)');
+  });
+});

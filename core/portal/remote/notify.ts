@@ -2,7 +2,8 @@
  * A remote message that cannot reach Matrix is announced, never dropped in silence: a
  * notice in the portal's room, and a notice back in a remote group chat through the
  * network's relay (never through a person's own login, which would put words in
- * their mouth, and never in a direct chat).
+ * their mouth, and never in a direct chat). At most once per portal in 10 minutes: a room
+ * that refuses every ghost (muted, say) must not make the relay answer every line.
  */
 import type { RemoteEvent } from '../../events.js';
 import { remoteUserId, type MatrixEventId, type MatrixRoomId } from '../../ids.js';
@@ -14,13 +15,22 @@ import { portalTxnId, txnId } from '../txn.js';
 /** How much of a failure's reason people are shown. */
 const MAX_REASON = 300;
 
-export async function notifyRemoteFailure(ctx: BridgeContext, portal: PortalRow, ev: RemoteEvent, reason: string): Promise<void> {
+/** Per bridge: when each portal last said so, so a room that refuses every message does not get (and send) one notice each. */
+const lastNotice = new WeakMap<BridgeContext, Map<string, number>>();
+/** At most one such notice per portal in this time; the others are logged. */
+const NOTICE_EVERY_MS = 10 * 60_000;
+
+export async function notifyRemoteFailure(ctx: BridgeContext, portal: PortalRow, ev: RemoteEvent, reason: string, now = Date.now()): Promise<void> {
   if (ev.type !== 'message' && ev.type !== 'edit') return; // only what people wrote is worth a word
   const why = singleLineName(reason).slice(0, MAX_REASON);
   const who = singleLineName(ev.sender.name ?? ev.sender.id).slice(0, 100);
   const what = ev.type === 'message' ? 'A message' : 'An edit';
   const id = ev.type === 'message' ? ev.id : ev.target;
-  ctx.log.warn({ portal: portal.portalKey, remoteId: id, reason: why }, 'remote event not bridged; telling the room and the sender');
+  ctx.log.warn({ portal: portal.portalKey, remoteId: id, reason: why }, 'remote event not bridged');
+  let times = lastNotice.get(ctx);
+  if (!times) lastNotice.set(ctx, (times = new Map()));
+  if (now - (times.get(portal.portalKey) ?? -Infinity) < NOTICE_EVERY_MS) return;
+  times.set(portal.portalKey, now);
   let noticeId: MatrixEventId | undefined;
   const speaker = portal.kind === 'dm' ? ctx.naming.ghostUserId(portal.network, remoteUserId(portal.chatId)) : ctx.naming.botUserId;
   if (portal.roomId) {
