@@ -45,15 +45,20 @@ class Room {
 const remoteTexts = (world: LoopbackWorld) => world.fromBridge.flatMap((s) => (s.event.type === 'message' ? [s.event.content.text.replace(/^.*?: /, '')] : []));
 const botAnswers = (h: Harness) => h.matrix.sends().filter((s) => s.sender === h.matrix.botUserId && s.roomId === ROOM).map((s) => String(s.content.body));
 
+/** A loopback group "team" with bob, and a room where erin is an admin, its timeline kept by the fake homeserver. */
+function teamRoom(): { world: LoopbackWorld; matrix: RecordingMatrix; room: Room } {
+  const world = new LoopbackWorld();
+  world.addUser('bob');
+  world.addGroup('team', { members: ['bob', 'relaybot'] });
+  const matrix = new RecordingMatrix();
+  matrix.powers.set(`${ROOM}|${ERIN}`, 100);
+  return { world, matrix, room: new Room(matrix) };
+}
+
 describe('gap repair takes only undelivered events for skipped ones', () => {
   it('a command typed before a link, a refused message and a prefixed command are never bridged after a restart', async () => {
     const path = join(dir, 'commands.db');
-    const world = new LoopbackWorld();
-    world.addUser('bob');
-    world.addGroup('team', { members: ['bob', 'relaybot'] });
-    const matrix = new RecordingMatrix();
-    matrix.powers.set(`${ROOM}|${ERIN}`, 100);
-    const room = new Room(matrix);
+    const { world, matrix, room } = teamRoom();
 
     let h = await startHarness({ config, path, world, matrix });
     await room.deliver(h, room.event(ERIN, 'link loopback team'));
@@ -77,12 +82,7 @@ describe('gap repair takes only undelivered events for skipped ones', () => {
   });
 
   it('an event the homeserver never delivered is still found and bridged in order', async () => {
-    const world = new LoopbackWorld();
-    world.addUser('bob');
-    world.addGroup('team', { members: ['bob', 'relaybot'] });
-    const matrix = new RecordingMatrix();
-    matrix.powers.set(`${ROOM}|${ERIN}`, 100);
-    const room = new Room(matrix);
+    const { world, matrix, room } = teamRoom();
     const h = await startHarness({ config, world, matrix });
     await room.deliver(h, room.event(ERIN, 'link loopback team'));
     await room.deliver(h, room.event(ERIN, 'one'));
