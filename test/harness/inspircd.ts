@@ -15,18 +15,25 @@ import { join } from 'node:path';
 import { ensureDebianPackages, INSPIRCD } from './apt.js';
 import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js';
 import { canConnect } from './tcp.js';
+import { Atheme, inspircdServicesConfig } from './atheme.js';
+import { IrcPerson } from './irc-person.js';
 
 export class Inspircd {
   private proc: ServerProcess | undefined;
   readonly configFile: string;
+  /** Atheme, when asked for. */
+  services: Atheme | undefined;
 
   private constructor(readonly dir: string, readonly port: number, readonly serverName: string) {
     this.configFile = join(dir, 'inspircd.conf');
   }
 
-  static async create(opts: { dir: string; serverName?: string }): Promise<Inspircd> {
+  /** `services`: link Atheme (NickServ, SaslServ) to it, for logins with a password (atheme.ts). */
+  static async create(opts: { dir: string; serverName?: string; services?: boolean }): Promise<Inspircd> {
     ensureDebianPackages([INSPIRCD]);
     const s = new Inspircd(opts.dir, await freePort(), opts.serverName ?? 'irc3.test');
+    const linkPort = opts.services ? await freePort() : undefined;
+    if (linkPort) s.services = new Atheme(join(opts.dir, 'atheme'), linkPort);
     const modules = ['cap', 'ircv3', 'ircv3_capnotify', 'ircv3_servertime', 'ircv3_msgid', 'ircv3_echomessage', 'ircv3_ctctags', 'ircv3_accounttag', 'ircv3_batch', 'ircv3_labeledresponse', 'chanhistory', 'namesx', 'uhnames'];
     writeFileSync(s.configFile, `# Written by the Switchboard test harness.
 <server name="${s.serverName}" description="Switchboard test IRC server" network="SwitchboardTest">
@@ -47,7 +54,7 @@ export class Inspircd {
 <log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${join(s.dir, 'ircd.log')}">
 ${modules.map((m) => `<module name="${m}">`).join('\n')}
 <chanhistory maxlines="5000" notice="no" bots="yes">
-`);
+${linkPort ? inspircdServicesConfig(linkPort) : ''}`);
     writeFileSync(join(s.dir, 'motd.txt'), 'Switchboard test server\n');
     return s;
   }
@@ -59,9 +66,22 @@ ${modules.map((m) => `<module name="${m}">`).join('\n')}
   async start(timeoutMs = 20_000): Promise<void> {
     this.proc = spawnServer('inspircd', INSPIRCD.binary, ['--nofork', '--runasroot', '--nopid', `--config=${this.configFile}`], { cwd: this.dir, logFile: join(this.dir, 'inspircd.log') });
     await waitReady(this.proc, `port ${this.port}`, () => canConnect(this.port), timeoutMs);
+    await this.services?.start();
   }
 
   async stop(): Promise<void> {
+    await this.services?.stop();
     await this.proc?.stop();
+  }
+
+  /** Register `nick` with NickServ (a real account, for SASL), as a person would. */
+  async registerAccount(nick: string, password: string): Promise<void> {
+    const person = await IrcPerson.connect(this.port, nick);
+    try {
+      person.raw(`PRIVMSG NickServ :REGISTER ${password} ${nick}@example.org`);
+      await person.waitFor((h) => h.command === 'notice' && /is now registered/.test(h.message ?? ''), `NickServ registering ${nick}`);
+    } finally {
+      await person.stop();
+    }
   }
 }
