@@ -21,7 +21,8 @@ describe('IRC end to end through Synapse and InspIRCd', { timeout: 300_000 }, ()
   const log = (t: TestContext, line: string) => t.diagnostic(line);
 
   before(async () => {
-    stack = await Stack.start({ irc: true, bridge: { logLevel: 'debug' }, ...(process.env.IRC_DIR && { dir: process.env.IRC_DIR }) });
+    // IRC_DIR keeps every server's files and logs there for a post-mortem.
+    stack = await Stack.start({ irc: true, ...(process.env.IRC_DIR && { dir: process.env.IRC_DIR }) });
     alice = await stack.user('alice');
     dave = await stack.user('dave');
     ian = await IrcPerson.connect(stack.ircd!.port, 'ian');
