@@ -88,6 +88,24 @@ describe('durability rules', () => {
     await h.stop();
   });
 
+  it('a message that waited and is then given up on loses its ⏳ mark and gets the failure notice', async () => {
+    const h = await startHarness({ config: fastRetry });
+    const roomId = await portalRoom(h);
+    interceptSends(h.world, (ev) => {
+      if (ev.type === 'message' && ev.content.text.endsWith('doomed')) throw new Error('the network refuses this one');
+    });
+    h.world.setOnline(false);
+    h.engine.handleTransaction('doomed-1', [{ ...matrixText(roomId, ALICE, 'doomed'), event_id: '$doomed' }]);
+    await new Promise((r) => setTimeout(r, 150));
+    const mark = h.matrix.sends('m.reaction').find((r) => r.sender === h.matrix.botUserId);
+    assert.ok(mark, 'marked while it waits');
+    h.world.setOnline(true);
+    await h.engine.idle();
+    assert.deepEqual(h.matrix.of('redact').map((r) => r.eventId), [mark.eventId], 'the mark is taken off');
+    assert.ok(bodies(h).some((b) => b.startsWith('⚠ Not delivered')));
+    await h.stop();
+  });
+
   it('in a DM the outage is said with a notice', async () => {
     const h = await startHarness({ config: fastRetry });
     h.world.addUser('bob');

@@ -14,7 +14,7 @@ export const MESSAGE_STATUS_TYPE = 'com.beeper.message_send_status';
 export type SendStatus = 'PENDING' | 'SUCCESS' | 'FAIL_RETRIABLE' | 'FAIL_PERMANENT';
 
 /** Who speaks for the bridge in this portal's room: the bot is not in DM rooms, the contact's ghost is. */
-function speakerOf(ctx: BridgeContext, portal: PortalRow): MatrixUserId {
+export function speakerOf(ctx: BridgeContext, portal: PortalRow): MatrixUserId {
   return portal.kind === 'dm' ? ctx.naming.ghostUserId(portal.network, remoteUserId(portal.chatId)) : ctx.naming.botUserId;
 }
 
@@ -49,6 +49,7 @@ export async function notifyDeliveryFailure(ctx: BridgeContext, portal: PortalRo
     return;
   }
   await sendStatus(ctx, portal, eventId, 'FAIL_PERMANENT', reason);
+  await takeDelayedMarkOff(ctx, portal, eventId); // it will not go: the notice below says so
   if (ctx.config.bridge.delivery_errors) await notice(ctx, { ...portal, roomId: portal.roomId }, eventId, sender, `⚠ Not delivered to ${portal.network}: ${reason}`, 'fail');
 }
 
@@ -88,6 +89,11 @@ export async function notifyDelayed(ctx: BridgeContext, portal: PortalRow, event
 /** The message that waited went: its status says so, and its ⏳ mark is taken off. */
 export async function notifyDeliveredLate(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId): Promise<void> {
   await sendStatus(ctx, portal, eventId, 'SUCCESS');
+  await takeDelayedMarkOff(ctx, portal, eventId);
+}
+
+/** The ⏳ mark of a message that no longer waits (it went, or it was given up on). */
+async function takeDelayedMarkOff(ctx: BridgeContext, portal: PortalRow, eventId: MatrixEventId): Promise<void> {
   const mark = delayedMarks.get(ctx)?.get(eventId);
   if (!mark) return;
   delayedMarks.get(ctx)!.delete(eventId);

@@ -6,7 +6,8 @@
  * that refuses every ghost (muted, say) must not make the relay answer every line.
  */
 import type { RemoteEvent } from '../../events.js';
-import { remoteUserId, type MatrixEventId, type MatrixRoomId } from '../../ids.js';
+import type { MatrixEventId, MatrixRoomId } from '../../ids.js';
+import { speakerOf } from '../matrix/notify.js';
 import type { BridgeContext } from '../../context.js';
 import type { PortalRow } from '../../store/store.js';
 import { singleLineName } from '../../safety.js';
@@ -32,7 +33,7 @@ export async function notifyRemoteFailure(ctx: BridgeContext, portal: PortalRow,
   if (now - (times.get(portal.portalKey) ?? -Infinity) < NOTICE_EVERY_MS) return;
   times.set(portal.portalKey, now);
   let noticeId: MatrixEventId | undefined;
-  const speaker = portal.kind === 'dm' ? ctx.naming.ghostUserId(portal.network, remoteUserId(portal.chatId)) : ctx.naming.botUserId;
+  const speaker = speakerOf(ctx, portal);
   if (portal.roomId) {
     noticeId = await ctx.matrix.sendEvent(portal.roomId as MatrixRoomId, speaker, 'm.room.message',
       { msgtype: 'm.notice', body: `⚠ ${what} from ${who} on ${portal.network} could not be bridged here: ${why}`, 'm.mentions': {} },
