@@ -10,8 +10,10 @@ import type { MatrixMessageContent } from './matrix-types.js';
 /** Room for the content in a 65,536-byte event (the rest: ids, keys, hashes, signatures, unsigned). */
 export const MAX_CONTENT_BYTES = 60_000;
 
+/** The name of the file that carries the whole text of a message that was cut. */
+export const OVERFLOW_FILE = 'message.txt';
 /** The line a cut text ends with when its whole text follows as a file. */
-export const CONTINUES_MARKER = '\n[… the message continues in the attached file message.txt]';
+export const CONTINUES_MARKER = `\n[… the message continues in the attached file ${OVERFLOW_FILE}]`;
 /** The line a cut edit ends with (an edit replaces one event: no file can follow it). */
 export const EDIT_CUT_MARKER = '\n[… cut: the edit is longer than one Matrix event can hold]';
 

@@ -2,8 +2,9 @@
  * Text that crosses the bridge is well-formed Unicode. A lone UTF-16 surrogate
  * ("x\ud800y", legal in a JavaScript string and in JSON's \u escapes) has no UTF-8
  * encoding: Synapse answers 500 to it, and an XML stream that carries it is broken.
- * Both boundaries (what adapters emit, what the homeserver sends) pass through here,
- * so no later code ever sees one.
+ * Text passes through here where it enters (what adapters emit, what the homeserver
+ * sends) and where it leaves (to Synapse, to an adapter), since a converter's cut can
+ * make a lone surrogate out of a well-formed text.
  */
 
 /** `value` with every lone surrogate in every string (keys too) replaced by U+FFFD; shared where nothing changes. */

@@ -9,7 +9,7 @@ import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
 import { attachmentContent } from './media.js';
-import { fitContent } from '../../convert/fit.js';
+import { fitContent, OVERFLOW_FILE } from '../../convert/fit.js';
 
 type RemoteMessage = Extract<RemoteEvent, { type: 'message' }>;
 
@@ -58,8 +58,6 @@ async function overflowFile(ctx: BridgeContext, text: string): Promise<MatrixMes
   const mxc = await ctx.matrix.uploadMedia(bytes, 'text/plain; charset=utf-8', OVERFLOW_FILE);
   return { msgtype: 'm.file', body: OVERFLOW_FILE, filename: OVERFLOW_FILE, url: mxc, info: { mimetype: 'text/plain', size: bytes.length } };
 }
-
-const OVERFLOW_FILE = 'message.txt';
 
 /**
  * Who shows a message the user sent from another client of theirs, without double
