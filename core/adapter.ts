@@ -99,6 +99,12 @@ export interface EventSink {
   state(state: ConnectionState): void;
   /** Replace the login's adapter-owned data (refreshed token, new offset). Durable when it resolves. */
   persist(data: Record<string, unknown>): Promise<void>;
+  /**
+   * Put a long text where people on the network can read it (the bridge's public media
+   * links, `public_media`), for networks where a long message is unwelcome (IRC). Resolves
+   * with the link, or undefined when the bridge serves no links. Does I/O.
+   */
+  publishText?(text: string, name: string): Promise<string | undefined>;
   log: Logger;
 }
 
@@ -171,7 +177,17 @@ export interface AdapterSession {
    * logs it; the next change is sent as usual). Keep the last one for reconnects.
    */
   setPresence?(presence: OwnPresence): Promise<void>;
+  /**
+   * Optional, for networks whose servers differ (IRCv3 capabilities): what this connection
+   * can do right now, for a send as itself or (`relayed`) for a Matrix user it speaks for.
+   * Narrows the adapter's declared `capabilities`, never widens them (core/capabilities.ts).
+   * No I/O.
+   */
+  capabilitiesNow?(relayed: boolean): ConnectionCapabilities;
 }
+
+/** The part of `Capabilities` a connection may narrow (see `AdapterSession.capabilitiesNow`). */
+export type ConnectionCapabilities = Partial<Pick<Capabilities, 'edits' | 'deletes' | 'reactions' | 'replies' | 'typing'>>;
 
 /** A Matrix user's own presence, for their login on a network. */
 export interface OwnPresence {

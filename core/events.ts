@@ -125,6 +125,11 @@ export type RemoteEvent =
   | (RemoteBase & { type: 'chat-info'; info: ChatInfo })
   | (RemoteBase & { type: 'member'; user: SenderRef; change: 'join' | 'leave' | 'kick' | 'ban'; by?: RemoteUserId; reason?: string })
   /**
+   * A member's standing in the chat changed (an IRC channel operator, a MUC moderator): the
+   * ghost gets power level 50 in the room, or loses it (core/portal/remote/role.ts).
+   */
+  | (RemoteBase & { type: 'role'; user: SenderRef; role: 'moderator' | 'member' })
+  /**
    * A person on the network used a direct-chat invite (`AdapterSession.directInvite`):
    * `chat` is the DM with them as the relay account sees it, `code` the invite's code.
    */

@@ -72,6 +72,12 @@ export class LoginLifecycle {
         live.login = { ...live.login, data };
         await this.ctx.store.durable();
       },
+      publishText: async (text, name) => {
+        const links = this.ctx.mediaLinks;
+        if (!links) return undefined;
+        const mxc = await this.ctx.matrix.uploadMedia(new TextEncoder().encode(text), 'text/plain; charset=utf-8', name);
+        return links.link(mxc, name);
+      },
       log,
     };
     live.session = network.adapter.createSession(

@@ -213,6 +213,12 @@ export class LoopbackWorld {
     await this.toGroup(c, (viewer) => ({ type: 'typing', chat: { id: c.id, kind: 'group' }, sender: this.sender(remoteUserId(user), viewer), active }));
   }
 
+  /** A member becomes a moderator of the group, or stops being one. */
+  async setRole(user: string, chat: string, role: 'moderator' | 'member'): Promise<void> {
+    const c = this.group(remoteChatId(chat));
+    await this.toGroup(c, (viewer) => ({ type: 'role', chat: { id: c.id, kind: 'group' }, user: this.sender(remoteUserId(user), viewer), role }));
+  }
+
   async rename(chat: string, name: string): Promise<void> {
     const c = this.group(remoteChatId(chat));
     c.name = name;

@@ -123,4 +123,32 @@ describe('remote -> Matrix', () => {
     assert.deepEqual(h.matrix.of('typing').map((t) => [t.userId, t.typing]), [['@_loopback_bob:example.org', true]]);
     assert.deepEqual(h.matrix.of('state').map((s) => [s.type, s.content]), [['m.room.name', { name: 'Renamed' }]]);
   });
+
+  it('a remote moderator\'s ghost gets power level 50 and loses it again; a level set higher on Matrix, and a bot without power, are left alone', async () => {
+    h.world.addGroup('general', { members: ['alice', 'bob', 'carol'] });
+    await h.world.say('bob', 'general', 'hi');
+    await h.engine.idle();
+    const roomId = h.matrix.of('createRoom')[0]!.roomId;
+    const levels = { users: { '@switchboard:example.org': 100, '@_loopback_carol:example.org': 75 }, users_default: 0, events: { 'm.room.power_levels': 100 } };
+    h.matrix.roomStates.set(`${roomId}|m.room.power_levels|`, levels);
+    h.matrix.powers.set(`${roomId}|@switchboard:example.org`, 100);
+    await h.world.setRole('bob', 'general', 'moderator');
+    await h.engine.idle();
+    const [up] = h.matrix.of('state').filter((s) => s.type === 'm.room.power_levels');
+    assert.deepEqual(up?.content.users, { '@switchboard:example.org': 100, '@_loopback_carol:example.org': 75, '@_loopback_bob:example.org': 50 });
+    assert.equal(up?.sender, '@switchboard:example.org');
+    h.matrix.roomStates.set(`${roomId}|m.room.power_levels|`, up!.content);
+    await h.world.setRole('bob', 'general', 'moderator'); // again: nothing to change
+    await h.world.setRole('carol', 'general', 'member'); // 75 was given on Matrix: not the network's to take
+    await h.world.setRole('bob', 'general', 'member');
+    await h.engine.idle();
+    const changes = h.matrix.of('state').filter((s) => s.type === 'm.room.power_levels');
+    assert.equal(changes.length, 2);
+    assert.deepEqual(changes[1]?.content.users, { '@switchboard:example.org': 100, '@_loopback_carol:example.org': 75 });
+    h.matrix.roomStates.set(`${roomId}|m.room.power_levels|`, changes[1]!.content);
+    h.matrix.powers.set(`${roomId}|@switchboard:example.org`, 50); // a linked room where the bot is a mere moderator
+    await h.world.setRole('bob', 'general', 'moderator');
+    await h.engine.idle();
+    assert.equal(h.matrix.of('state').filter((s) => s.type === 'm.room.power_levels').length, 2, 'the bot may not change power levels: nothing sent');
+  });
 });

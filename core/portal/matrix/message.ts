@@ -12,6 +12,7 @@ import { applyRelayTemplate, routeFor } from './route.js';
 import type { Attempt } from '../../inbox-runner.js';
 import { sendOutbound } from './send.js';
 import { mayActOn } from '../authority.js';
+import { capabilitiesOf } from '../../capabilities.js';
 
 export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   const eventId = ev.event_id as MatrixEventId;
@@ -28,7 +29,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
     await notifyDeliveryFailure(ctx, portal, eventId, sender, route.reason);
     return failed(route.reason);
   }
-  const caps = route.live.network.adapter.capabilities;
+  const caps = capabilitiesOf(route.live, Boolean(route.relayedFor));
   const template = route.live.network.section.relay_template;
   const relay = (c: MessageContent) => (route.relayedFor ? applyRelayTemplate(c, template, route.relayedFor) : c);
   const base = { chat: portal.chatId, ...(route.relayedFor && { relayedFor: route.relayedFor }) };

@@ -11,6 +11,7 @@ import { notifyDeliveryFailure } from './notify.js';
 import { reactionAsText } from './fallbacks.js';
 import type { Attempt } from '../../inbox-runner.js';
 import { sendOutbound } from './send.js';
+import { capabilitiesOf } from '../../capabilities.js';
 
 /** The route for the event's sender; when there is none, the sender has been told why. */
 async function routeOrNotify(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Route> {
@@ -29,7 +30,7 @@ export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: 
   const sender = ev.sender as MatrixUserId;
   const r = await routeOrNotify(ctx, portal, ev);
   if (!r.ok) return failed(r.reason);
-  const caps = r.live.network.adapter.capabilities;
+  const caps = capabilitiesOf(r.live, Boolean(r.relayedFor));
   const base = { chat: portal.chatId, ...(r.relayedFor && { relayedFor: r.relayedFor }) };
   if (caps.reactions === 'none') {
     if (ctx.config.bridge.reaction_fallback === 'drop') return ignored('network has no reactions; fallback is drop');
@@ -66,7 +67,7 @@ export async function matrixRedaction(ctx: BridgeContext, portal: PortalRow, ev:
   }
   const r = await routeOrNotify(ctx, portal, ev);
   if (!r.ok) return failed(r.reason);
-  const caps = r.live.network.adapter.capabilities;
+  const caps = capabilitiesOf(r.live, Boolean(r.relayedFor));
   const base = { chat: portal.chatId, ...(r.relayedFor && { relayedFor: r.relayedFor }) };
   if (reaction) {
     // The row goes only after the send: a crash before it replays this redaction instead of forgetting it.

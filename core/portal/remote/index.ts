@@ -9,6 +9,7 @@ import { remoteDelete, remoteEdit } from './edit-delete.js';
 import { remoteDmInviteAccepted } from './dm-invite.js';
 import { remoteMessage } from './message.js';
 import { remoteReaction } from './reaction.js';
+import { remoteRole } from './role.js';
 
 export function handleRemoteEvent(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
   // What the user did from another client of theirs: messages are shown as marked notices
@@ -24,6 +25,7 @@ export function handleRemoteEvent(ctx: BridgeContext, portal: PortalRow, live: L
     case 'receipt': return remoteReceipt(ctx, portal, live, ev);
     case 'chat-info': return remoteChatInfo(ctx, portal, live, ev);
     case 'member': return remoteMember(ctx, portal, live, ev);
+    case 'role': return remoteRole(ctx, portal, live, ev);
     case 'chat-moved': return remoteChatMoved(ctx, portal, live, ev);
     case 'dm-invite-accepted': return remoteDmInviteAccepted(ctx, portal, live, ev);
     case 'presence':
