@@ -9,8 +9,10 @@ import { tryIrcLogin } from './try-login.js';
 
 export const ircCapabilities: Capabilities = {
   edits: false, // no server here offers message editing; the core sends "* new text"
-  deletes: false, // draft/message-redaction: no server here has it
-  reactions: 'none', // +draft/react needs client tags on both ends; the core's fallback applies
+  // Both depend on the server: each connection narrows them (IrcSession.capabilitiesNow).
+  deletes: true, // draft/message-redaction where offered, else the sender is told
+  reactions: 'any', // +draft/react where the server relays client tags (and not through the relay), else "reacted 👍"
+
   replies: true, // +draft/reply where the server relays client tags, else plain text
   typing: true, // +typing where the server relays client tags
   receipts: false,

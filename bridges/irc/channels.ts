@@ -1,14 +1,15 @@
 /**
  * One connection's channels: the ones it should be in (kept in the login data and
  * rejoined after every reconnect, in their display spelling), who is in each as this
- * connection saw it (from NAMES, joins, parts, quits, kicks, nick changes), and the
- * JOINs it is waiting on. Keys are case-folded (names.ts).
+ * connection saw it (from NAMES, joins, parts, quits, kicks, nick changes), which of
+ * them are operators, and the JOINs it is waiting on. Keys are case-folded (names.ts).
  */
 import { foldCase } from './names.js';
 
 export class Channels {
   private readonly wanted = new Map<string, string>();
   private readonly members = new Map<string, Set<string>>();
+  private readonly ops = new Map<string, Set<string>>();
   private readonly waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }[]>();
 
   constructor(initial: readonly string[] = []) {
@@ -40,8 +41,9 @@ export class Channels {
   membersOf(channel: string): ReadonlySet<string> | undefined {
     return this.members.get(foldCase(channel));
   }
-  setMembers(channel: string, nicks: readonly string[]): void {
+  setMembers(channel: string, nicks: readonly string[], ops: readonly string[] = []): void {
     this.members.set(foldCase(channel), new Set(nicks.map(foldCase)));
+    this.ops.set(foldCase(channel), new Set(ops.map(foldCase)));
   }
   addMember(channel: string, nick: string): void {
     const key = foldCase(channel);
@@ -51,6 +53,20 @@ export class Channels {
   }
   removeMember(channel: string, nick: string): void {
     this.members.get(foldCase(channel))?.delete(foldCase(nick));
+    this.ops.get(foldCase(channel))?.delete(foldCase(nick));
+  }
+  isOp(channel: string, nick: string): boolean {
+    return this.ops.get(foldCase(channel))?.has(foldCase(nick)) ?? false;
+  }
+  /** Whether this changed what we knew. */
+  setOp(channel: string, nick: string, op: boolean): boolean {
+    const key = foldCase(channel);
+    const set = this.ops.get(key) ?? new Set<string>();
+    this.ops.set(key, set);
+    if (set.has(foldCase(nick)) === op) return false;
+    if (op) set.add(foldCase(nick));
+    else set.delete(foldCase(nick));
+    return true;
   }
   isMember(channel: string, nick: string): boolean {
     return this.members.get(foldCase(channel))?.has(foldCase(nick)) ?? false;
@@ -63,6 +79,7 @@ export class Channels {
   /** The connection dropped: it is in no channel until it joins again. */
   forgetMembers(): void {
     this.members.clear();
+    this.ops.clear();
   }
 
   // ------------------------------------------------------------ JOINs in flight

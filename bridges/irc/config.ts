@@ -1,5 +1,5 @@
 /** The `networks.irc` config section (one section per IRC network). */
-import { ircNickProblem } from './names.js';
+import { foldCase, ircNickProblem, isChannel } from './names.js';
 
 export interface IrcConfig {
   host: string;
@@ -17,9 +17,13 @@ export interface IrcConfig {
   idleTimeoutS: number;
   /** Lines one connection sends at once, then per second (IRC servers disconnect floods). */
   flood: { burst: number; perSecond: number };
+  /** Keys (+k) of channels that have one, by case-folded channel name; used by every connection's JOIN. */
+  channelKeys: Record<string, string>;
+  /** Without draft/multiline: a message of more lines sends this many and a link to the whole text (0: every line). */
+  maxLines: number;
 }
 
-const KEYS = ['host', 'port', 'tls', 'tls_ca_file', 'relay', 'realname', 'max_connections', 'idle_timeout_s', 'flood'];
+const KEYS = ['host', 'port', 'tls', 'tls_ca_file', 'relay', 'realname', 'max_connections', 'idle_timeout_s', 'flood', 'channel_keys', 'max_lines'];
 
 const wholeAtLeast = (v: unknown, min: number, what: string): number => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${what}: must be a whole number, at least ${min}`);
@@ -54,6 +58,16 @@ export function parseIrcConfig(raw: unknown): IrcConfig {
   const flood = (o.flood ?? {}) as Record<string, unknown>;
   const perSecond = flood.per_second ?? 0.5;
   if (typeof perSecond !== 'number' || !(perSecond > 0)) throw new Error('flood.per_second: must be a number above 0');
+  const channelKeys: Record<string, string> = {};
+  if (o.channel_keys !== undefined) {
+    if (!o.channel_keys || typeof o.channel_keys !== 'object' || Array.isArray(o.channel_keys)) throw new Error('channel_keys: must map channels to keys, e.g. { "#team": "${IRC_TEAM_KEY}" }');
+    for (const [channel, key] of Object.entries(o.channel_keys as Record<string, unknown>)) {
+      if (!isChannel(channel)) throw new Error(`channel_keys: ${JSON.stringify(channel.slice(0, 60))} is not a channel name`);
+      // A key is one IRC parameter: no spaces, commas or control characters.
+      if (typeof key !== 'string' || !/^[^\s,\u0000-\u001f]{1,64}$/.test(key)) throw new Error(`channel_keys.${channel}: must be one word of at most 64 characters`);
+      channelKeys[foldCase(channel)] = key;
+    }
+  }
   return {
     host: o.host,
     port,
@@ -64,5 +78,7 @@ export function parseIrcConfig(raw: unknown): IrcConfig {
     maxConnections: o.max_connections === undefined ? 50 : wholeAtLeast(o.max_connections, 1, 'max_connections'),
     idleTimeoutS: o.idle_timeout_s === undefined ? 0 : wholeAtLeast(o.idle_timeout_s, 0, 'idle_timeout_s'),
     flood: { burst: flood.burst === undefined ? 5 : wholeAtLeast(flood.burst, 1, 'flood.burst'), perSecond },
+    channelKeys,
+    maxLines: o.max_lines === undefined ? 10 : wholeAtLeast(o.max_lines, 0, 'max_lines'),
   };
 }

@@ -85,6 +85,20 @@ export function parseIrcFormatting(raw: string): { text: string; spans: FormatSp
   return { text, spans: spans.sort((a, b) => a.offset - b.offset || b.length - a.length) };
 }
 
+/** A body that may hold line breaks (a draft/multiline batch, multiline.ts): each line parsed on its own, as IRC clients show them. */
+export function parseIrcLines(raw: string): { text: string; spans: FormatSpan[] } {
+  if (!raw.includes('\n')) return parseIrcFormatting(raw);
+  let text = '';
+  const spans: FormatSpan[] = [];
+  for (const [i, line] of raw.split('\n').entries()) {
+    if (i) text += '\n';
+    const parsed = parseIrcFormatting(line);
+    for (const span of parsed.spans) spans.push({ ...span, offset: span.offset + text.length });
+    text += parsed.text;
+  }
+  return { text, spans };
+}
+
 /** Every control byte (C0, DEL) out of text that goes to IRC; line breaks are the caller's (splitting). */
 export function withoutControls(text: string): string {
   return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '');

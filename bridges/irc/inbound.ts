@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { FormatSpan, RemoteEvent } from '../../core/events.js';
 import { remoteMessageId, type RemoteMessageId } from '../../core/ids.js';
-import { parseIrcFormatting } from './format.js';
+import { parseIrcLines } from './format.js';
 import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
 import { fromWire } from './wire.js';
 
@@ -67,7 +67,7 @@ export function lineToEvent(raw: InboundLine, ctx: InboundContext, counter: () =
     if (ctx.relay || foldCase(target) !== foldCase(ctx.ownNick())) return undefined;
     chat = { id: chatIdOf(nick), kind: 'dm' };
   }
-  const { text, spans } = parseIrcFormatting(fromWire(raw.message ?? ''));
+  const { text, spans } = parseIrcLines(fromWire(raw.message ?? ''));
   if (!text.trim()) return undefined;
   const mention = chat.kind === 'group' ? leadingMention(text, ctx.members(target)) : undefined;
   const allSpans = mention ? [mention, ...spans] : spans;

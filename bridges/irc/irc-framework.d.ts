@@ -55,7 +55,7 @@ declare module 'irc-framework' {
     user: { nick: string; username: string; host: string };
     network: {
       name: string;
-      cap: { isEnabled(cap: string): boolean; enabled: string[] };
+      cap: { isEnabled(cap: string): boolean; enabled: string[]; available: Map<string, string> };
       supports(feature: string): string | boolean;
     };
     connection: { end(line?: string, force?: boolean): void };

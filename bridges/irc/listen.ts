@@ -31,6 +31,9 @@ export interface ConnectionView {
   netsplitGraceMs?: number;
 }
 
+/** Channel member modes that make an operator: op, admin (protect), owner (founder). */
+const OPERATOR_MODES = new Set(['o', 'a', 'q']);
+
 /** A netsplit's quit message: the two server names, e.g. "hub.example.net leaf.example.net". */
 const NETSPLIT = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+ [A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 /** How long a netsplit quit waits for the netjoin before the ghost leaves. */
@@ -61,9 +64,27 @@ export function listenForEvents(client: Client, c: ConnectionView): void {
     const typing = e.tags?.['+typing'];
     if (typing) emit({ type: 'typing', chat, sender, active: typing === 'active' });
     // IRCv3 +draft/react: a reaction to the message its +draft/reply names.
-    const react = e.tags?.['+draft/react'];
+    // IRCv3 +draft/react (and the proposed +draft/unreact): a reaction to the message its +draft/reply names.
     const to = e.tags?.['+draft/reply'];
-    if (react && to && react.length <= 64) emit({ type: 'reaction', chat, sender, target: remoteMessageId(to), key: react });
+    const react = e.tags?.['+draft/react'];
+    const unreact = e.tags?.['+draft/unreact'];
+    if (to && react && react.length <= 64) emit({ type: 'reaction', chat, sender, target: remoteMessageId(to), key: fromWire(react) });
+    if (to && unreact && unreact.length <= 64) emit({ type: 'reaction', chat, sender, target: remoteMessageId(to), key: fromWire(unreact), removed: true });
+  });
+  // draft/message-redaction: `:nick!u@h REDACT <target> <msgid> [:reason]`; irc-framework does not know it.
+  client.on('unknown command', (cmd: { command?: string; nick?: string; params?: string[] }) => {
+    if (cmd.command !== 'REDACT' || !cmd.nick || !cmd.params?.[1]) return;
+    const nick = fromWire(cmd.nick);
+    const target = fromWire(cmd.params[0] ?? '');
+    if (registry.isOwnNick(nick)) return;
+    const msgid = remoteMessageId(cmd.params[1]);
+    if (isChannel(target)) {
+      if (!registry.isReader(member, target)) return;
+      // The server let an operator remove someone else's line: the core applies that only for a moderator.
+      emit({ type: 'delete', chat: { id: chatIdOf(target), kind: 'group' }, sender: { id: userIdOf(nick), name: nick }, target: msgid, ...(channels.isOp(target, nick) && { moderator: true }) });
+    } else if (!c.relay && foldCase(target) === foldCase(c.ownNick())) {
+      emit({ type: 'delete', chat: { id: chatIdOf(nick), kind: 'dm' }, sender: { id: userIdOf(nick), name: nick }, target: msgid });
+    }
   });
   client.on('join', (e: { nick: string; channel: string }) => {
     const nick = fromWire(e.nick);
@@ -97,6 +118,10 @@ export function listenForEvents(client: Client, c: ConnectionView): void {
     if (!registry.isOwnNick(nick) && registry.isReader(member, channel)) {
       emit({ type: 'member', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, change, ...(by && { by: userIdOf(by) }), ...(reason && { reason }) });
     }
+  };
+  // An operator's ghost is a moderator in the room (core/portal/remote/role.ts).
+  const role = (channel: string, nick: string, op: boolean) => {
+    if (!registry.isOwnNick(nick) && registry.isReader(member, channel)) emit({ type: 'role', chat: { id: chatIdOf(channel), kind: 'group' }, user: { id: userIdOf(nick), name: nick }, role: op ? 'moderator' : 'member' });
   };
   client.on('part', (e: { nick: string; channel: string; message?: string }) => left(fromWire(e.nick), fromWire(e.channel), 'leave'));
   client.on('kick', (e: { kicked: string; nick: string; channel: string; message?: string }) => left(fromWire(e.kicked), fromWire(e.channel), 'kick', fromWire(e.nick), e.message ? fromWire(e.message) : undefined));
@@ -133,13 +158,30 @@ export function listenForEvents(client: Client, c: ConnectionView): void {
       return;
     }
     for (const display of channels.channelsOf(from)) {
+      const op = channels.isOp(display, from);
+      if (op) role(display, from, false); // the old nick's ghost leaves; its power goes with it
       left(from, display, 'leave');
       channels.addMember(display, to);
       if (!registry.isOwnNick(to) && registry.isReader(member, display)) emit({ type: 'member', chat: { id: chatIdOf(display), kind: 'group' }, user: { id: userIdOf(to), name: to }, change: 'join' });
+      if (op && channels.setOp(display, to, true)) role(display, to, true);
     }
   });
-  client.on('userlist', (e: { channel: string; users: { nick: string }[] }) => {
-    channels.setMembers(fromWire(e.channel), e.users.map((u) => fromWire(u.nick)));
+  client.on('userlist', (e: { channel: string; users: { nick: string; modes?: string[] }[] }) => {
+    const channel = fromWire(e.channel);
+    const users = e.users.map((u) => ({ nick: fromWire(u.nick), op: (u.modes ?? []).some((m) => OPERATOR_MODES.has(m)) }));
+    channels.setMembers(channel, users.map((u) => u.nick), users.filter((u) => u.op).map((u) => u.nick));
+    // Whoever is an operator when we join: their ghost is a moderator (the core does nothing when it already is).
+    for (const u of users) if (u.op) role(channel, u.nick, true);
+  });
+  client.on('mode', (e: { target: string; modes?: { mode: string; param?: string }[] }) => {
+    const channel = fromWire(e.target ?? '');
+    if (!isChannel(channel)) return;
+    for (const m of e.modes ?? []) {
+      const op = m.mode[0] === '+';
+      if (!OPERATOR_MODES.has(m.mode.slice(1)) || !m.param) continue;
+      const nick = fromWire(m.param);
+      if (channels.setOp(channel, nick, op)) role(channel, nick, op);
+    }
   });
   client.on('topic', (e: { channel: string; topic: string; nick?: string }) => {
     const channel = fromWire(e.channel);

@@ -6,17 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, type MessageEvent } from 'irc-framework';
-import type { AdapterSession, Delivery, EventSink, LoginInfo } from '../../core/adapter.js';
+import type { AdapterSession, ConnectionCapabilities, Delivery, EventSink, LoginInfo } from '../../core/adapter.js';
 import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/events.js';
 import { remoteMessageId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import type { IrcConfig } from './config.js';
-import { toIrcFormatting, withoutControls } from './format.js';
+import { withoutControls } from './format.js';
+import { EchoWaiters } from './echoes.js';
 import { listenForEvents } from './listen.js';
 import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
 import type { IrcRegistry, Member } from './registry.js';
 import { SendQueue } from './send-queue.js';
 import { Channels } from './channels.js';
-import { splitLines, textBudget } from './split.js';
+import { textBudget } from './split.js';
+import { sendMessageLines, type LineIo } from './outgoing.js';
 import { fromWire, guardLines, line, toWire } from './wire.js';
 
 /** What a login keeps (encrypted by the core). */
@@ -28,10 +30,13 @@ export interface IrcLoginData {
   channels?: string[];
 }
 
+/** Capabilities the bridge uses beyond irc-framework's own list. */
+const EXTRA_CAPS = ['labeled-response', 'draft/message-redaction', 'draft/multiline'] as const;
+/** Longest reaction key sent as a client tag (servers cap a line's tags at 4,094 bytes). */
+const MAX_REACTION_BYTES = 200;
+
 /** How long a JOIN may take before the chat counts as unreachable. */
 const JOIN_TIMEOUT_MS = 15_000;
-/** How long a sent line waits for its echo (echo-message) before its id is made up. */
-const ECHO_TIMEOUT_MS = 10_000;
 /** A prefix as long as servers make them, when ours is not known yet (nick!user@host). */
 const WORST_PREFIX = `${'n'.repeat(30)}!${'u'.repeat(10)}@${'h'.repeat(63)}`;
 
@@ -40,7 +45,7 @@ export class IrcSession implements AdapterSession {
   private readonly queue: SendQueue;
   private readonly data: IrcLoginData;
   private readonly channels: Channels;
-  private readonly echoes: { label: string; resolve: (msgid: string | undefined) => void }[] = [];
+  private readonly echoes = new EchoWaiters();
   private labels = 0;
   private counter = 0;
   private stopping = false;
@@ -85,7 +90,7 @@ export class IrcSession implements AdapterSession {
         this.registry.setNick(this.member, this.currentNick);
         this.queue.reopen();
         this.sink.state({ state: 'connected' });
-        for (const display of this.channels.list()) void this.write('JOIN', [display]).catch(() => undefined);
+        for (const display of this.channels.list()) void this.write('JOIN', this.joinParams(display)).catch(() => undefined);
         this.sink.log.info({ nick: this.currentNick, channels: wanted, caps: client.network.cap.enabled }, 'irc connected');
         this.watchIdle();
         resolve();
@@ -107,11 +112,13 @@ export class IrcSession implements AdapterSession {
       client.on('sasl failed', (e: { reason?: string }) => this.fail(client, 'bad-credentials', `SASL login failed (${e.reason ?? 'wrong account or password'})`, reject));
       client.on('close', () => {
         this.queue.clear(new Error('the IRC connection closed'));
-        for (const w of this.echoes.splice(0)) w.resolve(undefined);
+        this.echoes.clear();
         if (!registered) reject(new Error(`could not connect to ${this.config.host}:${this.config.port}`));
         if (this.client === client) this.closed();
       });
       this.listen(client);
+      // Capabilities irc-framework does not ask for by itself; each is used only if the server grants it.
+      client.requestCap([...EXTRA_CAPS]);
       client.connect({
         host: this.config.host,
         port: this.config.port,
@@ -210,9 +217,7 @@ export class IrcSession implements AdapterSession {
   /** Our own line coming back (echo-message): it tells the id the server gave it. */
   private isOwnEcho(e: MessageEvent): boolean {
     if (foldCase(fromWire(e.nick ?? '')) !== foldCase(this.currentNick)) return false;
-    const label = e.tags?.label;
-    const i = label ? this.echoes.findIndex((w) => w.label === label) : 0;
-    if (i >= 0 && this.echoes[i]) this.echoes.splice(i, 1)[0]!.resolve(e.tags?.msgid);
+    this.echoes.echoed(e.tags?.label, e.tags?.msgid);
     return true;
   }
 
@@ -245,21 +250,10 @@ export class IrcSession implements AdapterSession {
         const prefix = this.client?.user.host ? `${this.currentNick}!${this.client.user.username}@${this.client.user.host}` : WORST_PREFIX;
         const emote = ev.content.kind === 'emote';
         const budget = textBudget(prefix, command, target) - (emote ? 9 : 0); // "\x01ACTION " and "\x01"
-        const lines = splitLines(ev.content, budget, (p) => toIrcFormatting(p));
-        if (!lines.length) return { status: 'unsupported', reason: 'nothing to send on IRC (the message had no text)' };
-        const echo = this.can('echo-message');
-        let first: string | undefined;
-        for (const [i, text] of lines.entries()) {
-          const tags: Record<string, string> = {};
-          if (i === 0 && ev.replyTo && this.can('message-tags')) tags['+draft/reply'] = ev.replyTo;
-          const label = `${delivery?.key ?? 'sb'}-${++this.labels}`.slice(-60);
-          if (this.can('labeled-response')) tags.label = label;
-          const echoed = echo ? this.awaitEcho(this.can('labeled-response') ? label : '') : undefined;
-          await this.write(command, [target, emote ? `\x01ACTION ${text}\x01` : text], tags);
-          const msgid = await echoed;
-          if (i === 0) first = msgid;
-        }
-        return { status: 'sent', remoteId: remoteMessageId(first ?? `out:${delivery?.key ?? `${Date.now()}-${this.counter++}`}`) };
+        const replyTo = ev.replyTo && hasServerId(ev.replyTo) ? ev.replyTo : undefined;
+        const done = await sendMessageLines(this.lineIo(delivery), { command, target, emote, content: ev.content, ...(replyTo && { replyTo }), budget, maxLines: this.config.maxLines });
+        if (!done.sent) return { status: 'unsupported', reason: 'nothing to send on IRC (the message had no text)' };
+        return { status: 'sent', remoteId: remoteMessageId(done.msgid ?? `out:${delivery?.key ?? `${Date.now()}-${this.counter++}`}`) };
       }
       case 'typing':
         if (this.can('message-tags') && isChannel(target) && this.channels.wants(target)) await this.write('TAGMSG', [target], { '+typing': ev.active ? 'active' : 'done' });
@@ -278,23 +272,49 @@ export class IrcSession implements AdapterSession {
           await this.write('PART', [target]);
         }
         return { status: 'sent' };
+      case 'reaction': {
+        // IRCv3 +draft/react on a TAGMSG that names the message (+draft/reply); +draft/unreact takes one back.
+        if (!this.can('message-tags')) return { status: 'unsupported', reason: 'this IRC server relays no reactions (no message-tags)' };
+        if (Buffer.byteLength(ev.key) > MAX_REACTION_BYTES) return { status: 'unsupported', reason: `a reaction longer than ${MAX_REACTION_BYTES} bytes cannot go to IRC` };
+        if (!hasServerId(ev.target)) return { status: 'unsupported', reason: 'the IRC server gave that message no id to react to' };
+        if (isChannel(target)) await this.ensureJoined(target);
+        await this.write('TAGMSG', [target], { '+draft/reply': ev.target, [ev.removed ? '+draft/unreact' : '+draft/react']: ev.key });
+        return { status: 'sent' };
+      }
+      case 'delete': {
+        // draft/message-redaction: REDACT <target> <msgid>; the server checks who may.
+        if (!this.can('draft/message-redaction')) return { status: 'unsupported', reason: 'this IRC server cannot delete messages' };
+        if (!hasServerId(ev.target)) return { status: 'unsupported', reason: 'the IRC server gave that message no id to delete it by' };
+        await this.write('REDACT', [target, ev.target]);
+        return { status: 'sent' };
+      }
       case 'edit':
-      case 'delete':
-      case 'reaction':
-        return { status: 'unsupported', reason: `IRC has no ${ev.type === 'reaction' ? 'reactions' : ev.type === 'edit' ? 'edits' : 'deletions'}` };
+        return { status: 'unsupported', reason: 'IRC has no edits' };
     }
   }
 
-  private awaitEcho(label: string): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      const entry = { label, resolve: (id: string | undefined) => { clearTimeout(t); resolve(id); } };
-      const t = setTimeout(() => {
-        const i = this.echoes.indexOf(entry);
-        if (i >= 0) this.echoes.splice(i, 1);
-        resolve(undefined);
-      }, ECHO_TIMEOUT_MS);
-      this.echoes.push(entry);
-    });
+  /** What this connection can do: reactions and deletions only where the server offers them (narrows ircCapabilities). */
+  capabilitiesNow(relayed: boolean): ConnectionCapabilities {
+    return {
+      // The relay's reaction would be the relay's, not the person's: the core writes "<name> reacted 👍" instead.
+      reactions: !relayed && this.can('message-tags') ? 'any' : 'none',
+      deletes: this.can('draft/message-redaction'),
+    };
+  }
+
+  /** This connection as outgoing.ts sees it. */
+  private lineIo(delivery: Delivery | undefined): LineIo {
+    const publish = this.sink.publishText?.bind(this.sink);
+    return {
+      write: (command, params, tags) => this.write(command, params, tags),
+      can: (cap) => this.can(cap),
+      capValue: (cap) => this.client?.network.cap.available.get(cap) || undefined,
+      // The Delivery key in the label: the same send after a restart is recognisable in the server's echo.
+      nextLabel: () => `${delivery?.key ?? 'sb'}-${++this.labels}`.slice(-60),
+      awaitEcho: (label) => (this.can('echo-message') ? this.echoes.wait(label) : undefined),
+      ...(publish && { publishText: publish }),
+      warn: (fields, msg) => this.sink.log.warn(fields, msg),
+    };
   }
 
   private targetName(chat: RemoteChatId): string {
@@ -306,11 +326,17 @@ export class IrcSession implements AdapterSession {
     const key = foldCase(channel);
     if (this.channels.wants(channel) && this.channels.isMember(channel, this.currentNick)) return;
     const joined = this.channels.waitForJoin(channel);
-    await this.write('JOIN', [channel]);
+    await this.write('JOIN', this.joinParams(channel));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([joined, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer to JOIN ${channel} within ${JOIN_TIMEOUT_MS / 1000} s`)), JOIN_TIMEOUT_MS); })])
       .finally(() => clearTimeout(timer));
     if (!(this.data.channels ?? []).some((c) => foldCase(c) === key)) await this.persistChannels();
+  }
+
+  /** JOIN's parameters: the channel, and its key where the config has one. */
+  private joinParams(channel: string): string[] {
+    const key = this.config.channelKeys[foldCase(channel)];
+    return key ? [channel, key] : [channel];
   }
 
   private async persistChannels(): Promise<void> {
@@ -356,6 +382,11 @@ export class IrcSession implements AdapterSession {
   async fetchMedia(): Promise<Uint8Array> {
     throw new Error('IRC messages carry no files');
   }
+}
+
+/** Whether an id is the server's (IRCv3 msgid) rather than one the bridge made up (inbound.ts: t:, n:; out:). */
+function hasServerId(id: string): boolean {
+  return !/^(t|n|out):/.test(id);
 }
 
 /** The user name (ident) part of our prefix: the nick's letters, at most 10. */

@@ -29,7 +29,16 @@ export function slicePiece(content: Piece, start: number, end: number): Piece {
 
 /** `render` turns a piece into its IRC body (formatting codes included); every returned line fits `maxBytes`. */
 export function splitLines(content: Piece, maxBytes: number, render: (p: Piece) => string): string[] {
-  const out: string[] = [];
+  return splitOutLines(content, maxBytes, render).map((l) => l.text);
+}
+
+/**
+ * The same lines, each marked when it continues the line before it (a cut, not a line
+ * break); a continuation that was cut at a space opens with that space (at most one byte
+ * over `maxBytes - 1`), so joined directly (draft/multiline-concat) the words stay apart.
+ */
+export function splitOutLines(content: Piece, maxBytes: number, render: (p: Piece) => string): OutLine[] {
+  const out: OutLine[] = [];
   let lineStart = 0;
   const text = content.text;
   while (lineStart <= text.length) {
@@ -43,8 +52,16 @@ export function splitLines(content: Piece, maxBytes: number, render: (p: Piece) 
   return out;
 }
 
-function cutLine(line: Piece, maxBytes: number, render: (p: Piece) => string): string[] {
-  const out: string[] = [];
+/** One IRC line of a message, and whether it continues the line before it (multiline.ts). */
+export interface OutLine {
+  text: string;
+  concat: boolean;
+  /** A continuation cut at a space: the space it lost. */
+  spaceBefore?: boolean;
+}
+
+function cutLine(line: Piece, maxBytes: number, render: (p: Piece) => string): OutLine[] {
+  const out: OutLine[] = [];
   let start = 0;
   const text = line.text;
   /** A piece without the spaces at its ends (they would sit inside its formatting codes). */
@@ -53,10 +70,11 @@ function cutLine(line: Piece, maxBytes: number, render: (p: Piece) => string): s
     while (to > from && text[to - 1] === ' ') to--;
     return render(slicePiece(line, from, to));
   };
+  const piece = (rendered: string, from: number): OutLine => ({ text: rendered, concat: from > 0, ...(from > 0 && (text[from - 1] === ' ' || text[from] === ' ') && { spaceBefore: true }) });
   while (start < text.length) {
     const whole = trimmed(start, text.length);
     if (Buffer.byteLength(whole) <= maxBytes) {
-      out.push(whole);
+      out.push(piece(whole, start));
       break;
     }
     // The longest prefix that fits, by binary search on its length (the bytes grow with it).
@@ -71,10 +89,10 @@ function cutLine(line: Piece, maxBytes: number, render: (p: Piece) => string): s
     if (end <= start) end = Math.min(text.length, start + (isHigh(text.charCodeAt(start)) ? 2 : 1)); // one character always goes
     const space = text.lastIndexOf(' ', end - 1);
     if (end < text.length && space > start + (end - start) / 2) end = space + 1;
-    out.push(trimmed(start, end));
+    out.push(piece(trimmed(start, end), start));
     start = end;
   }
-  return out.filter((l) => l.length > 0);
+  return out.filter((l) => l.text.length > 0);
 }
 
 const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;

@@ -5,6 +5,7 @@
  * as Latin-1. Lines we write are UTF-8, made into the same one-byte-per-character form.
  */
 import { Message, type Client } from 'irc-framework';
+import { assembleMultiline, type ParsedLine } from './multiline.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -28,7 +29,7 @@ export function toWire(text: string): string {
 export function line(command: string, params: string[], tags: Record<string, string> = {}): Message {
   const clean = params.map((p) => toWire(p.replace(/[\r\n\u0000]/g, ' ')));
   const msg = new Message(command, ...clean);
-  for (const [k, v] of Object.entries(tags)) msg.tags[k] = v.replace(/[\r\n\u0000]/g, '');
+  for (const [k, v] of Object.entries(tags)) msg.tags[k] = toWire(v.replace(/[\r\n\u0000]/g, ''));
   return msg;
 }
 
@@ -36,14 +37,24 @@ export function line(command: string, params: string[], tags: Record<string, str
  * Lines a server sends that irc-framework cannot read (a PRIVMSG without its text, a
  * numeric without parameters) make its handlers throw from the socket's data callback,
  * which would end the process. Each line is handled on its own: one that fails is
- * logged and skipped, and the next line is read as usual.
+ * logged and skipped, and the next line is read as usual. Multiline batches are put
+ * together here too, so the library sees them as one line.
  */
 export function guardLines(client: Client, onBadLine: (command: string, err: unknown) => void): void {
-  const handler = (client as unknown as { command_handler: { dispatch(message: { command: string }): void } }).command_handler;
+  const handler = (client as unknown as { command_handler: { dispatch(message: ParsedLine): void } }).command_handler;
   const dispatch = handler.dispatch.bind(handler);
-  handler.dispatch = (message) => {
+  const guarded = (message: ParsedLine) => {
     try {
       dispatch(message);
+    } catch (err) {
+      onBadLine(String(message?.command ?? '?').slice(0, 32), err);
+    }
+  };
+  // draft/multiline batches become one line before irc-framework reads them (multiline.ts).
+  const assembled = assembleMultiline(guarded);
+  handler.dispatch = (message) => {
+    try {
+      assembled(message);
     } catch (err) {
       onBadLine(String(message?.command ?? '?').slice(0, 32), err);
     }

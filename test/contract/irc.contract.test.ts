@@ -29,8 +29,9 @@ for (const server of ['inspircd', 'ngircd'] as const) {
         say: async (text) => peer.say('me', text),
         waitForText: (text) => heard(text, text),
         sawEdit: async () => { throw new Error('IRC has no edits'); },
-        sawDelete: async () => { throw new Error('IRC has no deletions'); },
-        sawReaction: async () => { throw new Error('IRC has no reactions'); },
+        sawDelete: async () => { throw new Error('no server here has draft/message-redaction (tested against a scripted server in irc-adapter.e2e)'); },
+        // InspIRCd relays client tags: the reaction is a TAGMSG naming the message.
+        sawReaction: (key) => peer.waitFor((h) => h.command === 'tagmsg' && h.nick.toLowerCase() === 'me' && h.tags['+draft/react'] === key && Boolean(h.tags['+draft/reply']), `reaction ${key}`).then(() => undefined),
       },
       close: async () => {
         await peer.stop();
