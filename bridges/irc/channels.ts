@@ -55,6 +55,13 @@ export class Channels {
     this.members.get(foldCase(channel))?.delete(foldCase(nick));
     this.ops.get(foldCase(channel))?.delete(foldCase(nick));
   }
+  /** The same person under a new nick: membership and operator status follow. */
+  renameMember(channel: string, from: string, to: string): void {
+    const op = this.isOp(channel, from);
+    this.removeMember(channel, from);
+    this.addMember(channel, to);
+    if (op) this.setOp(channel, to, true);
+  }
   isOp(channel: string, nick: string): boolean {
     return this.ops.get(foldCase(channel))?.has(foldCase(nick)) ?? false;
   }

@@ -4,10 +4,10 @@
  * not reported; everything read from the wire is decoded field by field (wire.ts).
  */
 import { createHash } from 'node:crypto';
-import type { FormatSpan, RemoteEvent } from '../../core/events.js';
+import type { FormatSpan, RemoteEvent, SenderRef } from '../../core/events.js';
 import { remoteMessageId, type RemoteMessageId } from '../../core/ids.js';
 import { parseIrcLines } from './format.js';
-import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
+import { chatIdOf, foldCase, isChannel } from './names.js';
 import { fromWire } from './wire.js';
 
 export interface InboundLine {
@@ -31,6 +31,8 @@ export interface InboundContext {
   members(channel: string): ReadonlySet<string> | undefined;
   /** The relay connection takes no private messages (nobody's DM portal). */
   relay: boolean;
+  /** Who a nick is: their account's id where the server told us one (accounts.ts). */
+  senderOf(nick: string): SenderRef;
 }
 
 /**
@@ -48,10 +50,10 @@ export function messageId(line: Pick<InboundLine, 'nick' | 'target' | 'message' 
 }
 
 /** `nick: ` at the start of a line, for a member of the channel: a mention span. */
-function leadingMention(text: string, members: ReadonlySet<string> | undefined): FormatSpan | undefined {
+function leadingMention(text: string, members: ReadonlySet<string> | undefined, senderOf: (nick: string) => SenderRef): FormatSpan | undefined {
   const m = /^([^\s:,]{1,30})[:,] /.exec(text);
   if (!m || !members?.has(foldCase(m[1]!))) return undefined;
-  return { kind: 'mention', offset: 0, length: m[1]!.length, user: userIdOf(m[1]!) };
+  return { kind: 'mention', offset: 0, length: m[1]!.length, user: senderOf(m[1]!).id };
 }
 
 /** A PRIVMSG, NOTICE or ACTION as a core event, or undefined when it is not to be reported. */
@@ -69,14 +71,14 @@ export function lineToEvent(raw: InboundLine, ctx: InboundContext, counter: () =
   }
   const { text, spans } = parseIrcLines(fromWire(raw.message ?? ''));
   if (!text.trim()) return undefined;
-  const mention = chat.kind === 'group' ? leadingMention(text, ctx.members(target)) : undefined;
+  const mention = chat.kind === 'group' ? leadingMention(text, ctx.members(target), ctx.senderOf) : undefined;
   const allSpans = mention ? [mention, ...spans] : spans;
   const replyTo = raw.tags['+draft/reply'] ?? raw.tags['+reply'];
   return {
     type: 'message',
     chat,
     id: messageId({ ...raw, nick, target }, counter),
-    sender: { id: userIdOf(nick), name: nick },
+    sender: ctx.senderOf(nick),
     content: { kind: raw.kind, text, ...(allSpans.length && { spans: allSpans }) },
     ...(replyTo && { replyTo: remoteMessageId(replyTo) }),
     ...(raw.time && { timestamp: raw.time }),

@@ -51,6 +51,7 @@ declare module 'irc-framework' {
     part(channel: string, message?: string): void;
     changeNick(nick: string): void;
     requestCap(cap: string | string[]): void;
+    who(target: string, cb: (res: { target: string; users?: { nick?: string; account?: string }[] }) => void): void;
     connected: boolean;
     user: { nick: string; username: string; host: string };
     network: {

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MessageContent } from '../../core/events.js';
+import type { RemoteUserId } from '../../core/ids.js';
 import { toIrcFormatting } from './format.js';
 import { batches, multilineLimits } from './multiline.js';
 import { splitOutLines, type OutLine } from './split.js';
@@ -16,6 +17,8 @@ import { splitOutLines, type OutLine } from './split.js';
 export interface LineIo {
   write(command: string, params: string[], tags?: Record<string, string>): Promise<void>;
   can(cap: string): boolean;
+  /** The nick to write for a mentioned user (accounts.ts). */
+  nickOf(user: RemoteUserId): string;
   /** The value the server gave a capability (`max-bytes=4096`), if it listed one. */
   capValue(cap: string): string | undefined;
   /** A label for labeled-response, new each time. */
@@ -41,7 +44,7 @@ export interface OutgoingMessage {
 /** Sends the message; resolves with the server's msgid of its first line or batch, if echoed. Undefined `lines` means nothing to send. */
 export async function sendMessageLines(io: LineIo, m: OutgoingMessage): Promise<{ sent: boolean; msgid?: string }> {
   // One byte kept for the space a continuation may open with (split.ts OutLine.spaceBefore).
-  const pieces = splitOutLines(m.content, m.budget - 1, (p) => toIrcFormatting(p));
+  const pieces = splitOutLines(m.content, m.budget - 1, (p) => toIrcFormatting(p, io.nickOf));
   if (!pieces.length) return { sent: false };
   const limits = multilineLimits(io.capValue('draft/multiline'));
   if (!m.emote && pieces.length > 1 && limits && io.can('draft/multiline') && io.can('batch')) return { sent: true, ...(await asBatches(io, m, pieces, limits)) };

@@ -12,8 +12,9 @@ import { remoteMessageId, type RemoteChatId, type RemoteUserId } from '../../cor
 import type { IrcConfig } from './config.js';
 import { withoutControls } from './format.js';
 import { EchoWaiters } from './echoes.js';
+import { Accounts } from './accounts.js';
 import { listenForEvents } from './listen.js';
-import { chatIdOf, foldCase, isChannel, userIdOf } from './names.js';
+import { chatIdOf, foldCase, isChannel } from './names.js';
 import type { IrcRegistry, Member } from './registry.js';
 import { SendQueue } from './send-queue.js';
 import { Channels } from './channels.js';
@@ -46,6 +47,9 @@ export class IrcSession implements AdapterSession {
   private readonly data: IrcLoginData;
   private readonly channels: Channels;
   private readonly echoes = new EchoWaiters();
+  private readonly accounts = new Accounts();
+  /** The WHO asked after our join of a channel (folded), so it is asked once per join. */
+  private readonly whoOf = new Map<string, Promise<void>>();
   private labels = 0;
   private counter = 0;
   private stopping = false;
@@ -113,6 +117,7 @@ export class IrcSession implements AdapterSession {
       client.on('close', () => {
         this.queue.clear(new Error('the IRC connection closed'));
         this.echoes.clear();
+        this.whoOf.clear();
         if (!registered) reject(new Error(`could not connect to ${this.config.host}:${this.config.port}`));
         if (this.client === client) this.closed();
       });
@@ -211,7 +216,30 @@ export class IrcSession implements AdapterSession {
       ownNickChanged: (nick) => { this.currentNick = nick; },
       isOwnEcho: (e) => this.isOwnEcho(e),
       counter: () => ++this.counter,
+      accounts: this.accounts,
+      can: (cap) => this.can(cap),
+      learnAccounts: (channel) => this.learnAccounts(channel),
     });
+  }
+
+  /** Who in a channel has which account (WHOX), asked once per join; never rejects, gives up after a while. */
+  private learnAccounts(channel: string): Promise<void> {
+    const client = this.client;
+    if (!client?.connected || !client.network.supports('whox') || !(this.can('account-tag') || this.can('extended-join'))) return Promise.resolve();
+    const key = foldCase(channel);
+    let asked = this.whoOf.get(key);
+    if (!asked) {
+      asked = new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, JOIN_TIMEOUT_MS);
+        client.who(channel, (res) => {
+          clearTimeout(t);
+          for (const u of res.users ?? []) if (u.nick) this.accounts.learn(fromWire(u.nick), u.account ? fromWire(u.account) : false);
+          resolve();
+        });
+      });
+      this.whoOf.set(key, asked);
+    }
+    return asked;
   }
 
   /** Our own line coming back (echo-message): it tells the id the server gave it. */
@@ -268,6 +296,7 @@ export class IrcSession implements AdapterSession {
       case 'leave':
         if (isChannel(target) && this.channels.wants(target)) {
           this.channels.drop(target);
+          this.whoOf.delete(foldCase(target));
           await this.persistChannels();
           await this.write('PART', [target]);
         }
@@ -308,6 +337,7 @@ export class IrcSession implements AdapterSession {
     return {
       write: (command, params, tags) => this.write(command, params, tags),
       can: (cap) => this.can(cap),
+      nickOf: (user) => this.accounts.nickFor(user),
       capValue: (cap) => this.client?.network.cap.available.get(cap) || undefined,
       // The Delivery key in the label: the same send after a restart is recognisable in the server's echo.
       nextLabel: () => `${delivery?.key ?? 'sb'}-${++this.labels}`.slice(-60),
@@ -354,13 +384,14 @@ export class IrcSession implements AdapterSession {
       return { id: chatIdOf(who), kind: 'dm', name: who };
     }
     await this.ensureJoined(this.targetName(chat));
+    await this.learnAccounts(this.targetName(chat));
     const id = chatIdOf(chat);
-    const members = [...(this.channels.membersOf(chat) ?? [])].filter((n) => !this.registry.isOwnNick(n)).map(userIdOf);
+    const members = [...(this.channels.membersOf(chat) ?? [])].filter((n) => !this.registry.isOwnNick(n)).map((n) => this.accounts.idOf(n));
     return { id, kind: 'group', name: this.targetName(chat), members };
   }
 
   async getUserInfo(user: RemoteUserId): Promise<UserInfo> {
-    return { id: user, name: user };
+    return { id: user, name: this.accounts.nickFor(user) };
   }
 
   /** The nick as the server spells it, if someone has it now. */

@@ -115,6 +115,38 @@ describe('IRC end to end through Synapse and InspIRCd', { timeout: 300_000 }, ()
     log(t, `alice sets the Matrix topic → IRC TOPIC by ${back.nick}: ${back.message}`);
   });
 
+  it('an IRC operator is a moderator on Matrix; reactions both ways, relayed ones as text', async (t) => {
+    // The bot changes power levels only where it may: alice lets it.
+    const levels = await alice.request<{ users?: Record<string, number> }>('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.power_levels/`);
+    await alice.setState(room, 'm.room.power_levels', { ...levels, users: { ...levels.users, [stack.botUserId]: 100 } });
+    await stack.ircd!.mode('#lobby', '+o', 'ian');
+    const pl = await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.power_levels' && (e.content.users as Record<string, number> | undefined)?.[ghost('ian')] === 50, "ian's ghost at power level 50");
+    assert.equal(pl.sender, stack.botUserId);
+    log(t, `SAMODE #lobby +o ian → m.room.power_levels by ${pl.sender}: ${ghost('ian')} = 50`);
+    await stack.ircd!.mode('#lobby', '-o', 'ian');
+    await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.power_levels' && (e.content.users as Record<string, number> | undefined)?.[ghost('ian')] === undefined && e.event_id !== pl.event_id && alice.events.indexOf(e) > alice.events.indexOf(pl), "ian's ghost back to the default");
+    log(t, 'SAMODE #lobby -o ian → his ghost back to the room default');
+
+    // ian reacts (+draft/react) to dave's relayed line, by the id InspIRCd gave it.
+    await dave.sendText(room, 'react to this, ian');
+    const line = await ian.waitFor((h) => h.command === 'privmsg' && (h.message ?? '').endsWith('react to this, ian'), "dave's line");
+    const daveEvent = await dave.waitFor((e) => e.room_id === room && e.content.body === 'react to this, ian', "dave's own event");
+    assert.ok(line.tags.msgid, 'InspIRCd gives every line a msgid');
+    ian.raw(`@+draft/reply=${line.tags.msgid};+draft/react=👍 TAGMSG #lobby`);
+    const reaction = await alice.waitFor((e) => e.room_id === room && e.type === 'm.reaction', "ian's reaction");
+    assert.equal(reaction.sender, ghost('ian'));
+    assert.deepEqual(reaction.content['m.relates_to'], { rel_type: 'm.annotation', event_id: daveEvent.event_id, key: '👍' });
+    log(t, `ian: TAGMSG +draft/react=👍 on dave's line → m.reaction 👍 from ${reaction.sender}`);
+
+    // dave has no IRC login: his reaction goes through the relay, so it says whose it is in text.
+    ian.say('#lobby', 'a line for dave to like');
+    const liked = await dave.waitFor((e) => e.room_id === room && e.content.body === 'a line for dave to like', "ian's line");
+    await dave.request('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.reaction/r${Date.now()}`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: liked.event_id, key: '🎉' } });
+    const text = await ian.waitFor((h) => h.nick === 'Switchboard' && (h.message ?? '').includes('reacted 🎉'), "dave's reaction as text");
+    assert.equal(text.message, '<\x02dave\x02> reacted 🎉');
+    log(t, `dave (no IRC login) reacts 🎉 → #lobby ${text.command.toUpperCase()} from Switchboard: ${JSON.stringify(text.message)}`);
+  });
+
   it('a bridge restart: what was said meanwhile arrives once, in order (the channel replays its history on join)', async (t) => {
     await stack.bridge.stop();
     for (const n of [1, 2, 3]) ian.say('#lobby', `said while the bridge was down ${n}`);
@@ -173,5 +205,13 @@ describe('IRC end to end through Synapse and InspIRCd', { timeout: 300_000 }, ()
     const answer = await ian.waitFor((h) => h.command === 'privmsg' && h.target === 'ian' && h.message === 'private answer', "alice's private answer");
     assert.equal(answer.nick, 'alice');
     log(t, `ian → alice (PRIVMSG) → a DM room opened by ${ghost('ian')}; alice answers → ian gets it from ${answer.nick}`);
+
+    // With her own connection, alice's reaction is hers: a TAGMSG naming ian's line.
+    ian.say('#lobby', 'alice, like this one');
+    const target = await alice.waitFor((e) => e.room_id === room && e.content.body === 'alice, like this one', "ian's line for alice");
+    await alice.request('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.reaction/r${Date.now()}`, { 'm.relates_to': { rel_type: 'm.annotation', event_id: target.event_id, key: '❤️' } });
+    const tag = await ian.waitFor((h) => h.command === 'tagmsg' && h.nick === 'alice' && h.tags['+draft/react'] === '❤️', "alice's reaction");
+    assert.ok(tag.tags['+draft/reply'], 'it names the message');
+    log(t, `alice (own login) reacts ❤️ → TAGMSG from alice +draft/react=❤️ +draft/reply=${tag.tags['+draft/reply']}`);
   });
 });

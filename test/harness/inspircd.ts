@@ -5,7 +5,8 @@
  * labeled-response, and `chanhistory` (replays a channel's recent lines on join, with
  * server-time: InspIRCd 3 has no CHATHISTORY; every new channel gets `+H 5000:1d`, so its
  * last 5,000 lines of a day are replayed on join: enough for a test to read a whole stream). New channels are `+n`, not `+t`: here a
- * channel's creator is not made an op, and tests change topics as ordinary people.
+ * channel's creator is not made an op, and tests change topics as ordinary people; an
+ * IRC operator of the harness gives channel modes (`mode`, SAMODE).
  * No flood penalty (`fakelag` off), no
  * connection cap: tests open many connections at once. Runs in the foreground as root
  * (`--runasroot`); the pid is ours.
@@ -17,6 +18,9 @@ import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js'
 import { canConnect } from './tcp.js';
 import { Atheme, inspircdServicesConfig } from './atheme.js';
 import { IrcPerson } from './irc-person.js';
+
+/** The password of the harness's IRC operator (loopback only, a throwaway server). */
+const OPER_PASSWORD = 'harness-oper';
 
 export class Inspircd {
   private proc: ServerProcess | undefined;
@@ -34,7 +38,7 @@ export class Inspircd {
     const s = new Inspircd(opts.dir, await freePort(), opts.serverName ?? 'irc3.test');
     const linkPort = opts.services ? await freePort() : undefined;
     if (linkPort) s.services = new Atheme(join(opts.dir, 'atheme'), linkPort);
-    const modules = ['cap', 'ircv3', 'ircv3_capnotify', 'ircv3_servertime', 'ircv3_msgid', 'ircv3_echomessage', 'ircv3_ctctags', 'ircv3_accounttag', 'ircv3_batch', 'ircv3_labeledresponse', 'chanhistory', 'namesx', 'uhnames'];
+    const modules = ['samode', 'cap', 'ircv3', 'ircv3_capnotify', 'ircv3_servertime', 'ircv3_msgid', 'ircv3_echomessage', 'ircv3_ctctags', 'ircv3_accounttag', 'ircv3_batch', 'ircv3_labeledresponse', 'chanhistory', 'namesx', 'uhnames'];
     writeFileSync(s.configFile, `# Written by the Switchboard test harness.
 <server name="${s.serverName}" description="Switchboard test IRC server" network="SwitchboardTest">
 <admin name="Switchboard tests" nick="admin" email="admin@${s.serverName}">
@@ -54,6 +58,9 @@ export class Inspircd {
 <log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${join(s.dir, 'ircd.log')}">
 ${modules.map((m) => `<module name="${m}">`).join('\n')}
 <chanhistory maxlines="5000" notice="no" bots="yes">
+<class name="HarnessModes" commands="SAMODE">
+<type name="HarnessOper" classes="HarnessModes">
+<oper name="harness" password="${OPER_PASSWORD}" host="*@*" type="HarnessOper">
 ${linkPort ? inspircdServicesConfig(linkPort) : ''}`);
     writeFileSync(join(s.dir, 'motd.txt'), 'Switchboard test server\n');
     return s;
@@ -72,6 +79,17 @@ ${linkPort ? inspircdServicesConfig(linkPort) : ''}`);
   async stop(): Promise<void> {
     await this.services?.stop();
     await this.proc?.stop();
+  }
+
+  /** Set channel modes as an IRC operator would (SAMODE), e.g. `mode('#lobby', '+o', 'ian')`. */
+  async mode(channel: string, modes: string, ...params: string[]): Promise<void> {
+    const oper = await IrcPerson.connect(this.port, 'harnessop');
+    try {
+      oper.raw(`OPER harness ${OPER_PASSWORD}`);
+      oper.raw(`SAMODE ${channel} ${modes} ${params.join(' ')}`.trimEnd());
+    } finally {
+      await oper.stop(); // QUIT is read after both lines
+    }
   }
 
   /** Register `nick` with NickServ (a real account, for SASL), as a person would. */

@@ -18,7 +18,7 @@ export class IrcPerson {
 
   private constructor(readonly nick: string, readonly client: Client) {}
 
-  static async connect(port: number, nick: string, opts: { caps?: boolean } = {}): Promise<IrcPerson> {
+  static async connect(port: number, nick: string, opts: { caps?: boolean; sasl?: { account: string; password: string } } = {}): Promise<IrcPerson> {
     const client = new Client();
     const person = new IrcPerson(nick, client);
     const keep = (command: Heard['command']) => (e: { nick: string; target?: string; channel?: string; message?: string; topic?: string; new_nick?: string; tags?: Record<string, string> }) => {
@@ -30,7 +30,7 @@ export class IrcPerson {
     await new Promise<void>((resolve, reject) => {
       client.once('registered', () => resolve());
       client.once('close', () => reject(new Error(`${nick} could not connect to 127.0.0.1:${port}`)));
-      client.connect({ host: '127.0.0.1', port, nick, username: nick.slice(0, 10), gecos: nick, auto_reconnect: false, enable_echomessage: false, ...(opts.caps === false && {}) });
+      client.connect({ host: '127.0.0.1', port, nick, username: nick.slice(0, 10), gecos: nick, auto_reconnect: false, enable_echomessage: false, ...(opts.sasl && { account: opts.sasl }) });
     });
     return person;
   }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseIrcConfig } from '../../bridges/irc/config.js';
 import { lineToEvent, messageId, type InboundContext } from '../../bridges/irc/inbound.js';
-import { channelProblem, foldCase, ircNickProblem, parseIrcChat } from '../../bridges/irc/names.js';
+import { channelProblem, foldCase, ircNickProblem, parseIrcChat, userIdOf } from '../../bridges/irc/names.js';
+import { Accounts } from '../../bridges/irc/accounts.js';
 import { IrcRegistry, type Member } from '../../bridges/irc/registry.js';
 import { fromWire, line, toWire } from '../../bridges/irc/wire.js';
 import { Channels } from '../../bridges/irc/channels.js';
@@ -81,7 +82,8 @@ describe('IRC registry', () => {
 
 describe('IRC lines in', () => {
   const ctx = (over: Partial<InboundContext> = {}): InboundContext => ({
-    ownNick: () => 'alice', isOwnNick: (n) => ['alice', 'switchboard'].includes(foldCase(n)), isReader: () => true, members: () => new Set(['ian', 'zoe']), relay: false, ...over,
+    ownNick: () => 'alice', isOwnNick: (n) => ['alice', 'switchboard'].includes(foldCase(n)), isReader: () => true, members: () => new Set(['ian', 'zoe']), relay: false,
+    senderOf: (n) => ({ id: userIdOf(n), name: n }), ...over,
   });
   let n = 0;
   const counter = () => ++n;
@@ -130,7 +132,7 @@ describe('IRC bytes on the wire', () => {
 
 describe('IRC channel events', () => {
   /** listenForEvents on a stand-in client: the events irc-framework would emit, and what the core gets. */
-  function channelOf(graceMs = 50) {
+  function channelOf(graceMs = 50, caps: string[] = []) {
     const client = new EventEmitter();
     const events: RemoteEvent[] = [];
     const registry = new IrcRegistry(10);
@@ -140,6 +142,7 @@ describe('IRC channel events', () => {
     listenForEvents(client as never, {
       emit: (e) => events.push(e), log: silentLogger(), registry, member: me, channels, relay: true,
       ownNick: () => 'Switchboard', ownNickChanged: () => undefined, isOwnEcho: () => false, counter: () => 1, netsplitGraceMs: graceMs,
+      accounts: new Accounts(), can: (cap) => caps.includes(cap), learnAccounts: async () => undefined,
     });
     registry.setNick(me, 'Switchboard');
     client.emit('join', { nick: 'Switchboard', channel: '#lobby' });
@@ -171,5 +174,35 @@ describe('IRC channel events', () => {
     client.emit('tagmsg', { nick: 'ian', target: '#lobby', tags: { '+typing': 'active' } });
     assert.deepEqual(events.map((e) => e.type), ['reaction', 'typing']);
     assert.deepEqual(events[0], { type: 'reaction', chat: { id: '#lobby', kind: 'group' }, sender: { id: 'ian', name: 'ian' }, target: 'msg1', key: '👍' });
+  });
+
+  it('with accounts (extended-join, account-tag) a person keeps one ghost across nick changes: it is renamed, not swapped', () => {
+    const { client, events, members } = channelOf(50, ['account-tag', 'extended-join']);
+    client.emit('join', { nick: 'Amy', channel: '#lobby', account: 'AmyW' });
+    client.emit('privmsg', { nick: 'Amy', target: '#lobby', message: 'hi', tags: { account: 'AmyW', msgid: 'm1' } });
+    client.emit('nick', { nick: 'Amy', new_nick: 'Amy_away' });
+    client.emit('privmsg', { nick: 'Amy_away', target: '#lobby', message: 'still me', tags: { account: 'AmyW', msgid: 'm2' } });
+    const senders = () => events.filter((e): e is Extract<RemoteEvent, { type: 'message' }> => e.type === 'message').map((e) => `${e.sender.id} ${e.sender.name}`);
+    assert.deepEqual(members(), ['~amyw join'], 'no leave and join for a nick change');
+    assert.deepEqual(events.filter((e) => e.type === 'user-info'), [{ type: 'user-info', info: { id: '~amyw', name: 'Amy_away' } }]);
+    assert.deepEqual(senders(), ['~amyw Amy', '~amyw Amy_away']);
+    // Logging out of the account makes them someone else: the account's ghost leaves, the nick's joins.
+    client.emit('account', { nick: 'Amy_away', account: false });
+    assert.deepEqual(members(), ['~amyw join', '~amyw leave', 'amy_away join']);
+    // Without an account a line (no account tag) is the nick's, and a nick change swaps ghosts as before.
+    client.emit('privmsg', { nick: 'zoe', target: '#lobby', message: 'plain', tags: { msgid: 'm3' } });
+    client.emit('nick', { nick: 'zoe', new_nick: 'zoe2' });
+    assert.deepEqual(senders().at(-1), 'zoe zoe');
+    assert.deepEqual(members().slice(-2), ['zoe leave', 'zoe2 join']);
+  });
+
+  it('a mention of an account\'s ghost is written as its last nick', () => {
+    const a = new Accounts();
+    a.learn('Amy_away', 'AmyW');
+    assert.equal(a.nickFor('~amyw'), 'Amy_away');
+    assert.equal(a.nickFor('~unknown'), 'unknown');
+    assert.equal(a.nickFor('zoe'), 'zoe');
+    a.learn('Amy_away', false);
+    assert.equal(a.idOf('Amy_away'), 'amy_away');
   });
 });
