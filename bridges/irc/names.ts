@@ -1,5 +1,5 @@
 /**
- * IRC names: nicks and channel names, their rules (RFC 2812 §2.3.1 and what servers
+ * IRC names and ids: nicks and channel names, their rules (RFC 2812 §2.3.1 and what servers
  * accept today), and the case mapping that makes two spellings one name (`rfc1459`: the
  * default, where `[]\\~` are the upper case of `{}|^`). Ids the bridge keeps are folded,
  * so `#Chan` and `#chan` are one portal and `Bob` and `bob` one ghost.
@@ -47,3 +47,13 @@ export function parseIrcChat(input: string): RemoteChatId {
 
 export const userIdOf = (nick: string): RemoteUserId => remoteUserId(foldCase(nick));
 export const chatIdOf = (name: string): RemoteChatId => remoteChatId(foldCase(name));
+
+/** Whether an id is the server's (IRCv3 msgid) rather than one the bridge made up (inbound.ts: t:, n:; out:). */
+export function hasServerId(id: string): boolean {
+  return !/^(t|n|out):/.test(id);
+}
+
+/** The user name (ident) part of our prefix: the nick's letters, at most 10. */
+export function usernameOf(nick: string): string {
+  return (nick.replace(/[^A-Za-z0-9]/g, '').slice(0, 10) || 'switchbrd').toLowerCase();
+}

@@ -13,8 +13,9 @@ import type { IrcConfig } from './config.js';
 import { withoutControls } from './format.js';
 import { EchoWaiters } from './echoes.js';
 import { Accounts } from './accounts.js';
+import { whoAccounts, whois } from './lookups.js';
 import { listenForEvents } from './listen.js';
-import { chatIdOf, foldCase, isChannel } from './names.js';
+import { chatIdOf, foldCase, hasServerId, isChannel, usernameOf } from './names.js';
 import type { IrcRegistry, Member } from './registry.js';
 import { SendQueue } from './send-queue.js';
 import { Channels } from './channels.js';
@@ -229,14 +230,7 @@ export class IrcSession implements AdapterSession {
     const key = foldCase(channel);
     let asked = this.whoOf.get(key);
     if (!asked) {
-      asked = new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, JOIN_TIMEOUT_MS);
-        client.who(channel, (res) => {
-          clearTimeout(t);
-          for (const u of res.users ?? []) if (u.nick) this.accounts.learn(fromWire(u.nick), u.account ? fromWire(u.account) : false);
-          resolve();
-        });
-      });
+      asked = whoAccounts(client, channel, this.accounts);
       this.whoOf.set(key, asked);
     }
     return asked;
@@ -379,7 +373,7 @@ export class IrcSession implements AdapterSession {
   async getChatInfo(chat: RemoteChatId): Promise<ChatInfo> {
     if (!this.client?.connected) throw new Error('not connected to IRC');
     if (!isChannel(chat)) {
-      const who = await this.whois(chat);
+      const who = await whois(this.client, (command, params) => this.write(command, params), chat);
       if (!who) throw new Error(`there is nobody called ${chat} on this network right now`);
       return { id: chatIdOf(who), kind: 'dm', name: who };
     }
@@ -394,33 +388,7 @@ export class IrcSession implements AdapterSession {
     return { id: user, name: this.accounts.nickFor(user) };
   }
 
-  /** The nick as the server spells it, if someone has it now. */
-  private whois(nick: string): Promise<string | undefined> {
-    const client = this.client!;
-    return new Promise((resolve) => {
-      const t = setTimeout(() => { client.removeListener('whois', on); resolve(undefined); }, JOIN_TIMEOUT_MS);
-      const on = (e: { nick?: string; error?: string }) => {
-        if (foldCase(fromWire(e.nick ?? '')) !== foldCase(nick)) return;
-        clearTimeout(t);
-        client.removeListener('whois', on);
-        resolve(e.error ? undefined : fromWire(e.nick!));
-      };
-      client.on('whois', on);
-      void this.write('WHOIS', [nick]).catch(() => resolve(undefined));
-    });
-  }
-
   async fetchMedia(): Promise<Uint8Array> {
     throw new Error('IRC messages carry no files');
   }
-}
-
-/** Whether an id is the server's (IRCv3 msgid) rather than one the bridge made up (inbound.ts: t:, n:; out:). */
-function hasServerId(id: string): boolean {
-  return !/^(t|n|out):/.test(id);
-}
-
-/** The user name (ident) part of our prefix: the nick's letters, at most 10. */
-function usernameOf(nick: string): string {
-  return (nick.replace(/[^A-Za-z0-9]/g, '').slice(0, 10) || 'switchbrd').toLowerCase();
 }
