@@ -22,7 +22,7 @@ describe('IRC end to end through Synapse and InspIRCd', { timeout: 300_000 }, ()
 
   before(async () => {
     // IRC_DIR keeps every server's files and logs there for a post-mortem.
-    stack = await Stack.start({ irc: true, ...(process.env.IRC_DIR && { dir: process.env.IRC_DIR }) });
+    stack = await Stack.start({ irc: true, bridge: { publicMedia: true }, ...(process.env.IRC_DIR && { dir: process.env.IRC_DIR }) });
     alice = await stack.user('alice');
     dave = await stack.user('dave');
     ian = await IrcPerson.connect(stack.ircd!.port, 'ian');
@@ -101,6 +101,20 @@ describe('IRC end to end through Synapse and InspIRCd', { timeout: 300_000 }, ()
     assert.equal(got.map((l) => l.replace(/^<\x02dave\x02> /, '')).join(' '), words, 'every word, in order, none cut');
     for (const l of got) assert.ok(Buffer.byteLength(`:Switchboard!~x@127.0.0.1 PRIVMSG #lobby :${l}\r\n`) <= 512);
     log(t, `a ${words.length}-character message → ${got.length} IRC lines, each within 512 bytes with the server's prefix`);
+  });
+
+  it('a message of many lines: the first lines, then a link to the whole text (InspIRCd has no draft/multiline)', async (t) => {
+    const lines = Array.from({ length: 14 }, (_, i) => `paste line ${i + 1}`);
+    await dave.sendText(room, lines.join('\n'));
+    const link = await ian.waitFor((h) => h.command === 'privmsg' && /more lines, the whole message: /.test(h.message ?? ''), 'the link line');
+    const got = ian.heard.filter((h) => h.command === 'privmsg' && h.nick === 'Switchboard' && /paste line \d+$/.test(h.message ?? '')).map((h) => h.message!.replace(/^<\x02dave\x02> /, ''));
+    assert.deepEqual(got, lines.slice(0, 9), 'max_lines (10): nine lines, then the link');
+    assert.match(link.message!, /^… 5 more lines, the whole message: http:\/\/127\.0\.0\.1:\d+\/_switchboard\/media\//);
+    const url = /(http:\/\/\S+)/.exec(link.message!)![1]!;
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), `<dave> ${lines.join('\n')}`, 'the link serves the whole message');
+    log(t, `a 14-line message → 9 lines and ${JSON.stringify(link.message)}; the link serves all 14 lines`);
   });
 
   it('the topic both ways', async (t) => {
