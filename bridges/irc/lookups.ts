@@ -1,7 +1,8 @@
 /**
  * Questions a connection asks the server: WHOIS (is someone on the network, and how is
- * their nick spelt) and WHO with WHOX (who in a channel has which account). Each answer
- * is waited for a bounded time; none of them rejects.
+ * their nick spelt), WHO with WHOX (who in a channel has which account), and PING (has
+ * everything the server sent so far been read). Each answer is waited for a bounded
+ * time; none of them rejects.
  */
 import type { Client } from 'irc-framework';
 import type { Accounts } from './accounts.js';
@@ -35,5 +36,20 @@ export function whoAccounts(client: Client, channel: string, accounts: Accounts)
       for (const u of res.users ?? []) if (u.nick) accounts.learn(fromWire(u.nick), u.account ? fromWire(u.account) : false);
       resolve();
     });
+  });
+}
+
+/** Resolves when the server answers a PING with `token` (or after a while): every line it sent before has been read. */
+export function roundTrip(client: Client, write: (command: string, params: string[]) => Promise<void>, token: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(done, LOOKUP_TIMEOUT_MS);
+    function done() {
+      clearTimeout(t);
+      client.removeListener('pong', on);
+      resolve();
+    }
+    const on = (e: { message?: string }) => { if (e.message === token) done(); };
+    client.on('pong', on);
+    void write('PING', [token]).catch(done);
   });
 }

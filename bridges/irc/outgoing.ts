@@ -5,12 +5,15 @@
  * show it as one message; else line by line, and a message of more than `max_lines`
  * lines sends its first lines and a link to the whole text (the bridge's public_media
  * links), so a long paste does not flood the channel. Without links it goes whole.
+ * Reactions and deletions are one line each (`annotationLine`).
  */
 import { randomBytes } from 'node:crypto';
-import type { MessageContent } from '../../core/events.js';
+import type { MessageContent, OutboundEvent } from '../../core/events.js';
 import type { RemoteUserId } from '../../core/ids.js';
+import { DELIVERY_TAG } from './echoes.js';
 import { toIrcFormatting } from './format.js';
 import { batches, multilineLimits } from './multiline.js';
+import { hasServerId } from './names.js';
 import { splitOutLines, type OutLine } from './split.js';
 
 /** What sending needs of a connection. */
@@ -39,6 +42,8 @@ export interface OutgoingMessage {
   budget: number;
   /** Lines sent one by one before the rest becomes a link (0: never). */
   maxLines: number;
+  /** The core's Delivery key, sent as a client tag on the first line or batch (echoes.ts). */
+  deliveryKey?: string;
 }
 
 /** Sends the message; resolves with the server's msgid of its first line or batch, if echoed. Undefined `lines` means nothing to send. */
@@ -51,14 +56,20 @@ export async function sendMessageLines(io: LineIo, m: OutgoingMessage): Promise<
   const lines = await withinMaxLines(io, m, pieces.map((p) => p.text));
   let msgid: string | undefined;
   for (const [i, text] of lines.entries()) {
-    const tags: Record<string, string> = {};
-    if (i === 0 && m.replyTo && io.can('message-tags')) tags['+draft/reply'] = m.replyTo;
+    const tags: Record<string, string> = i === 0 ? firstTags(io, m) : {};
     const echoed = labelled(io, tags);
     await io.write(m.command, [m.target, m.emote ? `\x01ACTION ${text}\x01` : text], tags);
     const id = await echoed;
     if (i === 0) msgid = id;
   }
   return { sent: true, ...(msgid && { msgid }) };
+}
+
+/** Client tags of a message's first line or batch: what it answers, and its Delivery key. */
+function firstTags(io: LineIo, m: OutgoingMessage): Record<string, string> {
+  if (!io.can('message-tags')) return {};
+  // Only a server's msgid can be answered; an id the bridge made up names nothing on IRC.
+  return { ...(m.replyTo && hasServerId(m.replyTo) && { '+draft/reply': m.replyTo }), ...(m.deliveryKey && { [DELIVERY_TAG]: m.deliveryKey }) };
 }
 
 /** A label on the line where the server answers labels, and the wait for its echo. */
@@ -74,8 +85,7 @@ async function asBatches(io: LineIo, m: OutgoingMessage, pieces: OutLine[], limi
   let msgid: string | undefined;
   for (const [i, batch] of batches(lines, limits).entries()) {
     const ref = randomBytes(6).toString('base64url');
-    const tags: Record<string, string> = {};
-    if (i === 0 && m.replyTo && io.can('message-tags')) tags['+draft/reply'] = m.replyTo;
+    const tags: Record<string, string> = i === 0 ? firstTags(io, m) : {};
     const echoed = labelled(io, tags);
     await io.write('BATCH', [`+${ref}`, 'draft/multiline', m.target], tags);
     for (const l of batch) await io.write(m.command, [m.target, l.text], { batch: ref, ...(l.concat && { 'draft/multiline-concat': '' }) });
@@ -98,4 +108,27 @@ async function withinMaxLines(io: LineIo, m: OutgoingMessage, lines: string[]): 
   if (!link) return lines;
   const shown = lines.slice(0, Math.max(1, m.maxLines - 1));
   return [...shown, `… ${lines.length - shown.length} more lines, the whole message: ${link}`];
+}
+
+/** Longest reaction key sent as a client tag (servers cap a line's tags at 4,094 bytes). */
+const MAX_REACTION_BYTES = 200;
+
+/**
+ * A reaction (IRCv3 `+draft/react`, `+draft/unreact` to take it back, on a TAGMSG whose
+ * `+draft/reply` names the message) or a deletion (`draft/message-redaction`: REDACT; the
+ * server checks who may) as its one line, or why this connection cannot send it.
+ */
+export function annotationLine(
+  ev: Extract<OutboundEvent, { type: 'reaction' | 'delete' }>,
+  target: string,
+  can: (cap: string) => boolean,
+): { command: string; params: string[]; tags: Record<string, string> } | { unsupported: string } {
+  if (!hasServerId(ev.target)) return { unsupported: `the IRC server gave that message no id to ${ev.type === 'reaction' ? 'react to' : 'delete it by'}` };
+  if (ev.type === 'delete') {
+    if (!can('draft/message-redaction')) return { unsupported: 'this IRC server cannot delete messages' };
+    return { command: 'REDACT', params: [target, ev.target], tags: {} };
+  }
+  if (!can('message-tags')) return { unsupported: 'this IRC server relays no reactions (no message-tags)' };
+  if (Buffer.byteLength(ev.key) > MAX_REACTION_BYTES) return { unsupported: `a reaction longer than ${MAX_REACTION_BYTES} bytes cannot go to IRC` };
+  return { command: 'TAGMSG', params: [target], tags: { '+draft/reply': ev.target, [ev.removed ? '+draft/unreact' : '+draft/react']: ev.key } };
 }

@@ -11,16 +11,16 @@ import type { ChatInfo, OutboundEvent, SendResult, UserInfo } from '../../core/e
 import { remoteMessageId, type RemoteChatId, type RemoteUserId } from '../../core/ids.js';
 import type { IrcConfig } from './config.js';
 import { withoutControls } from './format.js';
-import { EchoWaiters } from './echoes.js';
+import { DELIVERY_TAG, EchoWaiters, SeenDeliveries } from './echoes.js';
 import { Accounts } from './accounts.js';
-import { whoAccounts, whois } from './lookups.js';
+import { roundTrip, whoAccounts, whois } from './lookups.js';
 import { listenForEvents } from './listen.js';
-import { chatIdOf, foldCase, hasServerId, isChannel, usernameOf } from './names.js';
+import { chatIdOf, foldCase, isChannel, usernameOf } from './names.js';
 import type { IrcRegistry, Member } from './registry.js';
 import { SendQueue } from './send-queue.js';
 import { Channels } from './channels.js';
 import { textBudget } from './split.js';
-import { sendMessageLines, type LineIo } from './outgoing.js';
+import { annotationLine, sendMessageLines, type LineIo } from './outgoing.js';
 import { fromWire, guardLines, line, toWire } from './wire.js';
 
 /** What a login keeps (encrypted by the core). */
@@ -34,8 +34,6 @@ export interface IrcLoginData {
 
 /** Capabilities the bridge uses beyond irc-framework's own list. */
 const EXTRA_CAPS = ['labeled-response', 'draft/message-redaction', 'draft/multiline'] as const;
-/** Longest reaction key sent as a client tag (servers cap a line's tags at 4,094 bytes). */
-const MAX_REACTION_BYTES = 200;
 
 /** How long a JOIN may take before the chat counts as unreachable. */
 const JOIN_TIMEOUT_MS = 15_000;
@@ -48,6 +46,7 @@ export class IrcSession implements AdapterSession {
   private readonly data: IrcLoginData;
   private readonly channels: Channels;
   private readonly echoes = new EchoWaiters();
+  private readonly delivered = new SeenDeliveries();
   private readonly accounts = new Accounts();
   /** The WHO asked after our join of a channel (folded), so it is asked once per join. */
   private readonly whoOf = new Map<string, Promise<void>>();
@@ -239,6 +238,8 @@ export class IrcSession implements AdapterSession {
   /** Our own line coming back (echo-message): it tells the id the server gave it. */
   private isOwnEcho(e: MessageEvent): boolean {
     if (foldCase(fromWire(e.nick ?? '')) !== foldCase(this.currentNick)) return false;
+    const key = e.tags?.[DELIVERY_TAG];
+    if (key) this.delivered.add(key, e.tags?.msgid);
     this.echoes.echoed(e.tags?.label, e.tags?.msgid);
     return true;
   }
@@ -272,16 +273,16 @@ export class IrcSession implements AdapterSession {
         const prefix = this.client?.user.host ? `${this.currentNick}!${this.client.user.username}@${this.client.user.host}` : WORST_PREFIX;
         const emote = ev.content.kind === 'emote';
         const budget = textBudget(prefix, command, target) - (emote ? 9 : 0); // "\x01ACTION " and "\x01"
-        const replyTo = ev.replyTo && hasServerId(ev.replyTo) ? ev.replyTo : undefined;
-        const done = await sendMessageLines(this.lineIo(delivery), { command, target, emote, content: ev.content, ...(replyTo && { replyTo }), budget, maxLines: this.config.maxLines });
+        const already = await this.alreadySent(delivery);
+        if (already) return { status: 'sent', remoteId: remoteMessageId(already.msgid ?? `out:${delivery!.key}`) };
+        const done = await sendMessageLines(this.lineIo(delivery), { command, target, emote, content: ev.content, ...(ev.replyTo && { replyTo: ev.replyTo }), budget, maxLines: this.config.maxLines, ...(delivery && { deliveryKey: delivery.key }) });
         if (!done.sent) return { status: 'unsupported', reason: 'nothing to send on IRC (the message had no text)' };
         return { status: 'sent', remoteId: remoteMessageId(done.msgid ?? `out:${delivery?.key ?? `${Date.now()}-${this.counter++}`}`) };
       }
       case 'typing':
         if (this.can('message-tags') && isChannel(target) && this.channels.wants(target)) await this.write('TAGMSG', [target], { '+typing': ev.active ? 'active' : 'done' });
         return { status: 'sent' };
-      case 'receipt':
-        return { status: 'sent' };
+      case 'receipt': return { status: 'sent' };
       case 'chat-info':
         if (ev.topic === undefined || !isChannel(target)) return { status: 'unsupported', reason: 'IRC channels have a topic, not a name' };
         await this.ensureJoined(target);
@@ -295,34 +296,38 @@ export class IrcSession implements AdapterSession {
           await this.write('PART', [target]);
         }
         return { status: 'sent' };
-      case 'reaction': {
-        // IRCv3 +draft/react on a TAGMSG that names the message (+draft/reply); +draft/unreact takes one back.
-        if (!this.can('message-tags')) return { status: 'unsupported', reason: 'this IRC server relays no reactions (no message-tags)' };
-        if (Buffer.byteLength(ev.key) > MAX_REACTION_BYTES) return { status: 'unsupported', reason: `a reaction longer than ${MAX_REACTION_BYTES} bytes cannot go to IRC` };
-        if (!hasServerId(ev.target)) return { status: 'unsupported', reason: 'the IRC server gave that message no id to react to' };
-        if (isChannel(target)) await this.ensureJoined(target);
-        await this.write('TAGMSG', [target], { '+draft/reply': ev.target, [ev.removed ? '+draft/unreact' : '+draft/react']: ev.key });
-        return { status: 'sent' };
-      }
+      case 'reaction':
       case 'delete': {
-        // draft/message-redaction: REDACT <target> <msgid>; the server checks who may.
-        if (!this.can('draft/message-redaction')) return { status: 'unsupported', reason: 'this IRC server cannot delete messages' };
-        if (!hasServerId(ev.target)) return { status: 'unsupported', reason: 'the IRC server gave that message no id to delete it by' };
-        await this.write('REDACT', [target, ev.target]);
+        const out = annotationLine(ev, target, (cap) => this.can(cap));
+        if ('unsupported' in out) return { status: 'unsupported', reason: out.unsupported };
+        if (ev.type === 'reaction' && isChannel(target)) await this.ensureJoined(target);
+        await this.write(out.command, out.params, out.tags);
         return { status: 'sent' };
       }
-      case 'edit':
-        return { status: 'unsupported', reason: 'IRC has no edits' };
+      case 'edit': return { status: 'unsupported', reason: 'IRC has no edits' };
     }
   }
 
-  /** What this connection can do: reactions and deletions only where the server offers them (narrows ircCapabilities). */
+  /**
+   * What this connection can do: reactions and deletions only where the server offers them
+   * (narrows ircCapabilities); no reactions through the relay, whose reaction would not say
+   * whose it is (the core writes "<name> reacted 👍" instead).
+   */
   capabilitiesNow(relayed: boolean): ConnectionCapabilities {
-    return {
-      // The relay's reaction would be the relay's, not the person's: the core writes "<name> reacted 👍" instead.
-      reactions: !relayed && this.can('message-tags') ? 'any' : 'none',
-      deletes: this.can('draft/message-redaction'),
-    };
+    return { reactions: !relayed && this.can('message-tags') ? 'any' : 'none', deletes: this.can('draft/message-redaction') };
+  }
+
+  /**
+   * A send that may have gone before a crash or a lost connection: whether the server
+   * showed us a line with its Delivery key (the echo, or the channel's replayed history
+   * after our join). A PING answered means everything the server sent before it was read.
+   */
+  private async alreadySent(delivery: Delivery | undefined): Promise<{ msgid?: string } | undefined> {
+    if (!delivery?.maybeSent || !this.can('message-tags')) return undefined;
+    const seen = this.delivered.get(delivery.key);
+    if (seen) return seen;
+    if (this.client) await roundTrip(this.client, (command, params) => this.write(command, params), `sb-${++this.labels}`);
+    return this.delivered.get(delivery.key);
   }
 
   /** This connection as outgoing.ts sees it. */
