@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { loadConfigFile, type Config } from '../config.js';
-import { Naming } from '../naming.js';
+import { Naming } from '../identity/naming.js';
 import { buildRegistration, readRegistration, writeRegistration } from '../matrix/registration.js';
 import { builtInAdapters } from '../../bridges/index.js';
 import { runBridge } from './run.js';

@@ -6,7 +6,7 @@ import { createLogger } from '../log.js';
 import { AppserviceMatrixSide, encryptionStatus } from '../matrix/appservice.js';
 import { AppserviceListener } from '../matrix/listener.js';
 import { readRegistration } from '../matrix/registration.js';
-import { Naming } from '../naming.js';
+import { Naming } from '../identity/naming.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { makeCreatedFilesPrivate, preparePrivateFiles, readableByOthers } from '../store/private-files.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';

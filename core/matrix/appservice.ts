@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type { Logger } from '../adapter.js';
 import type { Config } from '../config.js';
 import { matrixEventId, matrixRoomId, type MatrixEventId, type MatrixRoomId, type MatrixUserId } from '../ids.js';
-import type { Naming } from '../naming.js';
+import type { Naming } from '../identity/naming.js';
 import { failureKind, TransientError } from '../outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';

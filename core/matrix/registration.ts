@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { AppServiceRegistration } from 'matrix-appservice-bridge';
 import type { Config } from '../config.js';
-import type { Naming } from '../naming.js';
+import type { Naming } from '../identity/naming.js';
 
 export interface Registration {
   id: string;

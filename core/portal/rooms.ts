@@ -8,8 +8,8 @@ import type { ChatInfo } from '../events.js';
 import type { MatrixRoomId, MatrixUserId } from '../ids.js';
 import { remoteUserId } from '../ids.js';
 import type { MatrixSide } from '../matrix/side.js';
-import type { Naming } from '../naming.js';
-import type { Ghosts } from '../ghosts.js';
+import type { Naming } from '../identity/naming.js';
+import type { Ghosts } from '../identity/ghosts.js';
 import type { LiveLogin } from '../sessions.js';
 import type { PortalRow, Store } from '../store/store.js';
 

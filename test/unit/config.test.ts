@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfig, permissionOf } from '../../core/config.js';
 import { buildRegistration, readRegistration } from '../../core/matrix/registration.js';
-import { Naming } from '../../core/naming.js';
+import { Naming } from '../../core/identity/naming.js';
 import { loadNetworks } from '../../core/networks.js';
 import { builtInAdapters } from '../../bridges/index.js';
 

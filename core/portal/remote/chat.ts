@@ -7,7 +7,7 @@ import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalKeyString } from '../../ids.js';
 import { portalTxnId } from '../txn.js';
-import { avatarBytes } from '../../ghosts.js';
+import { avatarBytes } from '../../identity/ghosts.js';
 
 type Ev<T extends RemoteEvent['type']> = Extract<RemoteEvent, { type: T }>;
 

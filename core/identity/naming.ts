@@ -3,9 +3,9 @@
  * used by the engine (to make ghosts, and to tell our own users' events apart) and by
  * the registration (to claim exactly those names).
  */
-import type { Config } from './config.js';
-import { escapeLocalpart, matrixUserId, networkId, remoteUserId, splitUserId, unescapeLocalpart } from './ids.js';
-import type { MatrixUserId, NetworkId, RemoteUserId } from './ids.js';
+import type { Config } from '../config.js';
+import { escapeLocalpart, matrixUserId, networkId, remoteUserId, splitUserId, unescapeLocalpart } from '../ids.js';
+import type { MatrixUserId, NetworkId, RemoteUserId } from '../ids.js';
 
 export class Naming {
   readonly domain: string;

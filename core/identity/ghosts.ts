@@ -3,14 +3,14 @@
  * their profile (display name, avatar) follows the remote profile lazily: from the
  * name an event carries, or one `getUserInfo` call the first time we see them.
  */
-import { singleLineName } from './safety.js';
+import { singleLineName } from '../safety.js';
 import { createHash } from 'node:crypto';
-import type { AdapterSession, Logger } from './adapter.js';
-import type { Attachment, SenderRef, UserInfo } from './events.js';
-import type { MatrixUserId, NetworkId, RemoteUserId } from './ids.js';
-import type { MatrixSide } from './matrix/side.js';
+import type { AdapterSession, Logger } from '../adapter.js';
+import type { Attachment, SenderRef, UserInfo } from '../events.js';
+import type { MatrixUserId, NetworkId, RemoteUserId } from '../ids.js';
+import type { MatrixSide } from '../matrix/side.js';
 import type { Naming } from './naming.js';
-import type { GhostRow, Store } from './store/store.js';
+import type { GhostRow, Store } from '../store/store.js';
 
 export class Ghosts {
   /** Ghosts whose registration is done in this process; saves a store read per message. */
