@@ -35,6 +35,15 @@ const networkSection = z
     relay_template: z.string().default('{name}: '),
     /** Remote users whose events are never bridged (other bridges and bots in the same chats: no ping-pong). */
     ignore_users: z.array(z.string().min(1)).default([]),
+    /**
+     * People known by a phone number (core/identity/phone.ts): their ghost ids are pseudonyms and
+     * their names show `masked` numbers (or a `pseudonym`), unless `visible`. `region`: the country
+     * whose national numbers this network's ids may be (E.164 numbers are found anywhere).
+     */
+    identifiers: z
+      .object({ phone: z.enum(['pseudonym', 'masked', 'visible']).default('masked'), region: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 region such as DE').optional() })
+      .strict()
+      .default({ phone: 'masked' }),
   })
   .passthrough();
 
@@ -69,6 +78,11 @@ const schema = z
       .object({
         /** Who may do what: keys are `*`, a server name or a full user id. */
         permissions: z.record(z.string(), permissionLevel).default({ '*': 'relay' }),
+        /**
+         * Key of the pseudonyms that stand for phone numbers in ghost ids (use `${ENV}`, 16+ characters).
+         * Unset: derived from the login data key. Changing it gives those ghosts new ids.
+         */
+        identifiers_secret: z.string().min(16, 'use at least 16 characters').optional(),
         /** What a Matrix reaction becomes on a network without reactions. */
         reaction_fallback: z.enum(['notice', 'drop']).default('notice'),
         /** Largest media file the bridge moves, in bytes (a network may cap lower). */
@@ -195,7 +209,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 
 /** The adapter's part of a network section: everything but the core keys. */
 export function adapterSection(section: NetworkSection): Record<string, unknown> {
-  const { adapter: _a, enabled: _e, ghost_prefix: _g, relay_template: _r, ignore_users: _i, ...rest } = section;
+  const { adapter: _a, enabled: _e, ghost_prefix: _g, relay_template: _r, ignore_users: _i, identifiers: _p, ...rest } = section;
   return rest;
 }
 

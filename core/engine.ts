@@ -15,6 +15,7 @@ import { loginId as toLoginId, matrixRoomId, matrixUserId, portalKeyString, type
 import { decodePayload, encodePayload, remoteDedupKey, transactionDigest } from './inbox-codec.js';
 import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './identity/naming.js';
+import { phoneIdentifiers } from './identity/phone-config.js';
 import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from './dm-invites.js';
@@ -49,6 +50,11 @@ export interface EngineOptions {
   adapters: NetworkAdapter[];
   log: Logger;
   version?: string;
+  /**
+   * The key behind phone-number pseudonyms (identity/phone.ts): `bridge.identifiers_secret`,
+   * else derived from the login data key by the caller. Tests may leave it out.
+   */
+  identifiersSecret?: string;
 }
 
 export class Engine {
@@ -68,7 +74,11 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     const { config, store, matrix, log } = opts;
-    const naming = new Naming(config);
+    const naming = new Naming(config, phoneIdentifiers(config, opts.identifiersSecret));
+    naming.resolvePseudonymsWith((userId) => {
+      const ghost = store.getGhost(userId);
+      return ghost && { network: ghost.network, remote: ghost.remoteId };
+    });
     const ghosts = new Ghosts(store, matrix, naming, config.bridge.max_media_bytes, log.child({ part: 'ghosts' }));
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
     const media = config.public_media;

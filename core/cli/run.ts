@@ -7,6 +7,7 @@ import { AppserviceMatrixSide, encryptionStatus } from '../matrix/appservice.js'
 import { AppserviceListener } from '../matrix/listener.js';
 import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../identity/naming.js';
+import { identifiersSecretFrom } from '../identity/phone-config.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { makeCreatedFilesPrivate, preparePrivateFiles, readableByOthers } from '../store/private-files.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';
@@ -34,7 +35,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const resealed = store.sealPlainLogins();
   if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
-  const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version });
+  const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(files.key.value) });
   const provisioning = config.provisioning.enabled ? new ProvisioningApi(engine.ctx, engine.logins, log.child({ part: 'provisioning' })) : undefined;
   const media = engine.ctx.mediaLinks ? new MediaServer(engine.ctx.mediaLinks, matrix, config.bridge.max_media_bytes, log.child({ part: 'media' })) : undefined;
   const listener = new AppserviceListener(

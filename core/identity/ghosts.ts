@@ -47,10 +47,13 @@ export class Ghosts {
           });
           if (info) row = await this.applyProfile(row, { ...info, ...(sender.name && { name: sender.name }) }, session);
         }
+        // Without a name the homeserver shows the localpart; for a pseudonym, a masked number reads better.
+        const fallback = row.name ? undefined : this.naming.fallbackName(network, sender.id);
+        if (fallback && !sender.name) row = await this.applyProfile(row, { id: sender.id, name: fallback }, session);
       }
       this.ready.set(userId, row);
     }
-    if (sender.name && displayName(sender.name) !== row.name) {
+    if (sender.name && this.publicName(network, sender.name) !== row.name) {
       row = await this.applyProfile(row, { id: sender.id, name: sender.name }, session);
     }
     return userId;
@@ -63,9 +66,14 @@ export class Ghosts {
     await this.applyProfile(row, info, session);
   }
 
+  /** A remote name as this ghost's display name: one line, bounded, phone numbers masked (identity/phone.ts). */
+  private publicName(network: NetworkId, name: string): string {
+    return this.naming.publicText(network, displayName(name));
+  }
+
   private async applyProfile(row: GhostRow, info: UserInfo, session: AdapterSession | undefined): Promise<GhostRow> {
     let next = { ...row };
-    const name = info.name ? displayName(info.name) : undefined;
+    const name = info.name ? this.publicName(row.network, info.name) : undefined;
     if (name && name !== row.name) {
       await this.matrix.setDisplayName(row.userId, name);
       next.name = name;

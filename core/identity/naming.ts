@@ -6,13 +6,19 @@
 import type { Config } from '../config.js';
 import { escapeLocalpart, matrixUserId, networkId, remoteUserId, splitUserId, unescapeLocalpart } from '../ids.js';
 import type { MatrixUserId, NetworkId, RemoteUserId } from '../ids.js';
+import { PSEUDONYM_MARK, type PhoneIdentifiers } from './phone.js';
+
+/** Who stands behind a pseudonymous ghost: only the bridge's own record can say (the store's ghosts). */
+export type PseudonymLookup = (userId: MatrixUserId) => { network: NetworkId; remote: RemoteUserId } | undefined;
 
 export class Naming {
   readonly domain: string;
   readonly botUserId: MatrixUserId;
   private readonly prefixes: Map<NetworkId, string>;
+  private lookup: PseudonymLookup | undefined;
 
-  constructor(config: Config) {
+  /** `phones`: ghosts of ids holding a phone number get pseudonyms (phone.ts); without it, none do (the registration). */
+  constructor(config: Config, private readonly phones?: PhoneIdentifiers) {
     this.domain = config.homeserver.domain;
     this.botUserId = matrixUserId(`@${config.appservice.bot.username}:${this.domain}`);
     this.prefixes = new Map(
@@ -32,8 +38,36 @@ export class Naming {
     return p;
   }
 
+  /** Where pseudonymous ghosts are looked up (the store); set once the store is open. */
+  resolvePseudonymsWith(lookup: PseudonymLookup): void {
+    this.lookup = lookup;
+  }
+
   ghostUserId(network: NetworkId, remote: RemoteUserId): MatrixUserId {
+    if (this.phones?.hiddenNumberIn(network, remote)) {
+      // Lengthened in the (astronomically rare) case another id already has this pseudonym.
+      for (let extra = 0; ; extra += 8) {
+        const userId = matrixUserId(`@${this.ghostPrefix(network)}${this.phones.pseudonym(network, remote, extra)}:${this.domain}`);
+        const taken = this.lookup?.(userId);
+        if (!taken || (taken.network === network && taken.remote === remote) || extra >= 24) return userId;
+      }
+    }
     return matrixUserId(`@${this.ghostPrefix(network)}${escapeLocalpart(remote)}:${this.domain}`);
+  }
+
+  /** Text from a network the bridge writes on Matrix (a name, a topic): phone numbers masked unless the network shows them. */
+  publicText(network: NetworkId, text: string): string {
+    return this.phones ? this.phones.mask(network, text) : text;
+  }
+
+  /** A remote chat id as the bridge writes it on Matrix (`m.bridge`): a pseudonym where it holds a hidden phone number. */
+  publicChatId(network: NetworkId, chatId: string): string {
+    return this.phones?.hiddenNumberIn(network, chatId) ? this.phones.pseudonym(network, chatId) : chatId;
+  }
+
+  /** A ghost's name when the network gave none and its id holds a hidden number (a masked number or a pseudonym). */
+  fallbackName(network: NetworkId, remote: RemoteUserId): string | undefined {
+    return this.phones?.fallbackName(network, remote);
   }
 
   /** The network and remote user a ghost stands for, or undefined for any other user. */
@@ -42,6 +76,10 @@ export class Naming {
     if (!parts || parts.server !== this.domain) return undefined;
     for (const [network, prefix] of this.prefixes) {
       if (!parts.localpart.startsWith(prefix)) continue;
+      if (parts.localpart.startsWith(PSEUDONYM_MARK, prefix.length)) {
+        const known = this.lookup?.(matrixUserId(userId));
+        return known?.network === network ? known : undefined;
+      }
       try {
         return { network, remote: remoteUserId(unescapeLocalpart(parts.localpart.slice(prefix.length))) };
       } catch {

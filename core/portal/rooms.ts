@@ -30,23 +30,34 @@ export class Rooms {
   ) {}
 
   /** The state key that identifies a portal's `m.bridge` event. */
-  static bridgeStateKey(portal: PortalRow): string {
-    return `net.switchboard://${encodeURIComponent(portal.network)}/${encodeURIComponent(portal.chatId)}`;
+  bridgeStateKey(portal: PortalRow): string {
+    return `net.switchboard://${encodeURIComponent(portal.network)}/${encodeURIComponent(this.naming.publicChatId(portal.network, portal.chatId))}`;
   }
 
+  /** `m.bridge` content: the chat's id and name as the bridge may show them (no phone numbers, identity/phone.ts). */
   bridgeInfo(portal: PortalRow, networkName: string, chatName?: string): Record<string, unknown> {
+    const displayname = chatName && this.naming.publicText(portal.network, chatName);
     return {
       bridgebot: this.naming.botUserId,
       creator: this.naming.botUserId,
       protocol: { id: portal.network, displayname: networkName },
-      channel: { id: portal.chatId, ...(chatName && { displayname: chatName }) },
+      channel: { id: this.naming.publicChatId(portal.network, portal.chatId), ...(displayname && { displayname }) },
+    };
+  }
+
+  /** A chat's name and topic as the bridge may write them on Matrix. */
+  publicInfo<T extends { name?: string; topic?: string }>(network: PortalRow['network'], info: T): T {
+    return {
+      ...info,
+      ...(info.name !== undefined && { name: this.naming.publicText(network, info.name) }),
+      ...(info.topic !== undefined && { topic: this.naming.publicText(network, info.topic) }),
     };
   }
 
   /** Mark a linked room as bridged (`m.bridge` and its older name); rejects if the bot may not. */
   async markBridged(roomId: MatrixRoomId, portal: PortalRow, networkName: string, chatName?: string): Promise<void> {
     const content = this.bridgeInfo(portal, networkName, chatName);
-    for (const type of BRIDGE_STATE_TYPES) await this.matrix.sendState(roomId, this.naming.botUserId, type, Rooms.bridgeStateKey(portal), content);
+    for (const type of BRIDGE_STATE_TYPES) await this.matrix.sendState(roomId, this.naming.botUserId, type, this.bridgeStateKey(portal), content);
   }
 
   /**
@@ -73,14 +84,14 @@ export class Rooms {
   }
 
   private async createRoom(portal: PortalRow, live: LiveLogin, owner: MatrixUserId): Promise<MatrixRoomId> {
-    const info: Partial<ChatInfo> = await live.session.getChatInfo(portal.chatId).catch((err: unknown) => {
+    const info: Partial<ChatInfo> = this.publicInfo(portal.network, await live.session.getChatInfo(portal.chatId).catch((err: unknown) => {
       this.log.warn({ portal: portal.portalKey, err: String(err) }, 'chat lookup failed; room made without name');
       return {};
-    });
+    }));
     const isDirect = portal.kind === 'dm';
     // A DM is opened by the contact's ghost, so the room reads as a chat with them.
     const creator = isDirect ? await this.ghosts.ensure(portal.network, { id: remoteUserId(portal.chatId) }, live.session) : this.naming.botUserId;
-    const stateKey = Rooms.bridgeStateKey(portal);
+    const stateKey = this.bridgeStateKey(portal);
     const content = this.bridgeInfo(portal, live.network.adapter.displayName, info.name);
     const roomId = await this.matrix.createRoom({
       creator,

@@ -33,7 +33,7 @@ export async function remoteReceipt(ctx: BridgeContext, portal: PortalRow, live:
 }
 
 export async function remoteChatInfo(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: Ev<'chat-info'>): Promise<Outcome> {
-  const { name, topic, avatar } = ev.info;
+  const { name, topic, avatar } = ctx.rooms.publicInfo(portal.network, ev.info);
   const change: { name?: string; topic?: string; avatarMxc?: string } = {};
   // DM rooms stay unnamed and without a picture so clients show the contact's ghost.
   if (name !== undefined && name !== portal.name && portal.kind === 'group') change.name = name;
