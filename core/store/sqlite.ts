@@ -4,70 +4,8 @@ import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, Rem
 import { Checkpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import { Sealer } from './sealed.js';
-import type { GhostRow, InboxRow, LinkDirection, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
-
-type Row = Record<string, unknown>;
-const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
-
-/** Portal rows kept in memory: a bridge with more active portals than this reads the rest from SQLite. */
-const PORTAL_CACHE_SIZE = 5_000;
-
-/** A Map that forgets its oldest entry beyond `max` (insertion order; a hit does not refresh). */
-class PortalCache extends Map<string, PortalRow> {
-  constructor(private readonly max: number) {
-    super();
-  }
-  override set(key: string, value: PortalRow): this {
-    if (this.size >= this.max) this.delete(this.keys().next().value!);
-    return super.set(key, value);
-  }
-}
-
-function toPortal(r: Row): PortalRow {
-  return {
-    portalKey: r.portal_key as string,
-    network: r.network as NetworkId,
-    chatId: r.chat_id as PortalRow['chatId'],
-    receiver: opt(r.receiver),
-    kind: r.kind as PortalRow['kind'],
-    roomId: opt(r.room_id),
-    name: opt(r.name),
-    topic: opt(r.topic),
-    avatarMxc: opt(r.avatar_mxc),
-    relay: r.relay !== 0,
-    direction: r.direction as LinkDirection,
-    nameTemplate: opt(r.name_template),
-  };
-}
-
-function toPart(r: Row): MessagePart {
-  const part: MessagePart = { remoteId: r.remote_id as RemoteMessageId, part: r.part as number, roomId: r.room_id as MatrixRoomId, eventId: r.event_id as MatrixEventId };
-  if (typeof r.sender === 'string') part.sender = r.sender as MatrixUserId;
-  return part;
-}
-
-function toReaction(r: Row): ReactionRow {
-  return {
-    portalKey: r.portal_key as string,
-    targetId: r.target_id as RemoteMessageId,
-    sender: r.sender as string,
-    key: r.reaction_key as string,
-    eventId: r.event_id as MatrixEventId,
-  };
-}
-
-function toInbox(r: Row): InboxRow {
-  return {
-    seq: r.seq as number,
-    direction: r.direction as InboxRow['direction'],
-    portalKey: r.portal_key as string,
-    dedupKey: r.dedup_key as string,
-    loginId: opt(r.login_id),
-    payload: r.payload as string,
-    attempts: r.attempts as number,
-    createdAt: r.created_at as number,
-  };
-}
+import type { GhostRow, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
+import { opt, PORTAL_CACHE_SIZE, PortalCache, toInbox, toPart, toPortal, toReaction, type Row } from './sqlite-rows.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:`. */
