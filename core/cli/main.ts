@@ -1,16 +1,19 @@
 /**
- * The `switchboard` command: generate-registration, check-config, start (default).
+ * The `switchboard` command: generate-registration, check-config, audit, start (default).
  * Exit codes: 0 ok, 1 bad config or registration, 2 start-up failure.
  */
 import { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfigFile, type Config } from '../config.js';
 import { Naming } from '../identity/naming.js';
 import { buildRegistration, readRegistration, writeRegistration } from '../matrix/registration.js';
 import { builtInAdapters } from '../../bridges/index.js';
 import { runBridge } from './run.js';
 import { loadNetworks } from '../networks.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { auditText, phoneAudit } from '../identity/audit.js';
+import { phoneIdentifiers } from '../identity/phone-config.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -63,6 +66,25 @@ program
         process.exit(1);
       }
       process.stdout.write(`Config OK: homeserver ${config.homeserver.url} (${config.homeserver.domain}), listening on ${config.appservice.bind_address}:${config.appservice.port}, networks: ${Object.keys(config.networks).join(', ') || 'none'}; ${regNote}\n`);
+    } catch (err) {
+      fail(1, (err as Error).message);
+    }
+  });
+
+program
+  .command('audit')
+  .description('count the phone numbers the bridge holds, by country, network and place (never the numbers themselves)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    try {
+      const { config, base } = load(program.opts<{ config: string }>().config);
+      // Reads what the running bridge keeps (SQLite WAL: a reader beside the bridge is fine); no login data is decrypted.
+      const path = resolve(base, config.store.path);
+      if (!existsSync(path)) throw new Error(`no database at ${path} (store.path): the bridge has not run with this config yet`);
+      const store = new SqliteStore({ path });
+      const audit = phoneAudit(store, phoneIdentifiers(config, undefined));
+      await store.close();
+      process.stdout.write(`${opts.json ? JSON.stringify(audit, null, 2) : auditText(audit)}\n`);
     } catch (err) {
       fail(1, (err as Error).message);
     }

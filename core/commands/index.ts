@@ -12,6 +12,7 @@ import { txnId } from '../portal/txn.js';
 import type { PortalRow } from '../store/store.js';
 import { accountCommands } from './account.js';
 import { basicCommands } from './basic.js';
+import { identifierCommands } from './identifiers.js';
 import { LoginChat } from './login-chat.js';
 import { portalCommands } from './portals.js';
 import { PORTAL_PREFIX, PREFIX_RE } from './prefix.js';
@@ -24,7 +25,7 @@ export interface CommandsOptions {
 }
 
 export class Commands {
-  private readonly list: readonly Command[] = [...basicCommands, ...accountCommands, ...portalCommands];
+  private readonly list: readonly Command[] = [...basicCommands, ...accountCommands, ...portalCommands, ...identifierCommands];
   private readonly services: CommandServices;
   private readonly loginChat: LoginChat;
 

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { escapeLocalpart, matrixUserId, networkId, remoteUserId, splitUserId, unescapeLocalpart } from '../ids.js';
 import type { MatrixUserId, NetworkId, RemoteUserId } from '../ids.js';
 import { PSEUDONYM_MARK, type PhoneIdentifiers } from './phone.js';
+import { phoneIdentifiers } from './phone-config.js';
 
 /** Who stands behind a pseudonymous ghost: only the bridge's own record can say (the store's ghosts). */
 export type PseudonymLookup = (userId: MatrixUserId) => { network: NetworkId; remote: RemoteUserId } | undefined;
@@ -17,8 +18,12 @@ export class Naming {
   private readonly prefixes: Map<NetworkId, string>;
   private lookup: PseudonymLookup | undefined;
 
-  /** `phones`: ghosts of ids holding a phone number get pseudonyms (phone.ts); without it, none do (the registration). */
-  constructor(config: Config, private readonly phones?: PhoneIdentifiers) {
+  /** The phone-number rules (phone.ts): ghosts of ids holding a number get pseudonyms. */
+  readonly phones: PhoneIdentifiers;
+
+  /** `phones` defaults to the config's rules without a secret (the registration needs no pseudonyms). */
+  constructor(config: Config, phones?: PhoneIdentifiers) {
+    this.phones = phones ?? phoneIdentifiers(config, undefined);
     this.domain = config.homeserver.domain;
     this.botUserId = matrixUserId(`@${config.appservice.bot.username}:${this.domain}`);
     this.prefixes = new Map(
@@ -44,7 +49,7 @@ export class Naming {
   }
 
   ghostUserId(network: NetworkId, remote: RemoteUserId): MatrixUserId {
-    if (this.phones?.hiddenNumberIn(network, remote)) {
+    if (this.phones.hiddenNumberIn(network, remote)) {
       // Lengthened in the (astronomically rare) case another id already has this pseudonym.
       for (let extra = 0; ; extra += 8) {
         const userId = matrixUserId(`@${this.ghostPrefix(network)}${this.phones.pseudonym(network, remote, extra)}:${this.domain}`);
@@ -57,17 +62,17 @@ export class Naming {
 
   /** Text from a network the bridge writes on Matrix (a name, a topic): phone numbers masked unless the network shows them. */
   publicText(network: NetworkId, text: string): string {
-    return this.phones ? this.phones.mask(network, text) : text;
+    return this.phones.mask(network, text);
   }
 
   /** A remote chat id as the bridge writes it on Matrix (`m.bridge`): a pseudonym where it holds a hidden phone number. */
   publicChatId(network: NetworkId, chatId: string): string {
-    return this.phones?.hiddenNumberIn(network, chatId) ? this.phones.pseudonym(network, chatId) : chatId;
+    return this.phones.hiddenNumberIn(network, chatId) ? this.phones.pseudonym(network, chatId) : chatId;
   }
 
   /** A ghost's name when the network gave none and its id holds a hidden number (a masked number or a pseudonym). */
   fallbackName(network: NetworkId, remote: RemoteUserId): string | undefined {
-    return this.phones?.fallbackName(network, remote);
+    return this.phones.fallbackName(network, remote);
   }
 
   /** The network and remote user a ghost stands for, or undefined for any other user. */

@@ -4,7 +4,7 @@ import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, Rem
 import { Checkpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import { Sealer } from './sealed.js';
-import type { GhostRow, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
+import type { GhostRow, StoredIdentifier, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
 import { opt, PORTAL_CACHE_SIZE, PortalCache, toInbox, toPart, toPortal, toReaction, type Row } from './sqlite-rows.js';
 
 export interface SqliteStoreOptions {
@@ -57,10 +57,13 @@ export class SqliteStore implements Store {
       listPortals: p('SELECT * FROM portals ORDER BY created_at, portal_key'),
       countPortals: p('SELECT count(*) AS n FROM portals'),
       getGhost: p('SELECT * FROM ghosts WHERE user_id = ?'),
-      putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered)
-        VALUES (@userId, @network, @remoteId, @name, @avatarMxc, @avatarRef, @registered)
+      putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered, first_seen)
+        VALUES (@userId, @network, @remoteId, @name, @avatarMxc, @avatarRef, @registered, @firstSeen)
         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, avatar_mxc = excluded.avatar_mxc,
           avatar_ref = excluded.avatar_ref, registered = excluded.registered`),
+      storedIdentifiers: p(`SELECT 'ghost' AS kept, network, remote_id AS id, first_seen AS since FROM ghosts
+        UNION ALL SELECT 'login', network, remote_user, created_at FROM logins WHERE remote_user IS NOT NULL
+        UNION ALL SELECT 'portal', network, chat_id, created_at FROM portals`),
       getLogin: p('SELECT * FROM logins WHERE login_id = ?'),
       listLogins: p('SELECT * FROM logins ORDER BY created_at, login_id'),
       listLoginsOf: p('SELECT * FROM logins WHERE network = ? ORDER BY created_at, login_id'),
@@ -202,7 +205,12 @@ export class SqliteStore implements Store {
     };
   }
   putGhost(row: GhostRow) {
-    this.write(() => this.q.putGhost.run({ name: null, avatarMxc: null, avatarRef: null, ...row, registered: row.registered ? 1 : 0 }));
+    this.write(() => this.q.putGhost.run({ name: null, avatarMxc: null, avatarRef: null, ...row, registered: row.registered ? 1 : 0, firstSeen: Date.now() }));
+  }
+  *storedIdentifiers() {
+    for (const r of this.q.storedIdentifiers.iterate() as Iterable<Row>) {
+      yield { kept: r.kept as StoredIdentifier['kept'], network: r.network as NetworkId, id: r.id as string, ...(typeof r.since === 'number' && { since: r.since }) };
+    }
   }
 
   private toLogin(r: Row): LoginRow {

@@ -51,6 +51,14 @@ export interface GhostRow {
   registered: boolean;
 }
 
+/** A remote identifier the store keeps, where, and since when (ms; unknown for ghosts older than migration 0009). */
+export interface StoredIdentifier {
+  kept: 'ghost' | 'login' | 'portal';
+  network: NetworkId;
+  id: string;
+  since?: number;
+}
+
 export interface LoginRow {
   loginId: LoginId;
   network: NetworkId;
@@ -129,6 +137,8 @@ export interface Store {
 
   getGhost(userId: MatrixUserId): GhostRow | undefined;
   putGhost(row: GhostRow): void;
+  /** Every remote identifier kept: ghosts' remote ids, logins' own users, portals' chat ids. */
+  storedIdentifiers(): Iterable<StoredIdentifier>;
 
   getLogin(loginId: LoginId): LoginRow | undefined;
   listLogins(network?: NetworkId): LoginRow[];

@@ -1,14 +1,17 @@
 /** A remote person known by a phone number, through the engine: nothing the bridge writes on Matrix holds the number. */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { ALICE, startHarness, type Harness } from '../fakes/harness.js';
+import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
+import { phoneAudit } from '../../core/identity/audit.js';
 
 const NUMBER = '+4915112345678';
+const ADMIN = '@root:example.org';
+const MGMT = '!mgmt:example.org';
 
 describe('phone numbers stay off Matrix', () => {
   let h: Harness;
   beforeEach(async () => {
-    h = await startHarness();
+    h = await startHarness({ config: testConfig({ bridge: { permissions: { '*': 'relay', 'example.org': 'user', [ADMIN]: 'admin' } } }) });
     h.world.addUser(NUMBER); // no name of their own: the ghost shows the number masked
     h.world.addUser('carol', `Carol ${NUMBER}`);
   });
@@ -29,5 +32,31 @@ describe('phone numbers stay off Matrix', () => {
     // The bridge's own record still knows who it is, to send the answer.
     const ghost = dm!.opts.creator;
     assert.equal(h.engine.ctx.naming.parseGhost(ghost)?.remote, NUMBER);
+  });
+
+  it('audit counts the numbers held by country, network and place, never showing one; only bridge admins may ask', async () => {
+    h.world.addUser('+15551234567');
+    await h.world.dm(NUMBER, 'alice', 'one');
+    await h.world.dm('+15551234567', 'alice', 'two');
+    await h.world.dm('carol', 'alice', 'no number here');
+    await h.engine.idle();
+    const audit = phoneAudit(h.store, h.engine.ctx.naming.phones);
+    assert.equal(audit.numbers, 2);
+    assert.deepEqual(audit.byRegion, { DE: 1, US: 1 });
+    assert.deepEqual(audit.byNetwork, { loopback: 2 });
+    assert.deepEqual(audit.byPlace, { ghost: 2, portal: 2 }, 'each number is a ghost mapping and a direct chat');
+    assert.ok(audit.oldest && audit.newest && audit.oldest <= audit.newest);
+    assert.match(audit.kept.ghost!, /pseudonym/);
+
+    const ask = async (sender: string, text: string) => {
+      const before = h.matrix.sends().length;
+      await h.fromMatrix(matrixText(MGMT, sender, text));
+      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
+    };
+    const text = await ask(ADMIN, 'audit');
+    assert.match(text, /^The bridge holds 2 phone numbers\.\nBy country: DE 1, US 1\.\nBy network: loopback 2\.\nWhere kept: ghost 2, portal 2\./);
+    assert.ok(!/5551234567|15112345678/.test(text), 'never a number');
+    assert.deepEqual(JSON.parse(await ask(ADMIN, 'audit json')).byRegion, { DE: 1, US: 1 });
+    assert.match(await ask('@erin:example.org', 'audit'), /needs the bridge permission "admin"/);
   });
 });
