@@ -203,6 +203,10 @@ export class AppserviceMatrixSide implements MatrixSide {
     await call(() => this.intent(userId).leave(roomId));
   }
 
+  async joinedRooms(userId: MatrixUserId): Promise<MatrixRoomId[]> {
+    return (await call(() => this.intent(userId).matrixClient.getJoinedRooms())) as MatrixRoomId[];
+  }
+
   /**
    * Send with our deterministic transaction id. The homeserver deduplicates a repeat only
    * while it remembers the id (Synapse: in memory, so not across its own restart). So

@@ -47,6 +47,8 @@ export interface MatrixSide {
   /** Join as `userId` (the bot invites first if the room is invite-only). */
   join(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void>;
   leave(roomId: MatrixRoomId, userId: MatrixUserId): Promise<void>;
+  /** The rooms `userId` (one of ours) has joined. */
+  joinedRooms(userId: MatrixUserId): Promise<MatrixRoomId[]>;
   /**
    * Send an event as `sender`. `txnId` is deterministic for the remote event it
    * carries, so a retry after a crash is deduplicated by the homeserver.

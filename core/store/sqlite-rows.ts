@@ -1,6 +1,6 @@
 /** SQLite rows as the Store's types, and the portal cache: the part of sqlite.ts that only reads rows. */
 import type { MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, RemoteMessageId } from '../ids.js';
-import type { InboxRow, LinkDirection, MessagePart, PortalRow, ReactionRow } from './store.js';
+import type { GhostRow, InboxRow, LinkDirection, MessagePart, PortalRow, ReactionRow } from './store.js';
 
 export type Row = Record<string, unknown>;
 export const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
@@ -62,5 +62,17 @@ export function toInbox(r: Row): InboxRow {
     payload: r.payload as string,
     attempts: r.attempts as number,
     createdAt: r.created_at as number,
+  };
+}
+
+export function toGhost(r: Row): GhostRow {
+  return {
+    userId: r.user_id as MatrixUserId,
+    network: r.network as NetworkId,
+    remoteId: r.remote_id as GhostRow['remoteId'],
+    name: opt<string>(r.name),
+    avatarMxc: opt<string>(r.avatar_mxc),
+    avatarRef: opt<string>(r.avatar_ref),
+    registered: r.registered === 1,
   };
 }

@@ -5,7 +5,7 @@ import { Checkpointer } from './checkpointer.js';
 import { migrate } from './migrate.js';
 import { Sealer } from './sealed.js';
 import type { GhostRow, StoredIdentifier, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
-import { opt, PORTAL_CACHE_SIZE, PortalCache, toInbox, toPart, toPortal, toReaction, type Row } from './sqlite-rows.js';
+import { opt, PORTAL_CACHE_SIZE, PortalCache, toGhost, toInbox, toPart, toPortal, toReaction, type Row } from './sqlite-rows.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:`. */
@@ -57,6 +57,9 @@ export class SqliteStore implements Store {
       listPortals: p('SELECT * FROM portals ORDER BY created_at, portal_key'),
       countPortals: p('SELECT count(*) AS n FROM portals'),
       getGhost: p('SELECT * FROM ghosts WHERE user_id = ?'),
+      ghostsOf: p('SELECT * FROM ghosts WHERE network = ? ORDER BY user_id'),
+      deleteGhost: p('DELETE FROM ghosts WHERE user_id = ?'),
+      reassignSender: p('UPDATE message_map SET sender = ? WHERE sender = ?'),
       putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered, first_seen)
         VALUES (@userId, @network, @remoteId, @name, @avatarMxc, @avatarRef, @registered, @firstSeen)
         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, avatar_mxc = excluded.avatar_mxc,
@@ -193,16 +196,16 @@ export class SqliteStore implements Store {
 
   getGhost(userId: MatrixUserId) {
     const r = this.q.getGhost.get(userId) as Row | undefined;
-    if (!r) return undefined;
-    return {
-      userId: r.user_id as MatrixUserId,
-      network: r.network as NetworkId,
-      remoteId: r.remote_id as GhostRow['remoteId'],
-      name: opt<string>(r.name),
-      avatarMxc: opt<string>(r.avatar_mxc),
-      avatarRef: opt<string>(r.avatar_ref),
-      registered: r.registered === 1,
-    };
+    return r && toGhost(r);
+  }
+  ghostsOf(network: NetworkId) {
+    return (this.q.ghostsOf.all(network) as Row[]).map(toGhost);
+  }
+  deleteGhost(userId: MatrixUserId) {
+    this.write(() => this.q.deleteGhost.run(userId));
+  }
+  reassignSender(from: MatrixUserId, to: MatrixUserId) {
+    this.write(() => this.q.reassignSender.run(to, from));
   }
   putGhost(row: GhostRow) {
     this.write(() => this.q.putGhost.run({ name: null, avatarMxc: null, avatarRef: null, ...row, registered: row.registered ? 1 : 0, firstSeen: Date.now() }));

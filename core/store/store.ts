@@ -137,6 +137,11 @@ export interface Store {
 
   getGhost(userId: MatrixUserId): GhostRow | undefined;
   putGhost(row: GhostRow): void;
+  /** Every ghost of a network (for identifier migrations). */
+  ghostsOf(network: NetworkId): GhostRow[];
+  deleteGhost(userId: MatrixUserId): void;
+  /** The bridge's record of who sent each message now names `to` where it named `from` (a ghost replaced). */
+  reassignSender(from: MatrixUserId, to: MatrixUserId): void;
   /** Every remote identifier kept: ghosts' remote ids, logins' own users, portals' chat ids. */
   storedIdentifiers(): Iterable<StoredIdentifier>;
 

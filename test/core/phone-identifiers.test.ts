@@ -59,4 +59,35 @@ describe('phone numbers stay off Matrix', () => {
     assert.deepEqual(JSON.parse(await ask(ADMIN, 'audit json')).byRegion, { DE: 1, US: 1 });
     assert.match(await ask('@erin:example.org', 'audit'), /needs the bridge permission "admin"/);
   });
+
+  it('migrate-identifiers: an old ghost with the number in its id hands its rooms, power and messages to a pseudonymous successor; a second run does nothing', async () => {
+    const old = '@_loopback_=2b4915112345678:example.org' as never;
+    const room = '!old-dm:example.org';
+    h.store.putGhost({ userId: old, network: 'loopback' as never, remoteId: NUMBER as never, name: NUMBER, registered: true });
+    h.matrix.calls.push({ op: 'join', roomId: room, userId: old });
+    h.matrix.roomStates.set(`${room}|m.room.power_levels|`, { users: { [old]: 100, [ALICE]: 100 }, users_default: 0 });
+    h.store.addMessagePart('loopback:x', { remoteId: 'm1' as never, part: 0, roomId: room as never, eventId: '$old1' as never, sender: old });
+    const ask = async (text: string) => {
+      const before = h.matrix.sends().length;
+      await h.fromMatrix(matrixText(MGMT, ADMIN, text));
+      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
+    };
+    const answer = await ask('migrate-identifiers');
+    const successor = h.engine.ctx.naming.ghostUserId('loopback' as never, NUMBER as never);
+    assert.match(successor, /^@_loopback_=p/);
+    assert.match(answer, /^Replaced 1 ghost\./);
+    assert.ok(answer.includes(`+49 151 ••• 78: now ${successor}, in 1 room`), answer);
+    assert.ok(!answer.includes('15112345678'), 'the answer never shows the number');
+    assert.ok(h.matrix.calls.some((c) => c.op === 'invite' && c.roomId === room && c.userId === successor));
+    assert.ok(h.matrix.calls.some((c) => c.op === 'join' && c.roomId === room && c.userId === successor));
+    assert.ok(h.matrix.calls.some((c) => c.op === 'leave' && c.roomId === room && c.userId === old));
+    const power = h.matrix.of('state').find((x) => x.type === 'm.room.power_levels' && x.roomId === room);
+    assert.deepEqual(power?.content.users, { [ALICE]: 100, [successor]: 100 });
+    assert.equal(power?.sender, old, 'the old ghost hands its power over while it still has it');
+    assert.deepEqual(h.matrix.of('displayname').find((d) => d.userId === old)?.name, '+49 151 ••• 78');
+    assert.equal(h.store.getGhost(old), undefined);
+    assert.equal(h.store.getGhost(successor)?.remoteId, NUMBER);
+    assert.equal(h.store.messageByEvent('loopback:x', '$old1' as never)?.sender, successor, 'who sent what follows the successor');
+    assert.equal(await ask('migrate-identifiers'), 'No ghost has a phone number in its Matrix ID: nothing to do.');
+  });
 });

@@ -62,6 +62,17 @@ export class RecordingMatrix implements MatrixSide {
   async invite(roomId: MatrixRoomId, _inviter: MatrixUserId, userId: MatrixUserId) { this.check(); this.calls.push({ op: 'invite', roomId, userId }); }
   async join(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); this.calls.push({ op: 'join', roomId, userId }); }
   async leave(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); this.calls.push({ op: 'leave', roomId, userId }); }
+  /** Rooms a user made or joined and has not left, as the calls recorded them. */
+  async joinedRooms(userId: MatrixUserId): Promise<MatrixRoomId[]> {
+    this.check();
+    const rooms = new Set<MatrixRoomId>();
+    for (const c of this.calls) {
+      if (c.op === 'createRoom' && c.opts.creator === userId) rooms.add(c.roomId as MatrixRoomId);
+      if (c.op === 'join' && c.userId === userId) rooms.add(c.roomId as MatrixRoomId);
+      if (c.op === 'leave' && c.userId === userId) rooms.delete(c.roomId as MatrixRoomId);
+    }
+    return [...rooms];
+  }
   async sendEvent(roomId: MatrixRoomId, sender: MatrixUserId, type: string, content: Record<string, unknown>, txnId: string): Promise<MatrixEventId> {
     this.check();
     // Like a homeserver: the same transaction id from the same sender gives the same event.

@@ -1,0 +1,71 @@
+/**
+ * `migrate-identifiers`: ghosts made before phone numbers were kept out of Matrix IDs
+ * (identity/phone.ts) still have a number in their id. Each gets its pseudonymous
+ * successor: the new ghost joins every room the old one is in (invited by the old one,
+ * which can, in a direct chat it opened), takes over its power level, and the old one
+ * leaves; the bridge's own record of who sent what follows. Nothing already sent is
+ * rewritten on Matrix: old messages stay under the old ghost, whose profile now shows the
+ * number masked. Running it again finds nothing left to do.
+ */
+import type { BridgeContext } from '../context.js';
+import type { MatrixRoomId, MatrixUserId, NetworkId, RemoteUserId } from '../ids.js';
+import type { GhostRow } from '../store/store.js';
+
+export interface MigratedGhost {
+  network: NetworkId;
+  remote: RemoteUserId;
+  from: MatrixUserId;
+  to: MatrixUserId;
+  rooms: MatrixRoomId[];
+  /** Rooms where a step failed (the bot reports them; running again retries the ghost). */
+  problems: string[];
+}
+
+export async function migrateIdentifiers(ctx: BridgeContext): Promise<MigratedGhost[]> {
+  const done: MigratedGhost[] = [];
+  for (const network of ctx.naming.networks()) {
+    for (const old of ctx.store.ghostsOf(network)) {
+      const to = ctx.naming.ghostUserId(old.network, old.remoteId);
+      if (to === old.userId || !ctx.naming.phones.hiddenNumberIn(old.network, old.remoteId)) continue;
+      done.push(await replaceGhost(ctx, old, to));
+    }
+  }
+  return done;
+}
+
+async function replaceGhost(ctx: BridgeContext, old: GhostRow, to: MatrixUserId): Promise<MigratedGhost> {
+  const rooms = await ctx.matrix.joinedRooms(old.userId);
+  const problems: string[] = [];
+  // The mapping moves first: (network, remote id) is unique, and from now on the number's ghost is the new one.
+  ctx.store.deleteGhost(old.userId);
+  await ctx.ghosts.ensure(old.network, { id: old.remoteId, ...(old.name && { name: old.name }) }, undefined);
+  const masked = ctx.naming.publicText(old.network, old.name ?? '') || ctx.naming.fallbackName(old.network, old.remoteId);
+  if (masked) await ctx.matrix.setDisplayName(old.userId, masked).catch((err: unknown) => problems.push(`old ghost's name: ${String(err)}`));
+  for (const roomId of rooms) {
+    try {
+      await ctx.matrix.invite(roomId, old.userId, to).catch(() => undefined); // already invited, or a public room
+      await ctx.matrix.join(roomId, to);
+      await handOverPower(ctx, roomId, old.userId, to);
+      await ctx.matrix.leave(roomId, old.userId);
+      ctx.rooms.forgetMember(roomId, old.userId);
+    } catch (err) {
+      problems.push(`${roomId}: ${String(err)}`);
+    }
+  }
+  ctx.store.reassignSender(old.userId, to);
+  // The old id is logged as its pseudonymous successor's predecessor only: it holds the number.
+  if (problems.length) ctx.log.warn({ to, problems }, 'ghost with a phone number in its id replaced, with problems');
+  else ctx.log.info({ to, rooms: rooms.length }, 'ghost with a phone number in its id replaced');
+  return { network: old.network, remote: old.remoteId, from: old.userId, to, rooms, problems };
+}
+
+/** The new ghost gets the old one's power level (a DM's creator had 100), set by the old one while it still can. */
+async function handOverPower(ctx: BridgeContext, roomId: MatrixRoomId, from: MatrixUserId, to: MatrixUserId): Promise<void> {
+  const levels = await ctx.matrix.roomState(roomId, 'm.room.power_levels', '');
+  const users = { ...((levels?.users as Record<string, number> | undefined) ?? {}) };
+  const level = users[from];
+  if (!levels || level === undefined) return;
+  users[to] = level;
+  delete users[from];
+  await ctx.matrix.sendState(roomId, from, 'm.room.power_levels', '', { ...levels, users });
+}
