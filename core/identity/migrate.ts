@@ -45,7 +45,8 @@ async function replaceGhost(ctx: BridgeContext, old: GhostRow, to: MatrixUserId)
     try {
       await ctx.matrix.invite(roomId, old.userId, to).catch(() => undefined); // already invited, or a public room
       await ctx.matrix.join(roomId, to);
-      await handOverPower(ctx, roomId, old.userId, to);
+      // Power is a courtesy: a room where the old ghost had none to hand over still moves on.
+      await handOverPower(ctx, roomId, old.userId, to).catch((err: unknown) => ctx.log.warn({ roomId, to, err: String(err) }, 'power level not handed over'));
       await ctx.matrix.leave(roomId, old.userId);
       ctx.rooms.forgetMember(roomId, old.userId);
     } catch (err) {
@@ -59,12 +60,19 @@ async function replaceGhost(ctx: BridgeContext, old: GhostRow, to: MatrixUserId)
   return { network: old.network, remote: old.remoteId, from: old.userId, to, rooms, problems };
 }
 
-/** The new ghost gets the old one's power level (a DM's creator had 100), set by the old one while it still can. */
+/**
+ * The new ghost gets the old one's power level, set by the old one while it still can. In
+ * a direct chat the ghost opened, it may be a creator of a version 12 room, listed nowhere
+ * yet all-powerful: its successor gets 100, the most a creator can hand on.
+ */
 async function handOverPower(ctx: BridgeContext, roomId: MatrixRoomId, from: MatrixUserId, to: MatrixUserId): Promise<void> {
-  const levels = await ctx.matrix.roomState(roomId, 'm.room.power_levels', '');
-  const users = { ...((levels?.users as Record<string, number> | undefined) ?? {}) };
-  const level = users[from];
-  if (!levels || level === undefined) return;
+  // Read as the old ghost: the bot is not in a direct chat the ghost opened.
+  const levels = await ctx.matrix.roomState(roomId, 'm.room.power_levels', '', from);
+  if (!levels) return;
+  const users = { ...((levels.users as Record<string, number> | undefined) ?? {}) };
+  const opened = ctx.store.portalsByRoom(roomId).some((p) => p.kind === 'dm');
+  const level = users[from] ?? (opened ? 100 : undefined);
+  if (level === undefined) return;
   users[to] = level;
   delete users[from];
   await ctx.matrix.sendState(roomId, from, 'm.room.power_levels', '', { ...levels, users });

@@ -338,9 +338,10 @@ export class AppserviceMatrixSide implements MatrixSide {
     return [...(res.events_before ?? [])].reverse();
   }
 
-  async roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined> {
+  async roomState(roomId: MatrixRoomId, type: string, stateKey: string, reader?: MatrixUserId): Promise<Record<string, unknown> | undefined> {
+    const client = reader ? this.intent(reader).matrixClient : this.bot().matrixClient;
     try {
-      return (await call(() => this.bot().matrixClient.getRoomStateEvent(roomId, type, stateKey))) as Record<string, unknown>;
+      return (await call(() => client.getRoomStateEvent(roomId, type, stateKey))) as Record<string, unknown>;
     } catch (err) {
       if (err instanceof MatrixRequestError && err.status === 404) return undefined;
       throw err;

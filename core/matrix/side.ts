@@ -74,8 +74,8 @@ export interface MatrixSide {
    * event the server refuses with a 5xx (the event).
    */
   homeserverAnswers(): Promise<boolean>;
-  /** Content of a state event as the bot sees it, or undefined when there is none (404). */
-  roomState(roomId: MatrixRoomId, type: string, stateKey: string): Promise<Record<string, unknown> | undefined>;
+  /** Content of a state event as the bot (or `reader`, one of ours in the room) sees it, or undefined when there is none (404). */
+  roomState(roomId: MatrixRoomId, type: string, stateKey: string, reader?: MatrixUserId): Promise<Record<string, unknown> | undefined>;
   /** Up to `limit` events just before `eventId` in its room, oldest first, as `reader` (a member) sees them. */
   eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, reader: MatrixUserId): Promise<Record<string, unknown>[]>;
   /** Power level of `userId` in a room (for permission checks). */

@@ -4,8 +4,11 @@
  * child process. The person writes to a Matrix user's XMPP login; everything Synapse
  * holds about it (the invite, member events, room state, the ghost's profile) is read
  * back as a client would, and must not hold the number. `switchboard audit` counts it.
+ * Then a ghost made while numbers were visible is replaced by `migrate-identifiers`.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { MatrixTestClient } from '../harness/matrix-client.js';
 import { Stack } from '../harness/stack.js';
@@ -18,6 +21,9 @@ describe('a person known by a phone number, through Synapse and Prosody', { time
   let stack: Stack;
   let alice: MatrixTestClient;
   let phone: XmppPerson;
+  let mgmt: string;
+  /** The bot's answer to a command in the management room. */
+  let ask: (text: string) => Promise<string>;
 
   before(async () => {
     stack = await Stack.start({ xmpp: true });
@@ -33,9 +39,9 @@ describe('a person known by a phone number, through Synapse and Prosody', { time
   });
 
   it('the DM arrives from a pseudonymous ghost; no event, state or profile on Synapse holds the number; audit counts it under US', async (t) => {
-    const mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
+    mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
     await alice.waitFor((e) => e.room_id === mgmt && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
-    const ask = async (text: string) => {
+    ask = async (text: string) => {
       const sent = await alice.sendText(mgmt, text);
       const own = await alice.waitFor((e) => e.event_id === sent, 'our own message');
       const ev = await alice.waitFor((e) => e.room_id === mgmt && e.sender === stack.botUserId && e.type === 'm.room.message' && alice.events.indexOf(e) > alice.events.indexOf(own), `the answer to ${text}`, 40_000);
@@ -75,5 +81,56 @@ describe('a person known by a phone number, through Synapse and Prosody', { time
     assert.equal(audit.numbers, 1);
     assert.deepEqual(audit.byRegion, { US: 1 });
     assert.equal(audit.byPlace.ghost, 1);
+  });
+
+  it('migrate-identifiers: a ghost made while numbers were visible hands its DM to a pseudonymous successor', async (t) => {
+    const OLD = '+4915112345678';
+    stack.prosody!.register(OLD, 'old-pw');
+    const setIdentifiers = async (identifiers: Record<string, string> | undefined) => {
+      await stack.bridge.stop();
+      const config = parse(readFileSync(stack.bridge.configFile, 'utf8')) as { networks: Record<string, Record<string, unknown>>; bridge: Record<string, unknown> };
+      if (identifiers) config.networks.xmpp!.identifiers = identifiers;
+      else delete config.networks.xmpp!.identifiers;
+      config.bridge.permissions = { ...(config.bridge.permissions as object), [alice.userId]: 'admin' };
+      writeFileSync(stack.bridge.configFile, stringify(config));
+      await stack.bridge.start({ waitReady: true });
+    };
+    await setIdentifiers({ phone: 'visible' }); // as before this version
+    const old = await XmppPerson.connect(stack.prosody!, OLD, 'old-pw');
+    try {
+      let dm: string | undefined;
+      for (let i = 0; i < 30 && !dm; i++) {
+        await old.say('alice@xmpp.test', `an old contact ${i}`);
+        dm = await alice.waitForInvite((roomId) => !alice.events.some((e) => e.room_id === roomId), 2_000).catch(() => undefined);
+      }
+      assert.ok(dm, 'the DM invite');
+      await alice.join(dm);
+      const first = await alice.waitFor((e) => e.room_id === dm && String(e.content.body).startsWith('an old contact'), 'the old ghost\'s message');
+      const oldGhost = first.sender;
+      assert.match(oldGhost, /^@_xmpp_=2b4915112345678=40xmpp\.test:/, 'the number in the id, as before');
+      t.diagnostic(`before: ${OLD}@xmpp.test wrote from ${oldGhost} in ${dm}`);
+
+      await setIdentifiers(undefined); // this version's default: masked
+      const answer = await ask('migrate-identifiers');
+      t.diagnostic(`alice (bridge admin): migrate-identifiers → ${JSON.stringify(answer)}`);
+      assert.match(answer, /^Replaced 1 ghost\./);
+      const successor = /now (@_xmpp_=p[a-z2-7]{24}:\S+),/.exec(answer)?.[1];
+      assert.ok(successor, answer);
+      assert.ok(!answer.includes('15112345678'));
+      await alice.waitFor((e) => e.room_id === dm && e.type === 'm.room.member' && e.state_key === oldGhost && e.content.membership === 'leave', 'the old ghost leaving');
+      const members = await alice.request<{ joined: Record<string, unknown> }>('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/joined_members`);
+      assert.deepEqual(Object.keys(members.joined).sort(), [alice.userId, successor].sort());
+      const levels = await alice.state<{ users: Record<string, number> }>(dm, 'm.room.power_levels');
+      t.diagnostic(`after: joined ${Object.keys(members.joined).join(', ')}; power levels ${JSON.stringify(levels.users)}; the old ghost's name ${JSON.stringify((await alice.profile(oldGhost)).displayname)}`);
+      assert.equal((await alice.profile(oldGhost)).displayname, '+49 151 ••• 78');
+      assert.equal(levels.users[successor], 100, 'the DM\'s opener hands its power on');
+
+      await old.say('alice@xmpp.test', 'after the migration');
+      const after = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'after the migration', 'a message after the migration');
+      assert.equal(after.sender, successor, 'the same DM room, from the successor');
+      assert.equal(await ask('migrate-identifiers'), 'No ghost has a phone number in its Matrix ID: nothing to do.');
+    } finally {
+      await old.stop();
+    }
   });
 });
