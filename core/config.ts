@@ -41,9 +41,14 @@ const networkSection = z
      * whose national numbers this network's ids may be (E.164 numbers are found anywhere).
      */
     identifiers: z
-      .object({ phone: z.enum(['pseudonym', 'masked', 'visible']).default('masked'), region: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 region such as DE').optional() })
+      .object({
+        phone: z.enum(['pseudonym', 'masked', 'visible']).default('masked'),
+        region: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 region such as DE').optional(),
+        /** Forget people known by a phone number unseen this many days (core/identity/forget.ts); 0: never. */
+        forget_after_days: z.number().int().min(0).default(0),
+      })
       .strict()
-      .default({ phone: 'masked' }),
+      .default({ phone: 'masked', forget_after_days: 0 }),
   })
   .passthrough();
 

@@ -16,6 +16,7 @@ import { decodePayload, encodePayload, remoteDedupKey, transactionDigest } from 
 import type { MatrixSide } from './matrix/side.js';
 import { Naming } from './identity/naming.js';
 import { phoneIdentifiers } from './identity/phone-config.js';
+import { forgetUnseen } from './identity/forget.js';
 import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from './dm-invites.js';
@@ -358,6 +359,11 @@ export class Engine {
   private pruneDelivered(): void {
     const n = this.ctx.store.pruneDelivered(Date.now() - DELIVERED_MEMORY_MS);
     if (n) this.ctx.log.debug({ forgotten: n }, 'old delivery records pruned');
+    // People unseen for a network's identifiers.forget_after_days (unseen for days: nothing of theirs is in flight).
+    void forgetUnseen(this.ctx).then(
+      (people) => { if (people) this.ctx.log.info({ people }, 'identifiers of people long unseen forgotten'); },
+      (err: unknown) => this.ctx.log.warn({ err: String(err) }, 'forgetting unseen people failed; tried again at the next prune'),
+    );
   }
 
   /** Stop: no new work, cancel retry waits, finish what is running, disconnect sessions. */

@@ -1,10 +1,13 @@
 /**
  * For bridge admins: `audit`, the ledger of the phone numbers the bridge holds
  * (identity/audit.ts), and `migrate-identifiers`, pseudonyms for ghosts made before
- * numbers were kept out of Matrix IDs (identity/migrate.ts).
+ * numbers were kept out of Matrix IDs (identity/migrate.ts), and `forget`, which makes
+ * the bridge forget who a remote person is (identity/forget.ts).
  */
 import { auditText, phoneAudit } from '../identity/audit.js';
 import { migrateIdentifiers } from '../identity/migrate.js';
+import { forgetRemoteUser } from '../identity/forget.js';
+import { networkId } from '../ids.js';
 import type { Command } from './types.js';
 
 export const identifierCommands: Command[] = [
@@ -33,6 +36,20 @@ export const identifierCommands: Command[] = [
         return `• ${who}: now ${m.to}, in ${m.rooms.length} room${m.rooms.length === 1 ? '' : 's'}${m.problems.length ? `; ${m.problems.length} room${m.problems.length === 1 ? '' : 's'} not done (see the log): run it again to retry` : ''}`;
       };
       return [`Replaced ${done.length} ghost${done.length === 1 ? '' : 's'}. Old messages stay under the old ghosts, whose names now show the number masked.`, ...done.map(line)].join('\n');
+    },
+  },
+  {
+    name: 'forget',
+    usage: '<network> <remote user>',
+    help: 'forget who a remote person is: their ghost stays, nameless, and their direct chat is no longer bridged',
+    level: 'admin',
+    place: 'management',
+    async run({ ctx, args }) {
+      const [network, remote] = args;
+      if (!network || !remote || args.length > 2) return 'Usage: forget <network> <remote user>, e.g. forget xmpp +15551234567@quicksy.im';
+      if (!ctx.sessions.network(networkId(network))) return `There is no network "${network}" here.`;
+      const ghost = await forgetRemoteUser(ctx, networkId(network), remote);
+      return ghost ? `Forgotten: ${ghost} no longer stands for anyone the bridge knows; their direct chat is no longer bridged.` : `The bridge knows nobody called that on ${network}.`;
     },
   },
 ];

@@ -12,9 +12,14 @@ import type { MatrixSide } from '../matrix/side.js';
 import type { Naming } from './naming.js';
 import type { GhostRow, Store } from '../store/store.js';
 
+/** How often a ghost's last sighting is written: retention counts in days. */
+const SEEN_EVERY_MS = 3_600_000;
+
 export class Ghosts {
   /** Ghosts whose registration is done in this process; saves a store read per message. */
   private readonly ready = new Map<MatrixUserId, GhostRow>();
+  /** When each ghost's person was last recorded as seen (the store is told at most hourly). */
+  private readonly seen = new Map<MatrixUserId, number>();
 
   constructor(
     private readonly store: Store,
@@ -53,10 +58,24 @@ export class Ghosts {
       }
       this.ready.set(userId, row);
     }
+    this.markSeen(userId);
     if (sender.name && this.publicName(network, sender.name) !== row.name) {
       row = await this.applyProfile(row, { id: sender.id, name: sender.name }, session);
     }
     return userId;
+  }
+
+  /** A ghost whose person was forgotten (identity/forget.ts): read again from the store when next seen. */
+  forget(userId: MatrixUserId): void {
+    this.ready.delete(userId);
+    this.seen.delete(userId);
+  }
+
+  private markSeen(userId: MatrixUserId): void {
+    const now = Date.now();
+    if (now - (this.seen.get(userId) ?? 0) < SEEN_EVERY_MS) return;
+    this.seen.set(userId, now);
+    this.store.touchGhost(userId, now);
   }
 
   /** A profile update pushed by the network. */

@@ -59,6 +59,14 @@ export class SqliteStore implements Store {
       getGhost: p('SELECT * FROM ghosts WHERE user_id = ?'),
       ghostsOf: p('SELECT * FROM ghosts WHERE network = ? ORDER BY user_id'),
       deleteGhost: p('DELETE FROM ghosts WHERE user_id = ?'),
+      ghostByRemote: p('SELECT * FROM ghosts WHERE network = ? AND remote_id = ?'),
+      touchGhost: p('UPDATE ghosts SET last_seen = ? WHERE user_id = ?'),
+      ghostsUnseenSince: p("SELECT * FROM ghosts WHERE network = ? AND coalesce(last_seen, first_seen, 0) < ? AND remote_id NOT LIKE 'forgotten:%'"),
+      forgetGhost: p('UPDATE ghosts SET remote_id = ?, name = NULL, avatar_mxc = NULL, avatar_ref = NULL WHERE user_id = ?'),
+      forgetPortalParts: p('DELETE FROM message_map WHERE portal_key = ?'),
+      forgetPortalReactions: p('DELETE FROM reactions WHERE portal_key = ?'),
+      forgetPortalInbox: p("DELETE FROM inbox WHERE portal_key = ? AND state != 'pending'"),
+      forgetPortalRow: p('DELETE FROM portals WHERE portal_key = ?'),
       reassignSender: p('UPDATE message_map SET sender = ? WHERE sender = ?'),
       putGhost: p(`INSERT INTO ghosts (user_id, network, remote_id, name, avatar_mxc, avatar_ref, registered, first_seen)
         VALUES (@userId, @network, @remoteId, @name, @avatarMxc, @avatarRef, @registered, @firstSeen)
@@ -203,6 +211,25 @@ export class SqliteStore implements Store {
   }
   deleteGhost(userId: MatrixUserId) {
     this.write(() => this.q.deleteGhost.run(userId));
+  }
+  ghostByRemote(network: NetworkId, remoteId: string) {
+    const r = this.q.ghostByRemote.get(network, remoteId) as Row | undefined;
+    return r && toGhost(r);
+  }
+  touchGhost(userId: MatrixUserId, at: number) {
+    this.write(() => this.q.touchGhost.run(at, userId));
+  }
+  ghostsUnseenSince(network: NetworkId, before: number) {
+    return (this.q.ghostsUnseenSince.all(network, before) as Row[]).map(toGhost);
+  }
+  forgetGhost(userId: MatrixUserId, placeholder: string) {
+    this.write(() => this.q.forgetGhost.run(placeholder, userId));
+  }
+  forgetPortal(portalKey: string) {
+    this.write(() => {
+      for (const q of [this.q.forgetPortalParts, this.q.forgetPortalReactions, this.q.forgetPortalInbox, this.q.forgetPortalRow]) q.run(portalKey);
+    });
+    this.portals.delete(portalKey);
   }
   reassignSender(from: MatrixUserId, to: MatrixUserId) {
     this.write(() => this.q.reassignSender.run(to, from));

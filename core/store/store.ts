@@ -140,6 +140,15 @@ export interface Store {
   /** Every ghost of a network (for identifier migrations). */
   ghostsOf(network: NetworkId): GhostRow[];
   deleteGhost(userId: MatrixUserId): void;
+  ghostByRemote(network: NetworkId, remoteId: string): GhostRow | undefined;
+  /** The ghost's remote person was seen now. */
+  touchGhost(userId: MatrixUserId, at: number): void;
+  /** Ghosts of a network whose person was last seen (or, never seen since, first seen) before `before`. */
+  ghostsUnseenSince(network: NetworkId, before: number): GhostRow[];
+  /** The ghost stays, its link to the remote person goes: `placeholder` replaces the remote id; name and avatar are blanked. */
+  forgetGhost(userId: MatrixUserId, placeholder: string): void;
+  /** A portal and everything kept about it: its message map, reactions, finished inbox rows. */
+  forgetPortal(portalKey: string): void;
   /** The bridge's record of who sent each message now names `to` where it named `from` (a ghost replaced). */
   reassignSender(from: MatrixUserId, to: MatrixUserId): void;
   /** Every remote identifier kept: ghosts' remote ids, logins' own users, portals' chat ids. */

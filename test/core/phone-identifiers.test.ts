@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 import { phoneAudit } from '../../core/identity/audit.js';
+import { forgetUnseen } from '../../core/identity/forget.js';
 
 const NUMBER = '+4915112345678';
 const ADMIN = '@root:example.org';
@@ -89,5 +90,50 @@ describe('phone numbers stay off Matrix', () => {
     assert.equal(h.store.getGhost(successor)?.remoteId, NUMBER);
     assert.equal(h.store.messageByEvent('loopback:x', '$old1' as never)?.sender, successor, 'who sent what follows the successor');
     assert.equal(await ask('migrate-identifiers'), 'No ghost has a phone number in its Matrix ID: nothing to do.');
+  });
+
+  it('forget: the ghost stays but no longer stands for the number; its DM is no longer bridged; nothing else is touched', async () => {
+    await h.world.dm(NUMBER, 'alice', 'remember me?');
+    await h.world.dm('carol', 'alice', 'and me');
+    await h.engine.idle();
+    const ghost = h.engine.ctx.naming.ghostUserId('loopback' as never, NUMBER as never);
+    const ask = async (sender: string, text: string) => {
+      const before = h.matrix.sends().length;
+      await h.fromMatrix(matrixText(MGMT, sender, text));
+      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
+    };
+    assert.match(await ask('@erin:example.org', `forget loopback ${NUMBER}`), /needs the bridge permission "admin"/);
+    assert.equal(await ask(ADMIN, `forget loopback ${NUMBER}`), `Forgotten: ${ghost} no longer stands for anyone the bridge knows; their direct chat is no longer bridged.`);
+    assert.match(h.store.getGhost(ghost)!.remoteId, /^forgotten:/);
+    assert.equal(h.store.getGhost(ghost)!.name, undefined);
+    assert.deepEqual(h.matrix.of('displayname').at(-1), { op: 'displayname', userId: ghost, name: 'Forgotten contact' });
+    assert.equal(h.store.listPortals().filter((p) => p.chatId === NUMBER).length, 0, 'the DM portal and its record are gone');
+    assert.equal(h.store.listPortals().filter((p) => p.chatId === 'carol').length, 1, 'others stay');
+    assert.equal(phoneAudit(h.store, h.engine.ctx.naming.phones).numbers, 0, 'the audit holds no number now');
+    assert.equal(await ask(ADMIN, `forget loopback ${NUMBER}`), 'The bridge knows nobody called that on loopback.');
+  });
+
+  it('identifiers.forget_after_days forgets people known by a number unseen that long, and nobody else', async () => {
+    await h.stop();
+    h = await startHarness({ config: testConfig({}, { identifiers: { phone: 'masked', forget_after_days: 30 } }) });
+    h.world.addUser(NUMBER);
+    h.world.addUser('+15551234567');
+    await h.world.dm(NUMBER, 'alice', 'long ago');
+    await h.world.dm('+15551234567', 'alice', 'recently');
+    await h.world.dm('carol', 'alice', 'no number, long ago');
+    await h.engine.idle();
+    const day = 86_400_000;
+    const now = Date.now();
+    const ghostOf = (remote: string) => h.engine.ctx.naming.ghostUserId('loopback' as never, remote as never);
+    const [old, recent, carol] = [NUMBER, '+15551234567', 'carol'].map(ghostOf);
+    h.store.touchGhost(old!, now - 40 * day);
+    h.store.touchGhost(carol!, now - 40 * day);
+    h.store.touchGhost(recent!, now - 2 * day);
+    assert.equal(await forgetUnseen(h.engine.ctx, now), 1);
+    assert.match(h.store.getGhost(old!)?.remoteId ?? '', /^forgotten:/);
+    assert.equal(h.store.getGhost(recent!)?.remoteId, '+15551234567', 'seen two days ago: kept');
+    assert.equal(h.store.getGhost(carol!)?.remoteId, 'carol', 'no number: not this rule\'s to forget');
+    assert.notEqual(ghostOf(NUMBER), old, 'if they write again, the bridge meets them as someone new');
+    assert.equal(await forgetUnseen(h.engine.ctx, now), 0, 'once forgotten, nothing more to do');
   });
 });
