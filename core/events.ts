@@ -65,6 +65,11 @@ export interface MessageContent {
    * mass mention; they never turn plain text into one.
    */
   mentionsAll?: boolean;
+  /**
+   * A shared contact card (Telegram `contact`): the core shows it as a line of text, the
+   * number masked unless the network's `identifiers.phone` is `visible` (core/convert/contact.ts).
+   */
+  contact?: { name: string; phone?: string };
 }
 
 // ---------------------------------------------------------------- remote -> core

@@ -94,7 +94,10 @@ export function contentOf(message: Json): MessageContent {
   const entities = Array.isArray(message.entities) ? message.entities : Array.isArray(message.caption_entities) ? message.caption_entities : undefined;
   const { attachments, stickerText } = attachmentsOf(message);
   const spans = entitiesToSpans(text, entities);
-  return { kind: 'text', text: stickerText ?? text, ...(spans.length && { spans }), ...(attachments.length && { attachments }) };
+  // A shared contact: the core shows the card, its number masked (core/convert/contact.ts).
+  const contact = obj(message.contact);
+  const card = contact && { name: [str(contact.first_name), str(contact.last_name)].filter(Boolean).join(' '), ...(str(contact.phone_number) && { phone: str(contact.phone_number)! }) };
+  return { kind: 'text', text: stickerText ?? text, ...(spans.length && { spans }), ...(attachments.length && { attachments }), ...(card && { contact: card }) };
 }
 
 /** The message replied to; in a forum, the implicit reply to the topic's first message is not one. */
@@ -140,7 +143,7 @@ function fromMessage(message: Json, edited: boolean): Converted {
   const sender = senderOf(message);
   if (!sender) return { skip: 'message without a sender' };
   const content = contentOf(message);
-  if (!content.text && !content.attachments?.length) return { skip: 'a kind of message the bridge does not carry (poll, location, contact, game...)' };
+  if (!content.text && !content.attachments?.length && !content.contact) return { skip: 'a kind of message the bridge does not carry (poll, location, game...)' };
   const base = { chat, sender, ...(timestamp !== undefined && { timestamp }) };
   if (edited) {
     // One id per version of the text: a repeat of this update is a duplicate, a new edit is not.

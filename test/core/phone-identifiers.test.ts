@@ -136,4 +136,19 @@ describe('phone numbers stay off Matrix', () => {
     assert.notEqual(ghostOf(NUMBER), old, 'if they write again, the bridge meets them as someone new');
     assert.equal(await forgetUnseen(h.engine.ctx, now), 0, 'once forgotten, nothing more to do');
   });
+
+  it('a shared contact card shows its number masked; a network that shows numbers shows it whole', async () => {
+    h.world.addGroup('team', { members: ['alice', 'carol'] });
+    await h.world.say('carol', 'team', { kind: 'text', text: '', contact: { name: 'Bob Builder', phone: '4915112345678' } });
+    await h.world.say('carol', 'team', { kind: 'text', text: 'his number:', contact: { name: 'Bob', phone: '+1 (555) 123-4567' } });
+    await h.engine.idle();
+    assert.deepEqual(h.matrix.sends().map((x) => x.content.body), ['📇 Bob Builder, +49 151 ••• 78', 'his number:\n📇 Bob, +1 555 ••• 67']);
+    await h.stop();
+    h = await startHarness({ config: testConfig({}, { identifiers: { phone: 'visible' } }) });
+    h.world.addUser('carol', 'Carol');
+    h.world.addGroup('team', { members: ['alice', 'carol'] });
+    await h.world.say('carol', 'team', { kind: 'text', text: '', contact: { name: 'Bob', phone: '4915112345678' } });
+    await h.engine.idle();
+    assert.equal(h.matrix.sends()[0]?.content.body, '📇 Bob, +4915112345678');
+  });
 });

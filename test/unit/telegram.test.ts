@@ -67,6 +67,12 @@ describe('Telegram entities', () => {
 });
 
 describe('Telegram updates', () => {
+  it('a shared contact is a card for the core to show (it masks the number), not a message dropped in silence', () => {
+    const out = convertUpdate({ update_id: 2, message: { message_id: 10, from: ann, chat: group, date: 1700000000, contact: { phone_number: '4915112345678', first_name: 'Bob', last_name: 'Builder' } } });
+    assert.ok('events' in out && out.events[0]!.type === 'message');
+    assert.deepEqual(out.events[0]!.content, { kind: 'text', text: '', contact: { name: 'Bob Builder', phone: '4915112345678' } });
+  });
+
   it('a message carries its chat-qualified id, sender name, reply and largest photo', () => {
     const out = convertUpdate({ update_id: 1, message: { message_id: 9, from: ann, chat: group, date: 1700000000, caption: 'view', photo: [{ file_id: 'small', width: 90, height: 90 }, { file_id: 'big', width: 1280, height: 960, file_size: 5000 }], reply_to_message: { message_id: 3, chat: group } } });
     assert.ok('events' in out);

@@ -10,10 +10,12 @@ import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
 import { attachmentContent } from './media.js';
 import { fitContent, OVERFLOW_FILE } from '../../convert/fit.js';
+import { withContactCard } from '../../convert/contact.js';
 
 type RemoteMessage = Extract<RemoteEvent, { type: 'message' }>;
 
-export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, ev: RemoteMessage): Promise<Outcome> {
+export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, message: RemoteMessage): Promise<Outcome> {
+  const ev = message.content.contact ? { ...message, content: withContactCard(message.content, (t) => ctx.naming.publicText(portal.network, t)) } : message;
   const attachments = ev.content.attachments ?? [];
   const textPart = ev.content.text ? 1 : 0;
   if (textPart + attachments.length === 0) return ignored('empty message');
