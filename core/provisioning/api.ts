@@ -12,6 +12,7 @@ import type { Logger } from '../adapter.js';
 import { atLeast, permissionOf, type Config, type PermissionLevel } from '../config.js';
 import type { BridgeContext } from '../context.js';
 import { matrixRoomId, networkId, type MatrixUserId } from '../ids.js';
+import { phoneAudit } from '../identity/audit.js';
 import { LinkRefused, portalsOf, startLink, unlinkRoom } from '../linking.js';
 import { LoginRefused, type LoginManager } from '../logins.js';
 import type { PortalRow } from '../store/store.js';
@@ -119,6 +120,11 @@ export class ProvisioningApi {
       if (!atLeast(caller.level, 'user')) throw new ApiError(403, 'M_FORBIDDEN', `this needs the bridge permission "user"; ${caller.userId} has "${caller.level}"`);
     };
     if (is('GET', /^\/logins$/)) return { logins: this.loginsOf(caller.userId) };
+    if (is('GET', /^\/audit$/)) {
+      // The phone-number ledger (identity/audit.ts): counts only, for bridge admins.
+      if (!atLeast(caller.level, 'admin')) throw new ApiError(403, 'M_FORBIDDEN', `this needs the bridge permission "admin"; ${caller.userId} has "${caller.level}"`);
+      return phoneAudit(this.ctx.store, this.ctx.naming.phones);
+    }
     if ((m = is('POST', /^\/login\/([a-z0-9]+)$/))) {
       needUser();
       await readBody(req);

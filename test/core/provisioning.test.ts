@@ -94,6 +94,13 @@ describe('provisioning API', () => {
     assert.equal(nets.body.networks[0].capabilities.edits, true);
   });
 
+  it('GET /audit: the phone-number ledger for bridge admins only, counts and never a number', async () => {
+    assert.equal((await call('GET', '/audit')).status, 403, 'a user may not');
+    const audit = await call('GET', '/audit', { token: 'tok-root' });
+    assert.equal(audit.status, 200);
+    assert.deepEqual(audit.body, { numbers: 0, byRegion: {}, byNetwork: {}, byPlace: {}, kept: {} });
+  });
+
   it('a login runs through start, step and complete, and logout forgets it', async () => {
     const start = await call('POST', '/login/loopback');
     assert.equal(start.status, 200);
