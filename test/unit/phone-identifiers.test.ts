@@ -6,6 +6,8 @@ import { Naming } from '../../core/identity/naming.js';
 import { parseConfig } from '../../core/config.js';
 import { phoneIdentifiers } from '../../core/identity/phone-config.js';
 import { networkId, remoteUserId } from '../../core/ids.js';
+import { createLogger } from '../../core/log.js';
+import { Writable } from 'node:stream';
 
 const xmpp = networkId('xmpp');
 const tg = networkId('telegram');
@@ -87,5 +89,22 @@ describe('ghost ids of people known by a number', () => {
     assert.equal(naming.publicChatId(xmpp, 'room@muc.xmpp.test'), 'room@muc.xmpp.test');
     assert.equal(naming.fallbackName(xmpp, remoteUserId('+15551234567@xmpp.test')), '+1 555 ••• 67');
     assert.match(naming.fallbackName(networkId('loopback'), remoteUserId('015112345678'))!, /^loopback user [a-z2-7]{6}$/, 'pseudonym names, and national numbers where the region is set');
+  });
+});
+
+describe('logs', () => {
+  it('mask phone numbers in fields, nested fields and the message; secrets stay redacted', () => {
+    const lines: string[] = [];
+    const out = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const log = createLogger('info', out).child({ login: 'xmpp:+4915112345678@quicksy.im' });
+    log.info({ remoteUser: '+15551234567@xmpp.test', nested: { chat: 'dm with +4915112345678' }, password: 'hunter2', count: 3 }, 'message from +15551234567 bridged');
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    assert.ok(!/5551234567|15112345678/.test(lines[0]!), lines[0]);
+    assert.equal(line.remoteUser, '+1 555 ••• 67@xmpp.test');
+    assert.deepEqual(line.nested, { chat: 'dm with +49 151 ••• 78' });
+    assert.equal(line.login, 'xmpp:+49 151 ••• 78@quicksy.im');
+    assert.equal(line.msg, 'message from +1 555 ••• 67 bridged');
+    assert.equal(line.password, '[redacted]');
+    assert.equal(line.count, 3);
   });
 });
