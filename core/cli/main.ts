@@ -1,5 +1,6 @@
 /**
- * The `switchboard` command: generate-registration, check-config, audit, start (default).
+ * The `switchboard` command: generate-registration, check-config, audit,
+ * migrate-identifiers, start (default).
  * Exit codes: 0 ok, 1 bad config or registration, 2 start-up failure.
  */
 import { Command } from 'commander';
@@ -10,6 +11,7 @@ import { Naming } from '../identity/naming.js';
 import { buildRegistration, readRegistration, writeRegistration } from '../matrix/registration.js';
 import { builtInAdapters } from '../../bridges/index.js';
 import { runBridge } from './run.js';
+import { migrateIdentifiersFromCli } from './migrate.js';
 import { loadNetworks } from '../networks.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { auditText, phoneAudit } from '../identity/audit.js';
@@ -87,6 +89,19 @@ program
       process.stdout.write(`${opts.json ? JSON.stringify(audit, null, 2) : auditText(audit)}\n`);
     } catch (err) {
       fail(1, (err as Error).message);
+    }
+  });
+
+program
+  .command('migrate-identifiers')
+  .description('with the bridge stopped: give ghosts whose Matrix ID still holds a phone number a pseudonymous successor in their rooms')
+  .action(async () => {
+    try {
+      const { config, base } = load(program.opts<{ config: string }>().config);
+      process.stdout.write(`${await migrateIdentifiersFromCli(config, base, VERSION)}\n`);
+      process.exit(0); // the Matrix library keeps timers alive
+    } catch (err) {
+      fail(2, (err as Error).message);
     }
   });
 

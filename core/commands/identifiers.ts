@@ -5,7 +5,7 @@
  * the bridge forget who a remote person is (identity/forget.ts).
  */
 import { auditText, phoneAudit } from '../identity/audit.js';
-import { migrateIdentifiers } from '../identity/migrate.js';
+import { migrateIdentifiers, migrationReport } from '../identity/migrate.js';
 import { forgetRemoteUser } from '../identity/forget.js';
 import { networkId } from '../ids.js';
 import type { Command } from './types.js';
@@ -28,14 +28,7 @@ export const identifierCommands: Command[] = [
     level: 'admin',
     place: 'management',
     async run({ ctx }) {
-      const done = await migrateIdentifiers(ctx);
-      if (!done.length) return 'No ghost has a phone number in its Matrix ID: nothing to do.';
-      // The old ids hold the numbers: this answer names them only masked.
-      const line = (m: (typeof done)[number]) => {
-        const who = ctx.naming.fallbackName(m.network, m.remote) ?? 'a ghost';
-        return `• ${who}: now ${m.to}, in ${m.rooms.length} room${m.rooms.length === 1 ? '' : 's'}${m.problems.length ? `; ${m.problems.length} room${m.problems.length === 1 ? '' : 's'} not done (see the log): run it again to retry` : ''}`;
-      };
-      return [`Replaced ${done.length} ghost${done.length === 1 ? '' : 's'}. Old messages stay under the old ghosts, whose names now show the number masked.`, ...done.map(line)].join('\n');
+      return migrationReport(ctx.naming, await migrateIdentifiers(ctx));
     },
   },
   {

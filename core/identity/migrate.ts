@@ -77,3 +77,13 @@ async function handOverPower(ctx: BridgeContext, roomId: MatrixRoomId, from: Mat
   delete users[from];
   await ctx.matrix.sendState(roomId, from, 'm.room.power_levels', '', { ...levels, users });
 }
+
+/** What a migration did, for people: the old ids hold the numbers, so it names them only masked. */
+export function migrationReport(naming: BridgeContext['naming'], done: readonly MigratedGhost[]): string {
+  if (!done.length) return 'No ghost has a phone number in its Matrix ID: nothing to do.';
+  const line = (m: MigratedGhost) => {
+    const who = naming.fallbackName(m.network, m.remote) ?? 'a ghost';
+    return `• ${who}: now ${m.to}, in ${m.rooms.length} room${m.rooms.length === 1 ? '' : 's'}${m.problems.length ? `; ${m.problems.length} room${m.problems.length === 1 ? '' : 's'} not done (see the log): run it again to retry` : ''}`;
+  };
+  return [`Replaced ${done.length} ghost${done.length === 1 ? '' : 's'}. Old messages stay under the old ghosts, whose names now show the number masked.`, ...done.map(line)].join('\n');
+}

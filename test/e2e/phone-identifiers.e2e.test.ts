@@ -83,19 +83,19 @@ describe('a person known by a phone number, through Synapse and Prosody', { time
     assert.equal(audit.byPlace.ghost, 1);
   });
 
-  it('migrate-identifiers: a ghost made while numbers were visible hands its DM to a pseudonymous successor', async (t) => {
+  it('switchboard migrate-identifiers: a ghost made while numbers were visible hands its DM to a pseudonymous successor; the bot command then finds nothing', async (t) => {
     const OLD = '+4915112345678';
     stack.prosody!.register(OLD, 'old-pw');
-    const setIdentifiers = async (identifiers: Record<string, string> | undefined) => {
-      await stack.bridge.stop();
+    const setIdentifiers = (identifiers: Record<string, string> | undefined) => {
       const config = parse(readFileSync(stack.bridge.configFile, 'utf8')) as { networks: Record<string, Record<string, unknown>>; bridge: Record<string, unknown> };
       if (identifiers) config.networks.xmpp!.identifiers = identifiers;
       else delete config.networks.xmpp!.identifiers;
       config.bridge.permissions = { ...(config.bridge.permissions as object), [alice.userId]: 'admin' };
       writeFileSync(stack.bridge.configFile, stringify(config));
-      await stack.bridge.start({ waitReady: true });
     };
-    await setIdentifiers({ phone: 'visible' }); // as before this version
+    await stack.bridge.stop();
+    setIdentifiers({ phone: 'visible' }); // as before this version
+    await stack.bridge.start({ waitReady: true });
     const old = await XmppPerson.connect(stack.prosody!, OLD, 'old-pw');
     try {
       let dm: string | undefined;
@@ -110,9 +110,12 @@ describe('a person known by a phone number, through Synapse and Prosody', { time
       assert.match(oldGhost, /^@_xmpp_=2b4915112345678=40xmpp\.test:/, 'the number in the id, as before');
       t.diagnostic(`before: ${OLD}@xmpp.test wrote from ${oldGhost} in ${dm}`);
 
-      await setIdentifiers(undefined); // this version's default: masked
-      const answer = await ask('migrate-identifiers');
-      t.diagnostic(`alice (bridge admin): migrate-identifiers → ${JSON.stringify(answer)}`);
+      // This version, its default (masked): the admin stops the bridge and migrates from the command line.
+      await stack.bridge.stop();
+      setIdentifiers(undefined);
+      const answer = (await stack.bridge.cli('migrate-identifiers')).trim();
+      t.diagnostic(`switchboard migrate-identifiers (bridge stopped) → ${JSON.stringify(answer)}`);
+      await stack.bridge.start({ waitReady: true });
       assert.match(answer, /^Replaced 1 ghost\./);
       const successor = /now (@_xmpp_=p[a-z2-7]{24}:\S+),/.exec(answer)?.[1];
       assert.ok(successor, answer);
@@ -128,7 +131,7 @@ describe('a person known by a phone number, through Synapse and Prosody', { time
       await old.say('alice@xmpp.test', 'after the migration');
       const after = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'after the migration', 'a message after the migration');
       assert.equal(after.sender, successor, 'the same DM room, from the successor');
-      assert.equal(await ask('migrate-identifiers'), 'No ghost has a phone number in its Matrix ID: nothing to do.');
+      assert.equal(await ask('migrate-identifiers'), 'No ghost has a phone number in its Matrix ID: nothing to do.', 'the bot command: done already');
     } finally {
       await old.stop();
     }
