@@ -4,6 +4,7 @@
  * engine's context, without starting any network.
  */
 import { existsSync } from 'node:fs';
+import { destination } from 'pino';
 import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { Engine } from '../engine.js';
@@ -18,7 +19,8 @@ import { makeCreatedFilesPrivate, preparePrivateFiles } from '../store/private-f
 import { builtInAdapters } from '../../bridges/index.js';
 
 export async function migrateIdentifiersFromCli(config: Config, baseDir: string, version: string): Promise<string> {
-  const log = createLogger(config.logging.level === 'debug' ? 'info' : 'warn');
+  // Logs go to stderr: stdout is the report.
+  const log = createLogger(config.logging.level === 'debug' ? 'info' : 'warn', destination(2));
   const naming = new Naming(config);
   const registration = readRegistration(resolve(baseDir, config.appservice.registration), config, naming);
   makeCreatedFilesPrivate();
