@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BridgeContext } from '../context.js';
-import { remoteChatId, type MatrixUserId, type NetworkId } from '../ids.js';
+import { remoteChatId, remoteUserId, type MatrixUserId, type NetworkId } from '../ids.js';
 import { findPhoneNumber } from './phone.js';
 
 /** The name a forgotten person's ghost shows. */
@@ -21,6 +21,7 @@ export async function forgetRemoteUser(ctx: BridgeContext, network: NetworkId, r
   if (!ghost) return undefined;
   ctx.store.forgetGhost(ghost.userId, `forgotten:${randomUUID()}`);
   ctx.ghosts.forget(ghost.userId);
+  ctx.naming.forgetPseudonym(network, remoteUserId(remoteId));
   // A direct chat with them is keyed by their id: its portal and record go (the Matrix room stays, unbridged).
   for (const portal of ctx.store.listPortals()) {
     if (portal.network === network && portal.kind === 'dm' && portal.chatId === remoteChatId(remoteId)) ctx.store.forgetPortal(portal.portalKey);

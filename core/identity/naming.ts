@@ -12,6 +12,9 @@ import { phoneIdentifiers } from './phone-config.js';
 /** Who stands behind a pseudonymous ghost: only the bridge's own record can say (the store's ghosts). */
 export type PseudonymLookup = (userId: MatrixUserId) => { network: NetworkId; remote: RemoteUserId } | undefined;
 
+/** Pseudonymous ghosts remembered in memory; the store answers for the rest. */
+const MAX_KNOWN_PSEUDONYMS = 10_000;
+
 export class Naming {
   readonly domain: string;
   readonly botUserId: MatrixUserId;
@@ -49,15 +52,33 @@ export class Naming {
   }
 
   ghostUserId(network: NetworkId, remote: RemoteUserId): MatrixUserId {
-    if (this.phones.hiddenNumberIn(network, remote)) {
-      // Lengthened in the (astronomically rare) case another id already has this pseudonym.
-      for (let extra = 0; ; extra += 8) {
-        const userId = matrixUserId(`@${this.ghostPrefix(network)}${this.phones.pseudonym(network, remote, extra)}:${this.domain}`);
-        const taken = this.lookup?.(userId);
-        if (!taken || (taken.network === network && taken.remote === remote) || extra >= 24) return userId;
-      }
-    }
+    if (this.phones.hiddenNumberIn(network, remote)) return this.pseudonymousGhost(network, remote);
     return matrixUserId(`@${this.ghostPrefix(network)}${escapeLocalpart(remote)}:${this.domain}`);
+  }
+
+  /** Known pseudonymous ghosts by network and remote id: saves an HMAC and a store read per event. */
+  private readonly pseudonyms = new Map<string, MatrixUserId>();
+
+  private pseudonymousGhost(network: NetworkId, remote: RemoteUserId): MatrixUserId {
+    const key = `${network}\u0000${remote}`;
+    const known = this.pseudonyms.get(key);
+    if (known) return known;
+    // Lengthened in the (astronomically rare) case another id already has this pseudonym.
+    for (let extra = 0; ; extra += 8) {
+      const userId = matrixUserId(`@${this.ghostPrefix(network)}${this.phones.pseudonym(network, remote, extra)}:${this.domain}`);
+      const taken = this.lookup?.(userId);
+      const ours = taken?.network === network && taken.remote === remote;
+      if (ours) {
+        if (this.pseudonyms.size >= MAX_KNOWN_PSEUDONYMS) this.pseudonyms.delete(this.pseudonyms.keys().next().value!);
+        this.pseudonyms.set(key, userId);
+      }
+      if (!taken || ours || extra >= 24) return userId;
+    }
+  }
+
+  /** The bridge forgot who stands behind a remote id (identity/forget.ts): its next ghost is a new one. */
+  forgetPseudonym(network: NetworkId, remote: RemoteUserId): void {
+    this.pseudonyms.delete(`${network}\u0000${remote}`);
   }
 
   /** Text from a network the bridge writes on Matrix (a name, a topic): phone numbers masked unless the network shows them. */

@@ -43,6 +43,7 @@ export interface FoundNumber {
 
 /** The first phone number in a text, if any. */
 export function findPhoneNumber(text: string, region?: string): FoundNumber | undefined {
+  if (!region && !text.includes('+')) return undefined; // the common case, on every event: no E.164 number can be there
   const parsed = firstNumber(text.slice(0, MAX_SCAN), region);
   return parsed ? { e164: parsed.number, region: regionOf(parsed) } : undefined;
 }
