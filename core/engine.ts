@@ -359,6 +359,9 @@ export class Engine {
   private pruneDelivered(): void {
     const n = this.ctx.store.pruneDelivered(Date.now() - DELIVERED_MEMORY_MS);
     if (n) this.ctx.log.debug({ forgotten: n }, 'old delivery records pruned');
+    // Handled events older than gap repair's memory: their copies (remote ids, phone numbers among them) go too.
+    const handled = this.ctx.store.pruneInbox(Date.now() - DELIVERED_MEMORY_MS);
+    if (handled) this.ctx.log.debug({ forgotten: handled }, 'old handled inbox rows pruned');
     // People unseen for a network's identifiers.forget_after_days (unseen for days: nothing of theirs is in flight).
     void forgetUnseen(this.ctx).then(
       (people) => { if (people) this.ctx.log.info({ people }, 'identifiers of people long unseen forgotten'); },

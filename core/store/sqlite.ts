@@ -99,6 +99,8 @@ export class SqliteStore implements Store {
         VALUES (@direction, @portalKey, @dedupKey, @loginId, @payload, @attempts, @now) ON CONFLICT DO NOTHING`),
       getInbox: p('SELECT * FROM inbox WHERE seq = ?'),
       pendingInbox: p("SELECT * FROM inbox WHERE state = 'pending' ORDER BY seq"),
+      pruneInbox: p(`DELETE FROM inbox WHERE state = 'done' AND created_at < ?
+        AND seq NOT IN (SELECT max(seq) FROM inbox WHERE direction = 'matrix' GROUP BY portal_key)`),
       finishInbox: p('UPDATE inbox SET state = ?, last_error = ? WHERE seq = ?'),
       markAttempt: p('UPDATE inbox SET attempts = attempts + 1 WHERE seq = ?'),
       countInbox: p('SELECT count(*) AS n FROM inbox WHERE state = ?'),
@@ -320,6 +322,9 @@ export class SqliteStore implements Store {
   addInbox(row: NewInboxRow) {
     const res = this.write(() => this.q.addInbox.run({ loginId: null, attempts: 0, ...row, now: Date.now() }));
     return res.changes === 1 ? Number(res.lastInsertRowid) : undefined;
+  }
+  pruneInbox(before: number) {
+    return this.write(() => this.q.pruneInbox.run(before).changes);
   }
   getInbox(seq: number) {
     const r = this.q.getInbox.get(seq) as Row | undefined;

@@ -179,6 +179,12 @@ export interface Store {
   addInbox(row: NewInboxRow): number | undefined;
   getInbox(seq: number): InboxRow | undefined;
   pendingInbox(): InboxRow[];
+  /**
+   * Forget handled inbox rows (state done) recorded before `before`, except each portal's
+   * newest Matrix row (gap repair reads when a room last spoke). Their payloads are copies
+   * of events, with remote ids in them; pending and parked rows stay. Returns rows deleted.
+   */
+  pruneInbox(before: number): number;
   /** Count one more attempt at a row, before it runs. */
   markAttempt(seq: number): void;
   finishInbox(seq: number, state: 'done' | 'failed', error?: string): void;

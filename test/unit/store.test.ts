@@ -72,6 +72,20 @@ describe('store', () => {
     s.close();
   });
 
+  it('pruning the inbox forgets old handled rows but keeps pending and parked ones, and each portal\'s newest Matrix row', () => {
+    const s = new SqliteStore({ path: ':memory:' });
+    const add = (direction: 'matrix' | 'remote', portalKey: string, dedupKey: string) => s.addInbox({ direction, portalKey, dedupKey, payload: `{"from":"+4915112345678"}` })!;
+    const [m1, m2, m3, r1, p2, parked] = [add('matrix', 'p1', 'a'), add('matrix', 'p1', 'b'), add('matrix', 'p1', 'c'), add('remote', 'p1', 'd'), add('matrix', 'p2', 'e'), add('remote', 'p2', 'f')];
+    for (const seq of [m1, m2, r1, p2]) s.finishInbox(seq, 'done');
+    s.finishInbox(parked, 'failed', 'gave up');
+    const at = s.lastMatrixEventAt('p1');
+    assert.equal(s.pruneInbox(Date.now() - 60_000), 0, 'nothing is old yet');
+    assert.equal(s.pruneInbox(Date.now() + 1_000), 3, 'm1, m2 and r1 go');
+    assert.deepEqual([m1, m2, m3, r1, p2, parked].map((seq) => s.getInbox(seq) !== undefined), [false, false, true, false, true, true], 'm3 pending, p2 the newest of its portal, the parked row: kept');
+    assert.equal(s.lastMatrixEventAt('p1'), at, 'gap repair still knows when the room last spoke');
+    s.close();
+  });
+
   it('encrypts login data at rest when a key is configured', () => {
     const s = new SqliteStore({ path: ':memory:', loginDataKey: 'a-long-enough-secret' });
     s.putLogin({ loginId: loginId('l1'), network: networkId('xmpp'), kind: 'puppet', data: { password: 'hunter2' } });
