@@ -16,15 +16,26 @@ const REDACT = [
 /** Fields looked into for numbers; deeper structures are logged as they are. */
 const MAX_DEPTH = 3;
 
-function masked(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return value.includes('+') ? maskNumbers(value) : value;
-  if (depth >= MAX_DEPTH || value === null || typeof value !== 'object' || value instanceof Error) return value;
-  if (Array.isArray(value)) return value.map((v) => masked(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, depth + 1)]));
+/** Masks E.164 numbers anywhere, and national numbers of `regions` where a field is one (an id like `015112345678@example.org`). */
+function masker(regions: readonly string[]) {
+  const mask = (text: string): string => {
+    let out = text.includes('+') ? maskNumbers(text) : text;
+    if (regions.length && /[0-9]{6}/.test(out)) for (const region of regions) out = maskNumbers(out, region);
+    return out;
+  };
+  const masked = (value: unknown, depth: number): unknown => {
+    if (typeof value === 'string') return mask(value);
+    if (depth >= MAX_DEPTH || value === null || typeof value !== 'object' || value instanceof Error) return value;
+    if (Array.isArray(value)) return value.map((v) => masked(v, depth + 1));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, depth + 1)]));
+  };
+  return masked;
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return withMaskedBindings(pino(
+/** `regions`: the networks' `identifiers.region`s, whose national numbers are masked too. */
+export function createLogger(level: string, destination?: DestinationStream, regions: readonly string[] = []): Logger {
+  const masked = masker(regions);
+  return withMaskedBindings(masked, pino(
     {
       level,
       base: { app: 'switchboard' },
@@ -44,9 +55,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 }
 
 /** pino serialises a child's fields once, past the formatters: they are masked on the way in. */
-function withMaskedBindings(p: PinoLogger): Logger {
+function withMaskedBindings(masked: ReturnType<typeof masker>, p: PinoLogger): Logger {
   const base = p as unknown as Logger;
-  return Object.assign(Object.create(base) as Logger, { child: (fields: object) => withMaskedBindings(p.child(masked(fields, 0) as Record<string, unknown>)) });
+  return Object.assign(Object.create(base) as Logger, { child: (fields: object) => withMaskedBindings(masked, p.child(masked(fields, 0) as Record<string, unknown>)) });
 }
 
 /** A logger that drops everything (tests, benchmarks). */

@@ -15,7 +15,8 @@ import { MediaServer } from '../media/server.js';
 import { builtInAdapters } from '../../bridges/index.js';
 
 export async function runBridge(config: Config, baseDir: string, version: string, configFile?: string): Promise<void> {
-  const log = createLogger(config.logging.level);
+  const regions = [...new Set(Object.values(config.networks).filter((n) => n.enabled && n.identifiers.region).map((n) => n.identifiers.region!))];
+  const log = createLogger(config.logging.level, undefined, regions);
   const naming = new Naming(config);
   const registration = readRegistration(resolve(baseDir, config.appservice.registration), config, naming);
   const crypto = encryptionStatus();

@@ -77,8 +77,10 @@ export function maskNumber(e164: string): string {
 export function maskNumbers(text: string, region?: string): string {
   let out = text.replace(E164_CANDIDATE, (m) => (parsePhoneNumberFromString(m)?.isPossible() ? maskNumber(parsePhoneNumberFromString(m)!.number) : m));
   if (region) {
-    const p = firstNumber(out, region);
-    if (p && out.includes(p.nationalNumber)) out = out.split(p.nationalNumber).join(maskNumber(p.number));
+    // A national number only where the text (before an @) is one: an id, not any run of digits in a sentence.
+    const local = out.split('@', 1)[0]!;
+    const p = /^[0-9 .()-]{6,24}$/.test(local) ? parsePhoneNumberFromString(local, region as CountryCode) : undefined;
+    if (p?.isValid()) out = maskNumber(p.number) + out.slice(local.length);
   }
   return out;
 }

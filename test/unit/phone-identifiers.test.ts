@@ -107,4 +107,14 @@ describe('logs', () => {
     assert.equal(line.password, '[redacted]');
     assert.equal(line.count, 3);
   });
+
+  it('mask national numbers of the networks\' regions where a field is one', () => {
+    const lines: string[] = [];
+    const out = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    createLogger('info', out, ['DE']).info({ remoteUser: '015112345678@example.org', version: '1.2.3', port: 29330 }, 'bridged');
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    assert.equal(line.remoteUser, '+49 151 ••• 78@example.org');
+    assert.equal(line.version, '1.2.3');
+    assert.equal(line.port, 29330);
+  });
 });
