@@ -178,6 +178,14 @@ export async function setRelay(ctx: BridgeContext, actor: Actor, roomId: MatrixR
   return { ...portal, relay: on };
 }
 
+/** Whether contact cards in this room show phone numbers whole (room admins choose; identity/phone.ts masks otherwise). */
+export async function setShowNumbers(ctx: BridgeContext, actor: Actor, roomId: MatrixRoomId, show: boolean, network?: string, chat?: string): Promise<PortalRow> {
+  const portal = portalOfRoom(ctx, roomId, network, chat);
+  await requireRoomAdmin(ctx, actor, roomId, 'choose how numbers are shown');
+  ctx.store.updatePortal(portal.portalKey, { showNumbers: show });
+  return { ...portal, showNumbers: show };
+}
+
 /** The portals of a user: DMs of their logins and group rooms they are joined to; `all` for bridge admins. */
 export async function portalsOf(ctx: BridgeContext, actor: Actor, all: boolean): Promise<PortalRow[]> {
   const linked = ctx.store.listPortals().filter((p) => p.roomId);

@@ -1,5 +1,5 @@
 /** link, unlink, relay, portals, open, sync: the chat face of core/linking.ts and core/portal/open.ts. */
-import { LinkRefused, portalsOf, setRelay, startLink, unlinkRoom, type LinkResult } from '../linking.js';
+import { LinkRefused, portalsOf, setRelay, setShowNumbers, startLink, unlinkRoom, type LinkResult } from '../linking.js';
 import { txnId } from '../portal/txn.js';
 import { openChat } from '../portal/open.js';
 import { DEFAULT_NAME_TEMPLATE } from '../portal/matrix/origin.js';
@@ -82,11 +82,20 @@ async function relay(call: CommandCall): Promise<string> {
     : `Relaying is off: only Matrix users with their own ${portal.network} login are bridged here; others are told so.`;
 }
 
+async function numbers(call: CommandCall): Promise<string> {
+  const mode = call.args[0]?.toLowerCase();
+  if (mode !== 'visible' && mode !== 'masked') throw new CommandError('Usage: numbers visible|masked [network [chat]]');
+  const portal = await refusals(() => setShowNumbers(call.ctx, actor(call), call.roomId, mode === 'visible', call.args[1], call.args[2]));
+  return mode === 'visible'
+    ? `Contact cards from ${portal.network} show phone numbers whole in this room.`
+    : `Contact cards from ${portal.network} show phone numbers masked in this room (${portal.network}'s own rule applies).`;
+}
+
 async function listPortals(call: CommandCall): Promise<string> {
   const all = call.args[0] === 'all';
   const mine = await refusals(() => portalsOf(call.ctx, actor(call), all));
   if (!mine.length) return all ? 'The bridge has no portals.' : 'You are in no bridged rooms.';
-  const line = (p: PortalRow) => `• ${p.network} ${p.kind === 'dm' ? 'direct chat' : 'group'} ${p.name ? `"${p.name}" ` : ''}(${p.chatId}) → ${p.roomId}${p.relay === false ? ', relay off' : ''}`;
+  const line = (p: PortalRow) => `• ${p.network} ${p.kind === 'dm' ? 'direct chat' : 'group'} ${p.name ? `"${p.name}" ` : ''}(${call.ctx.naming.publicText(p.network, p.chatId)}) → ${p.roomId}${p.relay === false ? ', relay off' : ''}`;
   return [all ? 'All portals:' : 'Your portals:', ...mine.map(line)].join('\n');
 }
 
@@ -94,7 +103,7 @@ async function listPortals(call: CommandCall): Promise<string> {
 async function links(call: CommandCall): Promise<string> {
   const portals = call.ctx.store.portalsByRoom(call.roomId);
   if (!portals.length) return 'This room is not linked to any chat.';
-  const line = (p: PortalRow) => `• ${p.network} ${p.name ? `"${p.name}" ` : ''}(${p.chatId}): ${p.direction ?? 'both'} (${DIRECTIONS[p.direction ?? 'both']})${p.relay === false ? ', relay off' : ''}${portals.length > 1 ? `, its people named "${p.nameTemplate ?? DEFAULT_NAME_TEMPLATE}" elsewhere` : ''}`;
+  const line = (p: PortalRow) => `• ${p.network} ${p.name ? `"${p.name}" ` : ''}(${call.ctx.naming.publicText(p.network, p.chatId)}): ${p.direction ?? 'both'} (${DIRECTIONS[p.direction ?? 'both']})${p.relay === false ? ', relay off' : ''}${portals.length > 1 ? `, its people named "${p.nameTemplate ?? DEFAULT_NAME_TEMPLATE}" elsewhere` : ''}`;
   return ['Chats linked to this room:', ...portals.map(line)].join('\n');
 }
 
@@ -117,6 +126,7 @@ export const portalCommands: Command[] = [
   { name: 'links', help: 'list the chats linked to this room and the way each carries messages', level: 'user', place: 'portal', run: links },
   { name: 'unlink', usage: '[network [chat]]', help: 'stop bridging this room, or one of the chats linked to it (room admins)', level: 'user', place: 'portal', run: unlink },
   { name: 'relay', usage: 'on|off [network [chat]]', help: 'whether Matrix users without a login are relayed here (room admins)', level: 'user', place: 'portal', run: relay },
+  { name: 'numbers', usage: 'visible|masked [network [chat]]', help: 'whether contact cards shared in this room show phone numbers whole (room admins)', level: 'user', place: 'portal', run: numbers },
   { name: 'portals', usage: '[all]', help: 'list your bridged rooms ("all": every portal, bridge admins)', level: 'user', place: 'anywhere', run: listPortals },
   { name: 'open', usage: '<network> <chat>', help: 'open a room for a chat your own login can reach: join a group (an XMPP MUC) or start a direct chat', level: 'user', place: 'anywhere', run: open },
   { name: 'sync', help: "refresh this room's name, topic and member profiles from the remote chat", level: 'user', place: 'portal', run: sync },

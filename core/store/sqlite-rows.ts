@@ -33,6 +33,7 @@ export function toPortal(r: Row): PortalRow {
     relay: r.relay !== 0,
     direction: r.direction as LinkDirection,
     nameTemplate: opt(r.name_template),
+    ...(r.show_numbers === 1 && { showNumbers: true }),
   };
 }
 

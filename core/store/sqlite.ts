@@ -52,7 +52,8 @@ export class SqliteStore implements Store {
           avatar_mxc = CASE WHEN @setAvatarMxc THEN @avatarMxc ELSE avatar_mxc END,
           relay = CASE WHEN @setRelay THEN @relay ELSE relay END,
           direction = CASE WHEN @setDirection THEN @direction ELSE direction END,
-          name_template = CASE WHEN @setNameTemplate THEN @nameTemplate ELSE name_template END
+          name_template = CASE WHEN @setNameTemplate THEN @nameTemplate ELSE name_template END,
+          show_numbers = CASE WHEN @setShowNumbers THEN @showNumbers ELSE show_numbers END
         WHERE portal_key = @portalKey`),
       listPortals: p('SELECT * FROM portals ORDER BY created_at, portal_key'),
       countPortals: p('SELECT count(*) AS n FROM portals'),
@@ -195,6 +196,7 @@ export class SqliteStore implements Store {
       setRelay: has('relay'), relay: change.relay === false ? 0 : 1,
       setDirection: has('direction'), direction: change.direction ?? 'both',
       setNameTemplate: has('nameTemplate'), nameTemplate: change.nameTemplate ?? null,
+      setShowNumbers: has('showNumbers'), showNumbers: change.showNumbers ? 1 : 0,
     }));
   }
   listPortals() {

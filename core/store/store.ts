@@ -25,6 +25,8 @@ export interface PortalRow {
   direction?: LinkDirection;
   /** How this chat's people are named in the room's other chats (gateway rooms); see core/portal/matrix/origin.ts. */
   nameTemplate?: string;
+  /** The room's admins chose to see numbers in contact cards whole (`numbers visible`). */
+  showNumbers?: boolean;
 }
 
 /** `in`: from the chat into the room only; `out`: from the room into the chat only. */
@@ -38,6 +40,7 @@ export interface PortalChange {
   relay?: boolean;
   direction?: LinkDirection;
   nameTemplate?: string | null;
+  showNumbers?: boolean;
 }
 
 export interface GhostRow {

@@ -151,4 +151,27 @@ describe('phone numbers stay off Matrix', () => {
     await h.engine.idle();
     assert.equal(h.matrix.sends()[0]?.content.body, '📇 Bob, +4915112345678');
   });
+
+  it('numbers visible: a room\'s admins may choose to see contact cards\' numbers whole; others may not', async () => {
+    h.world.addGroup('team', { members: ['alice', 'carol'] });
+    await h.world.say('carol', 'team', 'hi');
+    await h.engine.idle();
+    const roomId = h.matrix.of('createRoom')[0]!.roomId;
+    const ERIN = '@erin:example.org';
+    h.matrix.powers.set(`${roomId}|${ERIN}`, 100);
+    const ask = async (sender: string, text: string) => {
+      const before = h.matrix.sends().length;
+      await h.fromMatrix(matrixText(roomId, sender, text));
+      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
+    };
+    assert.match(await ask('@frank:example.org', '!sb numbers visible'), /Only admins of this room/);
+    assert.equal(await ask(ERIN, '!sb numbers visible'), 'Contact cards from loopback show phone numbers whole in this room.');
+    await h.world.say('carol', 'team', { kind: 'text', text: '', contact: { name: 'Bob', phone: NUMBER } });
+    await h.engine.idle();
+    assert.equal(h.matrix.sends().at(-1)?.content.body, `📇 Bob, ${NUMBER}`);
+    assert.match(await ask(ERIN, '!sb numbers masked'), /masked in this room/);
+    await h.world.say('carol', 'team', { kind: 'text', text: '', contact: { name: 'Bob', phone: NUMBER } });
+    await h.engine.idle();
+    assert.equal(h.matrix.sends().at(-1)?.content.body, '📇 Bob, +49 151 ••• 78');
+  });
 });

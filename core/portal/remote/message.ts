@@ -15,7 +15,9 @@ import { withContactCard } from '../../convert/contact.js';
 type RemoteMessage = Extract<RemoteEvent, { type: 'message' }>;
 
 export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live: LiveLogin, message: RemoteMessage): Promise<Outcome> {
-  const ev = message.content.contact ? { ...message, content: withContactCard(message.content, (t) => ctx.naming.publicText(portal.network, t)) } : message;
+  // A contact card's number: masked by the network's rule, unless this room's admins chose `numbers visible`.
+  const mask = (t: string) => (portal.showNumbers ? t : ctx.naming.publicText(portal.network, t));
+  const ev = message.content.contact ? { ...message, content: withContactCard(message.content, mask) } : message;
   const attachments = ev.content.attachments ?? [];
   const textPart = ev.content.text ? 1 : 0;
   if (textPart + attachments.length === 0) return ignored('empty message');
