@@ -46,7 +46,7 @@ export interface OutgoingMessage {
   deliveryKey?: string;
 }
 
-/** Sends the message; resolves with the server's msgid of its first line or batch, if echoed. Undefined `lines` means nothing to send. */
+/** Sends the message; resolves with whether there was anything to send, and the server's msgid of its first line or batch, if echoed. */
 export async function sendMessageLines(io: LineIo, m: OutgoingMessage): Promise<{ sent: boolean; msgid?: string }> {
   // One byte kept for the space a continuation may open with (split.ts OutLine.spaceBefore).
   const pieces = splitOutLines(m.content, m.budget - 1, (p) => toIrcFormatting(p, io.nickOf));
