@@ -13,6 +13,8 @@ import { foldCase, userIdOf } from './names.js';
 /** Nicks one connection remembers an account for; the oldest is forgotten past this. */
 const MAX_KNOWN = 20_000;
 const ACCOUNT_PREFIX = '~';
+/** Services account names as networks allow them: one word, at most 64 characters. */
+const USABLE_ACCOUNT = /^[^\s\u0000-\u001f\u007f]{1,64}$/;
 
 export const accountIdOf = (account: string): RemoteUserId => remoteUserId(`${ACCOUNT_PREFIX}${foldCase(account)}`);
 export const isAccountId = (id: string): boolean => id.startsWith(ACCOUNT_PREFIX);
@@ -28,7 +30,8 @@ export class Accounts {
     if (account === undefined) return;
     const key = foldCase(nick);
     this.byNick.delete(key);
-    if (account === false || account === '*' || !account) return;
+    // An account a ghost id cannot be made of (a server's 4 KB tag, spaces, controls) counts as none: the nick is the id.
+    if (account === false || account === '*' || !USABLE_ACCOUNT.test(account)) return;
     if (this.byNick.size >= MAX_KNOWN) this.byNick.delete(this.byNick.keys().next().value!);
     this.byNick.set(key, account);
     this.nickOf.delete(foldCase(account));

@@ -196,7 +196,7 @@ describe('IRC channel events', () => {
     assert.deepEqual(members().slice(-2), ['zoe leave', 'zoe2 join']);
   });
 
-  it('a mention of an account\'s ghost is written as its last nick', () => {
+  it('a mention of an account\'s ghost is written as its last nick; unusable accounts are ignored', () => {
     const a = new Accounts();
     a.learn('Amy_away', 'AmyW');
     assert.equal(a.nickFor('~amyw'), 'Amy_away');
@@ -204,5 +204,8 @@ describe('IRC channel events', () => {
     assert.equal(a.nickFor('zoe'), 'zoe');
     a.learn('Amy_away', false);
     assert.equal(a.idOf('Amy_away'), 'amy_away');
+    a.learn('Huge', 'x'.repeat(4000));
+    a.learn('Spacey', 'two words');
+    assert.deepEqual([a.idOf('Huge'), a.idOf('Spacey')], ['huge', 'spacey'], 'an account no ghost id can be made of counts as none');
   });
 });
