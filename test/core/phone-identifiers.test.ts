@@ -9,6 +9,13 @@ const NUMBER = '+4915112345678';
 const ADMIN = '@root:example.org';
 const MGMT = '!mgmt:example.org';
 
+/** What the bot answers `sender` writing `text` in `room` (all its notices, joined). */
+async function botAnswer(h: Harness, room: string, sender: string, text: string): Promise<string> {
+  const before = h.matrix.sends().length;
+  await h.fromMatrix(matrixText(room, sender, text));
+  return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
+}
+
 describe('phone numbers stay off Matrix', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -49,11 +56,7 @@ describe('phone numbers stay off Matrix', () => {
     assert.ok(audit.oldest && audit.newest && audit.oldest <= audit.newest);
     assert.match(audit.kept.ghost!, /pseudonym/);
 
-    const ask = async (sender: string, text: string) => {
-      const before = h.matrix.sends().length;
-      await h.fromMatrix(matrixText(MGMT, sender, text));
-      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
-    };
+    const ask = (sender: string, text: string) => botAnswer(h, MGMT, sender, text);
     const text = await ask(ADMIN, 'audit');
     assert.match(text, /^The bridge holds 2 phone numbers\.\nBy country: DE 1, US 1\.\nBy network: loopback 2\.\nWhere kept: ghost 2, portal 2\./);
     assert.ok(!/5551234567|15112345678/.test(text), 'never a number');
@@ -68,11 +71,7 @@ describe('phone numbers stay off Matrix', () => {
     h.matrix.calls.push({ op: 'join', roomId: room, userId: old });
     h.matrix.roomStates.set(`${room}|m.room.power_levels|`, { users: { [old]: 100, [ALICE]: 100 }, users_default: 0 });
     h.store.addMessagePart('loopback:x', { remoteId: 'm1' as never, part: 0, roomId: room as never, eventId: '$old1' as never, sender: old });
-    const ask = async (text: string) => {
-      const before = h.matrix.sends().length;
-      await h.fromMatrix(matrixText(MGMT, ADMIN, text));
-      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
-    };
+    const ask = (text: string) => botAnswer(h, MGMT, ADMIN, text);
     const answer = await ask('migrate-identifiers');
     const successor = h.engine.ctx.naming.ghostUserId('loopback' as never, NUMBER as never);
     assert.match(successor, /^@_loopback_=p/);
@@ -97,11 +96,7 @@ describe('phone numbers stay off Matrix', () => {
     await h.world.dm('carol', 'alice', 'and me');
     await h.engine.idle();
     const ghost = h.engine.ctx.naming.ghostUserId('loopback' as never, NUMBER as never);
-    const ask = async (sender: string, text: string) => {
-      const before = h.matrix.sends().length;
-      await h.fromMatrix(matrixText(MGMT, sender, text));
-      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
-    };
+    const ask = (sender: string, text: string) => botAnswer(h, MGMT, sender, text);
     assert.match(await ask('@erin:example.org', `forget loopback ${NUMBER}`), /needs the bridge permission "admin"/);
     assert.equal(await ask(ADMIN, `forget loopback ${NUMBER}`), `Forgotten: ${ghost} no longer stands for anyone the bridge knows; their direct chat is no longer bridged.`);
     assert.match(h.store.getGhost(ghost)!.remoteId, /^forgotten:/);
@@ -159,11 +154,7 @@ describe('phone numbers stay off Matrix', () => {
     const roomId = h.matrix.of('createRoom')[0]!.roomId;
     const ERIN = '@erin:example.org';
     h.matrix.powers.set(`${roomId}|${ERIN}`, 100);
-    const ask = async (sender: string, text: string) => {
-      const before = h.matrix.sends().length;
-      await h.fromMatrix(matrixText(roomId, sender, text));
-      return h.matrix.sends().slice(before).filter((x) => x.sender === h.matrix.botUserId).map((x) => String(x.content.body)).join('\n');
-    };
+    const ask = (sender: string, text: string) => botAnswer(h, roomId, sender, text);
     assert.match(await ask('@frank:example.org', '!sb numbers visible'), /Only admins of this room/);
     assert.equal(await ask(ERIN, '!sb numbers visible'), 'Contact cards from loopback show phone numbers whole in this room.');
     await h.world.say('carol', 'team', { kind: 'text', text: '', contact: { name: 'Bob', phone: NUMBER } });
