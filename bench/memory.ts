@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LoopbackAdapter, LoopbackWorld } from '../bridges/loopback/index.js';
-import { Engine } from '../core/engine.js';
+import { Engine } from '../core/pipeline/engine.js';
 import { matrixEventId, matrixRoomId, matrixUserId, networkId, remoteChatId, remoteMessageId, remoteUserId } from '../core/ids.js';
 import { silentLogger } from '../core/log.js';
 import { SqliteStore } from '../core/store/sqlite.js';

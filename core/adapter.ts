@@ -17,7 +17,7 @@ import type { LoginId, NetworkId, RemoteChatId, RemoteUserId } from './ids.js';
  * network said how long to wait. Any other rejection is retried and, after
  * `bridge.retry.max_attempts`, parked.
  */
-export { TransientError } from './outcome.js';
+export { TransientError } from './pipeline/outcome.js';
 
 /**
  * What a network can do, declared once, read by the core before it calls anything.

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { destination } from 'pino';
 import { resolve } from 'node:path';
 import type { Config } from '../config.js';
-import { Engine } from '../engine.js';
+import { Engine } from '../pipeline/engine.js';
 import { createLogger } from '../log.js';
 import { AppserviceMatrixSide } from '../matrix/appservice.js';
 import { readRegistration } from '../matrix/registration.js';

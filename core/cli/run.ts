@@ -1,7 +1,7 @@
 /** `switchboard start`: wire store, Matrix side, listener and engine; drain cleanly on SIGTERM/SIGINT. */
 import { resolve } from 'node:path';
 import type { Config } from '../config.js';
-import { Engine } from '../engine.js';
+import { Engine } from '../pipeline/engine.js';
 import { createLogger } from '../log.js';
 import { AppserviceMatrixSide, encryptionStatus } from '../matrix/appservice.js';
 import { AppserviceListener } from '../matrix/listener.js';

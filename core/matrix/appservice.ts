@@ -14,7 +14,7 @@ import type { Logger } from '../adapter.js';
 import type { Config } from '../config.js';
 import { matrixEventId, matrixRoomId, type MatrixEventId, type MatrixRoomId, type MatrixUserId } from '../ids.js';
 import type { Naming } from '../identity/naming.js';
-import { failureKind, TransientError } from '../outcome.js';
+import { failureKind, TransientError } from '../pipeline/outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
 import { TXN_KEY } from '../portal/txn.js';

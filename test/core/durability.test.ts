@@ -4,7 +4,7 @@
  * interrupted mid-send is retried with the same delivery key so the network can tell.
  */
 import assert from 'node:assert/strict';
-import { GapRepair } from '../../core/gap-repair.js';
+import { GapRepair } from '../../core/pipeline/gap-repair.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Gap repair (core/gap-repair.ts) must only ever bridge events the homeserver never
+ * Gap repair (core/pipeline/gap-repair.ts) must only ever bridge events the homeserver never
  * delivered. Found by independent clients (issue 18): a `link` command typed in a room,
  * then linked, was later taken for a skipped event and relayed to the remote chat.
  */

@@ -9,7 +9,7 @@ import { TelegramAdapter, type TelegramConfig } from '../../bridges/telegram/ind
 import type { AdapterSession, LoginInfo } from '../../core/adapter.js';
 import type { RemoteEvent } from '../../core/events.js';
 import { loginId, networkId, remoteChatId, remoteMessageId, remoteUserId } from '../../core/ids.js';
-import { TransientError } from '../../core/outcome.js';
+import { TransientError } from '../../core/pipeline/outcome.js';
 import { freePort } from '../harness/proc.js';
 import { RecordingSink } from '../harness/recording-sink.js';
 import { TelegramEmulator } from '../harness/telegram/emulator.js';

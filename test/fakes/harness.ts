@@ -1,7 +1,7 @@
 /** A whole bridge in one process: loopback network, real SQLite store (in memory), recording Matrix side. */
 import type { NetworkAdapter } from '../../core/adapter.js';
 import { parseConfig, type Config } from '../../core/config.js';
-import { Engine } from '../../core/engine.js';
+import { Engine } from '../../core/pipeline/engine.js';
 import { silentLogger } from '../../core/log.js';
 import { SqliteStore } from '../../core/store/sqlite.js';
 import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';

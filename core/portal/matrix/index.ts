@@ -1,9 +1,9 @@
 /** Dispatch of a Matrix room event that belongs to a portal to its handler. */
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
-import { ignored, type Outcome } from '../../outcome.js';
+import { ignored, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
-import type { Attempt } from '../../inbox-runner.js';
+import type { Attempt } from '../../pipeline/inbox-runner.js';
 import { matrixMessage } from './message.js';
 import { matrixReaction, matrixRedaction } from './reaction-redaction.js';
 import { matrixRoomInfo } from './state.js';

@@ -4,12 +4,12 @@ import type { MatrixEventId, MatrixRoomId, MatrixUserId, RemoteMessageId } from 
 import { fromMatrix, type MatrixMediaRef } from '../../convert/from-matrix.js';
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
-import { failed, ignored, type Outcome } from '../../outcome.js';
+import { failed, ignored, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
 import { attachmentProblem, editAsText, formatBytes, keepSupportedSpans, sendableKind, splitText } from './fallbacks.js';
 import { notifyDeliveryFailure } from './notify.js';
 import { applyRelayTemplate, routeFor } from './route.js';
-import type { Attempt } from '../../inbox-runner.js';
+import type { Attempt } from '../../pipeline/inbox-runner.js';
 import { sendOutbound } from './send.js';
 import { mayActOn } from '../authority.js';
 import { capabilitiesOf } from '../../capabilities.js';

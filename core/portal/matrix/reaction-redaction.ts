@@ -4,12 +4,12 @@ import { matrixUserId, type MatrixEventId, type MatrixRoomId, type MatrixUserId,
 import { holdsRedactPower, mayActOn } from '../authority.js';
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
-import { failed, ignored, type Outcome } from '../../outcome.js';
+import { failed, ignored, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
 import { applyRelayTemplate, routeFor, type Route } from './route.js';
 import { notifyDeliveryFailure } from './notify.js';
 import { reactionAsText } from './fallbacks.js';
-import type { Attempt } from '../../inbox-runner.js';
+import type { Attempt } from '../../pipeline/inbox-runner.js';
 import { sendOutbound } from './send.js';
 import { capabilitiesOf } from '../../capabilities.js';
 

@@ -1,10 +1,10 @@
 /** Hand outbound events to a session and record what the network made of them. */
 import type { Delivery } from '../../adapter.js';
-import type { Attempt } from '../../inbox-runner.js';
+import type { Attempt } from '../../pipeline/inbox-runner.js';
 import type { OutboundEvent } from '../../events.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../../ids.js';
 import type { BridgeContext } from '../../context.js';
-import { failed, ok, TransientError, type Outcome } from '../../outcome.js';
+import { failed, ok, TransientError, type Outcome } from '../../pipeline/outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { txnId } from '../txn.js';

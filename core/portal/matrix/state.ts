@@ -2,10 +2,10 @@
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { MatrixUserId } from '../../ids.js';
 import type { BridgeContext } from '../../context.js';
-import { ignored, type Outcome } from '../../outcome.js';
+import { ignored, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
 import { routeFor } from './route.js';
-import type { Attempt } from '../../inbox-runner.js';
+import type { Attempt } from '../../pipeline/inbox-runner.js';
 import { sendOutbound } from './send.js';
 import type { MatrixEventId } from '../../ids.js';
 

@@ -11,7 +11,7 @@ import type { BridgeContext } from '../../context.js';
 import { matrixRoomId, matrixUserId, type MatrixRoomId } from '../../ids.js';
 import { permissionOf } from '../../config.js';
 import { LinkRefused, requireRoomAdmin } from '../../linking.js';
-import { failed, ignored, ok, type Outcome } from '../../outcome.js';
+import { failed, ignored, ok, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
 
 export async function matrixTombstone(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent): Promise<Outcome> {

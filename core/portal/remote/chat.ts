@@ -1,7 +1,7 @@
 /** Remote typing, receipts, chat info and membership -> Matrix. */
 import type { RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
-import { ignored, ok, type Outcome } from '../../outcome.js';
+import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
 import { MatrixRequestError } from '../../matrix/side.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';

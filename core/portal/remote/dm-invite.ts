@@ -1,7 +1,7 @@
 /** Someone used a direct-chat invite: open the DM portal between them and the Matrix user who asked for it. */
 import type { RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
-import { ignored, ok, type Outcome } from '../../outcome.js';
+import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 

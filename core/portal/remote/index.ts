@@ -1,7 +1,7 @@
 /** Dispatch of a remote event that belongs to a portal to its handler. */
 import { assertNever, type RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
-import { ignored, type Outcome } from '../../outcome.js';
+import { ignored, type Outcome } from '../../pipeline/outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { remoteChatInfo, remoteChatMoved, remoteMember, remoteReceipt, remoteTyping } from './chat.js';

@@ -4,7 +4,7 @@ import { remoteUserId, type MatrixEventId } from '../../ids.js';
 import { textToMatrix, withReply } from '../../convert/to-matrix.js';
 import type { MatrixMessageContent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
-import { ignored, ok, type Outcome } from '../../outcome.js';
+import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
 import type { LiveLogin } from '../../sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';

@@ -19,8 +19,8 @@
  * before the link, one refused by `relay off`): the engine records every delivery
  * (`Store.markDelivered`), and this looks only at events newer than that record keeps.
  */
-import type { BridgeContext } from './context.js';
-import { matrixEventId, matrixRoomId, remoteUserId } from './ids.js';
+import type { BridgeContext } from '../context.js';
+import { matrixEventId, matrixRoomId, remoteUserId } from '../ids.js';
 
 /** Room events the bridge carries to networks; only these are looked for. */
 const CARRIED = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction']);

@@ -1,7 +1,7 @@
 /** How remote events are stored in the inbox (JSON, with attachment bytes as base64), and the keys that deduplicate them. */
 import { createHash, randomUUID } from 'node:crypto';
-import type { RemoteEvent } from './events.js';
-import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
+import type { RemoteEvent } from '../events.js';
+import { parseWithBytes, stringifyWithBytes } from '../json-bytes.js';
 
 export function encodePayload(ev: RemoteEvent): string {
   return stringifyWithBytes(ev);

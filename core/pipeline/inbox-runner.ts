@@ -1,6 +1,6 @@
 /**
  * Runs the handler of one inbox row under the retry rule of `failureKind`
- * (core/outcome.ts): outages are waited out with backoff for as long as they last,
+ * (core/pipeline/outcome.ts): outages are waited out with backoff for as long as they last,
  * refusals are recorded at once, and anything else is retried with backoff and then
  * parked with its reason, so one poisoned event never stalls its portal. The wait holds
  * only the row's own portal queue; other portals carry on.
@@ -10,9 +10,9 @@
  * it runs; the count of later ones lives in memory), so after a crash the replay knows
  * an earlier attempt may have reached the network (`Delivery.maybeSent`).
  */
-import type { Logger } from './adapter.js';
+import type { Logger } from '../adapter.js';
 import { failureKind, isServerError, TransientError, type Outcome } from './outcome.js';
-import type { InboxDirection, Store } from './store/store.js';
+import type { InboxDirection, Store } from '../store/store.js';
 
 /** This handling of an inbox row: how often it was tried before, and when it arrived. */
 export interface Attempt {
