@@ -4,7 +4,7 @@
  * so every Matrix-side handler picks its fallback from the same answer.
  */
 import type { AdapterSession, Capabilities } from './adapter.js';
-import type { LiveLogin } from './sessions.js';
+import type { LiveLogin } from './accounts/sessions.js';
 
 export function capabilitiesOf(live: Pick<LiveLogin, 'network' | 'session'>, relayed: boolean): Capabilities {
   return narrowed(live.network.adapter.capabilities, live.session, relayed);

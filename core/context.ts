@@ -1,13 +1,13 @@
 /** Everything a portal handler may use, passed as one object rather than imported globals. */
 import type { Logger } from './adapter.js';
 import type { Config } from './config.js';
-import type { DmInvites } from './dm-invites.js';
+import type { DmInvites } from './accounts/dm-invites.js';
 import type { Ghosts } from './identity/ghosts.js';
 import type { MediaLinks } from './media/links.js';
 import type { MatrixSide } from './matrix/side.js';
 import type { Naming } from './identity/naming.js';
 import type { Rooms } from './portal/rooms.js';
-import type { Sessions } from './sessions.js';
+import type { Sessions } from './accounts/sessions.js';
 import type { Store } from './store/store.js';
 
 export interface BridgeContext {

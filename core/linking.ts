@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatInfo } from './events.js';
 import type { PermissionLevel } from './config.js';
-import type { LiveLogin } from './sessions.js';
+import type { LiveLogin } from './accounts/sessions.js';
 import type { BridgeContext } from './context.js';
 import { networkId, portalKeyString, remoteChatId, type MatrixRoomId, type MatrixUserId, type RemoteChatId } from './ids.js';
 import { identifierProblem } from './safety.js';

@@ -2,7 +2,7 @@
 import type { NetworkAdapter } from './adapter.js';
 import { adapterSection, ConfigError, type Config } from './config.js';
 import { networkId } from './ids.js';
-import type { Network } from './sessions.js';
+import type { Network } from './accounts/sessions.js';
 
 export function loadNetworks(config: Config, adapters: readonly NetworkAdapter[]): Network[] {
   const byName = new Map(adapters.map((a) => [a.network as string, a]));

@@ -1,6 +1,6 @@
 /** login, logout, logins, cancel: a user's own accounts on other networks. */
 import { networkId, type NetworkId } from '../ids.js';
-import { LoginRefused } from '../logins.js';
+import { LoginRefused } from '../accounts/logins.js';
 import { CommandError, type Command, type CommandCall } from './types.js';
 
 /** The network a command names, or the only one the user could mean. */

@@ -7,7 +7,7 @@ import type { MatrixClientEvent } from '../convert/matrix-types.js';
 import type { BridgeContext } from '../context.js';
 import { matrixEventId, matrixRoomId, matrixUserId, type MatrixEventId, type MatrixRoomId } from '../ids.js';
 import { atLeast, permissionOf } from '../config.js';
-import type { LoginManager } from '../logins.js';
+import type { LoginManager } from '../accounts/logins.js';
 import { txnId } from '../portal/txn.js';
 import type { PortalRow } from '../store/store.js';
 import { accountCommands } from './account.js';

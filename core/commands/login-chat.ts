@@ -6,7 +6,7 @@
 import type { LoginStep } from '../adapter.js';
 import type { BridgeContext } from '../context.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId } from '../ids.js';
-import { flowGone, LoginRefused, type FlowView, type LoginManager } from '../logins.js';
+import { flowGone, LoginRefused, type FlowView, type LoginManager } from '../accounts/logins.js';
 import { txnId } from '../portal/txn.js';
 import { holdsRedactPower } from '../portal/authority.js';
 

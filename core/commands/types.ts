@@ -2,7 +2,7 @@
 import type { PermissionLevel } from '../config.js';
 import type { BridgeContext } from '../context.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../ids.js';
-import type { LoginManager } from '../logins.js';
+import type { LoginManager } from '../accounts/logins.js';
 import type { PortalRow } from '../store/store.js';
 import type { LoginChat } from './login-chat.js';
 

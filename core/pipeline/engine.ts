@@ -19,7 +19,7 @@ import { phoneIdentifiers } from '../identity/phone-config.js';
 import { forgetUnseen } from '../identity/forget.js';
 import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
-import { DmInvites } from '../dm-invites.js';
+import { DmInvites } from '../accounts/dm-invites.js';
 import { MediaLinks } from '../media/links.js';
 import { DELIVERED_MEMORY_MS, GapRepair } from './gap-repair.js';
 import { syncPortal } from '../portal/sync.js';
@@ -32,12 +32,12 @@ import { matrixPresence } from '../portal/matrix/presence.js';
 import { targetPortals } from '../portal/matrix/origin.js';
 import { Rooms } from '../portal/rooms.js';
 import { KeyedQueue } from './queue.js';
-import { Sessions, type LiveLogin } from '../sessions.js';
+import { Sessions, type LiveLogin } from '../accounts/sessions.js';
 import type { InboxRow, PortalRow, Store } from '../store/store.js';
 import { Commands } from '../commands/index.js';
 import { isPortalCommand } from '../commands/prefix.js';
-import { LoginManager } from '../logins.js';
-import { LoginLifecycle } from '../login-lifecycle.js';
+import { LoginManager } from '../accounts/logins.js';
+import { LoginLifecycle } from '../accounts/login-lifecycle.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);

@@ -10,7 +10,7 @@ import { remoteUserId } from '../ids.js';
 import type { MatrixSide } from '../matrix/side.js';
 import type { Naming } from '../identity/naming.js';
 import type { Ghosts } from '../identity/ghosts.js';
-import type { LiveLogin } from '../sessions.js';
+import type { LiveLogin } from '../accounts/sessions.js';
 import type { PortalRow, Store } from '../store/store.js';
 
 /** `m.bridge` (MSC2346) and the name clients read before it. */

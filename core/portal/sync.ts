@@ -1,7 +1,7 @@
 /** `sync`: a portal's room refreshed from the remote chat as it is now. */
 import type { BridgeContext } from '../context.js';
 import type { RemoteEvent } from '../events.js';
-import type { LiveLogin } from '../sessions.js';
+import type { LiveLogin } from '../accounts/sessions.js';
 import type { PortalRow } from '../store/store.js';
 
 /** Member profiles refreshed by one `sync`, at most. */

@@ -14,7 +14,7 @@ import type { BridgeContext } from '../context.js';
 import { matrixRoomId, networkId, type MatrixUserId } from '../ids.js';
 import { phoneAudit } from '../identity/audit.js';
 import { LinkRefused, portalsOf, startLink, unlinkRoom } from '../linking.js';
-import { LoginRefused, type LoginManager } from '../logins.js';
+import { LoginRefused, type LoginManager } from '../accounts/logins.js';
 import type { PortalRow } from '../store/store.js';
 import { IdentityError, IdentityVerifier } from './identity.js';
 

@@ -1,7 +1,7 @@
 /** Direct-chat invite codes: single use, per network, expiring. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DM_INVITE_TTL_MS, DmInvites } from '../../core/dm-invites.js';
+import { DM_INVITE_TTL_MS, DmInvites } from '../../core/accounts/dm-invites.js';
 import { matrixUserId, networkId } from '../../core/ids.js';
 
 describe('DmInvites', () => {

@@ -8,7 +8,7 @@ import type { BridgeContext } from '../../context.js';
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { MessageContent, RelayedSender } from '../../events.js';
 import type { MatrixRoomId, MatrixUserId } from '../../ids.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { singleLineName } from '../../safety.js';
 import { originPortal, relayedGhostName } from './origin.js';

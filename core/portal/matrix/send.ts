@@ -5,7 +5,7 @@ import type { OutboundEvent } from '../../events.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../../ids.js';
 import type { BridgeContext } from '../../context.js';
 import { failed, ok, TransientError, type Outcome } from '../../pipeline/outcome.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { txnId } from '../txn.js';
 import { notifyDeliveryFailure } from './notify.js';

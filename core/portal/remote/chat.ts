@@ -3,7 +3,7 @@ import type { RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
 import { MatrixRequestError } from '../../matrix/side.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalKeyString } from '../../ids.js';
 import { portalTxnId } from '../txn.js';

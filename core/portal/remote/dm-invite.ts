@@ -2,7 +2,7 @@
 import type { RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 
 type Accepted = Extract<RemoteEvent, { type: 'dm-invite-accepted' }>;

@@ -4,7 +4,7 @@ import type { RemoteEvent } from '../../events.js';
 import { asEdit, textToMatrix } from '../../convert/to-matrix.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
 import { mayActOn } from '../authority.js';

@@ -2,7 +2,7 @@
 import { assertNever, type RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, type Outcome } from '../../pipeline/outcome.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { remoteChatInfo, remoteChatMoved, remoteMember, remoteReceipt, remoteTyping } from './chat.js';
 import { remoteDelete, remoteEdit } from './edit-delete.js';

@@ -5,7 +5,7 @@ import { textToMatrix, withReply } from '../../convert/to-matrix.js';
 import type { MatrixMessageContent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
 import { attachmentContent } from './media.js';

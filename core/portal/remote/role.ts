@@ -7,7 +7,7 @@
 import type { RemoteEvent } from '../../events.js';
 import type { BridgeContext } from '../../context.js';
 import { ignored, ok, type Outcome } from '../../pipeline/outcome.js';
-import type { LiveLogin } from '../../sessions.js';
+import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 
 export const MODERATOR_LEVEL = 50;

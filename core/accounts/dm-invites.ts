@@ -5,7 +5,7 @@
  * voids the open ones: the person asks for a new link).
  */
 import { randomBytes } from 'node:crypto';
-import type { MatrixUserId, NetworkId } from './ids.js';
+import type { MatrixUserId, NetworkId } from '../ids.js';
 
 export const DM_INVITE_TTL_MS = 24 * 60 * 60_000;
 /** Open invites per Matrix user; older ones are dropped first. */

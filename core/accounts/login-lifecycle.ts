@@ -3,15 +3,15 @@
  * a session per login connected in the background with backoff, logins added by the
  * step machine, and logout. The engine hands each session's events to `onEvent`.
  */
-import type { ConnectionState, EventSink, Logger } from './adapter.js';
-import type { BridgeContext } from './context.js';
-import type { RemoteEvent } from './events.js';
-import { matrixUserId, type LoginId } from './ids.js';
-import { Limiter } from './limiter.js';
+import type { ConnectionState, EventSink, Logger } from '../adapter.js';
+import type { BridgeContext } from '../context.js';
+import type { RemoteEvent } from '../events.js';
+import { matrixUserId, type LoginId } from '../ids.js';
+import { Limiter } from '../limiter.js';
 import { LoginNotices } from './login-notices.js';
 import { LoginRefused } from './logins.js';
 import type { LiveLogin, Network } from './sessions.js';
-import type { LoginRow } from './store/store.js';
+import type { LoginRow } from '../store/store.js';
 
 /** Reconnect backoff of a login whose connection failed: 0.5 s doubling to 30 s, with jitter. */
 const RETRY_BASE_MS = 500;

@@ -5,11 +5,11 @@
  * login with a live session, and logout forgets the credentials.
  */
 import { randomBytes } from 'node:crypto';
-import type { LoginFlow, LoginStep } from './adapter.js';
-import { atLeast, permissionOf } from './config.js';
-import type { BridgeContext } from './context.js';
-import { loginId as toLoginId, type LoginId, type MatrixRoomId, type MatrixUserId, type NetworkId } from './ids.js';
-import type { LoginRow } from './store/store.js';
+import type { LoginFlow, LoginStep } from '../adapter.js';
+import { atLeast, permissionOf } from '../config.js';
+import type { BridgeContext } from '../context.js';
+import { loginId as toLoginId, type LoginId, type MatrixRoomId, type MatrixUserId, type NetworkId } from '../ids.js';
+import type { LoginRow } from '../store/store.js';
 
 /** What the engine does for the login manager: start and stop live sessions. */
 export interface LoginControl {

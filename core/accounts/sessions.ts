@@ -1,8 +1,8 @@
 /** The live sessions of every login, and what the core needs to know about each network. */
-import type { AdapterSession, Capabilities, ConnectionState, NetworkAdapter } from './adapter.js';
-import type { NetworkSection } from './config.js';
-import type { LoginId, MatrixUserId, NetworkId } from './ids.js';
-import type { LoginRow } from './store/store.js';
+import type { AdapterSession, Capabilities, ConnectionState, NetworkAdapter } from '../adapter.js';
+import type { NetworkSection } from '../config.js';
+import type { LoginId, MatrixUserId, NetworkId } from '../ids.js';
+import type { LoginRow } from '../store/store.js';
 
 export interface Network {
   id: NetworkId;

@@ -3,10 +3,10 @@
  * login was made: when it is lost (not at every retry), when the credentials are
  * refused, and when it is back after a reported problem. Start-up connects are silent.
  */
-import type { ConnectionState } from './adapter.js';
-import type { BridgeContext } from './context.js';
-import type { LoginId } from './ids.js';
-import { txnId } from './portal/txn.js';
+import type { ConnectionState } from '../adapter.js';
+import type { BridgeContext } from '../context.js';
+import type { LoginId } from '../ids.js';
+import { txnId } from '../portal/txn.js';
 import type { LiveLogin } from './sessions.js';
 
 type Reported = 'ok' | 'trouble' | 'refused';
