@@ -152,6 +152,14 @@ const schema = z
       })
       .prefault({})
       .refine((m) => !m.enabled || (m.url && m.signing_key), { error: 'url and signing_key must be set when public_media is enabled' }),
+    metrics: z
+      .object({
+        /** Serve Prometheus metrics at `/metrics`. */
+        enabled: z.boolean().default(false),
+        /** `host:port` of a listener of their own (`/metrics`, `/ready`, `/health`); unset: on the appservice port. */
+        bind_address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9108').optional(),
+      })
+      .prefault({}),
     logging: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

@@ -31,6 +31,7 @@ export const CONTROL_ROUTES = [
   "  PUT    /messages/:id/reactions    {user, keys}                     a person's whole set at once (as XMPP sends it)",
   '  POST   /typing                    {user, chat, active}',
   '  PUT    /online                    {online}',
+  '  PUT    /refuse                    {text?}                          refuse sends of messages containing text (none: accept all)',
   '  GET    /from-bridge?since=N&wait_ms=M   what the bridge did, entries after N (long-polls up to M ms)',
 ].join('\n');
 
@@ -76,6 +77,7 @@ const schemas = {
   reaction: z.object({ user: z.string().min(1), key: z.string().min(1), removed: z.boolean().optional() }),
   typing: z.object({ user: z.string().min(1), chat: z.string().min(1), active: z.boolean() }),
   online: z.object({ online: z.boolean() }),
+  refuse: z.object({ text: z.string().min(1).optional() }),
 };
 
 class HttpError extends Error {
@@ -197,6 +199,9 @@ export class LoopbackControl {
       }
       case 'PUT /online':
         w.setOnline(schemas.online.parse(body).online);
+        return {};
+      case 'PUT /refuse':
+        w.refusing = schemas.refuse.parse(body).text;
         return {};
       case 'GET /from-bridge': {
         const since = Number(url.searchParams.get('since') ?? 0);

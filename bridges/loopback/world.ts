@@ -97,6 +97,9 @@ export class LoopbackWorld {
   }
 
   /** Take the whole network down or bring it back; connected clients are told. */
+  /** Messages whose text contains this are refused by the network (a send that fails while connected), e.g. to park an event. */
+  refusing: string | undefined;
+
   setOnline(online: boolean): void {
     this.online = online;
     for (const c of this.clients) c.networkChanged?.(online);
@@ -231,6 +234,7 @@ export class LoopbackWorld {
   /** A session sends on behalf of its user; a message whose `clientKey` was seen from `by` is not made twice. */
   async fromSession(by: RemoteUserId, ev: OutboundEvent, clientKey?: string): Promise<RemoteMessageId | undefined> {
     if (!this.online) throw new Error('loopback network is offline');
+    if (ev.type === 'message' && this.refusing && ev.content.text.includes(this.refusing)) throw new Error(`loopback refuses messages containing "${this.refusing}"`);
     if (ev.type === 'message') {
       const earlier = this.sentBefore(by, clientKey);
       if (earlier) return earlier.id;

@@ -12,6 +12,8 @@ import { SqliteStore } from '../store/sqlite.js';
 import { makeCreatedFilesPrivate, preparePrivateFiles, readableByOthers } from '../store/private-files.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';
 import { MediaServer } from '../media/server.js';
+import { Metrics } from '../metrics/metrics.js';
+import { HealthEndpoints, Readiness } from '../metrics/endpoints.js';
 import { builtInAdapters } from '../../bridges/index.js';
 
 export async function runBridge(config: Config, baseDir: string, version: string, configFile?: string): Promise<void> {
@@ -28,15 +30,20 @@ export async function runBridge(config: Config, baseDir: string, version: string
   for (const warning of files.warnings) log.warn({}, warning);
   if (configFile && readableByOthers(configFile)) log.warn({ file: configFile }, 'the config file holds secrets and may be read by other users: chmod 600 it');
   if (files.key.source === 'generated') log.warn({ file: files.key.file }, 'store.login_data_key is not set: generated a key into this file; back it up with the database (without it, stored logins cannot be read)');
+  const metrics = new Metrics({ processMetrics: true });
   const store = new SqliteStore({
     path: dbPath,
     loginDataKey: files.key.value,
     onCheckpointError: (message) => log.warn({ err: message }, 'background WAL checkpoint failed; retrying'),
+    onCommit: (seconds) => metrics.committed(seconds),
   });
   const resealed = store.sealPlainLogins();
   if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
-  const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(files.key.value) });
+  const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(files.key.value), metrics });
+  const readiness = new Readiness({ homeserver: () => matrix.homeserverAnswers(), store: () => store.writable(), leader: () => true });
+  const ownPort = config.metrics.enabled ? config.metrics.bind_address : undefined;
+  const health = new HealthEndpoints(readiness, config.metrics.enabled && !ownPort ? metrics : undefined, log.child({ part: 'metrics' }));
   const provisioning = config.provisioning.enabled ? new ProvisioningApi(engine.ctx, engine.logins, log.child({ part: 'provisioning' })) : undefined;
   const media = engine.ctx.mediaLinks ? new MediaServer(engine.ctx.mediaLinks, matrix, config.bridge.max_media_bytes, log.child({ part: 'media' })) : undefined;
   const listener = new AppserviceListener(
@@ -45,14 +52,17 @@ export async function runBridge(config: Config, baseDir: string, version: string
       beforeTransaction: (txnId, events) => engine.repairGaps(txnId, events),
       isBridgeUser: (u) => naming.isBridgeUser(u),
       extras: [
+        { owns: health.owns, handle: health.handle },
         ...(provisioning ? [{ owns: ProvisioningApi.owns, handle: provisioning.handle.bind(provisioning) }] : []),
         ...(media ? [{ owns: MediaServer.owns, handle: media.handle.bind(media) }] : []),
       ],
     },
-    { hsToken: registration.hs_token, maxBodyBytes: config.appservice.max_body_bytes, log: log.child({ part: 'listener' }) },
+    { hsToken: registration.hs_token, maxBodyBytes: config.appservice.max_body_bytes, log: log.child({ part: 'listener' }), observeTransaction: (outcome, seconds) => metrics.transaction(outcome, seconds) },
   );
   // Listen first: the homeserver may already be sending transactions, and they are durable once recorded.
   const port = await listener.listen(config.appservice.port, config.appservice.bind_address);
+  const metricsServer = ownPort ? await new HealthEndpoints(readiness, metrics, log.child({ part: 'metrics' })).listen(...splitHostPort(ownPort)) : undefined;
+  if (config.metrics.enabled) log.info({ metrics: ownPort ? `http://${ownPort}/metrics` : 'on the appservice port, /metrics' }, 'metrics served');
   log.info({ address: config.appservice.bind_address, port, version, provisioning: provisioning ? PROVISION_PREFIX : 'off', publicMedia: media ? config.public_media.url : 'off' }, 'appservice listening');
 
   let stopping = false;
@@ -61,6 +71,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     stopping = true;
     log.info({ signal }, 'stopping: draining queues');
     await listener.close();
+    metricsServer?.server.close();
     await engine.stop();
     await store.close();
     log.info({}, 'stopped cleanly');
@@ -75,4 +86,10 @@ export async function runBridge(config: Config, baseDir: string, version: string
   await matrix.start();
   await engine.start();
   log.info({ bot: naming.botUserId, networks: naming.networks() }, 'bridge ready');
+}
+
+/** `host:port`, `[v6]:port`: the host as `listen` wants it (no brackets) and the port. */
+function splitHostPort(address: string): [string, number] {
+  const cut = address.lastIndexOf(':');
+  return [address.slice(0, cut).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(cut + 1))];
 }

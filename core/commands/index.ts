@@ -14,6 +14,7 @@ import { accountCommands } from './account.js';
 import { basicCommands } from './basic.js';
 import { identifierCommands } from './identifiers.js';
 import { LoginChat } from './login-chat.js';
+import { parkedCommands } from './parked.js';
 import { portalCommands } from './portals.js';
 import { PORTAL_PREFIX, PREFIX_RE } from './prefix.js';
 import { CommandError, type Command, type CommandCall, type CommandServices } from './types.js';
@@ -22,16 +23,17 @@ export interface CommandsOptions {
   logins: LoginManager;
   version: string;
   syncPortal(portal: PortalRow): Promise<string>;
+  retryParked(seqs: readonly number[]): number;
 }
 
 export class Commands {
-  private readonly list: readonly Command[] = [...basicCommands, ...accountCommands, ...portalCommands, ...identifierCommands];
+  private readonly list: readonly Command[] = [...basicCommands, ...accountCommands, ...portalCommands, ...identifierCommands, ...parkedCommands];
   private readonly services: CommandServices;
   private readonly loginChat: LoginChat;
 
   constructor(private readonly ctx: BridgeContext, opts: CommandsOptions) {
     this.loginChat = new LoginChat(ctx, opts.logins);
-    this.services = { logins: opts.logins, loginChat: this.loginChat, syncPortal: opts.syncPortal, version: opts.version, commands: () => this.list };
+    this.services = { logins: opts.logins, loginChat: this.loginChat, syncPortal: opts.syncPortal, retryParked: opts.retryParked, version: opts.version, commands: () => this.list };
   }
 
   /** An event in a room without portals, or not bridged: invites to the bot, and commands. */

@@ -13,6 +13,8 @@ export interface CommandServices {
   /** Refresh a portal's room from the remote chat (name, topic, member profiles); returns a summary. */
   syncPortal(portal: PortalRow): Promise<string>;
   version: string;
+  /** Parked inbox rows back into their portals' queues (`retry`); returns how many were parked. */
+  retryParked(seqs: readonly number[]): number;
   /** The command list, for `help`. */
   commands(): readonly Command[];
 }

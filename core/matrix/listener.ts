@@ -25,6 +25,8 @@ export interface ListenerOptions {
   hsToken: string;
   maxBodyBytes: number;
   log: Logger;
+  /** Told of each transaction answered: recorded (200) or not (an error the homeserver retries), and how long it took. */
+  observeTransaction?: (outcome: 'recorded' | 'failed', seconds: number) => void;
 }
 
 class HttpError extends Error {
@@ -106,8 +108,15 @@ export class AppserviceListener {
     if (!Array.isArray(events)) throw new HttpError(400, 'M_BAD_JSON', 'events must be an array');
     const eph = Array.isArray(ephemeral) ? ephemeral : Array.isArray(unstable) ? unstable : [];
     const txnId = decodePathPart(txn![1]!);
-    const amended = this.handlers.beforeTransaction ? await this.handlers.beforeTransaction(txnId, events) : events;
-    this.handlers.onTransaction(txnId, amended, eph);
+    const began = performance.now();
+    try {
+      const amended = this.handlers.beforeTransaction ? await this.handlers.beforeTransaction(txnId, events) : events;
+      this.handlers.onTransaction(txnId, amended, eph);
+    } catch (err) {
+      this.opts.observeTransaction?.('failed', (performance.now() - began) / 1000);
+      throw err;
+    }
+    this.opts.observeTransaction?.('recorded', (performance.now() - began) / 1000);
     sendJson(res, 200, {});
   }
 }

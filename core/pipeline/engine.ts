@@ -16,12 +16,12 @@ import { decodePayload, encodePayload, remoteDedupKey, transactionDigest } from 
 import type { MatrixSide } from '../matrix/side.js';
 import { Naming } from '../identity/naming.js';
 import { phoneIdentifiers } from '../identity/phone-config.js';
-import { forgetUnseen } from '../identity/forget.js';
 import type { Outcome } from './outcome.js';
 import { InboxRunner, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from '../accounts/dm-invites.js';
 import { MediaLinks } from '../media/links.js';
-import { DELIVERED_MEMORY_MS, GapRepair } from './gap-repair.js';
+import { GapRepair } from './gap-repair.js';
+import { pruneOldRecords, PRUNE_EVERY_MS } from './housekeeping.js';
 import { syncPortal } from '../portal/sync.js';
 import { notifyDelayed, notifyDeliveredLate, notifyDeliveryFailure } from '../portal/matrix/notify.js';
 import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from '../portal/matrix/index.js';
@@ -38,11 +38,10 @@ import { Commands } from '../commands/index.js';
 import { isPortalCommand } from '../commands/prefix.js';
 import { LoginManager } from '../accounts/logins.js';
 import { LoginLifecycle } from '../accounts/login-lifecycle.js';
+import { Metrics } from '../metrics/metrics.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
-/** How often records of delivered events are pruned. */
-const PRUNE_EVERY_MS = 60 * 60_000;
 
 export interface EngineOptions {
   config: Config;
@@ -56,6 +55,8 @@ export interface EngineOptions {
    * else derived from the login data key by the caller. Tests may leave it out.
    */
   identifiersSecret?: string;
+  /** Where the pipeline counts what it does (`/metrics`); a private registry when left out. */
+  metrics?: Metrics;
 }
 
 export class Engine {
@@ -72,6 +73,7 @@ export class Engine {
   /** Events the homeserver dropped instead of sending (gap-repair.ts). */
   private readonly gaps: GapRepair;
   private pruneTimer: NodeJS.Timeout | undefined;
+  readonly metrics: Metrics;
 
   constructor(opts: EngineOptions) {
     const { config, store, matrix, log } = opts;
@@ -88,10 +90,16 @@ export class Engine {
     this.gaps = new GapRepair(this.ctx);
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;
-    this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms }, () => matrix.homeserverAnswers());
+    this.metrics = opts.metrics ?? new Metrics();
+    this.metrics.sample({
+      inbox: () => ({ pending: store.countInbox('pending'), parked: store.countInbox('failed') }),
+      queues: () => this.queue.depths(),
+      logins: () => this.ctx.sessions.all().map((l) => ({ network: l.login.network, state: l.state.state })),
+    });
+    this.runner = new InboxRunner(store, log.child({ part: 'inbox' }), { maxAttempts: retry.max_attempts, baseMs: retry.base_delay_ms, maxMs: retry.max_delay_ms }, this.metrics, () => matrix.homeserverAnswers());
     this.lifecycle = new LoginLifecycle(this.ctx, { onEvent: (live, ev) => this.onRemoteEvent(live, ev), sleep: (ms) => this.runner.sleep(ms) });
     this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.lifecycle.add(row), removeLogin: (id) => this.lifecycle.remove(id) });
-    this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p) });
+    this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p), retryParked: (seqs) => this.retryParked(seqs) });
     this.loadNetworks(opts.adapters);
   }
 
@@ -108,8 +116,8 @@ export class Engine {
     this.started = true;
     // The homeserver may have restarted while we were down, dropping events meant for us.
     this.gaps.arm('bridge start');
-    this.pruneDelivered();
-    this.pruneTimer = setInterval(() => this.pruneDelivered(), PRUNE_EVERY_MS);
+    pruneOldRecords(this.ctx);
+    this.pruneTimer = setInterval(() => pruneOldRecords(this.ctx), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
     this.replayInbox();
     for (const ev of this.earlyDirect.splice(0)) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
@@ -167,7 +175,7 @@ export class Engine {
     await this.runner.run(row, () => this.runRemote(portal, live, ev), {
       delayed: async () => this.gaps.arm('the homeserver was unreachable'),
       parked: (reason) => notifyRemoteFailure(this.ctx, portal, ev, reason),
-    });
+    }, 'timestamp' in ev ? ev.timestamp : undefined);
   }
 
   private async runRemote(portal: PortalRow, live: LiveLogin, ev: RemoteEvent): Promise<Outcome> {
@@ -324,7 +332,7 @@ export class Engine {
       delayed: (reason) => notifyDelayed(this.ctx, portal, eventId, sender, reason),
       deliveredLate: () => notifyDeliveredLate(this.ctx, portal, eventId),
       parked: (reason) => notifyDeliveryFailure(this.ctx, portal, eventId, sender, reason),
-    });
+    }, typeof ev.origin_server_ts === 'number' ? ev.origin_server_ts : undefined);
   }
 
   // ------------------------------------------------------------------ shared
@@ -332,6 +340,18 @@ export class Engine {
   /** Queue every pending inbox row again, in order (after a crash or a stop mid-retry). */
   private replayInbox(): void {
     for (const row of this.ctx.store.pendingInbox()) this.replayRow(row);
+  }
+
+  /** Parked rows back to pending, each at the end of its portal's queue; returns how many were parked. */
+  retryParked(seqs: readonly number[]): number {
+    let n = 0;
+    for (const seq of seqs) {
+      const row = this.ctx.store.unpark(seq);
+      if (!row) continue;
+      this.replayRow(row);
+      n++;
+    }
+    return n;
   }
 
   private replayRow(row: InboxRow): void {
@@ -353,20 +373,6 @@ export class Engine {
   /** Wait until every queued event has been handled (tests, benchmarks, shutdown). */
   idle(): Promise<void> {
     return this.queue.idle();
-  }
-
-  /** Deliveries older than gap repair ever looks at are forgotten. */
-  private pruneDelivered(): void {
-    const n = this.ctx.store.pruneDelivered(Date.now() - DELIVERED_MEMORY_MS);
-    if (n) this.ctx.log.debug({ forgotten: n }, 'old delivery records pruned');
-    // Handled events older than gap repair's memory: their copies (remote ids, phone numbers among them) go too.
-    const handled = this.ctx.store.pruneInbox(Date.now() - DELIVERED_MEMORY_MS);
-    if (handled) this.ctx.log.debug({ forgotten: handled }, 'old handled inbox rows pruned');
-    // People unseen for a network's identifiers.forget_after_days (unseen for days: nothing of theirs is in flight).
-    void forgetUnseen(this.ctx).then(
-      (people) => { if (people) this.ctx.log.info({ people }, 'identifiers of people long unseen forgotten'); },
-      (err: unknown) => this.ctx.log.warn({ err: String(err) }, 'forgetting unseen people failed; tried again at the next prune'),
-    );
   }
 
   /** Stop: no new work, cancel retry waits, finish what is running, disconnect sessions. */

@@ -11,6 +11,8 @@
  * an earlier attempt may have reached the network (`Delivery.maybeSent`).
  */
 import type { Logger } from '../adapter.js';
+import { parsePortalKey } from '../ids.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { failureKind, isServerError, TransientError, type Outcome } from './outcome.js';
 import type { InboxDirection, Store } from '../store/store.js';
 
@@ -54,10 +56,18 @@ export class InboxRunner {
    * `serverAnswers`: whether the homeserver answers at all; asked when one request got a
    * 5xx, to tell an outage (wait) from an event the server refuses (retry, then park).
    */
-  constructor(private readonly store: Store, private readonly log: Logger, private readonly policy: RetryPolicy, private readonly serverAnswers: () => Promise<boolean> = async () => false) {}
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly policy: RetryPolicy,
+    private readonly metrics: Metrics,
+    private readonly serverAnswers: () => Promise<boolean> = async () => false,
+  ) {}
 
-  async run(row: RunnableRow, handle: (attempt: Attempt) => Promise<Outcome>, hooks: RunHooks = {}): Promise<void> {
-    const { store, log, policy } = this;
+  /** `origin`: when the event was sent, as its origin stamped it (ms), for the delivery-time metric. */
+  async run(row: RunnableRow, handle: (attempt: Attempt) => Promise<Outcome>, hooks: RunHooks = {}, origin?: number): Promise<void> {
+    const { store, log, policy, metrics } = this;
+    const network = parsePortalKey(row.portalKey).network;
     let previous = row.attempts;
     let counted = 0;
     let waits = 0;
@@ -67,19 +77,26 @@ export class InboxRunner {
       // must know it: its row was recorded with one attempt already (Engine.handleTransaction),
       // committed before the homeserver got its 200, so nothing needs writing here.
       if (row.direction !== 'matrix') store.markAttempt(row.seq);
+      const began = performance.now();
       try {
         const outcome = await handle({ previous, since: row.createdAt });
+        metrics.attemptTook(row.direction, (performance.now() - began) / 1000);
+        metrics.bridged(network, row.direction, outcome.status === 'ok' ? (outcome.fallback ? 'fallback' : 'sent') : outcome.status === 'ignored' ? 'ignored' : 'dropped');
+        if (outcome.status === 'ok') metrics.delivered(network, row.direction, (Date.now() - startOf(origin, row.createdAt)) / 1000);
         store.finishInbox(row.seq, outcome.status === 'failed' ? 'failed' : 'done', outcome.status === 'ok' ? undefined : outcome.reason);
         if (delayed && outcome.status === 'ok') await hooks.deliveredLate?.().catch(() => undefined);
         return;
       } catch (err) {
+        metrics.attemptTook(row.direction, (performance.now() - began) / 1000);
         previous++;
         if (this.stopping) return; // stays pending; replayed at the next start
         let kind = failureKind(err);
         // The server answers, yet not for this event: the event is the problem, not an outage.
         if (kind === 'outage' && isServerError(err) && (await this.serverAnswers())) kind = 'retry';
         const reason = err instanceof Error ? err.message : String(err);
+        metrics.failed(network, row.direction, kind);
         if (kind === 'refused') {
+          metrics.bridged(network, row.direction, 'parked');
           log.warn({ portal: row.portalKey, seq: row.seq, err: reason }, 'event refused; recorded and skipped');
           store.finishInbox(row.seq, 'failed', reason);
           await hooks.parked?.(`refused: ${reason}`).catch(() => undefined);
@@ -87,6 +104,7 @@ export class InboxRunner {
         }
         if (kind === 'retry' && ++counted >= policy.maxAttempts) {
           const why = `parked after ${counted} attempts: ${reason}`;
+          metrics.bridged(network, row.direction, 'parked');
           log.error({ portal: row.portalKey, seq: row.seq, err: err instanceof Error ? err.stack : reason }, 'event parked; the portal moves on');
           store.finishInbox(row.seq, 'failed', why);
           await hooks.parked?.(why).catch(() => undefined);
@@ -98,6 +116,7 @@ export class InboxRunner {
         }
         // The other side may have said how long to wait (a flood wait): never retry sooner.
         const asked = err instanceof TransientError ? err.retryAfterMs ?? 0 : 0;
+        if (asked > 0) metrics.floodWait(network, row.direction, asked / 1000);
         const delay = Math.max(asked, Math.min(policy.maxMs, policy.baseMs * 2 ** waits++));
         log.warn({ portal: row.portalKey, seq: row.seq, kind, attempt: previous, err: reason, retryInMs: delay }, kind === 'outage' ? 'waiting for the other side; will retry' : 'failed; will retry');
         await this.sleep(delay);
@@ -120,4 +139,17 @@ export class InboxRunner {
     this.stopping = true;
     for (const t of [...this.timers]) t.cancel();
   }
+}
+
+/** How far before its receipt an origin timestamp is still believed (a client's clock, a federated backlog). */
+const PLAUSIBLE_ORIGIN_MS = 10 * 60_000;
+
+/**
+ * When delivery time starts: the origin's own timestamp where it is plausible, else the
+ * bridge's receipt. The timestamp is the sender's word, so one far in the past or in the
+ * future must not make the histogram say anything about the bridge.
+ */
+export function startOf(origin: number | undefined, received: number): number {
+  if (origin === undefined || !Number.isFinite(origin)) return received;
+  return origin <= received && origin >= received - PLAUSIBLE_ORIGIN_MS ? origin : received;
 }

@@ -1,12 +1,15 @@
 /** What a handler did with one event: feeds logs, the inbox state and tests. */
 export type Outcome =
-  | { status: 'ok'; detail?: string }
+  /** `fallback`: delivered, but not as Matrix had it (an edit as a new message, a reaction as text, a file as a note); says which. */
+  | { status: 'ok'; detail?: string; fallback?: string }
   | { status: 'ignored'; reason: string }
   | { status: 'failed'; reason: string };
 
 export const ok = (detail?: string): Outcome => (detail ? { status: 'ok', detail } : { status: 'ok' });
 export const ignored = (reason: string): Outcome => ({ status: 'ignored', reason });
 export const failed = (reason: string): Outcome => ({ status: 'failed', reason });
+/** The same outcome, marked as delivered by a fallback when it was delivered at all. */
+export const viaFallback = (outcome: Outcome, which: string): Outcome => (outcome.status === 'ok' ? { ...outcome, fallback: which } : outcome);
 
 /**
  * A failure worth retrying later: the homeserver or the remote network is unreachable,

@@ -35,6 +35,13 @@ export class KeyedQueue {
     return this.pending;
   }
 
+  /** The longest lane (jobs queued or running in one key) and all of them together. */
+  depths(): { max: number; sum: number } {
+    let max = 0;
+    for (const lane of this.lanes.values()) max = Math.max(max, lane.jobs.length + (lane.running ? 1 : 0));
+    return { max, sum: this.pending };
+  }
+
   /** Resolves when every job pushed so far (and any they push) has finished. */
   idle(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();

@@ -106,6 +106,12 @@ export interface InboxRow {
   createdAt: number;
 }
 
+/** An inbox row given up on (state `failed`): refused, failing past the retry limit, or undeliverable. */
+export interface ParkedRow extends InboxRow {
+  /** Why, as recorded when it was parked. */
+  reason: string;
+}
+
 export interface NewInboxRow {
   direction: InboxDirection;
   portalKey: string;
@@ -127,6 +133,8 @@ export interface Store {
    */
   durable(): Promise<void>;
   flush(): void;
+  /** Whether a write could be committed now (`/ready`): open, not read-only, not locked by another process. */
+  writable(): boolean;
 
   getPortal(portalKey: string): PortalRow | undefined;
   portalsByRoom(roomId: MatrixRoomId): PortalRow[];
@@ -192,6 +200,12 @@ export interface Store {
   markAttempt(seq: number): void;
   finishInbox(seq: number, state: 'done' | 'failed', error?: string): void;
   countInbox(state: 'pending' | 'done' | 'failed'): number;
+  /** Parked rows, newest first, at most `limit`; of one network's portals when `network` is given. */
+  parkedInbox(limit: number, network?: NetworkId): ParkedRow[];
+  /** A parked row goes back to pending (its attempts kept, so a replay knows it may have been sent); undefined if `seq` is not parked. */
+  unpark(seq: number): InboxRow | undefined;
+  /** A parked row is put aside for good (done); its reason is kept with `note` added. False if `seq` is not parked. */
+  dropParked(seq: number, note: string): boolean;
   /** Whether a Matrix event was recorded for a portal (gap repair after a homeserver restart). */
   matrixEventKnown(portalKey: string, eventId: string): boolean;
   /** When the newest Matrix event of a portal was recorded (ms since epoch), if any was. */

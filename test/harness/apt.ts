@@ -17,6 +17,7 @@ export const PROSODY: DebianTool = { pkg: 'prosody', binary: '/usr/bin/prosody' 
 export const NGIRCD: DebianTool = { pkg: 'ngircd', binary: '/usr/sbin/ngircd' };
 export const INSPIRCD: DebianTool = { pkg: 'inspircd', binary: '/usr/sbin/inspircd' };
 export const ATHEME: DebianTool = { pkg: 'atheme-services', binary: '/usr/bin/atheme-services' };
+export const PROMETHEUS: DebianTool = { pkg: 'prometheus', binary: '/usr/bin/prometheus' };
 
 export function ensureDebianPackages(tools: DebianTool[]): void {
   const missing = tools.filter((t) => !existsSync(t.binary)).map((t) => t.pkg);

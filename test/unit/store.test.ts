@@ -130,4 +130,49 @@ describe('store', () => {
     store.close();
     rmSync(dir, { recursive: true });
   });
+
+  it('writable() says whether a write could commit now, and answers within a moment when another process holds the lock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-store-'));
+    const file = join(dir, 'w.db');
+    const commits: number[] = [];
+    const store = new SqliteStore({ path: file, onCommit: (s) => commits.push(s) });
+    assert.equal(store.writable(), true);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const began = Date.now();
+    assert.equal(store.writable(), false, 'another process holds the write lock');
+    assert.ok(Date.now() - began < 2_000, 'no five-second wait');
+    other.exec('ROLLBACK');
+    other.close();
+    assert.equal(store.writable(), true);
+    store.addInbox({ direction: 'remote', portalKey: 'p', dedupKey: 'a', payload: '{}' });
+    assert.equal(store.writable(), true, 'an open group holds the lock already');
+    await store.durable();
+    assert.equal(commits.length, 1, 'the commit was timed');
+    await store.close();
+    assert.equal(store.writable(), false, 'closed');
+    rmSync(dir, { recursive: true });
+  });
+
+  it('parked rows: listed newest first and by network, put back to pending with their attempts, or dropped for good', () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const add = (portalKey: string, dedupKey: string) => store.addInbox({ direction: 'matrix', portalKey, dedupKey, payload: '{}', attempts: 1 })!;
+    const a = add('xmpp/chat/', 'a');
+    const b = add('telegram/chat/', 'b');
+    const c = add('xmpp/other/', 'c');
+    const pending = add('xmpp/chat/', 'd');
+    for (const seq of [a, b, c]) store.finishInbox(seq, 'failed', `reason ${seq}`);
+    assert.deepEqual(store.parkedInbox(10).map((r) => [r.seq, r.reason]), [[c, `reason ${c}`], [b, `reason ${b}`], [a, `reason ${a}`]]);
+    assert.deepEqual(store.parkedInbox(10, networkId('xmpp')).map((r) => r.seq), [c, a]);
+    assert.deepEqual(store.parkedInbox(1).map((r) => r.seq), [c]);
+    assert.deepEqual(store.unpark(a), { ...store.getInbox(a)!, attempts: 1 });
+    assert.equal(store.unpark(a), undefined, 'pending now, not parked');
+    assert.equal(store.unpark(pending), undefined);
+    assert.equal(store.dropParked(b, 'dropped by @root:example.org'), true);
+    assert.equal(store.dropParked(b, 'again'), false);
+    assert.deepEqual(store.parkedInbox(10).map((r) => r.seq), [c]);
+    assert.equal(store.countInbox('pending'), 2);
+    assert.equal(store.addInbox({ direction: 'matrix', portalKey: 'telegram/chat/', dedupKey: 'b', payload: '{}' }), undefined, 'a dropped row still deduplicates');
+    void store.close();
+  });
 });

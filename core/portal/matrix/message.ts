@@ -4,7 +4,7 @@ import type { MatrixEventId, MatrixRoomId, MatrixUserId, RemoteMessageId } from 
 import { fromMatrix, type MatrixMediaRef } from '../../convert/from-matrix.js';
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
-import { failed, ignored, type Outcome } from '../../pipeline/outcome.js';
+import { failed, ignored, viaFallback, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
 import { attachmentProblem, editAsText, formatBytes, keepSupportedSpans, sendableKind, splitText } from './fallbacks.js';
 import { notifyDeliveryFailure } from './notify.js';
@@ -44,10 +44,12 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
     const outbound: OutboundEvent = caps.edits
       ? { ...base, type: 'edit', target: target.remoteId, content }
       : { ...base, type: 'message', content: editAsText(content) };
-    return sendOutbound(ctx, portal, { eventId, sender, attempt }, route.live, [outbound]);
+    const sent = await sendOutbound(ctx, portal, { eventId, sender, attempt }, route.live, [outbound]);
+    return caps.edits ? sent : viaFallback(sent, 'edit as a new message');
   }
 
   let content = parsed.content;
+  let fallback: string | undefined;
   if (mentionsRoom(ev.content) && (await mayNotifyRoom(ctx, ev.room_id as MatrixRoomId, sender))) content = { ...content, mentionsAll: true };
   if (parsed.media) {
     const media = await loadMedia(ctx, parsed.media, caps);
@@ -56,6 +58,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
       const link = ctx.mediaLinks?.link(parsed.media.mxc, parsed.media.name);
       const note = `[${parsed.media.kind}: ${parsed.media.name}${parsed.media.size ? `, ${formatBytes(parsed.media.size)}` : ''} — ${media}]${link ? ` ${link}` : ''}`;
       content = { ...content, text: content.text ? `${content.text}\n${note}` : note };
+      fallback = link ? 'file as a link' : 'file as a note';
     } else {
       content = { ...content, attachments: [media] };
     }
@@ -65,7 +68,8 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   const replyTo: RemoteMessageId | undefined = quoted?.roomId === ev.room_id ? quoted.remoteId : undefined;
   const pieces = splitText(keepSupportedSpans(relay(content), caps), caps.maxTextLength);
   const outbound = pieces.map((c, i): OutboundEvent => ({ ...base, type: 'message', content: c, ...(i === 0 && replyTo && { replyTo }) }));
-  return sendOutbound(ctx, portal, { eventId, sender, attempt }, route.live, outbound);
+  const sent = await sendOutbound(ctx, portal, { eventId, sender, attempt }, route.live, outbound);
+  return fallback ? viaFallback(sent, fallback) : sent;
 }
 
 /** Whether a message mentions the whole room (MSC3952 `m.mentions`, or the legacy `@room` in the body). */

@@ -4,7 +4,7 @@ import { matrixUserId, type MatrixEventId, type MatrixRoomId, type MatrixUserId,
 import { holdsRedactPower, mayActOn } from '../authority.js';
 import type { MatrixClientEvent } from '../../convert/matrix-types.js';
 import type { BridgeContext } from '../../context.js';
-import { failed, ignored, type Outcome } from '../../pipeline/outcome.js';
+import { failed, ignored, viaFallback, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
 import { applyRelayTemplate, routeFor, type Route } from './route.js';
 import { notifyDeliveryFailure } from './notify.js';
@@ -36,7 +36,8 @@ export async function matrixReaction(ctx: BridgeContext, portal: PortalRow, ev: 
     if (ctx.config.bridge.reaction_fallback === 'drop') return ignored('network has no reactions; fallback is drop');
     const text = reactionAsText(rel.key);
     const content = r.relayedFor ? applyRelayTemplate(text, r.live.network.section.relay_template, r.relayedFor) : text;
-    return sendOutbound(ctx, portal, { eventId, sender, attempt }, r.live, [{ ...base, type: 'message', content, ...(caps.replies && { replyTo: target.remoteId }) }]);
+    const sent = await sendOutbound(ctx, portal, { eventId, sender, attempt }, r.live, [{ ...base, type: 'message', content, ...(caps.replies && { replyTo: target.remoteId }) }]);
+    return viaFallback(sent, 'reaction as text');
   }
   if (Array.isArray(caps.reactions) && !caps.reactions.includes(rel.key)) {
     const reason = `${portal.network} does not allow the reaction ${rel.key}`;
