@@ -115,11 +115,15 @@ const schema = z
       .prefault({}),
     store: z
       .object({
-        /** SQLite database file, relative to the config file. */
+        /** SQLite database file, relative to the config file (when `url` is unset). */
         path: z.string().default('switchboard.db'),
+        /** A PostgreSQL database instead of SQLite: `postgres://user:password@host:port/database` (use `${ENV}` for the password). */
+        url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL, e.g. postgres://switchboard:${SWITCHBOARD_DB_PASSWORD}@127.0.0.1:5432/switchboard').optional(),
+        /** With `url`: how long an unreachable PostgreSQL is waited for (seconds) before the bridge gives up and exits. */
+        outage_timeout_s: z.number().int().min(1).default(300),
         /** Secret that encrypts remote credentials at rest (use `${ENV}`); when unset, one is generated into `login_data_key_file`. */
         login_data_key: z.string().min(16, 'use at least 16 characters').optional(),
-        /** Where the generated key is kept when `login_data_key` is unset (default: the database path + `.key`), relative to the config file. */
+        /** Where the generated key is kept when `login_data_key` is unset (default: the database path + `.key`; with `url`, `switchboard.key`), relative to the config file. */
         login_data_key_file: z.string().optional(),
       })
       .prefault({}),

@@ -13,7 +13,8 @@ import { builtInAdapters } from '../../bridges/index.js';
 import { runBridge } from './run.js';
 import { migrateIdentifiersFromCli } from './migrate.js';
 import { loadNetworks } from '../networks.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
+import { silentLogger } from '../log.js';
 import { auditText, phoneAudit } from '../identity/audit.js';
 import { phoneIdentifiers } from '../identity/phone-config.js';
 
@@ -82,8 +83,8 @@ program
       const { config, base } = load(program.opts<{ config: string }>().config);
       // Reads what the running bridge keeps (SQLite WAL: a reader beside the bridge is fine); no login data is decrypted.
       const path = resolve(base, config.store.path);
-      if (!existsSync(path)) throw new Error(`no database at ${path} (store.path): the bridge has not run with this config yet`);
-      const store = new SqliteStore({ path });
+      if (!config.store.url && !existsSync(path)) throw new Error(`no database at ${path} (store.path): the bridge has not run with this config yet`);
+      const { store } = openStore(config, base, silentLogger());
       const audit = phoneAudit(store, phoneIdentifiers(config, undefined));
       await store.close();
       process.stdout.write(`${opts.json ? JSON.stringify(audit, null, 2) : auditText(audit)}\n`);

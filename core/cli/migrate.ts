@@ -14,8 +14,8 @@ import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../identity/naming.js';
 import { identifiersSecretFrom } from '../identity/phone-config.js';
 import { migrateIdentifiers, migrationReport } from '../identity/migrate.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { makeCreatedFilesPrivate, preparePrivateFiles } from '../store/private-files.js';
+import { openStore } from '../store/open.js';
+import { makeCreatedFilesPrivate } from '../store/private-files.js';
 import { builtInAdapters } from '../../bridges/index.js';
 
 export async function migrateIdentifiersFromCli(config: Config, baseDir: string, version: string): Promise<string> {
@@ -25,13 +25,12 @@ export async function migrateIdentifiersFromCli(config: Config, baseDir: string,
   const registration = readRegistration(resolve(baseDir, config.appservice.registration), config, naming);
   makeCreatedFilesPrivate();
   const dbPath = resolve(baseDir, config.store.path);
-  if (!existsSync(dbPath)) throw new Error(`no database at ${dbPath} (store.path): the bridge has not run with this config yet`);
-  const files = preparePrivateFiles(dbPath, config.store.login_data_key, config.store.login_data_key_file && resolve(baseDir, config.store.login_data_key_file));
-  const store = new SqliteStore({ path: dbPath, loginDataKey: files.key.value });
+  if (!config.store.url && !existsSync(dbPath)) throw new Error(`no database at ${dbPath} (store.path): the bridge has not run with this config yet`);
+  const { store, key } = openStore(config, baseDir, log);
   try {
     const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
     await matrix.start();
-    const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(files.key.value) });
+    const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(key.value) });
     return migrationReport(engine.ctx.naming, await migrateIdentifiers(engine.ctx));
   } finally {
     await store.close();

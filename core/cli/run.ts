@@ -8,8 +8,8 @@ import { AppserviceListener } from '../matrix/listener.js';
 import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../identity/naming.js';
 import { identifiersSecretFrom } from '../identity/phone-config.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { makeCreatedFilesPrivate, preparePrivateFiles, readableByOthers } from '../store/private-files.js';
+import { openStore } from '../store/open.js';
+import { makeCreatedFilesPrivate, readableByOthers } from '../store/private-files.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';
 import { MediaServer } from '../media/server.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -25,22 +25,21 @@ export async function runBridge(config: Config, baseDir: string, version: string
   if (!crypto.available) log.warn({ reason: crypto.reason }, 'encryption unavailable: encrypted rooms will not be bridged');
   // The database, its WAL, the key file: nobody but the bridge's user reads them.
   makeCreatedFilesPrivate();
-  const dbPath = resolve(baseDir, config.store.path);
-  const files = preparePrivateFiles(dbPath, config.store.login_data_key, config.store.login_data_key_file && resolve(baseDir, config.store.login_data_key_file));
-  for (const warning of files.warnings) log.warn({}, warning);
-  if (configFile && readableByOthers(configFile)) log.warn({ file: configFile }, 'the config file holds secrets and may be read by other users: chmod 600 it');
-  if (files.key.source === 'generated') log.warn({ file: files.key.file }, 'store.login_data_key is not set: generated a key into this file; back it up with the database (without it, stored logins cannot be read)');
   const metrics = new Metrics({ processMetrics: true });
-  const store = new SqliteStore({
-    path: dbPath,
-    loginDataKey: files.key.value,
-    onCheckpointError: (message) => log.warn({ err: message }, 'background WAL checkpoint failed; retrying'),
+  const { store, key, where } = openStore(config, baseDir, log, {
     onCommit: (seconds) => metrics.committed(seconds),
+    onLost: (err) => {
+      // Writes of the open transaction are gone; what this process holds in memory may say otherwise.
+      log.error({ err: err.message }, 'PostgreSQL connection lost inside a transaction: exiting so the inbox is replayed at the next start');
+      process.exit(75);
+    },
   });
+  if (configFile && readableByOthers(configFile)) log.warn({ file: configFile }, 'the config file holds secrets and may be read by other users: chmod 600 it');
+  if (key.source === 'generated') log.warn({ file: key.file }, 'store.login_data_key is not set: generated a key into this file; back it up with the database (without it, stored logins cannot be read)');
   const resealed = store.sealPlainLogins();
   if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
-  const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(files.key.value), metrics });
+  const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(key.value), metrics });
   const readiness = new Readiness({ homeserver: () => matrix.homeserverAnswers(), store: () => store.writable(), leader: () => true });
   const ownPort = config.metrics.enabled ? config.metrics.bind_address : undefined;
   const health = new HealthEndpoints(readiness, config.metrics.enabled && !ownPort ? metrics : undefined, log.child({ part: 'metrics' }));
@@ -63,7 +62,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const port = await listener.listen(config.appservice.port, config.appservice.bind_address);
   const metricsServer = ownPort ? await new HealthEndpoints(readiness, metrics, log.child({ part: 'metrics' })).listen(...splitHostPort(ownPort)) : undefined;
   if (config.metrics.enabled) log.info({ metrics: ownPort ? `http://${ownPort}/metrics` : 'on the appservice port, /metrics' }, 'metrics served');
-  log.info({ address: config.appservice.bind_address, port, version, provisioning: provisioning ? PROVISION_PREFIX : 'off', publicMedia: media ? config.public_media.url : 'off' }, 'appservice listening');
+  log.info({ address: config.appservice.bind_address, port, version, store: where, provisioning: provisioning ? PROVISION_PREFIX : 'off', publicMedia: media ? config.public_media.url : 'off' }, 'appservice listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -3,9 +3,9 @@
  * transaction, in order, once. Files are never edited after they land: a change to
  * the schema is a new file.
  */
-import type Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { SqlDriver } from './sql-driver.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -31,7 +31,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /** Returns the versions it applied. */
-export function migrate(db: Database.Database, migrations = loadMigrations()): number[] {
+export function migrate(db: SqlDriver, migrations = loadMigrations()): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
   const applied = new Set(
@@ -47,7 +47,7 @@ export function migrate(db: Database.Database, migrations = loadMigrations()): n
     db.transaction(() => {
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());
-    })();
+    });
     done.push(m.version);
   }
   return done;

@@ -32,17 +32,22 @@ export function preparePrivateFiles(dbPath: string, configuredKey: string | unde
   for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
     if (existsSync(file) && statSync(file).mode & 0o077) chmodSync(file, 0o600);
   }
-  if (configuredKey) return { key: { source: 'config', value: configuredKey }, warnings };
+  return { key: loginDataKey(configuredKey, keyFile), warnings };
+}
+
+/** The login data key: configured, else read from `keyFile`, else generated into it (0600). */
+export function loginDataKey(configuredKey: string | undefined, keyFile: string): PrivateFilesReport['key'] {
+  if (configuredKey) return { source: 'config', value: configuredKey };
   if (existsSync(keyFile)) {
     if (statSync(keyFile).mode & 0o077) chmodSync(keyFile, 0o600);
     const value = readFileSync(keyFile, 'utf8').trim();
     if (value.length < 16) throw new Error(`the login data key file ${keyFile} holds fewer than 16 characters; restore it from your backup`);
-    return { key: { source: 'key-file', file: keyFile, value }, warnings };
+    return { source: 'key-file', file: keyFile, value };
   }
   const value = randomBytes(32).toString('base64url');
   // 'wx': never overwrite a key another process just wrote.
   writeFileSync(keyFile, `${value}\n`, { mode: 0o600, flag: 'wx' });
-  return { key: { source: 'generated', file: keyFile, value }, warnings };
+  return { source: 'generated', file: keyFile, value };
 }
 
 /** Whether a file (the config, which holds tokens) may be read by users other than its owner. */

@@ -2,11 +2,11 @@
  * Every SQL statement of the SQLite store, prepared once with bound parameters: no SQL is
  * ever assembled from input. Kept apart from sqlite.ts, which says what each call means.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDriver } from './sql-driver.js';
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
-export function prepareStatements(db: Database.Database) {
+export function prepareStatements(db: SqlDriver) {
   const p = (sql: string) => db.prepare(sql);
   return {
     getPortal: p('SELECT * FROM portals WHERE portal_key = ?'),
@@ -67,7 +67,7 @@ export function prepareStatements(db: Database.Database) {
     reactionByEvent: p('SELECT * FROM reactions WHERE event_id = ? AND portal_key = ?'),
     deleteReaction: p('DELETE FROM reactions WHERE event_id = ? AND portal_key = ?'),
     addInbox: p(`INSERT INTO inbox (direction, portal_key, dedup_key, login_id, payload, attempts, created_at)
-      VALUES (@direction, @portalKey, @dedupKey, @loginId, @payload, @attempts, @now) ON CONFLICT DO NOTHING`),
+      VALUES (@direction, @portalKey, @dedupKey, @loginId, @payload, @attempts, @now) ON CONFLICT DO NOTHING RETURNING seq`),
     getInbox: p('SELECT * FROM inbox WHERE seq = ?'),
     pendingInbox: p("SELECT * FROM inbox WHERE state = 'pending' ORDER BY seq"),
     pruneInbox: p(`DELETE FROM inbox WHERE state = 'done' AND created_at < ?
@@ -76,7 +76,7 @@ export function prepareStatements(db: Database.Database) {
     markAttempt: p('UPDATE inbox SET attempts = attempts + 1 WHERE seq = ?'),
     countInbox: p('SELECT count(*) AS n FROM inbox WHERE state = ?'),
     // Network ids are lowercase letters and digits (config.ts), so LIKE sees no wildcard in them.
-    parkedInbox: p("SELECT * FROM inbox WHERE state = 'failed' AND (@network IS NULL OR portal_key LIKE @network || '/%') ORDER BY seq DESC LIMIT @limit"),
+    parkedInbox: p("SELECT * FROM inbox WHERE state = 'failed' AND (CAST(@network AS TEXT) IS NULL OR portal_key LIKE CAST(@network AS TEXT) || '/%') ORDER BY seq DESC LIMIT @limit"),
     unpark: p("UPDATE inbox SET state = 'pending' WHERE seq = ? AND state = 'failed'"),
     dropParked: p("UPDATE inbox SET state = 'done', last_error = coalesce(last_error, '') || ? WHERE seq = ? AND state = 'failed'"),
     matrixEventKnown: p("SELECT 1 FROM inbox WHERE direction = 'matrix' AND portal_key = ? AND dedup_key = ?"),

@@ -13,7 +13,7 @@ import { TransientError, type Delivery } from '../../core/adapter.js';
 import type { OutboundEvent } from '../../core/events.js';
 import type { RemoteUserId } from '../../core/ids.js';
 import { MESSAGE_STATUS_TYPE } from '../../core/portal/matrix/notify.js';
-import { SqliteStore } from '../../core/store/sqlite.js';
+import { crashStore } from '../fakes/store.js';
 import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
@@ -236,7 +236,7 @@ describe('durability rules', () => {
     // what was committed before the send survives (the event, recorded as possibly sent).
     let crashed = false;
     world1.fromSession = async (by, ev, key) => {
-      (h1.store as SqliteStore).db.close();
+      crashStore(h1.store);
       crashed = true;
       // The network takes the message (its echo to our own session finds the bridge dead).
       await LoopbackWorld.prototype.fromSession.call(world1, by, ev, key).catch(() => undefined);
@@ -245,7 +245,7 @@ describe('durability rules', () => {
     h1.engine.handleTransaction('crash-1', [{ ...matrixText(roomId, ALICE, 'sent before the crash'), event_id: '$c1' }]);
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(crashed);
-    await (h1.store as SqliteStore).close();
+    await h1.store.close();
 
     const world2 = new LoopbackWorld();
     world2.persistTo(stateFile);
@@ -266,7 +266,7 @@ describe('durability rules', () => {
     const first = world2.chatMessages('general').filter((m) => m.content.text.endsWith('sent before the crash'));
     assert.equal(first.length, 1, 'the network recognised the resend');
     assert.deepEqual(keys, [first[0]!.clientKey], 'the replay carried the key of the attempt that reached the network');
-    const row = h2.store.db.prepare("SELECT attempts, state FROM inbox WHERE dedup_key = '$c1'").get() as { attempts: number; state: string };
+    const row = h2.store.driver.prepare("SELECT attempts, state FROM inbox WHERE dedup_key = '$c1'").get() as { attempts: number; state: string };
     // Counted as attempted when the event was recorded, before anything could reach the network.
     assert.deepEqual(row, { attempts: 1, state: 'done' }, 'the event was on record as possibly sent, so the replay was sent as maybeSent');
     assert.deepEqual(deliveries.map((d) => d.maybeSent), [true], 'the replay was sent as maybeSent');

@@ -43,7 +43,7 @@ describe('order and recovery', () => {
     await world.say('bob', 'general', 'survives');
     await new Promise((r) => setTimeout(r, 50)); // the handler is now retrying
     await h1.stop(); // stops mid-retry: the inbox row stays pending
-    assert.equal(h1.store.db.open, false);
+    assert.equal(h1.store.driver.open, false);
 
     const up = new RecordingMatrix();
     const h2 = await startHarness({ path, world, matrix: up });

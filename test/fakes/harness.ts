@@ -3,7 +3,8 @@ import type { NetworkAdapter } from '../../core/adapter.js';
 import { parseConfig, type Config } from '../../core/config.js';
 import { Engine } from '../../core/pipeline/engine.js';
 import { silentLogger } from '../../core/log.js';
-import { SqliteStore } from '../../core/store/sqlite.js';
+import type { SqlStore } from '../../core/store/sql-store.js';
+import { openTestStore } from './store.js';
 import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
 import { RecordingMatrix } from './recording-matrix.js';
 
@@ -23,7 +24,7 @@ export interface Harness {
   engine: Engine;
   matrix: RecordingMatrix;
   world: LoopbackWorld;
-  store: SqliteStore;
+  store: SqlStore;
   config: Config;
   /** Feed Matrix events as one appservice transaction and wait until they are handled. */
   fromMatrix(...events: Record<string, unknown>[]): Promise<void>;
@@ -37,7 +38,7 @@ export async function startHarness(opts: { config?: Config; path?: string; world
   const config = opts.config ?? testConfig();
   const world = opts.world ?? new LoopbackWorld();
   const matrix = opts.matrix ?? new RecordingMatrix();
-  const store = new SqliteStore({ path: opts.path ?? ':memory:' });
+  const store = await openTestStore(opts.path ? { path: opts.path } : {});
   const engine = new Engine({ config, store, matrix, adapters: opts.adapters ?? [new LoopbackAdapter(world)], log: silentLogger() });
   await engine.start();
   await new Promise((r) => setImmediate(r));

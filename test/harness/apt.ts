@@ -18,6 +18,7 @@ export const NGIRCD: DebianTool = { pkg: 'ngircd', binary: '/usr/sbin/ngircd' };
 export const INSPIRCD: DebianTool = { pkg: 'inspircd', binary: '/usr/sbin/inspircd' };
 export const ATHEME: DebianTool = { pkg: 'atheme-services', binary: '/usr/bin/atheme-services' };
 export const PROMETHEUS: DebianTool = { pkg: 'prometheus', binary: '/usr/bin/prometheus' };
+export const POSTGRES: DebianTool = { pkg: 'postgresql-15', binary: '/usr/lib/postgresql/15/bin/postgres' };
 
 export function ensureDebianPackages(tools: DebianTool[]): void {
   const missing = tools.filter((t) => !existsSync(t.binary)).map((t) => t.pkg);

@@ -1,0 +1,84 @@
+/**
+ * node-postgres in a worker thread, answering the store synchronously through synckit
+ * (sync-driver.ts): the main thread waits on each answer as it does on better-sqlite3.
+ * Plain JavaScript: a worker thread does not get the TypeScript loader.
+ *
+ * A connection lost outside a transaction is made again, waiting out an outage for up to
+ * `outageMs`, and the statement is sent again; lost inside one, its writes are gone with it,
+ * so the error goes back (code SB_CONNECTION_LOST) and the store gives up on the process.
+ */
+import pg from 'pg';
+import { runAsWorker } from 'synckit';
+
+// int8 (BIGINT columns, count(*)) as numbers: millisecond times and sequence numbers fit in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+const LOST = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+const isLost = (err) => LOST.has(err?.code) || /Connection terminated|not queryable|Client was closed/i.test(String(err?.message));
+
+/** @type {Map<number, { client: pg.Client, url: string, outageMs: number, statements: Map<string, string> }>} */
+const connections = new Map();
+let nextId = 0;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function connect(url, outageMs) {
+  const deadline = Date.now() + outageMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    // A connection dropping between statements is noticed by the next one; nothing to do here.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (Date.now() + delay > deadline) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
+function lostError(err) {
+  const e = new Error(`PostgreSQL connection lost inside a transaction: ${err.message}`);
+  e.code = 'SB_CONNECTION_LOST';
+  return e;
+}
+
+async function query(conn, text, values, inTransaction, name) {
+  try {
+    return await conn.client.query(name ? { name, text, values } : { text, values });
+  } catch (err) {
+    if (!isLost(err)) throw err;
+    if (inTransaction) throw lostError(err);
+    await conn.client.end().catch(() => undefined);
+    conn.client = await connect(conn.url, conn.outageMs);
+    return conn.client.query(name ? { name, text, values } : { text, values });
+  }
+}
+
+runAsWorker(async (op, id, a, b, c) => {
+  if (op === 'open') {
+    const client = await connect(a, b);
+    connections.set(++nextId, { client, url: a, outageMs: b });
+    return nextId;
+  }
+  const conn = connections.get(id);
+  if (!conn) throw new Error(`no PostgreSQL connection ${id}`);
+  switch (op) {
+    case 'query': {
+      // a: { text, name }, b: values, c: in a transaction
+      const res = await query(conn, a.text, b, c, a.name);
+      return { rows: res.rows, changes: res.rowCount ?? 0 };
+    }
+    case 'exec':
+      await query(conn, a, undefined, b);
+      return null;
+    case 'close':
+      connections.delete(id);
+      await conn.client.end().catch(() => undefined);
+      return null;
+    default:
+      throw new Error(`unknown operation ${op}`);
+  }
+});
