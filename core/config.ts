@@ -123,7 +123,7 @@ const schema = z
         outage_timeout_s: z.number().int().min(1).default(300),
         /** Secret that encrypts remote credentials at rest (use `${ENV}`); when unset, one is generated into `login_data_key_file`. */
         login_data_key: z.string().min(16, 'use at least 16 characters').optional(),
-        /** Where the generated key is kept when `login_data_key` is unset (default: the database path + `.key`; with `url`, `switchboard.key`), relative to the config file. */
+        /** Where the generated key is kept when `login_data_key` is unset (default: `store.path` + `.key`, with `url` too), relative to the config file. */
         login_data_key_file: z.string().optional(),
       })
       .prefault({}),

@@ -12,6 +12,7 @@ import { buildRegistration, readRegistration, writeRegistration } from '../matri
 import { builtInAdapters } from '../../bridges/index.js';
 import { runBridge } from './run.js';
 import { migrateIdentifiersFromCli } from './migrate.js';
+import { copyReport, migrateStore } from './migrate-store.js';
 import { loadNetworks } from '../networks.js';
 import { openStore } from '../store/open.js';
 import { silentLogger } from '../log.js';
@@ -101,6 +102,22 @@ program
       const { config, base } = load(program.opts<{ config: string }>().config);
       process.stdout.write(`${await migrateIdentifiersFromCli(config, base, VERSION)}\n`);
       process.exit(0); // the Matrix library keeps timers alive
+    } catch (err) {
+      fail(2, (err as Error).message);
+    }
+  });
+
+program
+  .command('migrate-store')
+  .description('with the bridge stopped: copy the SQLite store (store.path) into a PostgreSQL database, and compare the row counts')
+  .requiredOption('--to <url>', 'the PostgreSQL database, postgres://user:password@host:port/database')
+  .action((opts: { to: string }) => {
+    try {
+      const { config, base } = load(program.opts<{ config: string }>().config);
+      if (!/^postgres(ql)?:\/\//.test(opts.to)) throw new Error('--to must be a postgres:// URL');
+      const report = copyReport(migrateStore(resolve(base, config.store.path), opts.to));
+      process.stdout.write(`${report.text}\n`);
+      process.exit(report.ok ? 0 : 1);
     } catch (err) {
       fail(2, (err as Error).message);
     }

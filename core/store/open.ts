@@ -27,7 +27,8 @@ export function openStore(config: Config, baseDir: string, log: Logger, hooks: O
   const { store: section } = config;
   const keyFile = section.login_data_key_file && resolve(baseDir, section.login_data_key_file);
   if (section.url) {
-    const key = loginDataKey(section.login_data_key, keyFile ?? resolve(baseDir, 'switchboard.key'));
+    // The same key file as SQLite's by default (`<store.path>.key`): a store moved there (migrate-store) keeps its key.
+    const key = loginDataKey(section.login_data_key, keyFile ?? `${resolve(baseDir, section.path)}.key`);
     const url = new URL(section.url);
     const where = `postgres://${url.host}${url.pathname}`;
     log.info({ store: where }, 'connecting to PostgreSQL (waiting while it is unreachable)');
