@@ -13,12 +13,27 @@ import { LoopbackAdapter, LoopbackWorld } from '../bridges/loopback/index.js';
 import { Engine } from '../core/pipeline/engine.js';
 import type { MatrixEventId, MatrixRoomId, MatrixUserId } from '../core/ids.js';
 import { silentLogger } from '../core/log.js';
+import { PostgresStore } from '../core/store/postgres/store.js';
+import type { SqlStore } from '../core/store/sql-store.js';
 import { SqliteStore } from '../core/store/sqlite.js';
+import { Postgres } from '../test/harness/postgres.js';
 import { ALICE, testConfig } from '../test/fakes/harness.js';
 import { RecordingMatrix } from '../test/fakes/recording-matrix.js';
 import { tempDir } from '../test/harness/proc.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
+/** BENCH_STORE=postgres: the PostgreSQL store, on a cluster this benchmark starts (one new database per run). */
+const STORE = process.env.BENCH_STORE === 'postgres' ? 'postgres' : 'sqlite';
+let cluster: Postgres | undefined;
+
+async function openStore(dir: string): Promise<SqlStore> {
+  if (STORE === 'sqlite') return new SqliteStore({ path: join(dir, 'bench.db') });
+  if (!cluster) {
+    cluster = await Postgres.create();
+    await cluster.start();
+  }
+  return new PostgresStore({ url: await cluster.createDatabase(), outageMs: 10_000 });
+}
 const LATENCY_SAMPLES = 500;
 
 /** A recording Matrix side that notes when each message reached it. */
@@ -38,7 +53,7 @@ async function run(portals: number): Promise<Row[]> {
   const tmp = tempDir('bench-pipeline');
   const world = new LoopbackWorld();
   const matrix = new TimedMatrix();
-  const store = new SqliteStore({ path: join(tmp.path, 'bench.db') });
+  const store = await openStore(tmp.path);
   const engine = new Engine({ config: testConfig(), store, matrix, adapters: [new LoopbackAdapter(world)], log: silentLogger() });
   await engine.start();
   world.addUser('bob', 'Bob');
@@ -110,12 +125,17 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   // BENCH_PORTALS=1000 runs one size only (profiling).
   const sizes = process.env.BENCH_PORTALS ? process.env.BENCH_PORTALS.split(',').map(Number) : [1, 100, 1000];
-  for (const portals of sizes) rows.push(...(await run(portals)));
-  console.log(`Core pipeline (loopback + engine + SQLite WAL in a temp file + recording Matrix side), ${MESSAGES} messages per run, Node ${process.version}`);
+  try {
+    for (const portals of sizes) rows.push(...(await run(portals)));
+  } finally {
+    await cluster?.stop();
+  }
+  const storeName = STORE === 'sqlite' ? 'SQLite WAL in a temp file' : 'PostgreSQL 15 on loopback';
+  console.log(`Core pipeline (loopback + engine + ${storeName} + recording Matrix side), ${MESSAGES} messages per run, Node ${process.version}`);
   console.log('  direction          portals   msg/s   CPU µs/msg   p50 ms   p99 ms');
   for (const r of rows) console.log(`  ${r.direction.padEnd(18)} ${String(r.portals).padStart(7)} ${String(r.perSecond).padStart(7)} ${String(r.cpuUsPerMessage).padStart(12)} ${String(r.p50Ms).padStart(8)} ${String(r.p99Ms).padStart(8)}`);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/pipeline.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, messages: MESSAGES, rows }, null, 2));
+  writeFileSync(`bench/results/pipeline${STORE === 'sqlite' ? '' : '-postgres'}.json`, JSON.stringify({ date: new Date().toISOString(), node: process.version, store: STORE, messages: MESSAGES, rows }, null, 2));
 }
 
 main().catch((err: unknown) => {

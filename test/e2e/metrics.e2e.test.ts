@@ -2,7 +2,8 @@
  * Metrics as an admin's monitoring sees them: the bridge (real Synapse, loopback network)
  * serves `/metrics` on a port of its own, a real Prometheus scrapes it every second, and
  * the test asks Prometheus, through its HTTP API, what it scraped. Also `/ready`, and the
- * `parked` / `retry` admin commands through Synapse.
+ * `parked` / `retry` admin commands through Synapse. The bridge runs on the PostgreSQL
+ * store here (a harness-started cluster), so `/ready`'s store check is PostgreSQL's.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -25,7 +26,9 @@ describe('metrics scraped by a real Prometheus', { timeout: 300_000 }, () => {
 
   before(async () => {
     metricsPort = await freePort();
+    // On PostgreSQL: this suite is also the end-to-end run of the PostgreSQL store (the others run on SQLite).
     stack = await Stack.start({
+      postgres: true,
       bridge: {
         loopback: { puppets: [{ owner: ADMIN, user: 'alice' }] },
         permissions: { '*': 'relay', 'switchboard.test': 'user', [ADMIN]: 'admin' },
@@ -44,6 +47,10 @@ describe('metrics scraped by a real Prometheus', { timeout: 300_000 }, () => {
     await alice?.stop();
     await prometheus?.stop();
     await stack?.stop();
+  });
+
+  it('the bridge runs on the PostgreSQL store', () => {
+    assert.match(stack.bridge.process!.output(), /"store":"postgres:\/\/127\.0\.0\.1:\d+\/switchboard"/);
   });
 
   it('Prometheus scrapes the bridge: up, process metrics, logins by state', async () => {

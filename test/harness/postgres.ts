@@ -96,16 +96,26 @@ export class Postgres {
     }
   }
 
-  /** SIGKILL the server (a crash: its children follow when the postmaster is gone). */
+  /** SIGKILL the server and its backends at once: a crash (a new start recovers from the WAL). */
   async kill(): Promise<void> {
-    this.proc?.signal('SIGKILL');
-    await this.proc?.exited;
-    // Orphaned backends notice the dead postmaster and exit; the port must be free for a restart.
-    for (let i = 0; i < 50 && (await this.answers()); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!this.proc?.isRunning()) return;
+    // Backends first: an orphan still holding shared memory would keep a new server from starting.
+    try {
+      execFileSync('pkill', ['-KILL', '-P', String(this.proc.pid)]);
+    } catch {
+      // none left
+    }
+    this.proc.signal('SIGKILL');
+    await this.proc.exited;
   }
 
+  /** A fast shutdown (SIGINT: sessions are ended; SIGTERM would wait for every client to leave). */
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
-    await this.proc?.stop();
+    if (this.proc?.isRunning()) {
+      this.proc.signal('SIGINT');
+      await Promise.race([this.proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
+      await this.proc.stop();
+    }
     if (!opts.keepDir) this.removeDir?.();
   }
 }

@@ -13,6 +13,7 @@ import { MatrixTestClient } from './matrix-client.js';
 import { Ngircd } from './ngircd.js';
 import { Inspircd } from './inspircd.js';
 import { tempDir } from './proc.js';
+import { Postgres } from './postgres.js';
 import { Prosody } from './prosody.js';
 import { Synapse, type MatrixAccount } from './synapse.js';
 
@@ -29,6 +30,8 @@ export interface StackOptions {
   bridgeFirst?: boolean;
   bridge?: Partial<Pick<BridgeOptions, 'loopback' | 'permissions' | 'logLevel' | 'extra' | 'networks' | 'publicMedia'>>;
   synapsePort?: number;
+  /** Start a PostgreSQL cluster (postgres.ts) and give the bridge a database of it (`store.url`) instead of SQLite. */
+  postgres?: boolean;
 }
 
 export class Stack {
@@ -41,12 +44,17 @@ export class Stack {
     readonly prosody: Prosody | undefined,
     readonly ngircd: Ngircd | undefined,
     readonly ircd: Inspircd | undefined,
+    readonly postgres: Postgres | undefined,
   ) {}
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
     const tmp = opts.dir ? undefined : tempDir('stack');
     const dir = opts.dir ?? tmp!.path;
     for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd', 'inspircd']) mkdirSync(join(dir, sub), { recursive: true });
+    // A temp dir of its own: its server runs as another user, who cannot enter the stack's dir.
+    const postgres = opts.postgres ? await Postgres.create() : undefined;
+    await postgres?.start();
+    const storeUrl = postgres ? await postgres.createDatabase('switchboard') : undefined;
     const ircd = opts.irc ? await Inspircd.create({ dir: join(dir, 'inspircd') }) : undefined;
     const withProsody = opts.prosody || opts.xmpp;
     const prosody = withProsody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
@@ -57,7 +65,7 @@ export class Stack {
       loopback: { relay_user: 'relaybot', ...opts.bridge?.loopback },
       ...(opts.bridge?.permissions && { permissions: opts.bridge.permissions }),
       ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
-      ...(opts.bridge?.extra && { extra: opts.bridge.extra }),
+      ...((opts.bridge?.extra || storeUrl) && { extra: { ...(storeUrl && { store: { url: storeUrl } }), ...opts.bridge?.extra } }),
       ...(opts.bridge?.publicMedia && { publicMedia: true }),
       networks: {
         ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
@@ -67,7 +75,7 @@ export class Stack {
       },
     });
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
-    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd, ircd);
+    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd, ircd, postgres);
     try {
       // Prosody and the IRC server first: the bridge's relays connect at start-up.
       await prosody?.start();
@@ -110,6 +118,7 @@ export class Stack {
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
     const results = await Promise.allSettled([this.bridge.stop(), this.ngircd?.stop(), this.prosody?.stop(), this.ircd?.stop()]);
     await this.synapse.stop();
+    await this.postgres?.stop().catch((err: unknown) => results.push({ status: 'rejected', reason: err }));
     if (!opts.keepDir) this.removeDir?.();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
