@@ -9,6 +9,7 @@ import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../identity/naming.js';
 import { identifiersSecretFrom } from '../identity/phone-config.js';
 import { openStore } from '../store/open.js';
+import { leaderByLock, soleLeader } from './leadership.js';
 import { makeCreatedFilesPrivate, readableByOthers } from '../store/private-files.js';
 import { PROVISION_PREFIX, ProvisioningApi } from '../provisioning/api.js';
 import { MediaServer } from '../media/server.js';
@@ -36,11 +37,10 @@ export async function runBridge(config: Config, baseDir: string, version: string
   });
   if (configFile && readableByOthers(configFile)) log.warn({ file: configFile }, 'the config file holds secrets and may be read by other users: chmod 600 it');
   if (key.source === 'generated') log.warn({ file: key.file }, 'store.login_data_key is not set: generated a key into this file; back it up with the database (without it, stored logins cannot be read)');
-  const resealed = store.sealPlainLogins();
-  if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
+  const leadership = config.store.url ? leaderByLock(config.store.url, log) : soleLeader();
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
   const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(key.value), metrics });
-  const readiness = new Readiness({ homeserver: () => matrix.homeserverAnswers(), store: () => store.writable(), leader: () => true });
+  const readiness = new Readiness({ homeserver: () => matrix.homeserverAnswers(), store: () => store.writable(), leader: () => leadership.isLeader() });
   const ownPort = config.metrics.enabled ? config.metrics.bind_address : undefined;
   const health = new HealthEndpoints(readiness, config.metrics.enabled && !ownPort ? metrics : undefined, log.child({ part: 'metrics' }));
   const provisioning = config.provisioning.enabled ? new ProvisioningApi(engine.ctx, engine.logins, log.child({ part: 'provisioning' })) : undefined;
@@ -50,6 +50,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
       onTransaction: (txnId, events, ephemeral) => engine.handleTransaction(txnId, events, ephemeral),
       beforeTransaction: (txnId, events) => engine.repairGaps(txnId, events),
       isBridgeUser: (u) => naming.isBridgeUser(u),
+      accepting: () => leadership.isLeader(),
       extras: [
         { owns: health.owns, handle: health.handle },
         ...(provisioning ? [{ owns: ProvisioningApi.owns, handle: provisioning.handle.bind(provisioning) }] : []),
@@ -71,6 +72,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     log.info({ signal }, 'stopping: draining queues');
     await listener.close();
     metricsServer?.server.close();
+    leadership.stop();
     await engine.stop();
     await store.close();
     log.info({}, 'stopped cleanly');
@@ -82,6 +84,16 @@ export async function runBridge(config: Config, baseDir: string, version: string
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  // A standby waits here, answering /health and /ready (503) only.
+  const { waitedMs } = await leadership.lead();
+  if (waitedMs) log.info({ waitedMs }, 'took over as the leader');
+  leadership.watch(() => {
+    // Another process may hold the lock by now: this one must not write another event.
+    log.error({}, 'the leader lock was lost (its PostgreSQL connection ended): exiting');
+    process.exit(75);
+  });
+  const resealed = store.sealPlainLogins();
+  if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   await matrix.start();
   await engine.start();
   log.info({ bot: naming.botUserId, networks: naming.networks() }, 'bridge ready');

@@ -17,6 +17,11 @@ export interface ListenerHandlers {
   beforeTransaction?(txnId: string, events: unknown[]): Promise<unknown[]>;
   /** Whether a user id is one the bridge provides (the homeserver's user query). */
   isBridgeUser(userId: string): boolean;
+  /**
+   * Whether this process does the work now; when false (a hot standby) every request but
+   * `/health`, `/ready` and `/metrics` is answered 503, so the homeserver retries elsewhere or later.
+   */
+  accepting?(): boolean;
   /** Other APIs served on the same port (provisioning, public media), each with its own authentication. */
   extras?: { owns(path: string): boolean; handle(req: IncomingMessage, res: ServerResponse): Promise<void> }[];
 }
@@ -81,6 +86,10 @@ export class AppserviceListener {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
     if (path === '/health' && method === 'GET') return sendJson(res, 200, { status: 'ok' });
+    if (this.handlers.accepting && !this.handlers.accepting() && path !== '/ready' && path !== '/metrics') {
+      req.resume();
+      throw new HttpError(503, 'M_UNKNOWN', 'standby: another bridge process is doing the work');
+    }
     const extra = this.handlers.extras?.find((x) => x.owns(path));
     if (extra) return extra.handle(req, res);
 

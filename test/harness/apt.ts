@@ -19,6 +19,7 @@ export const INSPIRCD: DebianTool = { pkg: 'inspircd', binary: '/usr/sbin/inspir
 export const ATHEME: DebianTool = { pkg: 'atheme-services', binary: '/usr/bin/atheme-services' };
 export const PROMETHEUS: DebianTool = { pkg: 'prometheus', binary: '/usr/bin/prometheus' };
 export const POSTGRES: DebianTool = { pkg: 'postgresql-15', binary: '/usr/lib/postgresql/15/bin/postgres' };
+export const HAPROXY: DebianTool = { pkg: 'haproxy', binary: '/usr/sbin/haproxy' };
 
 export function ensureDebianPackages(tools: DebianTool[]): void {
   const missing = tools.filter((t) => !existsSync(t.binary)).map((t) => t.pkg);

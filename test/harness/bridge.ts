@@ -3,12 +3,12 @@
  * can kill it (any signal) and start it again on the same database.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -30,6 +30,8 @@ export interface BridgeOptions {
   extra?: Record<string, unknown>;
   /** Serve public media links on the appservice port (public_media), at 127.0.0.1. */
   publicMedia?: boolean;
+  /** The URL the homeserver calls (the registration's), when a proxy stands in front (a hot standby). */
+  publicUrl?: string;
 }
 
 export class BridgeProcess {
@@ -49,7 +51,7 @@ export class BridgeProcess {
     const b = new BridgeProcess(opts.dir, await freePort(), await freePort());
     const config = {
       homeserver: { url: opts.homeserverUrl, domain: opts.domain },
-      appservice: { bind_address: '127.0.0.1', port: b.port, url: `http://127.0.0.1:${b.port}`, registration: 'registration.yaml' },
+      appservice: { bind_address: '127.0.0.1', port: b.port, url: opts.publicUrl ?? `http://127.0.0.1:${b.port}`, registration: 'registration.yaml' },
       bridge: { permissions: opts.permissions ?? { '*': 'relay', [opts.domain]: 'user' } },
       store: { path: 'switchboard.db' },
       logging: { level: opts.logLevel ?? 'debug' },
@@ -59,6 +61,22 @@ export class BridgeProcess {
     };
     writeFileSync(b.configFile, stringify(config));
     await b.cli('generate-registration');
+    return b;
+  }
+
+  /**
+   * A second process of the same bridge (a hot standby): the same registration, store and
+   * login data key, its own appservice and control ports, its own dir and logs.
+   */
+  static async standbyOf(primary: BridgeProcess, dir: string): Promise<BridgeProcess> {
+    mkdirSync(dir, { recursive: true });
+    const b = new BridgeProcess(dir, await freePort(), await freePort());
+    const config = parse(readFileSync(primary.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
+    config.appservice = { ...config.appservice, port: b.port, registration: primary.registrationFile };
+    config.store = { ...config.store, login_data_key_file: join(primary.dir, 'switchboard.db.key') };
+    const networks = config.networks as Record<string, Record<string, unknown>>;
+    networks.loopback = { ...networks.loopback, state_file: join(dir, 'loopback-world.json'), control: { port: b.controlPort } };
+    writeFileSync(b.configFile, stringify(config));
     return b;
   }
 

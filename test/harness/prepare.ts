@@ -4,12 +4,12 @@
  * the same lazily; doing it first keeps install time out of the tests' own timeouts.
  *   node --import tsx test/harness/prepare.ts
  */
-import { ATHEME, ensureDebianPackages, INSPIRCD, NGIRCD, POSTGRES, PROMETHEUS, PROSODY } from './apt.js';
+import { ATHEME, ensureDebianPackages, HAPROXY, INSPIRCD, NGIRCD, POSTGRES, PROMETHEUS, PROSODY } from './apt.js';
 import { ensureSynapse, SYNAPSE_VERSION } from './synapse.js';
 
 const t0 = Date.now();
-ensureDebianPackages([PROSODY, NGIRCD, INSPIRCD, ATHEME, PROMETHEUS, POSTGRES]);
+ensureDebianPackages([PROSODY, NGIRCD, INSPIRCD, ATHEME, PROMETHEUS, POSTGRES, HAPROXY]);
 const t1 = Date.now();
 const venv = ensureSynapse((line) => process.stdout.write(`${line}\n`));
 const t2 = Date.now();
-process.stdout.write(`test servers ready: prosody, ngircd, inspircd, atheme, prometheus, postgresql (${((t1 - t0) / 1000).toFixed(1)} s); synapse ${SYNAPSE_VERSION} in ${venv} (${((t2 - t1) / 1000).toFixed(1)} s)\n`);
+process.stdout.write(`test servers ready: prosody, ngircd, inspircd, atheme, prometheus, postgresql, haproxy (${((t1 - t0) / 1000).toFixed(1)} s); synapse ${SYNAPSE_VERSION} in ${venv} (${((t2 - t1) / 1000).toFixed(1)} s)\n`);

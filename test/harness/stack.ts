@@ -12,7 +12,8 @@ import { LoopbackClient } from './loopback-client.js';
 import { MatrixTestClient } from './matrix-client.js';
 import { Ngircd } from './ngircd.js';
 import { Inspircd } from './inspircd.js';
-import { tempDir } from './proc.js';
+import { tempDir, waitReady } from './proc.js';
+import { Haproxy } from './haproxy.js';
 import { Postgres } from './postgres.js';
 import { Prosody } from './prosody.js';
 import { Synapse, type MatrixAccount } from './synapse.js';
@@ -32,6 +33,8 @@ export interface StackOptions {
   synapsePort?: number;
   /** Start a PostgreSQL cluster (postgres.ts) and give the bridge a database of it (`store.url`) instead of SQLite. */
   postgres?: boolean;
+  /** A hot standby (implies `postgres`): a second bridge process on the same store and registration, HAProxy in front of both. */
+  standby?: boolean;
 }
 
 export class Stack {
@@ -45,14 +48,18 @@ export class Stack {
     readonly ngircd: Ngircd | undefined,
     readonly ircd: Inspircd | undefined,
     readonly postgres: Postgres | undefined,
+    /** The second bridge process and the proxy the homeserver calls, with `standby`. */
+    readonly standby: BridgeProcess | undefined,
+    readonly haproxy: Haproxy | undefined,
   ) {}
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
     const tmp = opts.dir ? undefined : tempDir('stack');
     const dir = opts.dir ?? tmp!.path;
-    for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd', 'inspircd']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd', 'inspircd', 'haproxy']) mkdirSync(join(dir, sub), { recursive: true });
     // A temp dir of its own: its server runs as another user, who cannot enter the stack's dir.
-    const postgres = opts.postgres ? await Postgres.create() : undefined;
+    const postgres = opts.postgres || opts.standby ? await Postgres.create() : undefined;
+    const haproxy = opts.standby ? await Haproxy.create({ dir: join(dir, 'haproxy') }) : undefined;
     await postgres?.start();
     const storeUrl = postgres ? await postgres.createDatabase('switchboard') : undefined;
     const ircd = opts.irc ? await Inspircd.create({ dir: join(dir, 'inspircd') }) : undefined;
@@ -67,6 +74,7 @@ export class Stack {
       ...(opts.bridge?.logLevel && { logLevel: opts.bridge.logLevel }),
       ...((opts.bridge?.extra || storeUrl) && { extra: { ...(storeUrl && { store: { url: storeUrl } }), ...opts.bridge?.extra } }),
       ...(opts.bridge?.publicMedia && { publicMedia: true }),
+      ...(haproxy && { publicUrl: haproxy.url }),
       networks: {
         ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
         // IRC: the relay speaks as "<name> text", as IRC people expect; a generous flood budget for tests.
@@ -75,7 +83,8 @@ export class Stack {
       },
     });
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
-    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd, ircd, postgres);
+    const standby = haproxy ? await BridgeProcess.standbyOf(bridge, join(dir, 'standby')) : undefined;
+    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd, ircd, postgres, standby, haproxy);
     try {
       // Prosody and the IRC server first: the bridge's relays connect at start-up.
       await prosody?.start();
@@ -86,8 +95,12 @@ export class Stack {
         await synapse.start();
         await bridge.ready();
       } else {
+        await haproxy?.start([bridge.port, standby!.port]);
         await synapse.start();
         await bridge.start();
+        // The standby starts after the leader made the login data key file they share.
+        await standby?.start({ waitReady: false });
+        if (standby) await waitReady(standby.process!, 'the standby waiting for the leader lock', async () => standby.process!.output().includes('standby: another bridge process holds the leader lock'), 60_000);
       }
       await ngircd?.start();
     } catch (err) {
@@ -116,7 +129,7 @@ export class Stack {
 
   /** Stop everything this stack started (in reverse order), then remove its temp dir. */
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
-    const results = await Promise.allSettled([this.bridge.stop(), this.ngircd?.stop(), this.prosody?.stop(), this.ircd?.stop()]);
+    const results = await Promise.allSettled([this.bridge.stop(), this.standby?.stop(), this.haproxy?.stop(), this.ngircd?.stop(), this.prosody?.stop(), this.ircd?.stop()]);
     await this.synapse.stop();
     await this.postgres?.stop().catch((err: unknown) => results.push({ status: 'rejected', reason: err }));
     if (!opts.keepDir) this.removeDir?.();

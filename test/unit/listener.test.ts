@@ -6,8 +6,10 @@ import { silentLogger } from '../../core/log.js';
 describe('appservice listener', () => {
   const received: { txnId: string; events: unknown[] }[] = [];
   let failNext = false;
+  let leading = true;
   const listener = new AppserviceListener(
     {
+      accepting: () => leading,
       onTransaction(txnId, events) {
         if (failNext) { failNext = false; throw new Error('disk full'); }
         received.push({ txnId, events });
@@ -76,5 +78,19 @@ describe('appservice listener', () => {
     const get = (u: string) => fetch(`${base}/_matrix/app/v1/users/${encodeURIComponent(u)}`, { headers: { authorization: 'Bearer secret-hs-token' } });
     assert.equal((await get('@_loopback_bob:example.org')).status, 200);
     assert.equal((await get('@someone:example.org')).status, 404);
+  });
+
+  it('as a standby, answers 503 to everything but /health and records nothing; as the leader again, takes the same transaction', async () => {
+    leading = false;
+    const before = received.length;
+    const res = await put('/_matrix/app/v1/transactions/standby-1', '{"events":[{"type":"x"}]}', 'secret-hs-token');
+    assert.equal(res.status, 503);
+    assert.match(((await res.json()) as { error: string }).error, /standby/);
+    assert.equal((await fetch(`${base}/_matrix/app/v1/users/${encodeURIComponent('@_loopback_bob:example.org')}`, { headers: { authorization: 'Bearer secret-hs-token' } })).status, 503);
+    assert.equal((await fetch(`${base}/health`)).status, 200);
+    assert.equal(received.length, before, 'nothing recorded by a standby');
+    leading = true;
+    assert.equal((await put('/_matrix/app/v1/transactions/standby-1', '{"events":[{"type":"x"}]}', 'secret-hs-token')).status, 200);
+    assert.equal(received.at(-1)?.txnId, 'standby-1');
   });
 });

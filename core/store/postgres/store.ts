@@ -18,13 +18,20 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
 }
 
 const DEFAULT_OUTAGE_MS = 5 * 60_000;
+/** Held while migrating: two bridge processes starting at once (a leader and its standby) migrate one after the other. */
+const MIGRATION_LOCK_KEY = 0x53776d67;
 
 export class PostgresStore extends SqlStore {
   declare readonly driver: PgSyncDriver;
 
   constructor(opts: PostgresStoreOptions) {
     const driver = new PgSyncDriver({ url: opts.url, outageMs: opts.outageMs ?? DEFAULT_OUTAGE_MS, ...(opts.onLost && { onLost: opts.onLost }) });
-    migrate(driver);
+    driver.query({ text: 'SELECT pg_advisory_lock($1)' }, [MIGRATION_LOCK_KEY]);
+    try {
+      migrate(driver);
+    } finally {
+      driver.query({ text: 'SELECT pg_advisory_unlock($1)' }, [MIGRATION_LOCK_KEY]);
+    }
     super(driver, opts);
   }
 

@@ -12,7 +12,8 @@ import { bindValues, toPostgres } from './dialect.js';
 type WorkerCall = (op: string, id: number, a?: unknown, b?: unknown, c?: unknown) => unknown;
 
 let call: WorkerCall | undefined;
-const worker = (): WorkerCall => (call ??= createSyncFn(new URL('./worker.mjs', import.meta.url).pathname) as WorkerCall);
+/** The one worker thread (all connections of the process live there), started on first use. */
+export const worker = (): WorkerCall => (call ??= createSyncFn(new URL('./worker.mjs', import.meta.url).pathname) as WorkerCall);
 
 interface QueryResult {
   rows: Record<string, unknown>[];

@@ -57,7 +57,49 @@ async function query(conn, text, values, inTransaction, name) {
   }
 }
 
+/** Session advisory locks, each on a connection of its own (leader.ts): key -> client. */
+const locks = new Map();
+
+async function lockTry(url, key) {
+  if (locks.has(key)) return lockHeld(key);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000, query_timeout: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const { rows } = await client.query('SELECT pg_try_advisory_lock($1) AS got', [key]);
+    if (rows[0].got) {
+      locks.set(key, client);
+      return true;
+    }
+  } catch {
+    // unreachable: not ours
+  }
+  await client.end().catch(() => undefined);
+  return false;
+}
+
+async function lockHeld(key) {
+  const client = locks.get(key);
+  if (!client) return false;
+  try {
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    locks.delete(key);
+    await client.end().catch(() => undefined);
+    return false;
+  }
+}
+
 runAsWorker(async (op, id, a, b, c) => {
+  if (op === 'lock-try') return lockTry(a, b);
+  if (op === 'lock-held') return lockHeld(a);
+  if (op === 'lock-release') {
+    const client = locks.get(a);
+    locks.delete(a);
+    await client?.end().catch(() => undefined);
+    return null;
+  }
   if (op === 'open') {
     const client = await connect(a, b);
     connections.set(++nextId, { client, url: a, outageMs: b });

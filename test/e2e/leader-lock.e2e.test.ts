@@ -1,0 +1,59 @@
+/**
+ * The leader lock of a hot standby (core/store/postgres/leader.ts) on a real PostgreSQL:
+ * taken only when free, freed when its holder's connection dies, and a holder whose
+ * connection is cut knows it no longer leads. Another process is played by a plain
+ * node-postgres client.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { LEADER_LOCK_KEY, LeaderLock } from '../../core/store/postgres/leader.js';
+import { Postgres } from '../harness/postgres.js';
+
+describe('the leader lock on PostgreSQL', { timeout: 60_000 }, () => {
+  let server: Postgres;
+  let url: string;
+
+  before(async () => {
+    server = await Postgres.create();
+    await server.start();
+    url = await server.createDatabase('leader');
+  });
+  after(() => server?.stop());
+
+  async function otherProcess(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    return client;
+  }
+
+  it('a standby takes the lock only once the leader is gone', async () => {
+    const leader = await otherProcess();
+    assert.equal((await leader.query('SELECT pg_try_advisory_lock($1) AS got', [LEADER_LOCK_KEY])).rows[0].got, true);
+    const lock = new LeaderLock(url);
+    assert.equal(lock.tryTake(), false, 'held elsewhere');
+    assert.equal(lock.isLeader, false);
+    await leader.end(); // the leader dies: PostgreSQL frees its session's locks
+    assert.equal(lock.tryTake(), true);
+    assert.equal(lock.held(), true);
+    const late = await otherProcess();
+    assert.equal((await late.query('SELECT pg_try_advisory_lock($1) AS got', [LEADER_LOCK_KEY])).rows[0].got, false, 'now nobody else gets it');
+    lock.release();
+    assert.equal((await late.query('SELECT pg_try_advisory_lock($1) AS got', [LEADER_LOCK_KEY])).rows[0].got, true, 'released');
+    await late.end();
+  });
+
+  it('a leader whose lock connection is cut no longer leads, and says so at its next check', async () => {
+    const lock = new LeaderLock(url);
+    assert.equal(lock.tryTake(), true);
+    const admin = await otherProcess();
+    const { rows } = await admin.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted", [LEADER_LOCK_KEY]);
+    assert.equal(rows.length, 1);
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    assert.equal(lock.held(), false);
+    assert.equal(lock.isLeader, false);
+    assert.equal(lock.tryTake(), true, 'free again: taken on a new connection');
+    lock.release();
+    await admin.end();
+  });
+});
