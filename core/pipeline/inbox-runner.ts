@@ -11,7 +11,7 @@
  * an earlier attempt may have reached the network (`Delivery.maybeSent`).
  */
 import type { Logger } from '../adapter.js';
-import { parsePortalKey } from '../ids.js';
+import { parsePortalKey, type NetworkId } from '../ids.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { failureKind, isServerError, TransientError, type Outcome } from './outcome.js';
 import type { InboxDirection, Store } from '../store/store.js';
@@ -67,7 +67,7 @@ export class InboxRunner {
   /** `origin`: when the event was sent, as its origin stamped it (ms), for the delivery-time metric. */
   async run(row: RunnableRow, handle: (attempt: Attempt) => Promise<Outcome>, hooks: RunHooks = {}, origin?: number): Promise<void> {
     const { store, log, policy, metrics } = this;
-    const network = parsePortalKey(row.portalKey).network;
+    const network = networkOf(row.portalKey);
     let previous = row.attempts;
     let counted = 0;
     let waits = 0;
@@ -152,4 +152,16 @@ const PLAUSIBLE_ORIGIN_MS = 10 * 60_000;
 export function startOf(origin: number | undefined, received: number): number {
   if (origin === undefined || !Number.isFinite(origin)) return received;
   return origin <= received && origin >= received - PLAUSIBLE_ORIGIN_MS ? origin : received;
+}
+
+/** A portal key's network (its first part; network ids are letters and digits, never escaped). Cached: every event asks. */
+const networks = new Map<string, NetworkId>();
+function networkOf(portalKey: string): NetworkId {
+  let network = networks.get(portalKey);
+  if (!network) {
+    network = parsePortalKey(portalKey).network;
+    if (networks.size > 10_000) networks.clear();
+    networks.set(portalKey, network);
+  }
+  return network;
 }

@@ -16,9 +16,12 @@ let cluster: Promise<Postgres> | undefined;
 /** A `path` names one database: opening it again (a restart) finds what was written. */
 const databases = new Map<string, string>();
 
-after(async () => {
-  if (cluster) await (await cluster).stop();
-});
+// Registered only where a cluster may start: a top-level hook makes any importer (a benchmark) a test run.
+if (TEST_STORE === 'postgres') {
+  after(async () => {
+    if (cluster) await (await cluster).stop();
+  });
+}
 
 async function database(path: string | undefined): Promise<string> {
   cluster ??= Postgres.create().then(async (p) => {
