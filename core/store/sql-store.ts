@@ -1,15 +1,15 @@
 /**
  * The Store over SQL: every rule of store.ts as statements prepared once, with bound
- * parameters (sqlite-statements.ts), through a synchronous driver (sql-driver.ts). The
+ * parameters (sql-statements.ts), through a synchronous driver (sql-driver.ts). The
  * SQLite store (sqlite.ts) and the PostgreSQL store (postgres/store.ts) are this class
  * with their own connection, migrations run, and maintenance.
  */
 import type { LoginId, MatrixEventId, MatrixRoomId, MatrixUserId, NetworkId, RemoteMessageId } from '../ids.js';
 import type { SqlDriver } from './sql-driver.js';
-import { prepareStatements, type Statements } from './sqlite-statements.js';
+import { prepareStatements, type Statements } from './sql-statements.js';
 import { Sealer } from './sealed.js';
 import type { GhostRow, StoredIdentifier, LoginRow, MessagePart, NewInboxRow, PortalChange, PortalRow, ReactionRow, Store } from './store.js';
-import { opt, PORTAL_CACHE_SIZE, PortalCache, toGhost, toInbox, toPart, toPortal, toReaction, type Row } from './sqlite-rows.js';
+import { opt, PORTAL_CACHE_SIZE, PortalCache, toGhost, toInbox, toPart, toPortal, toReaction, type Row } from './sql-rows.js';
 
 export interface SqlStoreOptions {
   /** Secret for encrypting login data at rest; plain JSON when absent. */

@@ -59,14 +59,19 @@ describe('metrics scraped by a real Prometheus', { timeout: 300_000 }, () => {
     await prometheus.waitFor('switchboard_logins{network="loopback",state="connected"}', (r) => r[0]?.value[1] === '2', 15_000);
   });
 
-  it('messages bridged each way are counted, and Prometheus answers a query over them', async () => {
+  it('messages bridged each way are counted, and Prometheus answers a query over them', async (t) => {
     for (const text of ['one', 'two', 'three']) await stack.loopback.dm('bob', 'alice', text);
     dmRoom = await alice.waitForInvite(() => true);
     await alice.join(dmRoom);
     await alice.waitFor((e) => e.room_id === dmRoom && e.content.body === 'three', 'the third message');
     await alice.sendText(dmRoom, 'back to bob');
     await stack.loopback.waitFromBridge((e) => e.event.type === 'message' && e.event.content.text === 'back to bob');
-    const toMatrix = await prometheus.waitFor('sum by (outcome) (switchboard_messages_total{network="loopback",direction="remote_to_matrix"})', (r) => r.some((s) => s.metric.outcome === 'sent' && Number(s.value[1]) >= 3));
+    const query = 'sum by (outcome) (switchboard_messages_total{network="loopback",direction="remote_to_matrix"})';
+    const toMatrix = await prometheus.waitFor(query, (r) => r.some((s) => s.metric.outcome === 'sent' && Number(s.value[1]) >= 3));
+    // The evidence an admin would look at: the scraped text and Prometheus' answer.
+    const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    t.diagnostic(`curl /metrics (excerpt):\n${scraped.split('\n').filter((l) => /^switchboard_(messages_total|inbox_rows|logins|appservice_transactions_total)/.test(l)).join('\n')}`);
+    t.diagnostic(`Prometheus /api/v1/query?query=${query}:\n${JSON.stringify(toMatrix)}`);
     assert.ok(toMatrix.every((s) => ['sent', 'ignored', 'fallback'].includes(s.metric.outcome!)), JSON.stringify(toMatrix));
     await prometheus.waitFor('switchboard_messages_total{network="loopback",direction="matrix_to_remote",outcome="sent"}', (r) => Number(r[0]?.value[1]) >= 1);
     await prometheus.waitFor('sum(switchboard_appservice_transactions_total{outcome="recorded"})', (r) => Number(r[0]?.value[1]) >= 1);
