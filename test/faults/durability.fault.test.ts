@@ -19,7 +19,7 @@ import type { MatrixTestClient } from '../harness/matrix-client.js';
 import { Stack } from '../harness/stack.js';
 import { XmppPerson } from '../harness/xmpp-person.js';
 import { IrcPerson } from '../harness/irc-person.js';
-import { marker, parseMarker, Streams, table, type Direction, type Row } from './stream.js';
+import { marker, matrixStream, parseMarker, retrying, sleep, Streams, table, type Direction, type Row } from './stream.js';
 
 const LOOPBACK = ['g1', 'g2', 'g3'];
 const MUC_PORTAL = 'muc';
@@ -40,7 +40,6 @@ const PHASES: { name: string; count: number }[] = [
 /** Pause between two sends of one driver: about 35 messages a second each way (under Synapse's 50/s per user). */
 const PACE_MS = 28;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const random = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 
 describe('fault injection: nothing lost, nothing twice, in order', { timeout: 900_000 }, () => {
@@ -89,25 +88,9 @@ describe('fault injection: nothing lost, nothing twice, in order', { timeout: 90
 
   // ------------------------------------------------------------------ drivers
 
-  async function retrying(what: () => Promise<unknown>): Promise<void> {
-    for (;;) {
-      try {
-        await what();
-        return;
-      } catch {
-        await sleep(250);
-      }
-    }
-  }
-
   /** Alice sends `count` numbered messages round-robin over the portals, retrying each with its transaction id. */
   async function matrixDriver(phase: string, count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const portal = PORTALS[i % PORTALS.length]!;
-      const n = streams.take('m2r', portal, phase);
-      await retrying(() => alice.send(rooms.get(portal)!, 'm.room.message', { msgtype: 'm.text', body: marker('m2r', portal, n) }, `m2r-${portal}-${n}`));
-      await sleep(PACE_MS);
-    }
+    await matrixStream({ streams, sender: alice, rooms, portals: PORTALS, phase, count, paceMs: PACE_MS });
   }
 
   /** Bob (loopback) and xena (XMPP) send `count` numbered messages round-robin over the portals. */

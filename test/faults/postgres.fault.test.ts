@@ -18,7 +18,7 @@ import type { MatrixTestClient } from '../harness/matrix-client.js';
 import type { ServerProcess } from '../harness/proc.js';
 import { Stack } from '../harness/stack.js';
 import { XmppPerson } from '../harness/xmpp-person.js';
-import { marker, parseMarker, Streams, table, type Direction, type Row } from './stream.js';
+import { marker, matrixStream, parseMarker, sleep, Streams, table, type Direction, type Row } from './stream.js';
 
 const PORTALS = ['mucone', 'muctwo'];
 const mucOf = (portal: string) => `${portal}@conference.xmpp.test`;
@@ -31,7 +31,6 @@ const PHASES = [
 ].map((p) => ({ ...p, count: Math.round(p.count * SCALE) }));
 const PACE_MS = 28;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const random = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 
 describe('fault injection on PostgreSQL with a hot standby: nothing lost, nothing twice, in order', { timeout: 900_000 }, () => {
@@ -98,24 +97,8 @@ describe('fault injection on PostgreSQL with a hot standby: nothing lost, nothin
     return res?.status === 200;
   }
 
-  async function retrying(what: () => Promise<unknown>): Promise<void> {
-    for (;;) {
-      try {
-        await what();
-        return;
-      } catch {
-        await sleep(250);
-      }
-    }
-  }
-
   async function matrixDriver(phase: string, count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const portal = PORTALS[i % PORTALS.length]!;
-      const n = streams.take('m2r', portal, phase);
-      await retrying(() => alice.send(rooms.get(portal)!, 'm.room.message', { msgtype: 'm.text', body: marker('m2r', portal, n) }, `m2r-${portal}-${n}`));
-      await sleep(PACE_MS);
-    }
+    await matrixStream({ streams, sender: alice, rooms, portals: PORTALS, phase, count, paceMs: PACE_MS });
   }
 
   async function remoteDriver(phase: string, count: number): Promise<void> {

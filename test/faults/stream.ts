@@ -105,3 +105,31 @@ export function table(rows: Row[]): string {
   for (const s of sums.values()) lines.push(`| ${s.phase} | ${s.dir === 'm2r' ? 'Matrix → remote' : 'remote → Matrix'} | ${s.sent} | ${s.received} | ${s.lost} | ${s.duplicated} | ${s.reordered} |`);
   return lines.join('\n');
 }
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** As a careful client does: try again (the same request, so the same ids) until it is taken. */
+export async function retrying(what: () => Promise<unknown>, pauseMs = 250): Promise<void> {
+  for (;;) {
+    try {
+      await what();
+      return;
+    } catch {
+      await sleep(pauseMs);
+    }
+  }
+}
+
+/** A Matrix user sending one stream's numbered messages round-robin over the portals' rooms, each retried with its transaction id. */
+export interface MatrixSender {
+  send(roomId: string, type: string, content: Record<string, unknown>, txnId: string): Promise<unknown>;
+}
+
+export async function matrixStream(opts: { streams: Streams; sender: MatrixSender; rooms: Map<string, string>; portals: string[]; phase: string; count: number; paceMs: number }): Promise<void> {
+  for (let i = 0; i < opts.count; i++) {
+    const portal = opts.portals[i % opts.portals.length]!;
+    const n = opts.streams.take('m2r', portal, opts.phase);
+    await retrying(() => opts.sender.send(opts.rooms.get(portal)!, 'm.room.message', { msgtype: 'm.text', body: marker('m2r', portal, n) }, `m2r-${portal}-${n}`));
+    await sleep(opts.paceMs);
+  }
+}

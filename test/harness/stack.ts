@@ -58,7 +58,9 @@ export class Stack {
     const dir = opts.dir ?? tmp!.path;
     for (const sub of ['synapse', 'bridge', 'prosody', 'ngircd', 'inspircd', 'haproxy']) mkdirSync(join(dir, sub), { recursive: true });
     // A temp dir of its own: its server runs as another user, who cannot enter the stack's dir.
-    const postgres = opts.postgres || opts.standby ? await Postgres.create() : undefined;
+    // SWITCHBOARD_TEST_STORE=postgres runs every stack on PostgreSQL (the whole e2e suite, once, by hand or in CI).
+    const onPostgres = opts.postgres ?? process.env.SWITCHBOARD_TEST_STORE === 'postgres';
+    const postgres = onPostgres || opts.standby ? await Postgres.create() : undefined;
     const haproxy = opts.standby ? await Haproxy.create({ dir: join(dir, 'haproxy') }) : undefined;
     await postgres?.start();
     const storeUrl = postgres ? await postgres.createDatabase('switchboard') : undefined;
