@@ -113,7 +113,10 @@ export class Postgres {
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
     if (this.proc?.isRunning()) {
       this.proc.signal('SIGINT');
-      await Promise.race([this.proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      // A pending timer would keep the test process alive for its whole length.
+      await Promise.race([this.proc.exited, new Promise((r) => { timer = setTimeout(r, 10_000); })]);
+      clearTimeout(timer);
       await this.proc.stop();
     }
     if (!opts.keepDir) this.removeDir?.();
