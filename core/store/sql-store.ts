@@ -49,8 +49,8 @@ export abstract class SqlStore implements Store {
 
   // ---------------------------------------------------------------- group commit
 
-  /** Resolvers of `durable()` calls waiting for the open group to commit. */
-  private waiting: (() => void)[] = [];
+  /** `durable()` calls waiting for the open group to commit. */
+  private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   private groupOpen = false;
 
   /**
@@ -67,20 +67,27 @@ export abstract class SqlStore implements Store {
   }
 
   flush(): void {
+    const waiting = this.waiting;
     if (this.groupOpen && this.driver.open) {
       this.groupOpen = false;
+      this.waiting = [];
       const began = performance.now();
-      this.driver.exec('COMMIT');
+      try {
+        this.driver.exec('COMMIT');
+      } catch (err) {
+        // The group's writes are not in the database: whoever waits for them is told, never acknowledged.
+        for (const w of waiting) w.reject(err);
+        throw err;
+      }
       this.onCommit?.((performance.now() - began) / 1000);
     }
-    const waiting = this.waiting;
     this.waiting = [];
-    for (const resolve of waiting) resolve();
+    for (const w of waiting) w.resolve();
   }
 
   durable(): Promise<void> {
     if (!this.groupOpen) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   getPortal(portalKey: string) {
@@ -296,7 +303,10 @@ export abstract class SqlStore implements Store {
   }
 
   async close() {
-    this.flush();
-    if (this.driver.open) this.driver.close();
+    try {
+      this.flush();
+    } finally {
+      if (this.driver.open) this.driver.close();
+    }
   }
 }

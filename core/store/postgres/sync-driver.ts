@@ -41,6 +41,8 @@ export class PgSyncDriver implements SqlDriver {
   private depth = 0;
   private closed = false;
   private readonly onLost: (err: Error) => void;
+  /** Set once a transaction was lost: its writes are gone, so nothing more is done on this store. */
+  private lost: Error | undefined;
 
   constructor(opts: PgDriverOptions) {
     this.id = worker()('open', 0, opts.url, opts.outageMs) as number;
@@ -49,11 +51,13 @@ export class PgSyncDriver implements SqlDriver {
 
   /** Every call to the worker; a connection lost inside a transaction ends it here. */
   private call(op: string, a?: unknown, b?: unknown, c?: unknown): unknown {
+    if (this.lost && op !== 'close') throw this.lost;
     try {
       return worker()(op, this.id, a, b, c);
     } catch (err) {
       if ((err as { code?: unknown }).code === 'SB_CONNECTION_LOST') {
         this.depth = 0;
+        this.lost = err as Error;
         this.onLost(err as Error);
       }
       throw err;

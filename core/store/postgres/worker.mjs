@@ -25,7 +25,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function connect(url, outageMs) {
   const deadline = Date.now() + outageMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: 'switchboard' });
     // A connection dropping between statements is noticed by the next one; nothing to do here.
     client.on('error', () => undefined);
     try {
@@ -62,7 +62,7 @@ const locks = new Map();
 
 async function lockTry(url, key) {
   if (locks.has(key)) return lockHeld(key);
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000, query_timeout: 2_000 });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000, query_timeout: 2_000, application_name: 'switchboard-leader' });
   client.on('error', () => undefined);
   try {
     await client.connect();
