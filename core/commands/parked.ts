@@ -8,7 +8,7 @@ import { networkId, parsePortalKey, type NetworkId } from '../ids.js';
 import type { ParkedRow } from '../store/store.js';
 import type { Command, CommandCall } from './types.js';
 
-/** How many parked events one answer lists (and `retry all` takes at once). */
+/** How many parked events one answer lists, and how many `retry all` takes at once. */
 const LIST_LIMIT = 20;
 const RETRY_ALL_LIMIT = 1_000;
 /** A reason is the other side's words: long ones are cut. */
