@@ -6,16 +6,12 @@
  */
 import type { Logger } from '../../core/adapter.js';
 import type { OutboundEvent, SendResult } from '../../core/events.js';
-import type { OutboundOptions } from '../../core/net/guarded-http.js';
-import type { XmppConnection } from './connection.js';
-import { upload, type UploadService } from './files.js';
 
 type MessageEvent = Extract<OutboundEvent, { type: 'message' }>;
 
 export interface FileSender {
-  conn: XmppConnection;
-  service: UploadService | undefined;
-  http(maxBytes: number): OutboundOptions;
+  /** Upload one file and resolve with its link; absent when there is no upload service (XEP-0363). */
+  upload: ((file: { name: string; mime: string; bytes: Uint8Array }) => Promise<string>) | undefined;
   /** Send one stanza of the message under `originId`, with `oobUrl` as its OOB link. */
   sendOne(ev: MessageEvent, originId: string, oobUrl?: string): Promise<SendResult>;
   log: Logger;
@@ -27,13 +23,13 @@ export async function sendWithFiles(s: FileSender, ev: MessageEvent, key: string
   const links: string[] = [];
   for (const a of attachments) {
     if (a.source.kind !== 'bytes') continue;
-    if (!s.service) {
+    if (!s.upload) {
       if (a.link) links.push(a.link);
       else return { status: 'unsupported', reason: 'the XMPP server offers no file upload (XEP-0363), and the bridge serves no public media links' };
       continue;
     }
     try {
-      links.push(await upload(s.conn, s.service, { name: a.name, mime: a.mime, bytes: a.source.bytes }, s.http(a.source.bytes.length)));
+      links.push(await s.upload({ name: a.name, mime: a.mime, bytes: a.source.bytes }));
     } catch (err) {
       if (!a.link) return { status: 'rejected', reason: `the file could not be uploaded: ${(err as Error).message}` };
       s.log.warn({ err: (err as Error).message }, 'xmpp: file upload failed; sending the public media link instead');

@@ -14,10 +14,9 @@ import type { XmppConfig } from './config.js';
 import { History, type HistoryState } from './history.js';
 import { Muc, type IdPair } from './muc.js';
 import { autojoinBookmarks } from './bookmarks.js';
-import { findUploadService, NS_OOB, type UploadService } from './files.js';
+import { findUploadService, NS_OOB, upload, type UploadService } from './files.js';
 import { sendWithFiles } from './send-files.js';
-import { checkHash, parseRef } from './shared-files.js';
-import { getBytes } from '../../core/net/guarded-http.js';
+import { fetchShared } from './shared-files.js';
 import { singleLineName } from '../../core/safety.js';
 import type { ScramKeys } from './scram.js';
 import { buildStanza, contactPresence, NS, ownPresenceStanza, parseMessage } from './stanzas.js';
@@ -297,7 +296,9 @@ export class XmppSession implements AdapterSession {
     if (ev.type === 'message' && ev.content.attachments?.length) {
       this.uploadService ??= await findUploadService(conn, jid(this.self).domain);
       const sendOne = (one: OutboundEvent, originId: string, oobUrl?: string) => this.sendOne(conn, one, room, originId, oobUrl);
-      return sendWithFiles({ conn, service: this.uploadService, http: (max) => this.http(max), sendOne, log: this.sink.log }, ev, key);
+      const service = this.uploadService;
+      const up = service && ((file: { name: string; mime: string; bytes: Uint8Array }) => upload(conn, service, file, this.http(file.bytes.length)));
+      return sendWithFiles({ upload: up, sendOne, log: this.sink.log }, ev, key);
     }
     return this.sendOne(conn, ev, room, key);
   }
@@ -380,11 +381,8 @@ export class XmppSession implements AdapterSession {
     return { id: user, name, ...(avatar && { avatar }) };
   }
 
-  async fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array> {
-    const shared = parseRef(ref);
-    const { bytes } = await getBytes(new URL(shared.url), this.http(maxBytes));
-    checkHash(shared, bytes);
-    return bytes;
+  fetchMedia(ref: string, maxBytes: number): Promise<Uint8Array> {
+    return fetchShared(ref, maxBytes, this.config.allowPrivateMedia);
   }
 
   private http(maxBytes: number) {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Element } from '@xmpp/xml';
 import type { Attachment } from '../../core/events.js';
 import { singleLineName } from '../../core/safety.js';
+import { getBytes } from '../../core/net/guarded-http.js';
 import { kindOf, mimeOf, NS_OOB } from './files.js';
 
 const NS_SFS = 'urn:xmpp:sfs:0';
@@ -122,4 +123,12 @@ function isHttp(url: string | undefined): url is string {
   } catch {
     return false;
   }
+}
+
+/** Download a shared file (`fetchMedia`): at most `maxBytes`, refused when its hash does not match. */
+export async function fetchShared(ref: string, maxBytes: number, allowPrivate: boolean): Promise<Uint8Array> {
+  const shared = parseRef(ref);
+  const { bytes } = await getBytes(new URL(shared.url), { allowPrivate, timeoutMs: 60_000, maxBytes });
+  checkHash(shared, bytes);
+  return bytes;
 }
