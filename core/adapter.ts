@@ -68,6 +68,11 @@ export interface Logger {
   child(fields: object): Logger;
 }
 
+/** Who a login conversation is for: the Matrix user, as an opaque `@local:server` string. */
+export interface LoginOwner {
+  id: string;
+}
+
 /** One remote account the bridge drives, as the adapter sees it. */
 export interface LoginInfo {
   id: LoginId;
@@ -184,6 +189,18 @@ export interface AdapterSession {
    * No I/O.
    */
   capabilitiesNow?(relayed: boolean): ConnectionCapabilities;
+  /**
+   * Optional, for networks where people ask to become a login's contact (`contact-request`):
+   * the owner's answer. Does I/O. Rejects with an Error whose message the owner is shown.
+   */
+  answerContactRequest?(user: RemoteUserId, allow: boolean): Promise<void>;
+  /**
+   * Optional: the owner refuses everything from `target` from now on (`blocked`), or takes
+   * that back. `target` is what the person typed: one user, or a whole server where the
+   * network has servers. Resolves with a one-line description of what is now refused;
+   * rejects with an Error saying what is wrong with `target`. Does I/O (persist).
+   */
+  block?(target: string, blocked: boolean): Promise<string>;
 }
 
 /** The part of `Capabilities` a connection may narrow (see `AdapterSession.capabilitiesNow`). */
@@ -256,8 +273,12 @@ export interface NetworkAdapter<Config = unknown> {
    * says what is wrong. The core has already refused control characters and spaces.
    */
   parseChatId?(input: string): RemoteChatId;
-  /** Begin an interactive login for a person. No I/O until `start()`. */
-  startLogin(config: Config): LoginFlow;
+  /**
+   * Begin an interactive login for a person. No I/O until `start()`. `owner` is who the
+   * login will belong to; only a gateway, whose accounts are addresses it gives the
+   * bridge's own users, reads it (every other adapter asks the person who they are).
+   */
+  startLogin(config: Config, owner: LoginOwner): LoginFlow;
   /**
    * Optional: start resources the whole network shares (a webhook listener, a control
    * API), before any session connects. May do I/O; a throw fails the bridge's start-up

@@ -144,7 +144,13 @@ export type RemoteEvent =
   /** Presence is per user, not per chat; `chat` is absent. */
   | { type: 'presence'; user: RemoteUserId; state: PresenceState; status?: string; chat?: undefined; timestamp?: number }
   /** A remote user's profile changed. */
-  | { type: 'user-info'; info: UserInfo; chat?: undefined; timestamp?: number };
+  | { type: 'user-info'; info: UserInfo; chat?: undefined; timestamp?: number }
+  /**
+   * Someone asks to become the login's contact (an XMPP presence subscription to a gateway
+   * address): the core asks the login's owner, whose answer reaches
+   * `AdapterSession.answerContactRequest`. Not per chat.
+   */
+  | { type: 'contact-request'; user: SenderRef; chat?: undefined; timestamp?: number };
 
 export type RemoteEventType = RemoteEvent['type'];
 export type PresenceState = 'online' | 'offline' | 'unavailable';

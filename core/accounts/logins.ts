@@ -76,7 +76,7 @@ export class LoginManager {
     const existing = this.ctx.sessions.ownedBy(network, owner);
     if (existing) throw new LoginRefused(`you are already logged in to ${network}${existing.login.remoteUser ? ` as ${existing.login.remoteUser}` : ''}; log out first`, 'conflict');
     for (const f of this.flows.values()) if (f.owner === owner && f.network === network) await this.cancel(owner, f.id);
-    const flow = net.adapter.startLogin(net.config);
+    const flow = net.adapter.startLogin(net.config, { id: owner });
     const id = randomBytes(12).toString('base64url');
     const active: ActiveFlow = { id, owner, network, flow, step: { type: 'failed', reason: 'not started' }, timer: this.expiry(id), ...(noticeRoom && { noticeRoom }) };
     this.flows.set(id, active);

@@ -12,6 +12,7 @@ import { txnId } from '../portal/txn.js';
 import type { PortalRow } from '../store/store.js';
 import { accountCommands } from './account.js';
 import { basicCommands } from './basic.js';
+import { contactCommands } from './contacts.js';
 import { identifierCommands } from './identifiers.js';
 import { LoginChat } from './login-chat.js';
 import { parkedCommands } from './parked.js';
@@ -27,7 +28,7 @@ export interface CommandsOptions {
 }
 
 export class Commands {
-  private readonly list: readonly Command[] = [...basicCommands, ...accountCommands, ...portalCommands, ...identifierCommands, ...parkedCommands];
+  private readonly list: readonly Command[] = [...basicCommands, ...accountCommands, ...portalCommands, ...identifierCommands, ...parkedCommands, ...contactCommands];
   private readonly services: CommandServices;
   private readonly loginChat: LoginChat;
 

@@ -33,6 +33,7 @@ import { targetPortals } from '../portal/matrix/origin.js';
 import { Rooms } from '../portal/rooms.js';
 import { KeyedQueue } from './queue.js';
 import { Sessions, type LiveLogin } from '../accounts/sessions.js';
+import { askAboutContact } from '../accounts/contact-requests.js';
 import type { InboxRow, PortalRow, Store } from '../store/store.js';
 import { Commands } from '../commands/index.js';
 import { isPortalCommand } from '../commands/prefix.js';
@@ -137,8 +138,8 @@ export class Engine {
     const { store, log } = this.ctx;
     // A lone surrogate has no UTF-8 form (the homeserver would refuse the event with a 500).
     const ev = wellFormed(raw);
-    if (ev.type === 'presence' || ev.type === 'user-info') {
-      this.queue.push(`user/${live.login.network}/${ev.type === 'presence' ? ev.user : ev.info.id}`, () => this.onUserEvent(live, ev));
+    if (ev.chat === undefined) {
+      this.queue.push(`user/${live.login.network}/${ev.type === 'user-info' ? ev.info.id : ev.type === 'presence' ? ev.user : ev.user.id}`, () => this.onUserEvent(live, ev));
       return;
     }
     const key = this.portalKeyFor(live, ev.chat);
@@ -184,9 +185,11 @@ export class Engine {
     return outcome;
   }
 
-  private async onUserEvent(live: LiveLogin, ev: Extract<RemoteEvent, { type: 'presence' | 'user-info' }>): Promise<void> {
+  private async onUserEvent(live: LiveLogin, ev: Extract<RemoteEvent, { chat?: undefined }>): Promise<void> {
     try {
-      if (ev.type === 'user-info') {
+      if (ev.type === 'contact-request') {
+        await askAboutContact(this.ctx, live, ev);
+      } else if (ev.type === 'user-info') {
         await this.ctx.ghosts.update(live.login.network, ev.info, live.session);
       } else {
         const ghost = await this.ctx.ghosts.ensure(live.login.network, { id: ev.user }, live.session);

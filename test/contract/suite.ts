@@ -115,7 +115,7 @@ export function adapterContract(name: string, makeEnv: () => Promise<ContractEnv
     });
 
     it('a login flow starts with fields, and bad input fails without throwing', async () => {
-      const flow = env.adapter.startLogin(config);
+      const flow = env.adapter.startLogin(config, { id: '@contract:example.org' });
       const first = await flow.start();
       assert.ok(first.type === 'fields' || first.type === 'show-code');
       const step = await flow.submit({});

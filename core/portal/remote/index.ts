@@ -29,6 +29,7 @@ export function handleRemoteEvent(ctx: BridgeContext, portal: PortalRow, live: L
     case 'chat-moved': return remoteChatMoved(ctx, portal, live, ev);
     case 'dm-invite-accepted': return remoteDmInviteAccepted(ctx, portal, live, ev);
     case 'presence':
+    case 'contact-request':
     case 'user-info': return Promise.resolve(ignored('not a portal event'));
     default: return assertNever(ev);
   }
