@@ -105,3 +105,26 @@ declare module '@xmpp/base64' {
   export function encode(s: string): string;
   export function decode(s: string): string;
 }
+
+declare module '@xmpp/connection-tcp' {
+  import type { Element } from '@xmpp/xml';
+  import type { JID } from '@xmpp/jid';
+  /** A stream over TCP (the base of client and component connections). */
+  export default class ConnectionTCP {
+    constructor(options: { service: string; domain: string; timeout?: number });
+    NS: string;
+    status: string;
+    jid: JID | null;
+    socket: unknown;
+    start(): Promise<JID>;
+    stop(): Promise<void>;
+    send(element: Element): Promise<void>;
+    sendReceive(element: Element, timeout?: number): Promise<Element>;
+    _jid(id: string): JID;
+    _status(status: string, ...args: unknown[]): void;
+    on(event: 'stanza' | 'element' | 'nonza' | 'send' | 'open', fn: (el: Element) => void): this;
+    on(event: 'error', fn: (err: Error) => void): this;
+    on(event: 'status' | 'offline' | 'disconnect' | 'online', fn: (...args: unknown[]) => void): this;
+    removeAllListeners(): this;
+  }
+}

@@ -5,6 +5,7 @@
  * (`certFile`), so TLS verification stays on.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages, PROSODY } from './apt.js';
@@ -23,11 +24,15 @@ export class Prosody {
   readonly domain: string;
   readonly mucDomain: string;
   readonly uploadDomain: string;
+  /** The XMPP federation gateway's component (XEP-0114) and its secret. */
+  readonly gatewayDomain: string;
+  readonly gatewaySecret = randomBytes(12).toString('hex');
   readonly configFile: string;
   readonly certFile: string;
 
-  private constructor(readonly dir: string, readonly c2sPort: number, readonly httpPort: number, domain: string) {
+  private constructor(readonly dir: string, readonly c2sPort: number, readonly httpPort: number, readonly componentPort: number, domain: string) {
     this.domain = domain;
+    this.gatewayDomain = `matrix.${domain}`;
     this.mucDomain = `conference.${domain}`;
     this.uploadDomain = `upload.${domain}`;
     this.configFile = join(dir, 'prosody.cfg.lua');
@@ -36,7 +41,7 @@ export class Prosody {
 
   static async create(opts: ProsodyOptions): Promise<Prosody> {
     ensureDebianPackages([PROSODY]);
-    const p = new Prosody(opts.dir, await freePort(), await freePort(), opts.domain ?? 'xmpp.test');
+    const p = new Prosody(opts.dir, await freePort(), await freePort(), await freePort(), opts.domain ?? 'xmpp.test');
     p.writeConfig();
     return p;
   }
@@ -64,6 +69,8 @@ c2s_ports = { ${this.c2sPort} }
 c2s_direct_tls_ports = {}
 s2s_ports = {}
 http_ports = { ${this.httpPort} }
+component_ports = { ${this.componentPort} }
+component_interfaces = { "127.0.0.1" }
 http_interfaces = { "127.0.0.1" }
 https_ports = {}
 http_host = "127.0.0.1"
@@ -94,12 +101,15 @@ Component ${lua(this.mucDomain)} "muc"
 
 Component ${lua(this.uploadDomain)} "http_file_share"
   http_file_share_size_limit = 10485760
+
+Component ${lua(this.gatewayDomain)}
+  component_secret = ${lua(this.gatewaySecret)}
 `);
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
     this.proc = spawnServer('prosody', 'prosody', ['--config', this.configFile, '-F'], { cwd: this.dir, logFile: join(this.dir, 'prosody.log') });
-    await waitReady(this.proc, `c2s port ${this.c2sPort}`, () => canConnect(this.c2sPort), timeoutMs);
+    await waitReady(this.proc, `c2s port ${this.c2sPort} and component port ${this.componentPort}`, async () => (await canConnect(this.c2sPort)) && canConnect(this.componentPort), timeoutMs);
   }
 
   async stop(): Promise<void> {

@@ -24,6 +24,8 @@ export interface StackOptions {
   prosody?: boolean;
   /** Configure the bridge's xmpp network against the stack's Prosody (implies `prosody`), with a relay account. */
   xmpp?: boolean;
+  /** Configure the XMPP federation gateway (`xmppgw`) on the stack's Prosody component (implies `prosody`); an object adds keys to its section. */
+  xmppGateway?: boolean | Record<string, unknown>;
   ngircd?: boolean;
   /** Start InspIRCd and configure the bridge's irc network against it, with a relay connection. */
   irc?: boolean;
@@ -65,7 +67,7 @@ export class Stack {
     await postgres?.start();
     const storeUrl = postgres ? await postgres.createDatabase('switchboard') : undefined;
     const ircd = opts.irc ? await Inspircd.create({ dir: join(dir, 'inspircd') }) : undefined;
-    const withProsody = opts.prosody || opts.xmpp;
+    const withProsody = opts.prosody || opts.xmpp || opts.xmppGateway;
     const prosody = withProsody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
     const relay = { jid: `switchboard@${prosody?.domain ?? 'xmpp.test'}`, password: randomBytes(12).toString('base64url') };
     const synapse = await Synapse.create({ dir: join(dir, 'synapse'), registrations: [join(dir, 'bridge', 'registration.yaml')], ...(opts.synapsePort && { port: opts.synapsePort }) });
@@ -79,6 +81,9 @@ export class Stack {
       ...(haproxy && { publicUrl: haproxy.url }),
       networks: {
         ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
+        ...(opts.xmppGateway && prosody && {
+          xmppgw: { component: prosody.gatewayDomain, server: `127.0.0.1:${prosody.componentPort}`, secret: prosody.gatewaySecret, allow_private_media: true, ...(typeof opts.xmppGateway === 'object' && opts.xmppGateway) },
+        }),
         // IRC: the relay speaks as "<name> text", as IRC people expect; a generous flood budget for tests.
         ...(ircd && { irc: { host: '127.0.0.1', port: ircd.port, tls: false, relay: { nick: 'Switchboard' }, relay_template: '<{name}> ', flood: { burst: 50, per_second: 50 } } }),
         ...opts.bridge?.networks,

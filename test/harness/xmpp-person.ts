@@ -131,6 +131,14 @@ export class XmppPerson {
     return this.xmpp.send(stanza);
   }
 
+  /** An iq with one payload; resolves with the whole answer, a result or an error (never rejects for an error answer). */
+  async iq(type: 'get' | 'set', to: string | undefined, payload: Element): Promise<Element> {
+    const id = randomUUID();
+    const answer = this.waitFor((s) => s.is('iq') && s.attrs.id === id, `the answer to iq ${payload.name} ${payload.attrs.xmlns} to ${to ?? 'our server'}`);
+    await this.xmpp.send(xml('iq', { type, ...(to && { to }), id }, payload));
+    return answer;
+  }
+
   async stop(): Promise<void> {
     await this.xmpp.stop().catch(() => undefined);
   }

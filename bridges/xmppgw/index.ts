@@ -1,0 +1,2 @@
+export { GatewayAdapter, gatewayCapabilities } from './adapter.js';
+export type { GatewayConfig } from './config.js';

@@ -1,0 +1,263 @@
+/**
+ * The XMPP federation gateway end to end (issue 22): real Synapse, real Prosody with the
+ * gateway as its component (XEP-0114), the bridge as a child process, XMPP people using
+ * @xmpp/client. A Matrix user opts in and gets an address; XMPP people write to it with
+ * no account on Matrix, and the Matrix user writes to them with none on XMPP. Disco and
+ * the gateway prompt, presence subscriptions asked in the management room, and abuse:
+ * nobody at an address that did not opt in, a blocked stranger, a flood, malformed
+ * stanzas, someone retracting another's message. Prosody restarts in the middle.
+ * The conversation is printed as diagnostics, both sides.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import type { Element } from '@xmpp/xml';
+import { xml } from '@xmpp/client';
+import { escapeLocalpart } from '../../core/ids.js';
+import { localpartOfMatrixUser } from '../../bridges/xmppgw/addresses.js';
+import type { MatrixEvent, MatrixTestClient } from '../harness/matrix-client.js';
+import { Stack } from '../harness/stack.js';
+import { XmppPerson } from '../harness/xmpp-person.js';
+
+const NS = {
+  correct: 'urn:xmpp:message-correct:0', reactions: 'urn:xmpp:reactions:0', retract: 'urn:xmpp:message-retract:1', reply: 'urn:xmpp:reply:0',
+  sid: 'urn:xmpp:sid:0', discoInfo: 'http://jabber.org/protocol/disco#info', gateway: 'jabber:iq:gateway', ping: 'urn:xmpp:ping', stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+};
+const FLOOD_LIMIT = 30;
+const relatesTo = (e: MatrixEvent, rel: string) => {
+  const r = e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
+  return r?.rel_type === rel ? r.event_id : undefined;
+};
+const body = (st: Element) => st.getChildText('body');
+const condition = (st: Element) => st.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === NS.stanzas && c.name !== 'text')?.name;
+const errorText = (st: Element) => st.getChild('error')?.getChildText('text', NS.stanzas) ?? '';
+
+describe('XMPP federation gateway: Matrix users reachable from XMPP with no account on either side', { timeout: 300_000 }, () => {
+  let stack: Stack;
+  let alice: MatrixTestClient;
+  let dave: MatrixTestClient;
+  let bob: XmppPerson;
+  let carol: XmppPerson;
+  let erin: XmppPerson;
+  let mgmt: string;
+  let dm: string;
+  let aliceAddr: string;
+  let component: string;
+  const ghost = (remote: string) => `@_xmppgw_${escapeLocalpart(remote)}:${stack.synapse.serverName}`;
+  const log = (t: TestContext, line: string) => t.diagnostic(line);
+
+  /** Say something in the management room and return the bot's answer. */
+  async function command(text: string): Promise<string> {
+    const sent = await alice.sendText(mgmt, text);
+    const own = await alice.waitFor((e) => e.event_id === sent, 'our own message in the timeline');
+    const ev = await alice.waitFor((e) => e.room_id === mgmt && e.sender === stack.botUserId && e.type === 'm.room.message' && alice.events.indexOf(e) > alice.events.indexOf(own), `the answer to ${text}`);
+    return String(ev.content.body);
+  }
+
+  before(async () => {
+    stack = await Stack.start({ xmppGateway: { rate_limits: { per_jid: { stanzas: FLOOD_LIMIT, window_s: 60 } } } });
+    const p = stack.prosody!;
+    component = p.gatewayDomain;
+    for (const name of ['bob', 'carol', 'erin']) p.register(name, `${name}-pw`);
+    alice = await stack.user('alice');
+    dave = await stack.user('dave');
+    aliceAddr = `${localpartOfMatrixUser(alice.userId)}@${component}`;
+    bob = await XmppPerson.connect(p, 'bob', 'bob-pw', { streamManagement: false });
+    carol = await XmppPerson.connect(p, 'carol', 'carol-pw', { streamManagement: false });
+    erin = await XmppPerson.connect(p, 'erin', 'erin-pw', { streamManagement: false });
+  });
+
+  after(async () => {
+    await Promise.all([bob?.stop(), carol?.stop(), erin?.stop()]);
+    await alice?.stop();
+    await dave?.stop();
+    await stack?.stop();
+  });
+
+  it('login xmppgw: an address made from the Matrix ID, no credentials asked', async (t) => {
+    mgmt = await alice.createRoom({ is_direct: true, invite: [stack.botUserId], preset: 'trusted_private_chat' });
+    await alice.waitFor((e) => e.room_id === mgmt && e.state_key === stack.botUserId && e.content.membership === 'join', 'the bot joining');
+    const prompt = await command('login xmppgw');
+    assert.ok(prompt.includes(`Your XMPP address will be ${aliceAddr}`), prompt);
+    assert.match(await command('sometimes'), /answer anyone, ask or never/);
+    await command('login xmppgw');
+    const done = await command('ask');
+    assert.equal(done, `Logged in to xmppgw as ${aliceAddr}. Your chats will appear as rooms when their messages arrive.`);
+    log(t, `alice (Matrix, ${alice.userId}): login xmppgw → "${prompt.split('\n')[0]}" → ask → "${done}"`);
+    let state = '';
+    for (let i = 0; i < 30 && !/: connected/.test(state); i++) {
+      state = await command('logins');
+      if (!/: connected/.test(state)) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.match(state, /xmppgw as .*: connected/);
+  });
+
+  it('the component answers disco (gateway/matrix), the gateway prompt, ping and disco on an address', async (t) => {
+    const info = await bob.iq('get', component, xml('query', { xmlns: NS.discoInfo }));
+    const identity = info.getChild('query', NS.discoInfo)!.getChild('identity')!;
+    assert.deepEqual([identity.attrs.category, identity.attrs.type], ['gateway', 'matrix']);
+    const features = info.getChild('query', NS.discoInfo)!.getChildren('feature').map((f) => f.attrs.var);
+    assert.ok(features.includes(NS.gateway) && features.includes(NS.ping), features.join(' '));
+    const prompt = await bob.iq('get', component, xml('query', { xmlns: NS.gateway }));
+    assert.equal(prompt.getChild('query', NS.gateway)?.getChildText('prompt'), 'Matrix ID');
+    const answered = await bob.iq('set', component, xml('query', { xmlns: NS.gateway }, xml('prompt', {}, alice.userId)));
+    assert.equal(answered.getChild('query', NS.gateway)?.getChildText('jid'), aliceAddr);
+    const refused = await bob.iq('set', component, xml('query', { xmlns: NS.gateway }, xml('prompt', {}, 'not a matrix id')));
+    assert.equal(condition(refused), 'not-acceptable');
+    assert.equal((await bob.iq('get', aliceAddr, xml('ping', { xmlns: NS.ping }))).attrs.type, 'result');
+    const user = await bob.iq('get', aliceAddr, xml('query', { xmlns: NS.discoInfo }));
+    assert.equal(user.getChild('query', NS.discoInfo)?.getChild('identity')?.attrs.category, 'account');
+    log(t, `bob (XMPP): disco ${component} → gateway/matrix; jabber:iq:gateway "${alice.userId}" → ${aliceAddr}; ping → result`);
+  });
+
+  it('an XMPP person writes first: a DM both ways with replies, corrections, reactions and retractions', async (t) => {
+    const first = await bob.say(aliceAddr, 'hi alice, bob here on XMPP, no Matrix account');
+    log(t, `bob (XMPP) → ${aliceAddr}: hi alice, bob here on XMPP, no Matrix account`);
+    dm = await alice.waitForInvite((_r, inviter) => inviter === ghost('bob@xmpp.test'));
+    await alice.join(dm);
+    const firstEv = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'hi alice, bob here on XMPP, no Matrix account', "bob's first message");
+    assert.equal(firstEv.sender, ghost('bob@xmpp.test'));
+    log(t, `  alice (Matrix) is invited to a DM by ${firstEv.sender} and sees: ${firstEv.content.body}`);
+
+    await alice.reply(dm, firstEv.event_id, 'hello bob, no XMPP account here');
+    const got = await bob.waitFor((s) => body(s) === 'hello bob, no XMPP account here', "alice's answer");
+    assert.equal(jidBare(got.attrs.from), aliceAddr);
+    assert.equal(got.getChild('reply', NS.reply)?.attrs.id, first, 'the reply names the message it answers');
+    log(t, `alice (Matrix) → bob, replying: hello bob, no XMPP account here`);
+    log(t, `  bob (XMPP) receives from ${got.attrs.from}: ${body(got)} (reply to ${first})`);
+
+    await bob.say(aliceAddr, 'hi alice, bob here on XMPP (corrected)', { children: [xml('replace', { xmlns: NS.correct, id: first })] });
+    const edit = await alice.waitFor((e) => relatesTo(e, 'm.replace') === firstEv.event_id, "bob's correction");
+    assert.equal((edit.content['m.new_content'] as { body: string }).body, 'hi alice, bob here on XMPP (corrected)');
+    log(t, 'bob (XMPP) corrects his message (XEP-0308) → alice sees an edit');
+
+    const aliceId = got.getChild('origin-id', NS.sid)?.attrs.id ?? got.attrs.id!;
+    await bob.say(aliceAddr, undefined, { children: [xml('reactions', { xmlns: NS.reactions, id: aliceId }, xml('reaction', {}, '🎉'))] });
+    const aliceMsg = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'hello bob, no XMPP account here', "alice's own message");
+    const reaction = await alice.waitFor((e) => e.type === 'm.reaction' && relatesTo(e, 'm.annotation') === aliceMsg.event_id, "bob's reaction");
+    assert.equal((reaction.content['m.relates_to'] as { key: string }).key, '🎉');
+    log(t, "bob (XMPP) reacts 🎉 to alice's message (XEP-0444) → alice sees the reaction from bob's ghost");
+
+    await alice.react(dm, firstEv.event_id, '❤️');
+    const r = await bob.waitFor((s) => s.getChild('reactions', NS.reactions)?.attrs.id === first, "alice's reaction");
+    assert.deepEqual(r.getChild('reactions', NS.reactions)!.getChildren('reaction').map((x) => x.text()), ['❤️']);
+    log(t, 'alice (Matrix) reacts ❤️ → bob receives <reactions> with ❤️');
+
+    const typoEv = await alice.sendText(dm, 'typo hre');
+    const typo = await bob.waitFor((s) => body(s) === 'typo hre', "alice's typo");
+    await alice.edit(dm, typoEv, 'typo here');
+    const correction = await bob.waitFor((s) => s.getChild('replace', NS.correct) !== undefined && body(s) === 'typo here', "alice's correction");
+    assert.equal(correction.getChild('replace', NS.correct)!.attrs.id, typo.attrs.id);
+    log(t, 'alice (Matrix) edits "typo hre" → bob receives a correction "typo here"');
+
+    await alice.redact(dm, typoEv);
+    const retraction = await bob.waitFor((s) => s.getChild('retract', NS.retract) !== undefined, "alice's retraction");
+    assert.equal(retraction.getChild('retract', NS.retract)!.attrs.id, typo.attrs.id);
+    log(t, 'alice (Matrix) deletes it → bob receives a retraction (XEP-0424)');
+
+    // bob names alice's message in a retraction: only a message's own sender may take it back.
+    await bob.say(aliceAddr, undefined, { children: [xml('retract', { xmlns: NS.retract, id: aliceId })] });
+    const own = await bob.say(aliceAddr, 'this one I take back');
+    const ownEv = await alice.waitFor((e) => e.room_id === dm && e.content.body === 'this one I take back', "bob's second message");
+    await bob.say(aliceAddr, undefined, { children: [xml('retract', { xmlns: NS.retract, id: own })] });
+    await alice.waitFor((e) => e.type === 'm.room.redaction' && e.redacts === ownEv.event_id, "bob's retraction of his own message");
+    assert.equal(alice.events.find((e) => e.type === 'm.room.redaction' && e.redacts === aliceMsg.event_id), undefined, "alice's message stays: bob cannot retract it");
+    log(t, "bob retracts alice's message → refused (not his); bob retracts his own → alice sees it deleted");
+  });
+
+  it('a Matrix user writes first: open xmppgw carol@xmpp.test', async (t) => {
+    const answer = await command('open xmppgw carol@xmpp.test');
+    assert.match(answer, /I opened a room for your chat with/);
+    const room = /\((![^)]+)\)\.?$/.exec(answer)![1]!;
+    await alice.join(room);
+    await alice.sendText(room, 'hi carol, alice from Matrix');
+    const got = await carol.waitFor((s) => body(s) === 'hi carol, alice from Matrix', "alice's first message");
+    assert.equal(jidBare(got.attrs.from), aliceAddr);
+    await carol.say(aliceAddr, 'hi alice! carol on XMPP');
+    const back = await alice.waitFor((e) => e.room_id === room && e.content.body === 'hi alice! carol on XMPP', "carol's answer");
+    assert.equal(back.sender, ghost('carol@xmpp.test'));
+    log(t, `alice (Matrix): open xmppgw carol@xmpp.test → "${answer}"`);
+    log(t, `alice → carol: hi carol, alice from Matrix; carol (XMPP) receives from ${got.attrs.from}`);
+    log(t, `carol → alice: hi alice! carol on XMPP; alice sees it from ${back.sender} in the same room`);
+  });
+
+  it('a presence subscription is asked in the management room, and allowed by the Matrix user', async (t) => {
+    // A client that wants subscription answers asks for its roster first (RFC 6121 2.1.5: an "interested resource").
+    await carol.iq('get', undefined, xml('query', { xmlns: 'jabber:iq:roster' }));
+    await carol.send(xml('presence', { to: aliceAddr, type: 'subscribe' }));
+    const asked = await alice.waitFor((e) => e.room_id === mgmt && e.sender === stack.botUserId && String(e.content.body).includes('asks to see when you are online'), 'the contact request');
+    assert.ok(String(asked.content.body).includes('allow xmppgw carol@xmpp.test'), String(asked.content.body));
+    log(t, `carol (XMPP) asks to subscribe to ${aliceAddr} → the bot tells alice: ${String(asked.content.body).split('\n')[0]}`);
+    assert.match(await command('allow xmppgw carol@xmpp.test'), /carol@xmpp\.test may now see when you are online/);
+    await carol.waitFor((s) => s.is('presence') && s.attrs.type === 'subscribed' && jidBare(s.attrs.from) === aliceAddr, 'subscribed');
+    await carol.waitFor((s) => s.is('presence') && s.attrs.type === 'subscribe' && jidBare(s.attrs.from) === aliceAddr, 'the subscription back');
+    log(t, 'alice: allow xmppgw carol@xmpp.test → carol receives subscribed, and a subscription request back (mutual)');
+    // Nobody answered for bob: his request is only asked, never granted by itself.
+    await bob.send(xml('presence', { to: aliceAddr, type: 'subscribe' }));
+    await alice.waitFor((e) => e.room_id === mgmt && String(e.content.body).includes('bob@xmpp.test on xmppgw asks'), "bob's request");
+    assert.equal(bob.stanzas.find((s) => s.is('presence') && s.attrs.type === 'subscribed'), undefined);
+  });
+
+  it('who may reach whom: no opt-in, a blocked stranger, a flood and malformed stanzas get XMPP errors, never silence', async (t) => {
+    // dave never opted in: the same answer as for an address nobody has.
+    const daveAddr = `${localpartOfMatrixUser(dave.userId)}@${component}`;
+    const toDave = await bob.say(daveAddr, 'hello dave?');
+    const bounce = await bob.waitFor((s) => s.is('message') && s.attrs.type === 'error' && s.attrs.id === toDave, 'the error for dave');
+    assert.equal(condition(bounce), 'service-unavailable');
+    log(t, `bob → ${daveAddr} (did not opt in) → error service-unavailable: "${errorText(bounce)}"`);
+
+    assert.match(await command('block xmppgw erin@xmpp.test'), /^Blocked erin@xmpp\.test/);
+    const blockedId = await erin.say(aliceAddr, 'let me in');
+    const blocked = await erin.waitFor((s) => s.is('message') && s.attrs.type === 'error' && s.attrs.id === blockedId, 'the error for erin');
+    assert.equal(condition(blocked), 'service-unavailable');
+    log(t, 'alice: block xmppgw erin@xmpp.test → erin writes → error service-unavailable, nothing reaches alice');
+
+    // A flood of pings from erin: the first FLOOD_LIMIT pass (per window), every other one is answered resource-constraint.
+    const answers = await Promise.all(Array.from({ length: FLOOD_LIMIT + 10 }, () => erin.iq('get', component, xml('ping', { xmlns: NS.ping }))));
+    const limited = answers.filter((a) => condition(a) === 'resource-constraint');
+    assert.ok(limited.length >= 10, `${limited.length} answered resource-constraint`);
+    assert.equal(limited.length + answers.filter((a) => a.attrs.type === 'result').length, answers.length, 'every ping answered, one way or the other');
+    log(t, `erin sends ${answers.length} pings at once → ${answers.length - limited.length} results, ${limited.length} errors resource-constraint ("${errorText(limited[0]!)}")`);
+
+    // Malformed or pointless: an iq with no payload, a message to the component itself.
+    const empty = await bob.iq('get', component, xml('x', { xmlns: 'urn:example:nothing' }));
+    assert.equal(condition(empty), 'service-unavailable');
+    const toComponent = await bob.say(component, 'anyone there?');
+    const hint = await bob.waitFor((s) => s.is('message') && s.attrs.type === 'error' && s.attrs.id === toComponent, 'the answer from the component');
+    assert.match(errorText(hint), /Write to a Matrix user's address/);
+    log(t, `bob → ${component}: "anyone there?" → error: "${errorText(hint)}"`);
+
+    // Still working for everyone else.
+    await bob.say(aliceAddr, 'still here after all that');
+    await alice.waitFor((e) => e.room_id === dm && e.content.body === 'still here after all that', "bob's message after the abuse");
+    assert.equal(alice.events.find((e) => e.sender === ghost('erin@xmpp.test')), undefined, 'nothing from erin reached alice');
+  });
+
+  it('Prosody restarts: the component link comes back by itself and messages flow again', async (t) => {
+    await Promise.all([bob.stop(), carol.stop(), erin.stop()]);
+    await stack.prosody!.stop();
+    await stack.prosody!.start();
+    bob = await XmppPerson.connect(stack.prosody!, 'bob', 'bob-pw', { streamManagement: false });
+    carol = await XmppPerson.connect(stack.prosody!, 'carol', 'carol-pw', { streamManagement: false });
+    erin = await XmppPerson.connect(stack.prosody!, 'erin', 'erin-pw', { streamManagement: false });
+    // The link reconnects with backoff: until then Prosody answers for the component itself.
+    let delivered = false;
+    for (let i = 0; i < 40 && !delivered; i++) {
+      const id = await bob.say(aliceAddr, `after the restart ${i}`);
+      const answer = await Promise.race([
+        alice.waitFor((e) => e.room_id === dm && e.content.body === `after the restart ${i}`, 'the message', 1_500).then(() => 'delivered'),
+        bob.waitFor((s) => s.attrs.id === id && s.attrs.type === 'error', 'an error', 1_500).then(() => 'error'),
+      ]).catch(() => 'nothing');
+      delivered = answer === 'delivered';
+      if (!delivered) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(delivered, 'a message got through after Prosody restarted');
+    await alice.sendText(dm, 'and back to you');
+    const got = await bob.waitFor((s) => body(s) === 'and back to you', "alice's message after the restart");
+    assert.equal(jidBare(got.attrs.from), aliceAddr);
+    log(t, 'Prosody restarted → the component reconnected; bob → alice and alice → bob both arrive');
+  });
+});
+
+function jidBare(address: string | undefined): string {
+  return (address ?? '').split('/')[0]!;
+}

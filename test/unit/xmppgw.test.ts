@@ -1,0 +1,128 @@
+/** The XMPP federation gateway's pure parts: addresses, config, the gate, a person's contacts, the iqs it answers. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import xml from '@xmpp/xml';
+import { escapeLocal, localpartOfMatrixUser, matrixUserOfLocalpart, unescapeLocal } from '../../bridges/xmppgw/addresses.js';
+import { parseGatewayConfig } from '../../bridges/xmppgw/config.js';
+import { Contacts } from '../../bridges/xmppgw/contacts.js';
+import { Gate } from '../../bridges/xmppgw/gate.js';
+import { serviceIq } from '../../bridges/xmppgw/service.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+const base = { component: 'matrix.example.org', server: '127.0.0.1:5347', secret: 'a-long-secret' };
+
+describe('gateway addresses (XEP-0106)', () => {
+  it('maps Matrix IDs to addresses and back', () => {
+    assert.equal(localpartOfMatrixUser('@alice:example.org'), 'alice\\40example.org');
+    assert.equal(localpartOfMatrixUser('@a/b:example.org:8448'), 'a\\2fb\\40example.org\\3a8448');
+    assert.equal(matrixUserOfLocalpart('alice\\40example.org'), '@alice:example.org');
+    assert.equal(matrixUserOfLocalpart('a\\2fb\\40example.org\\3a8448'), '@a/b:example.org:8448');
+    // An old-style localpart with an @ in it: split at the last one.
+    assert.equal(matrixUserOfLocalpart(localpartOfMatrixUser('@we@ird:example.org')), '@we@ird:example.org');
+  });
+
+  it('refuses what would not be one address per user', () => {
+    assert.throws(() => localpartOfMatrixUser('@Alice:example.org'), /upper-case/);
+    assert.throws(() => localpartOfMatrixUser('alice:example.org'), /not a Matrix user ID/);
+    assert.throws(() => localpartOfMatrixUser(`@${'a'.repeat(1100)}:example.org`), /too long/);
+    assert.equal(matrixUserOfLocalpart('bob'), undefined, 'no @: not a Matrix user');
+    assert.equal(matrixUserOfLocalpart('alice@example.org'), undefined, 'unescaped: not the canonical spelling');
+  });
+
+  it('escapes reversibly, a lone backslash included (generated)', () => {
+    fc.assert(fc.property(fc.string({ unit: 'grapheme-ascii', maxLength: 60 }), (s) => {
+      assert.equal(unescapeLocal(escapeLocal(s)), s);
+      assert.doesNotMatch(escapeLocal(s), /[ "&'/:<>@]/);
+    }), { numRuns: RUNS });
+    assert.equal(escapeLocal('a\\b'), 'a\\b');
+    assert.equal(escapeLocal('a\\40b'), 'a\\5c40b');
+  });
+
+  it('round-trips every valid Matrix ID (generated)', () => {
+    const local = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789._=-/+@"&\'<>\\'.split('')), minLength: 1, maxLength: 40 });
+    const server = fc.constantFrom('example.org', 'matrix.example.org:8448', '127.0.0.1:8008', '[::1]:8448');
+    fc.assert(fc.property(local, server, (l, s) => {
+      const id = `@${l}:${s}`;
+      assert.equal(matrixUserOfLocalpart(localpartOfMatrixUser(id)), id);
+    }), { numRuns: RUNS });
+  });
+});
+
+describe('gateway config', () => {
+  it('has safe defaults and names a bad key', () => {
+    const c = parseGatewayConfig(base);
+    assert.equal(c.allowServers, '*');
+    assert.equal(c.subscriptions, 'ask');
+    assert.deepEqual(c.rateLimits, { perJid: { stanzas: 20, windowS: 10 }, perServer: { stanzas: 200, windowS: 10 } });
+    assert.throws(() => parseGatewayConfig({ ...base, nope: 1 }), /unknown key\(s\) nope/);
+    assert.throws(() => parseGatewayConfig({ ...base, secret: 'short' }), /^Error: secret:/);
+    assert.throws(() => parseGatewayConfig({ ...base, server: 'localhost' }), /^Error: server:/);
+    assert.throws(() => parseGatewayConfig({ ...base, subscriptions: 'maybe' }), /^Error: subscriptions:/);
+    assert.throws(() => parseGatewayConfig({ ...base, block_jids: ['not a jid'] }), /block_jids\[0\]/);
+    assert.throws(() => parseGatewayConfig({ ...base, rate_limits: { per_jid: { stanzas: 0 } } }), /rate_limits\.per_jid\.stanzas/);
+  });
+});
+
+describe('gateway gate', () => {
+  it('applies blocks and the allow list before anything else', () => {
+    const gate = new Gate(parseGatewayConfig({ ...base, allow_servers: ['good.example'], block_jids: ['troll@good.example'] }));
+    assert.equal(gate.policy('friend@good.example', 'good.example'), undefined);
+    assert.equal(gate.policy('troll@good.example', 'good.example')?.condition, 'forbidden');
+    assert.equal(gate.policy('someone@other.example', 'other.example')?.condition, 'forbidden');
+  });
+
+  it('limits per address and per server, and says how long to wait', async () => {
+    const gate = new Gate(parseGatewayConfig({ ...base, rate_limits: { per_jid: { stanzas: 2 }, per_server: { stanzas: 3 } } }));
+    assert.equal(await gate.rate('a@s.example', 's.example'), undefined);
+    assert.equal(await gate.rate('a@s.example', 's.example'), undefined);
+    const third = await gate.rate('a@s.example', 's.example');
+    assert.equal(third?.condition, 'resource-constraint');
+    assert.equal(third?.type, 'wait');
+    assert.match(third!.text, /from you/);
+    assert.equal(await gate.rate('b@s.example', 's.example'), undefined);
+    assert.match((await gate.rate('c@s.example', 's.example'))!.text, /from s\.example/);
+  });
+});
+
+describe("a person's contacts", () => {
+  it('asks once, accepts or refuses by policy, and a block ends a subscription', () => {
+    const c = new Contacts({}, 'ask');
+    assert.equal(c.request('bob@x.example'), 'ask');
+    assert.equal(c.request('bob@x.example'), 'already-asked');
+    c.allow('bob@x.example');
+    assert.equal(c.request('bob@x.example'), 'accept');
+    assert.equal(new Contacts({ subscriptions: 'never' }, 'anyone').request('bob@x.example'), 'refuse');
+    assert.equal(new Contacts({}, 'anyone').request('bob@x.example'), 'accept');
+    assert.equal(c.setBlocked('X.example', true), 'x.example');
+    assert.ok(c.blocks('bob@x.example'));
+    assert.equal(c.isSubscriber('bob@x.example'), false);
+    c.setBlocked('x.example', false);
+    assert.equal(c.blocks('bob@x.example'), false);
+    assert.throws(() => c.setBlocked('not a server!', true), /neither an address/);
+    assert.deepEqual(new Contacts(c.data(), 'ask').data(), c.data());
+  });
+});
+
+describe('iqs the component answers', () => {
+  const info = { domain: 'matrix.example.org' };
+  const iq = (type: string, payload: ReturnType<typeof xml>) => xml('iq', { type, from: 'bob@x.example/phone', to: 'matrix.example.org', id: 'q1' }, payload);
+
+  it('disco shows the gateway/matrix identity; the prompt turns a Matrix ID into an address', () => {
+    const disco = serviceIq(iq('get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })), info);
+    assert.equal(disco.attrs.type, 'result');
+    assert.equal(disco.attrs.to, 'bob@x.example/phone');
+    assert.equal(disco.getChild('query')?.getChild('identity')?.attrs.type, 'matrix');
+    const prompt = serviceIq(iq('set', xml('query', { xmlns: 'jabber:iq:gateway' }, xml('prompt', {}, '@alice:example.org'))), info);
+    assert.equal(prompt.getChild('query')?.getChildText('jid'), 'alice\\40example.org@matrix.example.org');
+    const bad = serviceIq(iq('set', xml('query', { xmlns: 'jabber:iq:gateway' }, xml('prompt', {}, 'nonsense'))), info);
+    assert.equal(bad.attrs.type, 'error');
+    assert.ok(bad.getChild('error')?.getChild('not-acceptable'));
+  });
+
+  it('answers what it does not know with service-unavailable', () => {
+    const answer = serviceIq(iq('get', xml('query', { xmlns: 'urn:example:unknown' })), info);
+    assert.equal(answer.attrs.type, 'error');
+    assert.ok(answer.getChild('error')?.getChild('service-unavailable'));
+  });
+});
