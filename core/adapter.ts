@@ -47,6 +47,12 @@ export interface Capabilities {
   media: Partial<Record<AttachmentKind, { maxBytes: number }>>;
   /** Whether the bridge may rename a remote chat or change its topic. */
   chatInfo: { name: boolean; topic: boolean };
+  /**
+   * A gateway's own rooms show every Matrix member as themselves (an occupant of a MUC it
+   * hosts): the relay login carries everyone's messages there, each with `relayedFor`,
+   * and no name template is put in front of the text.
+   */
+  speaksAs?: boolean;
 }
 
 /** How a login's connection is doing; reported through `EventSink.state`. */
@@ -110,7 +116,25 @@ export interface EventSink {
    * with the link, or undefined when the bridge serves no links. Does I/O.
    */
   publishText?(text: string, name: string): Promise<string | undefined>;
+  /**
+   * For gateways, which offer the bridge's own Matrix rooms to their network (an XMPP MUC
+   * service): the room with address `alias` (`#room:server`), linked as `chat` (the
+   * adapter's id for it) when it may be offered, which is when its join rule is public.
+   * Only a relay login may host. Does I/O.
+   */
+  hostedChat?(alias: string, chat: RemoteChatId): Promise<HostedChat>;
   log: Logger;
+}
+
+/** A Matrix room as a gateway shows it (`EventSink.hostedChat`), or why it cannot. */
+export type HostedChat =
+  | { ok: true; name?: string; topic?: string; members: HostedMember[] }
+  | { ok: false; reason: 'not-found' | 'forbidden'; text: string };
+
+/** A member of a hosted room: `id` is their Matrix ID (opaque, stable), `name` their display name there. */
+export interface HostedMember {
+  id: string;
+  name: string;
 }
 
 /**

@@ -10,6 +10,7 @@ import { matrixUserId, type LoginId } from '../ids.js';
 import { Limiter } from '../limiter.js';
 import { LoginNotices } from './login-notices.js';
 import { LoginRefused } from './logins.js';
+import { hostedChat } from '../portal/hosted.js';
 import type { LiveLogin, Network } from './sessions.js';
 import type { LoginRow } from '../store/store.js';
 
@@ -78,6 +79,7 @@ export class LoginLifecycle {
         const mxc = await this.ctx.matrix.uploadMedia(new TextEncoder().encode(text), 'text/plain; charset=utf-8', name);
         return links.link(mxc, name);
       },
+      hostedChat: (alias, chat) => hostedChat(this.ctx, live, alias, chat),
       log,
     };
     live.session = network.adapter.createSession(

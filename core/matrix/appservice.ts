@@ -348,6 +348,21 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
   }
 
+  async resolveAlias(alias: string): Promise<MatrixRoomId | undefined> {
+    try {
+      const res = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/directory/room/${enc(alias)}`))) as { room_id?: string };
+      return res.room_id ? matrixRoomId(res.room_id) : undefined;
+    } catch (err) {
+      if (err instanceof MatrixRequestError && (err.status === 404 || err.status === 400)) return undefined;
+      throw err;
+    }
+  }
+
+  async joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]> {
+    const res = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`))) as { joined?: Record<string, { display_name?: unknown }> };
+    return Object.entries(res.joined ?? {}).map(([userId, m]) => ({ userId: userId as MatrixUserId, ...(typeof m.display_name === 'string' && m.display_name && { displayName: m.display_name }) }));
+  }
+
   async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number> {
     // `format=event` gives the whole create event: in v12 rooms its sender is a creator.
     const create = (await call(() =>

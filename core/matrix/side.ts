@@ -80,4 +80,8 @@ export interface MatrixSide {
   eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, reader: MatrixUserId): Promise<Record<string, unknown>[]>;
   /** Power level of `userId` in a room (for permission checks). */
   powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number>;
+  /** The room an alias (`#room:server`) names, or undefined when it names none (404). */
+  resolveAlias(alias: string): Promise<MatrixRoomId | undefined>;
+  /** A room's joined members with their display names, as the bot (a member) sees them. */
+  joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]>;
 }

@@ -133,4 +133,10 @@ export class RecordingMatrix implements MatrixSide {
   }
   async roomState(roomId: MatrixRoomId, type: string, stateKey: string) { this.check(); return this.roomStates.get(`${roomId}|${type}|${stateKey}`); }
   async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId) { this.check(); return this.powers.get(`${roomId}|${userId}`) ?? 0; }
+  /** Aliases the fake homeserver knows; tests set them. */
+  readonly aliases = new Map<string, MatrixRoomId>();
+  async resolveAlias(alias: string) { this.check(); return this.aliases.get(alias); }
+  /** Joined members per room (with display names); tests set them. */
+  readonly roomMembers = new Map<string, { userId: MatrixUserId; displayName?: string }[]>();
+  async joinedMembers(roomId: MatrixRoomId) { this.check(); return this.roomMembers.get(roomId) ?? []; }
 }

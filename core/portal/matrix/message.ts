@@ -31,7 +31,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
   }
   const caps = capabilitiesOf(route.live, Boolean(route.relayedFor));
   const template = route.live.network.section.relay_template;
-  const relay = (c: MessageContent) => (route.relayedFor ? applyRelayTemplate(c, template, route.relayedFor) : c);
+  const relay = (c: MessageContent) => (route.relayedFor && !caps.speaksAs ? applyRelayTemplate(c, template, route.relayedFor) : c);
   const base = { chat: portal.chatId, ...(route.relayedFor && { relayedFor: route.relayedFor }) };
 
   if (parsed.replaces) {

@@ -39,6 +39,13 @@ export function routeFor(ctx: BridgeContext, portal: PortalRow, ev: MatrixClient
     const origin = originPortal(ctx.store.portalsByRoom(roomId), ev.content);
     return { ok: true, live: relay, relayedFor: { displayName: relayedGhostName(displayName, ghost.network, origin), matrixId: sender } };
   }
+  if (ctx.sessions.capabilities(portal.network)?.speaksAs) {
+    // A gateway's own room: everyone speaks as themselves through its relay, login or not.
+    const relay = ctx.sessions.relay(portal.network);
+    if (!relay) return { ok: false, reason: `${portal.network} hosts no rooms here` };
+    if (permissionOf(ctx.config, sender) === 'none') return { ok: false, reason: 'you are not allowed to use this bridge' };
+    return { ok: true, live: relay, relayedFor: { displayName, matrixId: sender } };
+  }
   const own = ctx.sessions.ownedBy(portal.network, sender);
   if (own) return { ok: true, live: own };
   const level = permissionOf(ctx.config, sender);

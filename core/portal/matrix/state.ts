@@ -26,7 +26,7 @@ export async function matrixRoomInfo(ctx: BridgeContext, portal: PortalRow, ev: 
     return ignored(r ? r.reason : `${portal.network} chats cannot change this`);
   }
   const outcome = await sendOutbound(ctx, portal, { eventId: ev.event_id as MatrixEventId, sender, attempt }, r.live, [
-    { chat: portal.chatId, type: 'chat-info', ...(isName ? { name: value } : { topic: value }) },
+    { chat: portal.chatId, type: 'chat-info', ...(isName ? { name: value } : { topic: value }), ...(r.relayedFor && { relayedFor: r.relayedFor }) },
   ]);
   // Only now: a crash before the send must replay it, not take it for our own echo.
   remember();

@@ -1,0 +1,49 @@
+/**
+ * A Matrix room offered on a gateway's network (an XMPP MUC on the gateway's component):
+ * found by its alias when someone there first asks for it, and linked to the gateway's
+ * chat id as a portal, so everything after goes through the usual portal queues. Only
+ * public rooms are offered: anyone could join them on Matrix anyway, so a gateway adds
+ * no one who could not already read along. The members shown are the room's Matrix
+ * people (and other networks' ghosts), never the gateway's own ghosts.
+ */
+import type { HostedChat } from '../adapter.js';
+import type { BridgeContext } from '../context.js';
+import { portalKeyString, type RemoteChatId } from '../ids.js';
+import { identifierProblem } from '../safety.js';
+import type { LiveLogin } from '../accounts/sessions.js';
+import { MatrixRequestError } from '../matrix/side.js';
+
+const ALIAS = /^#[^:\s]+:[A-Za-z0-9.\-[\]:]+$/;
+
+export async function hostedChat(ctx: BridgeContext, live: LiveLogin, alias: string, chat: RemoteChatId): Promise<HostedChat> {
+  const network = live.login.network;
+  if (live.login.kind !== 'relay') return { ok: false, reason: 'forbidden', text: 'only the network relay hosts rooms' };
+  if (alias.length > 255 || identifierProblem(alias) || !ALIAS.test(alias)) return { ok: false, reason: 'not-found', text: 'that is not the address of a Matrix room' };
+  const roomId = await ctx.matrix.resolveAlias(alias);
+  if (!roomId) return { ok: false, reason: 'not-found', text: `no Matrix room has the address ${alias}` };
+  const bot = ctx.naming.botUserId;
+  try {
+    await ctx.matrix.join(roomId, bot);
+  } catch (err) {
+    if (err instanceof MatrixRequestError) return { ok: false, reason: 'forbidden', text: `${alias} is not a public room` };
+    throw err;
+  }
+  const rules = await ctx.matrix.roomState(roomId, 'm.room.join_rules', '');
+  if (rules?.join_rule !== 'public') return { ok: false, reason: 'forbidden', text: `${alias} is not a public room` };
+
+  const portalKey = portalKeyString({ network, chat });
+  const name = (await ctx.matrix.roomState(roomId, 'm.room.name', '').catch(() => undefined))?.name;
+  const topic = (await ctx.matrix.roomState(roomId, 'm.room.topic', '').catch(() => undefined))?.topic;
+  const portal = ctx.store.getPortal(portalKey);
+  if (portal?.roomId !== roomId) {
+    // New, or the alias now names another room (its admins moved it): the address follows the alias.
+    const row = portal ?? ctx.store.upsertPortal({ portalKey, network, chatId: chat, kind: 'group' });
+    ctx.store.updatePortal(portalKey, { roomId, direction: 'both', ...(typeof name === 'string' && { name }) });
+    await ctx.rooms.markBridged(roomId, row, live.network.adapter.displayName, typeof name === 'string' ? name : undefined).catch(() => undefined);
+    ctx.log.info({ portal: portalKey, roomId, alias }, 'hosted room linked');
+  }
+  const joined = (await ctx.matrix.joinedMembers(roomId)).filter((m) => m.userId !== bot && ctx.naming.parseGhost(m.userId)?.network !== network);
+  for (const m of joined) ctx.rooms.rememberName(roomId, m.userId, m.displayName);
+  const members = joined.map((m) => ({ id: m.userId, name: ctx.rooms.displayName(roomId, m.userId) }));
+  return { ok: true, ...(typeof name === 'string' && { name }), ...(typeof topic === 'string' && { topic }), members };
+}
