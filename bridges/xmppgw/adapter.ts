@@ -7,18 +7,21 @@
  * the XMPP adapter's own (bridges/xmpp/stanzas.ts).
  */
 import type { AdapterSession, Capabilities, ConfiguredLogin, EventSink, LoginFlow, LoginInfo, LoginOwner, Logger, NetworkAdapter } from '../../core/adapter.js';
-import { networkId, remoteChatId, remoteUserId, type NetworkId, type RemoteChatId } from '../../core/ids.js';
+import { loginId, networkId, remoteChatId, remoteUserId, type NetworkId, type RemoteChatId } from '../../core/ids.js';
 import { xmppCapabilities } from '../xmpp/adapter.js';
 import { parseBareJid } from '../xmpp/config.js';
 import { localpartOfMatrixUser } from './addresses.js';
 import { parseGatewayConfig, type GatewayConfig } from './config.js';
+import { RoomsSession } from './muc/host.js';
 import { Router } from './router.js';
 import { GatewaySession, type GatewayLoginData } from './session.js';
 
 export const gatewayCapabilities: Capabilities = {
   ...xmppCapabilities,
-  // Direct chats only so far: nothing to rename.
-  chatInfo: { name: false, topic: false },
+  // A hosted room's subject is its topic; its name is the Matrix room's own.
+  chatInfo: { name: false, topic: true },
+  // In hosted rooms every Matrix member is an occupant of their own.
+  speaksAs: true,
 };
 
 const CHOICES = ['anyone', 'ask', 'never'] as const;
@@ -38,21 +41,24 @@ export class GatewayAdapter implements NetworkAdapter<GatewayConfig> {
     return parseGatewayConfig(raw);
   }
 
-  configuredLogins(): ConfiguredLogin[] {
-    return [];
+  /** The rooms component is served by the network's relay login, when it is configured. */
+  configuredLogins(config: GatewayConfig): ConfiguredLogin[] {
+    if (!config.muc) return [];
+    return [{ id: loginId(`${this.network}:relay`), network: this.network, kind: 'relay', remoteUser: remoteUserId(config.muc.component), data: {} }];
   }
 
   /** Connect the component; a refused secret fails start-up, a server not up yet is retried. */
   async start(config: GatewayConfig, log: Logger): Promise<void> {
-    await this.routerFor(config, log).link.start();
+    await this.routerFor(config, log).start();
   }
 
   async stop(): Promise<void> {
-    await this.router?.link.stop();
+    await this.router?.stop();
   }
 
   createSession(login: LoginInfo, config: GatewayConfig, sink: EventSink): AdapterSession {
-    return new GatewaySession(login, config, sink, this.routerFor(config, sink.log));
+    const router = this.routerFor(config, sink.log);
+    return login.kind === 'relay' ? new RoomsSession(login, config, sink, router) : new GatewaySession(login, config, sink, router);
   }
 
   parseChatId(input: string): RemoteChatId {

@@ -10,6 +10,8 @@ export interface RateLimit {
 export interface GatewayConfig {
   /** The component's address, as the XMPP server's `Component` section names it. */
   component: string;
+  /** The second component, hosting public Matrix rooms as MUCs; none when absent. Same server and, by default, secret. */
+  muc?: { component: string; secret: string };
   /** Where the XMPP server listens for components (XEP-0114), `host:port`. */
   host: string;
   port: number;
@@ -31,7 +33,7 @@ export interface GatewayConfig {
 
 export type SubscriptionPolicy = 'anyone' | 'ask' | 'never';
 
-const KEYS = ['component', 'server', 'secret', 'allow_servers', 'block_servers', 'block_jids', 'rate_limits', 'subscriptions', 'reconnect_max_s', 'allow_private_media'];
+const KEYS = ['component', 'server', 'secret', 'allow_servers', 'block_servers', 'block_jids', 'rate_limits', 'subscriptions', 'reconnect_max_s', 'allow_private_media', 'muc'];
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$/;
 
 export function parseGatewayConfig(raw: unknown): GatewayConfig {
@@ -52,8 +54,19 @@ export function parseGatewayConfig(raw: unknown): GatewayConfig {
   const reconnect = o.reconnect_max_s ?? 60;
   if (typeof reconnect !== 'number' || !Number.isInteger(reconnect) || reconnect < 1) throw new Error('reconnect_max_s: must be a whole number of seconds, at least 1');
   if (o.allow_private_media !== undefined && typeof o.allow_private_media !== 'boolean') throw new Error('allow_private_media: must be true or false');
+  let muc: GatewayConfig['muc'];
+  if (o.muc !== undefined) {
+    const m = (o.muc ?? {}) as Record<string, unknown>;
+    const extra = Object.keys(m).filter((k) => k !== 'component' && k !== 'secret');
+    if (extra.length) throw new Error(`muc: unknown key(s) ${extra.join(', ')} (muc takes component, secret)`);
+    const secret = m.secret ?? o.secret;
+    if (typeof secret !== 'string' || secret.length < 8) throw new Error('muc.secret: must be the MUC component\'s secret (at least 8 characters); leave it out to use secret');
+    muc = { component: domain(m.component, 'muc.component'), secret };
+    if (muc.component === component) throw new Error('muc.component: must differ from component (e.g. muc.' + component + ')');
+  }
   return {
     component,
+    ...(muc && { muc }),
     allowPrivateMedia: o.allow_private_media === true,
     host,
     port,

@@ -13,14 +13,14 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Element } from '@xmpp/xml';
 import { xml } from '@xmpp/client';
 import { escapeLocalpart } from '../../core/ids.js';
-import { localpartOfMatrixUser } from '../../bridges/xmppgw/addresses.js';
+import { localpartOfAlias, localpartOfMatrixUser } from '../../bridges/xmppgw/addresses.js';
 import type { MatrixEvent, MatrixTestClient } from '../harness/matrix-client.js';
 import { Stack } from '../harness/stack.js';
 import { XmppPerson } from '../harness/xmpp-person.js';
 
 const NS = {
   correct: 'urn:xmpp:message-correct:0', reactions: 'urn:xmpp:reactions:0', retract: 'urn:xmpp:message-retract:1', reply: 'urn:xmpp:reply:0',
-  sid: 'urn:xmpp:sid:0', discoInfo: 'http://jabber.org/protocol/disco#info', gateway: 'jabber:iq:gateway', ping: 'urn:xmpp:ping', stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+  sid: 'urn:xmpp:sid:0', muc: 'http://jabber.org/protocol/muc', mucUser: 'http://jabber.org/protocol/muc#user', discoInfo: 'http://jabber.org/protocol/disco#info', gateway: 'jabber:iq:gateway', ping: 'urn:xmpp:ping', stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 };
 const FLOOD_LIMIT = 30;
 const relatesTo = (e: MatrixEvent, rel: string) => {
@@ -29,6 +29,7 @@ const relatesTo = (e: MatrixEvent, rel: string) => {
 };
 const body = (st: Element) => st.getChildText('body');
 const condition = (st: Element) => st.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === NS.stanzas && c.name !== 'text')?.name;
+const hasStatus = (st: Element, code: string) => st.getChild('x', NS.mucUser)?.getChildren('status').some((c) => c.attrs.code === code) ?? false;
 const errorText = (st: Element) => st.getChild('error')?.getChildText('text', NS.stanzas) ?? '';
 
 describe('XMPP federation gateway: Matrix users reachable from XMPP with no account on either side', { timeout: 300_000 }, () => {
@@ -38,6 +39,8 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
   let bob: XmppPerson;
   let carol: XmppPerson;
   let erin: XmppPerson;
+  /** Never rate-limited: the room refusals. */
+  let frank: XmppPerson;
   let mgmt: string;
   let dm: string;
   let aliceAddr: string;
@@ -57,17 +60,18 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     stack = await Stack.start({ xmppGateway: { rate_limits: { per_jid: { stanzas: FLOOD_LIMIT, window_s: 60 } } } });
     const p = stack.prosody!;
     component = p.gatewayDomain;
-    for (const name of ['bob', 'carol', 'erin']) p.register(name, `${name}-pw`);
+    for (const name of ['bob', 'carol', 'erin', 'frank']) p.register(name, `${name}-pw`);
     alice = await stack.user('alice');
     dave = await stack.user('dave');
     aliceAddr = `${localpartOfMatrixUser(alice.userId)}@${component}`;
     bob = await XmppPerson.connect(p, 'bob', 'bob-pw', { streamManagement: false });
     carol = await XmppPerson.connect(p, 'carol', 'carol-pw', { streamManagement: false });
     erin = await XmppPerson.connect(p, 'erin', 'erin-pw', { streamManagement: false });
+    frank = await XmppPerson.connect(p, 'frank', 'frank-pw', { streamManagement: false });
   });
 
   after(async () => {
-    await Promise.all([bob?.stop(), carol?.stop(), erin?.stop()]);
+    await Promise.all([bob?.stop(), carol?.stop(), erin?.stop(), frank?.stop()]);
     await alice?.stop();
     await dave?.stop();
     await stack?.stop();
@@ -232,13 +236,95 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     assert.equal(alice.events.find((e) => e.sender === ghost('erin@xmpp.test')), undefined, 'nothing from erin reached alice');
   });
 
+  it('a public Matrix room as a MUC: two XMPP people and two Matrix users talk, with every message feature', async (t) => {
+    const server = stack.synapse.serverName;
+    const lounge = await dave.createRoom({ room_alias_name: 'lounge', preset: 'public_chat', name: 'Lounge', topic: 'Talk about anything' });
+    await alice.join(lounge);
+    const muc = `${localpartOfAlias(`#lounge:${server}`)}@${stack.prosody!.gatewayMucDomain}`;
+    log(t, `#lounge:${server} (made by dave on Matrix) is ${muc} on XMPP`);
+
+    await bob.send(xml('presence', { to: `${muc}/bob` }, xml('x', { xmlns: NS.muc })));
+    const self = await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/bob` && hasStatus(s, '110'), "bob's self-presence");
+    assert.ok(hasStatus(self, '100'), 'the room says it is non-anonymous');
+    const subject = await bob.waitFor((s) => s.is('message') && s.attrs.from === muc && s.getChildText('subject') !== null, 'the subject');
+    assert.equal(subject.getChildText('subject'), 'Talk about anything');
+    const occupants = bob.stanzas.filter((s) => s.is('presence') && s.attrs.from?.startsWith(`${muc}/`) && s.attrs.from !== `${muc}/bob`).map((s) => s.attrs.from!.slice(muc.length + 1));
+    assert.deepEqual(occupants.sort(), ['alice', 'dave']);
+    const daveItem = bob.stanzas.find((s) => s.attrs.from === `${muc}/dave`)!.getChild('x', NS.mucUser)!.getChild('item')!;
+    assert.equal(daveItem.attrs.jid, `${localpartOfMatrixUser(dave.userId)}@${component}`);
+    log(t, `bob (XMPP) joins ${muc}/bob → occupants ${occupants.join(', ')} (dave's real JID ${daveItem.attrs.jid}), subject "${subject.getChildText('subject')}"`);
+    await dave.waitFor((e) => e.room_id === lounge && e.type === 'm.room.member' && e.state_key === ghost('bob@xmpp.test') && e.content.membership === 'join', "bob's ghost joining");
+
+    await carol.send(xml('presence', { to: `${muc}/carol` }, xml('x', { xmlns: NS.muc })));
+    await carol.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/carol` && hasStatus(s, '110'), "carol's self-presence");
+    await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/carol`, "carol's presence reaching bob");
+
+    const fromBob = await bob.say(muc, 'hello room, bob from XMPP', { type: 'groupchat' });
+    const atCarol = await carol.waitFor((s) => body(s) === 'hello room, bob from XMPP' && s.attrs.from === `${muc}/bob`, "bob's message at carol");
+    const bobStanzaId = atCarol.getChildren('stanza-id', NS.sid).find((x) => x.attrs.by === muc)!.attrs.id!;
+    await bob.waitFor((s) => body(s) === 'hello room, bob from XMPP' && s.attrs.from === `${muc}/bob`, 'the reflection to bob');
+    const bobEv = await dave.waitFor((e) => e.room_id === lounge && e.content.body === 'hello room, bob from XMPP', "bob's message on Matrix");
+    assert.equal(bobEv.sender, ghost('bob@xmpp.test'));
+    log(t, `bob (XMPP) → room: hello room, bob from XMPP → carol (XMPP) sees it from ${atCarol.attrs.from}; dave (Matrix) from ${bobEv.sender}`);
+
+    await dave.reply(lounge, bobEv.event_id, 'hi bob and carol, dave on Matrix');
+    const daveMsg = await carol.waitFor((s) => body(s) === 'hi bob and carol, dave on Matrix', "dave's message at carol");
+    assert.equal(daveMsg.attrs.from, `${muc}/dave`);
+    assert.equal(daveMsg.getChild('reply', NS.reply)?.attrs.id, bobStanzaId, "the reply names bob's message by the room's stanza id");
+    await bob.waitFor((s) => body(s) === 'hi bob and carol, dave on Matrix' && s.attrs.from === `${muc}/dave`, "dave's message at bob");
+    await alice.sendText(lounge, 'alice here too');
+    const aliceMsg = await bob.waitFor((s) => body(s) === 'alice here too', "alice's message at bob");
+    assert.equal(aliceMsg.attrs.from, `${muc}/alice`);
+    log(t, `dave (Matrix) replies → bob and carol see "${body(daveMsg)}" from ${daveMsg.attrs.from}; alice (Matrix) → from ${aliceMsg.attrs.from}`);
+
+    await bob.say(muc, 'hello room, bob from XMPP (edited)', { type: 'groupchat', children: [xml('replace', { xmlns: NS.correct, id: fromBob })] });
+    const edit = await dave.waitFor((e) => relatesTo(e, 'm.replace') === bobEv.event_id, "bob's correction on Matrix");
+    assert.equal((edit.content['m.new_content'] as { body: string }).body, 'hello room, bob from XMPP (edited)');
+    const daveStanzaId = daveMsg.getChildren('stanza-id', NS.sid).find((x) => x.attrs.by === muc)!.attrs.id!;
+    await carol.say(muc, undefined, { type: 'groupchat', children: [xml('reactions', { xmlns: NS.reactions, id: daveStanzaId }, xml('reaction', {}, '👍'))] });
+    const daveEv = await dave.waitFor((e) => e.room_id === lounge && e.content.body === 'hi bob and carol, dave on Matrix', "dave's own message");
+    const like = await dave.waitFor((e) => e.type === 'm.reaction' && relatesTo(e, 'm.annotation') === daveEv.event_id, "carol's reaction");
+    assert.equal(like.sender, ghost('carol@xmpp.test'));
+    log(t, 'bob corrects (XEP-0308) → Matrix edit; carol reacts 👍 to dave (XEP-0444, by stanza id) → Matrix reaction');
+
+    await dave.edit(lounge, daveEv.event_id, 'hi bob and carol, dave on Matrix (edited)');
+    const corr = await carol.waitFor((s) => s.getChild('replace', NS.correct)?.attrs.id === daveStanzaId, "dave's correction");
+    assert.equal(body(corr), 'hi bob and carol, dave on Matrix (edited)');
+    await dave.redact(lounge, daveEv.event_id);
+    await carol.waitFor((s) => s.getChild('retract', NS.retract)?.attrs.id === daveStanzaId, "dave's retraction");
+    await dave.setState(lounge, 'm.room.topic', { topic: 'New topic' });
+    await bob.waitFor((s) => s.getChildText('subject') === 'New topic' && s.attrs.from === `${muc}/dave`, 'the new subject');
+    log(t, 'dave edits, deletes, changes the topic → bob and carol get a correction, a retraction and the subject "New topic"');
+
+    // Refusals, each as the XMPP error a client shows.
+    const refusal = async (person: XmppPerson, to: string) => {
+      await person.send(xml('presence', { to }, xml('x', { xmlns: NS.muc })));
+      return condition(await person.waitFor((s) => s.is('presence') && s.attrs.type === 'error' && s.attrs.from === to, `the refusal of ${to}`));
+    };
+    await alice.createRoom({ room_alias_name: 'secret', preset: 'private_chat' });
+    assert.equal(await refusal(frank, `${localpartOfAlias(`#secret:${server}`)}@${stack.prosody!.gatewayMucDomain}/erin`), 'forbidden');
+    assert.equal(await refusal(frank, `${localpartOfAlias(`#nowhere:${server}`)}@${stack.prosody!.gatewayMucDomain}/erin`), 'item-not-found');
+    assert.equal(await refusal(frank, `${muc}/bob`), 'conflict');
+    const stray = await frank.say(muc, 'not joined', { type: 'groupchat' });
+    assert.equal(condition(await frank.waitFor((s) => s.attrs.id === stray && s.attrs.type === 'error', 'the refusal of a stranger')), 'not-acceptable');
+    const topic = await bob.say(muc, undefined, { type: 'groupchat', children: [xml('subject', {}, 'mine now')] });
+    assert.equal(condition(await bob.waitFor((s) => s.attrs.id === topic && s.attrs.type === 'error', 'the refused subject')), 'forbidden');
+    log(t, 'a private room → forbidden; no such alias → item-not-found; a taken nick → conflict; a message without joining → not-acceptable; an XMPP subject change → forbidden');
+
+    await bob.send(xml('presence', { to: `${muc}/bob`, type: 'unavailable' }));
+    await carol.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/bob` && s.attrs.type === 'unavailable', "bob leaving, at carol");
+    await dave.waitFor((e) => e.room_id === lounge && e.type === 'm.room.member' && e.state_key === ghost('bob@xmpp.test') && e.content.membership === 'leave', "bob's ghost leaving");
+    log(t, "bob leaves → carol sees him go; bob's ghost leaves the Matrix room");
+  });
+
   it('Prosody restarts: the component link comes back by itself and messages flow again', async (t) => {
-    await Promise.all([bob.stop(), carol.stop(), erin.stop()]);
+    await Promise.all([bob.stop(), carol.stop(), erin.stop(), frank.stop()]);
     await stack.prosody!.stop();
     await stack.prosody!.start();
     bob = await XmppPerson.connect(stack.prosody!, 'bob', 'bob-pw', { streamManagement: false });
     carol = await XmppPerson.connect(stack.prosody!, 'carol', 'carol-pw', { streamManagement: false });
     erin = await XmppPerson.connect(stack.prosody!, 'erin', 'erin-pw', { streamManagement: false });
+    frank = await XmppPerson.connect(stack.prosody!, 'frank', 'frank-pw', { streamManagement: false });
     // The link reconnects with backoff: until then Prosody answers for the component itself.
     let delivered = false;
     for (let i = 0; i < 40 && !delivered; i++) {

@@ -26,6 +26,8 @@ export class Prosody {
   readonly uploadDomain: string;
   /** The XMPP federation gateway's component (XEP-0114) and its secret. */
   readonly gatewayDomain: string;
+  /** Its second component, where Matrix rooms are MUCs. */
+  readonly gatewayMucDomain: string;
   readonly gatewaySecret = randomBytes(12).toString('hex');
   readonly configFile: string;
   readonly certFile: string;
@@ -33,6 +35,7 @@ export class Prosody {
   private constructor(readonly dir: string, readonly c2sPort: number, readonly httpPort: number, readonly componentPort: number, domain: string) {
     this.domain = domain;
     this.gatewayDomain = `matrix.${domain}`;
+    this.gatewayMucDomain = `muc.matrix.${domain}`;
     this.mucDomain = `conference.${domain}`;
     this.uploadDomain = `upload.${domain}`;
     this.configFile = join(dir, 'prosody.cfg.lua');
@@ -103,6 +106,9 @@ Component ${lua(this.uploadDomain)} "http_file_share"
   http_file_share_size_limit = 10485760
 
 Component ${lua(this.gatewayDomain)}
+  component_secret = ${lua(this.gatewaySecret)}
+
+Component ${lua(this.gatewayMucDomain)}
   component_secret = ${lua(this.gatewaySecret)}
 `);
   }

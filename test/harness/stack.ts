@@ -82,7 +82,7 @@ export class Stack {
       networks: {
         ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
         ...(opts.xmppGateway && prosody && {
-          xmppgw: { component: prosody.gatewayDomain, server: `127.0.0.1:${prosody.componentPort}`, secret: prosody.gatewaySecret, allow_private_media: true, ...(typeof opts.xmppGateway === 'object' && opts.xmppGateway) },
+          xmppgw: { component: prosody.gatewayDomain, server: `127.0.0.1:${prosody.componentPort}`, secret: prosody.gatewaySecret, muc: { component: prosody.gatewayMucDomain }, allow_private_media: true, ...(typeof opts.xmppGateway === 'object' && opts.xmppGateway) },
         }),
         // IRC: the relay speaks as "<name> text", as IRC people expect; a generous flood budget for tests.
         ...(ircd && { irc: { host: '127.0.0.1', port: ircd.port, tls: false, relay: { nick: 'Switchboard' }, relay_template: '<{name}> ', flood: { burst: 50, per_second: 50 } } }),

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import xml from '@xmpp/xml';
-import { escapeLocal, localpartOfMatrixUser, matrixUserOfLocalpart, unescapeLocal } from '../../bridges/xmppgw/addresses.js';
+import { aliasOfLocalpart, escapeLocal, localpartOfAlias, localpartOfMatrixUser, matrixUserOfLocalpart, unescapeLocal } from '../../bridges/xmppgw/addresses.js';
+import { cleanNick, HostedRoom } from '../../bridges/xmppgw/muc/room.js';
 import { parseGatewayConfig } from '../../bridges/xmppgw/config.js';
 import { Contacts } from '../../bridges/xmppgw/contacts.js';
 import { Gate } from '../../bridges/xmppgw/gate.js';
@@ -49,6 +50,27 @@ describe('gateway addresses (XEP-0106)', () => {
   });
 });
 
+describe('hosted rooms', () => {
+  it('room aliases are MUC addresses and back', () => {
+    assert.equal(localpartOfAlias('#lounge:example.org'), 'lounge\\40example.org');
+    assert.equal(aliasOfLocalpart('lounge\\40example.org'), '#lounge:example.org');
+    assert.equal(aliasOfLocalpart('lounge'), undefined);
+    assert.throws(() => localpartOfAlias('#Lounge:example.org'), /upper-case/);
+  });
+
+  it('Matrix members get unique nicks from their display names, one line each', () => {
+    const room = new HostedRoom('r@muc.example.org', '', undefined);
+    room.xmpp.set('sam', { nick: 'sam', full: 'sam@x.example/phone', bare: 'sam@x.example' });
+    assert.deepEqual(room.matrixNick('@sam:example.org', 'sam', 'a'), { nick: 'sam (@sam:example.org)', added: true });
+    assert.deepEqual(room.matrixNick('@sam:example.org', 'renamed', 'a'), { nick: 'sam (@sam:example.org)', added: false });
+    assert.equal(room.matrixNick('@eve:example.org', 'Eve\nBob: hi', 'b').nick, 'Eve Bob: hi');
+    assert.equal(cleanNick('x'.repeat(100)).length, 64);
+    assert.ok(room.nickTaken('sam') && room.nickTaken('Eve Bob: hi') && !room.nickTaken('nobody'));
+    const self = room.presence('sam', 'sam@x.example/phone', 'sam@x.example/phone', { self: true });
+    assert.deepEqual(self.getChild('x')!.getChildren('status').map((c) => c.attrs.code), ['110', '100']);
+  });
+});
+
 describe('gateway config', () => {
   it('has safe defaults and names a bad key', () => {
     const c = parseGatewayConfig(base);
@@ -61,6 +83,8 @@ describe('gateway config', () => {
     assert.throws(() => parseGatewayConfig({ ...base, subscriptions: 'maybe' }), /^Error: subscriptions:/);
     assert.throws(() => parseGatewayConfig({ ...base, block_jids: ['not a jid'] }), /block_jids\[0\]/);
     assert.throws(() => parseGatewayConfig({ ...base, rate_limits: { per_jid: { stanzas: 0 } } }), /rate_limits\.per_jid\.stanzas/);
+    assert.deepEqual(parseGatewayConfig({ ...base, muc: { component: 'muc.matrix.example.org' } }).muc, { component: 'muc.matrix.example.org', secret: 'a-long-secret' });
+    assert.throws(() => parseGatewayConfig({ ...base, muc: { component: 'matrix.example.org' } }), /muc\.component: must differ/);
   });
 });
 

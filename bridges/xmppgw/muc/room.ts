@@ -1,0 +1,96 @@
+/**
+ * One Matrix room as a MUC (XEP-0045) on the rooms component: who is in it as whom. XMPP
+ * occupants join with a nick; Matrix members get their display name as nick, made unique.
+ * The room is non-anonymous (everyone's real address is shown, as on Matrix, where every
+ * member's ID is), unmoderated, and everyone is a participant. Pure state and stanzas.
+ */
+import xml, { type Element } from '@xmpp/xml';
+
+export const NS_MUC = 'http://jabber.org/protocol/muc';
+export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+
+export interface XmppOccupant {
+  nick: string;
+  /** The full JID that joined (presence and messages go to it). */
+  full: string;
+  bare: string;
+}
+
+/** How many sender ids are remembered per room for corrections (XEP-0308 names a message by its `id`). */
+const MAX_IDS = 2_000;
+
+export class HostedRoom {
+  readonly xmpp = new Map<string, XmppOccupant>();
+  /** Matrix ID -> nick. */
+  readonly matrix = new Map<string, string>();
+  /** Matrix ID -> their gateway address (their "real JID" in the room). */
+  private readonly addresses = new Map<string, string>();
+  /** `sender bare|id attribute` -> the room's stanza id, for corrections. */
+  private readonly ids = new Map<string, string>();
+
+  constructor(readonly jid: string, public subject: string, public name: string | undefined) {}
+
+  occupantByFull(full: string): XmppOccupant | undefined {
+    for (const o of this.xmpp.values()) if (o.full === full) return o;
+    return undefined;
+  }
+
+  nickTaken(nick: string): boolean {
+    if (this.xmpp.has(nick)) return true;
+    for (const n of this.matrix.values()) if (n === nick) return true;
+    return false;
+  }
+
+  /**
+   * The nick of a Matrix member, given one if new: their display name, with their Matrix ID
+   * after it where the name is taken. Returns whether they are new (their presence is due).
+   */
+  matrixNick(matrixId: string, displayName: string, address: string): { nick: string; added: boolean } {
+    const known = this.matrix.get(matrixId);
+    if (known !== undefined) return { nick: known, added: false };
+    const name = cleanNick(displayName) || cleanNick(matrixId) || 'someone';
+    let nick = name;
+    if (this.nickTaken(nick)) nick = `${name} (${matrixId})`;
+    for (let i = 2; this.nickTaken(nick); i++) nick = `${name} (${matrixId}) ${i}`;
+    this.matrix.set(matrixId, nick);
+    this.addresses.set(matrixId, address);
+    return { nick, added: true };
+  }
+
+  /** The stanza id a correction from `bare` means by `idAttr`, if it was one of theirs. */
+  stanzaIdOf(bare: string, idAttr: string): string | undefined {
+    return this.ids.get(`${bare}|${idAttr}`);
+  }
+
+  rememberId(bare: string, idAttr: string, stanzaId: string): void {
+    this.ids.set(`${bare}|${idAttr}`, stanzaId);
+    if (this.ids.size > MAX_IDS) this.ids.delete(this.ids.keys().next().value!);
+  }
+
+  /** Every occupant's presence, as a joiner receives them before its own. */
+  presences(to: string): Element[] {
+    const list: Element[] = [];
+    for (const [id, nick] of this.matrix) list.push(this.presence(nick, to, this.addresses.get(id)));
+    for (const o of this.xmpp.values()) if (o.full !== to) list.push(this.presence(o.nick, to, o.full));
+    return list;
+  }
+
+  /** An occupant's presence (or its leaving, `unavailable`) for one XMPP occupant; `self` adds the status codes of its own. */
+  presence(nick: string, to: string, realJid: string | undefined, opts: { unavailable?: boolean; self?: boolean } = {}): Element {
+    const codes = opts.self ? ['110', ...(opts.unavailable ? [] : ['100'])] : [];
+    return xml('presence', { from: `${this.jid}/${nick}`, to, ...(opts.unavailable && { type: 'unavailable' }) },
+      xml('x', { xmlns: NS_MUC_USER },
+        xml('item', { affiliation: 'none', role: opts.unavailable ? 'none' : 'participant', ...(realJid && { jid: realJid }) }),
+        ...codes.map((code) => xml('status', { code }))));
+  }
+
+  /** Every XMPP occupant's full JID. */
+  recipients(): string[] {
+    return [...this.xmpp.values()].map((o) => o.full);
+  }
+}
+
+/** A nick: one line, no control characters, at most 64 characters. */
+export function cleanNick(s: string): string {
+  return [...s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim()].slice(0, 64).join('').trim();
+}
