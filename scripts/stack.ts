@@ -2,8 +2,9 @@
  * `npm run stack`: a whole Switchboard deployment on this machine, on loopback only, for
  * trying the bridge without a homeserver of your own. Starts Synapse (installed into a
  * cached virtualenv on first use), Prosody, and the bridge with every network it ships
- * (loopback; XMPP against the Prosody, with a relay account; IRC against an InspIRCd,
- * with a relay connection), creates two Matrix users
+ * (loopback; XMPP against the Prosody, with a relay account; the XMPP federation gateway
+ * as that Prosody's components; IRC against an InspIRCd, with a relay connection),
+ * creates two Matrix users
  * and two XMPP accounts, seeds a few loopback people, prints what to do next, and tears
  * everything down on Ctrl-C.
  */
@@ -15,10 +16,13 @@ import { Stack } from '../test/harness/stack.js';
 import { freePort } from '../test/harness/proc.js';
 import { canConnect } from '../test/harness/tcp.js';
 import { CONTROL_ROUTES } from '../bridges/loopback/control.js';
+import { localpartOfMatrixUser } from '../bridges/xmppgw/addresses.js';
+
+const gatewayAddress = (userId: string, component: string) => `${localpartOfMatrixUser(userId)}@${component}`;
 
 const opts = new Command()
   .name('npm run stack --')
-  .description('run Synapse, Prosody and Switchboard (loopback and XMPP networks) on 127.0.0.1 until Ctrl-C')
+  .description('run Synapse, Prosody, InspIRCd and Switchboard (loopback, XMPP, the XMPP gateway and IRC) on 127.0.0.1 until Ctrl-C')
   .option('--user <name>', 'Matrix user to create (and the same name on XMPP)', 'alice')
   .option('--password <password>', 'their password (the other accounts get it too)', 'switchboard')
   .option('--second-user <name>', 'a second Matrix user, to try rooms with two people', 'dave')
@@ -46,6 +50,8 @@ async function main(): Promise<void> {
     synapsePort,
     // The bridge gets its XMPP network (with a relay account) whenever Prosody runs.
     xmpp: opts.prosody,
+    // And the federation gateway: Matrix users get XMPP addresses, public rooms become MUCs.
+    xmppGateway: opts.prosody,
     irc: opts.irc,
     ngircd: Boolean(opts.ngircd),
     bridge: {
@@ -88,7 +94,7 @@ Switchboard dev stack is up (${((Date.now() - started) / 1000).toFixed(1)} s). E
   Second user  ${second.userId}   password: ${second.password}   (invite them to try a room with two people)
   Bridge bot   ${stack.botUserId}   (start a DM with it and say "help")
   Appservice   ${stack.bridge.url}
-  Networks     loopback${xmpp ? ', xmpp' : ''}${stack.ircd ? ', irc' : ''}
+  Networks     loopback${xmpp ? ', xmpp, xmppgw' : ''}${stack.ircd ? ', irc' : ''}
   Loopback     control API ${stack.bridge.controlUrl}${opts.seed ? `
                bob has written to you, and carol in the "Loopback lobby" group: accept the invites` : ''}${xmpp && contact ? `
   XMPP         Prosody on 127.0.0.1:${stack.prosody!.c2sPort}, MUCs on ${stack.prosody!.mucDomain}
@@ -97,7 +103,12 @@ Switchboard dev stack is up (${((Date.now() - started) / 1000).toFixed(1)} s). E
                someone to talk to: ${contact.jid}   password: ${contact.password}
                  log in with any XMPP client (server 127.0.0.1, port ${stack.prosody!.c2sPort}; it will
                  ask you to accept the self-signed certificate ${stack.prosody!.certFile}) and write to ${xmpp.jid}
-               the bridge's relay account speaks in linked MUCs: "link xmpp room@${stack.prosody!.mucDomain}" in a room` : ''}${stack.ircd ? `
+               the bridge's relay account speaks in linked MUCs: "link xmpp room@${stack.prosody!.mucDomain}" in a room
+  XMPP gateway components ${stack.prosody!.gatewayDomain} and ${stack.prosody!.gatewayMucDomain} (no XMPP account needed)
+                 say "login xmppgw" to the bot: you get the address ${gatewayAddress(account.userId, stack.prosody!.gatewayDomain)}
+                 which ${contact.jid} (or anyone on XMPP) can write to; "open xmppgw ${contact.jid}" writes first
+               a public Matrix room with the alias #name:${stack.synapse.serverName} is the MUC
+                 name\\40${stack.synapse.serverName}@${stack.prosody!.gatewayMucDomain} for XMPP people` : ''}${stack.ircd ? `
   IRC          InspIRCd on 127.0.0.1:${stack.ircd.port} (no TLS), channel #lobby
                  join #lobby with any IRC client (server 127.0.0.1, port ${stack.ircd.port}), then in a Matrix room:
                  "link irc #lobby"; the relay speaks there as Switchboard. "login irc" to appear as yourself` : ''}${stack.ngircd ? `

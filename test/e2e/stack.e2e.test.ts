@@ -37,7 +37,7 @@ describe('npm run stack', { timeout: 180_000 }, () => {
       await (await MatrixTestClient.login(`http://127.0.0.1:${port}`, 'dave', 'switchboard')).stop();
 
       // XMPP: the printed account logs in through the bot, and the printed contact writes to it.
-      assert.match(out, /Networks     loopback, xmpp, irc/);
+      assert.match(out, /Networks     loopback, xmpp, xmppgw, irc/);
       assert.match(out, /POST   \/messages /, 'the control API routes are printed');
       const xmppPort = Number(/Prosody on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
       const certFile = /accept the self-signed certificate (\S+)\)/.exec(out)?.[1];
@@ -69,6 +69,23 @@ describe('npm run stack', { timeout: 180_000 }, () => {
         await me.waitFor((e) => e.room_id === dm && e.sender === ghost && /^hello from XMPP/.test(String(e.content.body)), "bob's message");
         await me.sendText(dm, 'hello bob, from Matrix');
         await bob.waitFor((st) => st.getChildText('body') === 'hello bob, from Matrix', "newcomer's answer on XMPP");
+
+        // The XMPP gateway: the newcomer opts in, and bob writes to the printed address.
+        const address = /you get the address (\S+)/.exec(out)?.[1];
+        assert.equal(address, 'newcomer\\40switchboard.test@matrix.xmpp.test');
+        await ask('login xmppgw', /Your XMPP address will be newcomer\\40switchboard\.test@matrix\.xmpp\.test/);
+        await ask('ask', /^Logged in to xmppgw as newcomer\\40switchboard\.test@matrix\.xmpp\.test/);
+        const gwGhost = '@_xmppgw_bob=40xmpp.test:switchboard.test';
+        let gwDm: string | undefined;
+        for (let i = 0; i < 30 && !gwDm; i++) {
+          await bob.say(address!, `hello through the gateway ${i}`);
+          gwDm = await me.waitForInvite((_r, inviter) => inviter === gwGhost, 1000).catch(() => undefined);
+        }
+        assert.ok(gwDm, "bob's message to the gateway address reached Matrix");
+        await me.join(gwDm);
+        await me.sendText(gwDm, 'hello bob, through the gateway');
+        const back = await bob.waitFor((st) => st.getChildText('body') === 'hello bob, through the gateway', 'the answer from the gateway address');
+        assert.equal(back.attrs.from, address);
       } finally {
         await bob.stop();
       }
