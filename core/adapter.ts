@@ -7,8 +7,8 @@
  * on the remote network into its `EventSink`; the engine calls `send` for what should
  * happen there. Adapters know nothing of Matrix.
  */
-import type { AttachmentKind, ChatInfo, FormatKind, OutboundEvent, PresenceState, RemoteEvent, SendResult, UserInfo } from './events.js';
-import type { LoginId, NetworkId, RemoteChatId, RemoteUserId } from './ids.js';
+import type { AttachmentKind, ChatInfo, FormatKind, MessageContent, OutboundEvent, PresenceState, RemoteEvent, SendResult, UserInfo } from './events.js';
+import type { LoginId, NetworkId, RemoteChatId, RemoteMessageId, RemoteUserId } from './ids.js';
 
 /**
  * What `send` (or `fetchMedia`) rejects with when the failure is not this event's fault:
@@ -123,6 +123,12 @@ export interface EventSink {
    * Only a relay login may host. Does I/O.
    */
   hostedChat?(alias: string, chat: RemoteChatId): Promise<HostedChat>;
+  /**
+   * For gateways: the newest `limit` messages of a hosted room (linked by `hostedChat`),
+   * oldest first, from the room itself, so people joining from the network see what was
+   * said before. Edits are shown in their latest form; deleted messages are left out. Does I/O.
+   */
+  hostedHistory?(chat: RemoteChatId, limit: number): Promise<HostedMessage[]>;
   log: Logger;
 }
 
@@ -130,6 +136,15 @@ export interface EventSink {
 export type HostedChat =
   | { ok: true; name?: string; topic?: string; members: HostedMember[] }
   | { ok: false; reason: 'not-found' | 'forbidden'; text: string };
+
+/** One message of a hosted room's history. `id` is the message's id on the network (what replies and reactions name). */
+export interface HostedMessage {
+  id: RemoteMessageId;
+  /** A Matrix member (`matrix`: `id` is their Matrix ID), or one of the network's own people (`network`). */
+  sender: { kind: 'matrix' | 'network'; id: string; name: string };
+  content: MessageContent;
+  timestamp: number;
+}
 
 /** A member of a hosted room: `id` is their Matrix ID (opaque, stable), `name` their display name there. */
 export interface HostedMember {

@@ -17,27 +17,11 @@ import type { Naming } from '../identity/naming.js';
 import { failureKind, TransientError } from '../pipeline/outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
+import { call } from './calls.js';
 import { TXN_KEY } from '../portal/txn.js';
 import { wellFormed } from '../convert/unicode.js';
 
 const enc = encodeURIComponent;
-
-/** Map the bot-sdk's errors to ours: an answer from the homeserver, or unreachable (transient). */
-function toMatrixError(err: unknown): Error {
-  const e = err as { statusCode?: number; errcode?: string; body?: { errcode?: string; error?: string }; message?: string };
-  if (typeof e?.statusCode === 'number') {
-    return new MatrixRequestError(e.statusCode, e.errcode ?? e.body?.errcode ?? 'M_UNKNOWN', e.body?.error ?? e.message ?? 'request failed');
-  }
-  return new TransientError(`homeserver unreachable: ${e?.message ?? String(err)}`, undefined, { cause: err, outage: true });
-}
-
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toMatrixError(err);
-  }
-}
 
 /** Whether end-to-bridge encryption could work here (the native crypto binding loads). */
 export function encryptionStatus(): { available: boolean; reason?: string } {
@@ -356,6 +340,21 @@ export class AppserviceMatrixSide implements MatrixSide {
       if (err instanceof MatrixRequestError && (err.status === 404 || err.status === 400)) return undefined;
       throw err;
     }
+  }
+
+  async recentMessages(roomId: MatrixRoomId, limit: number): Promise<Record<string, unknown>[]> {
+    const filter = JSON.stringify({ types: ['m.room.message'] });
+    const out: Record<string, unknown>[] = [];
+    let from: string | undefined;
+    while (out.length < limit) {
+      const res = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, { dir: 'b', limit: Math.min(100, limit - out.length), filter, ...(from && { from }) }))) as {
+        chunk?: Record<string, unknown>[]; end?: string;
+      };
+      out.push(...(res.chunk ?? []));
+      if (!res.end || !res.chunk?.length) break;
+      from = res.end;
+    }
+    return out.slice(0, limit).reverse();
   }
 
   async joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]> {

@@ -82,6 +82,8 @@ export interface MatrixSide {
   powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number>;
   /** The room an alias (`#room:server`) names, or undefined when it names none (404). */
   resolveAlias(alias: string): Promise<MatrixRoomId | undefined>;
+  /** The newest `limit` messages (`m.room.message` events) of a room, oldest first, as the bot (a member) sees them. */
+  recentMessages(roomId: MatrixRoomId, limit: number): Promise<Record<string, unknown>[]>;
   /** A room's joined members with their display names, as the bot (a member) sees them. */
   joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]>;
 }

@@ -6,9 +6,10 @@
  * no one who could not already read along. The members shown are the room's Matrix
  * people (and other networks' ghosts), never the gateway's own ghosts.
  */
-import type { HostedChat } from '../adapter.js';
+import type { HostedChat, HostedMessage } from '../adapter.js';
+import { fromMatrix } from '../convert/from-matrix.js';
 import type { BridgeContext } from '../context.js';
-import { portalKeyString, type RemoteChatId } from '../ids.js';
+import { matrixEventId, matrixUserId, portalKeyString, remoteMessageId, type RemoteChatId } from '../ids.js';
 import { identifierProblem } from '../safety.js';
 import type { LiveLogin } from '../accounts/sessions.js';
 import { MatrixRequestError } from '../matrix/side.js';
@@ -46,4 +47,43 @@ export async function hostedChat(ctx: BridgeContext, live: LiveLogin, alias: str
   for (const m of joined) ctx.rooms.rememberName(roomId, m.userId, m.displayName);
   const members = joined.map((m) => ({ id: m.userId, name: ctx.rooms.displayName(roomId, m.userId) }));
   return { ok: true, ...(typeof name === 'string' && { name }), ...(typeof topic === 'string' && { topic }), members };
+}
+
+/**
+ * A hosted room's newest messages for people joining from the gateway's network: read
+ * from the room, each under the id the network knows it by (the portal's record, else
+ * one made from the Matrix event id), the network's own people by their remote ids.
+ */
+export async function hostedHistory(ctx: BridgeContext, live: LiveLogin, chat: RemoteChatId, limit: number): Promise<HostedMessage[]> {
+  const network = live.login.network;
+  const portal = ctx.store.getPortal(portalKeyString({ network, chat }));
+  if (!portal?.roomId || limit <= 0) return [];
+  const roomId = portal.roomId;
+  // Edits come in the same stream: a message is shown as last edited by its own sender.
+  const events = await ctx.matrix.recentMessages(roomId, limit * 2);
+  const edits = new Map<string, Record<string, unknown>>();
+  for (const e of events) {
+    const rel = (e.content as { 'm.relates_to'?: { rel_type?: string; event_id?: string } } | undefined)?.['m.relates_to'];
+    if (rel?.rel_type === 'm.replace' && rel.event_id) edits.set(`${rel.event_id}|${String(e.sender)}`, e.content as Record<string, unknown>);
+  }
+  const out: HostedMessage[] = [];
+  for (const e of events) {
+    const content = e.content as Record<string, unknown> | undefined;
+    const eventId = String(e.event_id);
+    const sender = String(e.sender);
+    const original = content && fromMatrix(content, () => undefined);
+    if (!original || original.replaces) continue; // redacted (its edits too), not a message, or an edit
+    const edited = edits.get(`${eventId}|${sender}`);
+    const parsed = (edited && fromMatrix(edited, () => undefined)) || original;
+    const text = parsed.media && !parsed.content.text ? `${parsed.media.name}` : parsed.content.text;
+    const ghost = ctx.naming.parseGhost(sender);
+    const name = ctx.rooms.displayName(roomId, matrixUserId(sender));
+    out.push({
+      id: ctx.store.messageByEvent(portal.portalKey, matrixEventId(eventId))?.remoteId ?? remoteMessageId(`mx-${eventId}`),
+      sender: ghost?.network === network ? { kind: 'network', id: ghost.remote, name } : { kind: 'matrix', id: sender, name },
+      content: { ...parsed.content, text },
+      timestamp: typeof e.origin_server_ts === 'number' ? e.origin_server_ts : Date.now(),
+    });
+  }
+  return out.slice(-limit);
 }

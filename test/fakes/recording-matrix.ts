@@ -139,4 +139,5 @@ export class RecordingMatrix implements MatrixSide {
   /** Joined members per room (with display names); tests set them. */
   readonly roomMembers = new Map<string, { userId: MatrixUserId; displayName?: string }[]>();
   async joinedMembers(roomId: MatrixRoomId) { this.check(); return this.roomMembers.get(roomId) ?? []; }
+  async recentMessages(roomId: MatrixRoomId, limit: number) { this.check(); return (this.timelines.get(roomId) ?? []).filter((e) => e.type === 'm.room.message').slice(-limit); }
 }
