@@ -11,7 +11,7 @@ export interface GatewayConfig {
   /** The component's address, as the XMPP server's `Component` section names it. */
   component: string;
   /** The second component, hosting public Matrix rooms as MUCs; none when absent. Same server and, by default, secret. */
-  muc?: { component: string; secret: string };
+  muc?: { component: string; secret: string; history: number };
   /** Where the XMPP server listens for components (XEP-0114), `host:port`. */
   host: string;
   port: number;
@@ -57,11 +57,13 @@ export function parseGatewayConfig(raw: unknown): GatewayConfig {
   let muc: GatewayConfig['muc'];
   if (o.muc !== undefined) {
     const m = (o.muc ?? {}) as Record<string, unknown>;
-    const extra = Object.keys(m).filter((k) => k !== 'component' && k !== 'secret');
-    if (extra.length) throw new Error(`muc: unknown key(s) ${extra.join(', ')} (muc takes component, secret)`);
+    const extra = Object.keys(m).filter((k) => k !== 'component' && k !== 'secret' && k !== 'history');
+    if (extra.length) throw new Error(`muc: unknown key(s) ${extra.join(', ')} (muc takes component, secret, history)`);
+    const history = m.history ?? 20;
+    if (typeof history !== 'number' || !Number.isInteger(history) || history < 0 || history > 1000) throw new Error('muc.history: must be how many messages a joiner is shown, 0 to 1000');
     const secret = m.secret ?? o.secret;
     if (typeof secret !== 'string' || secret.length < 8) throw new Error('muc.secret: must be the MUC component\'s secret (at least 8 characters); leave it out to use secret');
-    muc = { component: domain(m.component, 'muc.component'), secret };
+    muc = { component: domain(m.component, 'muc.component'), secret, history };
     if (muc.component === component) throw new Error('muc.component: must differ from component (e.g. muc.' + component + ')');
   }
   return {

@@ -311,6 +311,15 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     assert.equal(condition(await bob.waitFor((s) => s.attrs.id === topic && s.attrs.type === 'error', 'the refused subject')), 'forbidden');
     log(t, 'a private room → forbidden; no such alias → item-not-found; a taken nick → conflict; a message without joining → not-acceptable; an XMPP subject change → forbidden');
 
+    // A late joiner is shown what was said before, from the Matrix room: edits in their latest form, deletions gone.
+    await frank.send(xml('presence', { to: `${muc}/frank` }, xml('x', { xmlns: NS.muc }, xml('history', { maxstanzas: '10' }))));
+    await frank.waitFor((s) => s.attrs.from === muc && s.getChildText('subject') === 'New topic', "the subject after frank's history");
+    const history = frank.stanzas.filter((s) => s.is('message') && s.attrs.from?.startsWith(`${muc}/`) && s.getChild('delay', 'urn:xmpp:delay'));
+    const lines = history.map((s) => `${s.attrs.from!.slice(muc.length + 1)}: ${body(s)}`);
+    assert.deepEqual(lines, ['bob: hello room, bob from XMPP (edited)', 'alice: alice here too']);
+    assert.equal(history[0]!.getChildren('stanza-id', NS.sid).find((x) => x.attrs.by === muc)?.attrs.id, bobStanzaId, 'history keeps the ids replies and reactions name');
+    log(t, `frank joins later with <history maxstanzas='10'/> → ${lines.join(' | ')} (dave's deleted message is not shown)`);
+
     await bob.send(xml('presence', { to: `${muc}/bob`, type: 'unavailable' }));
     await carol.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/bob` && s.attrs.type === 'unavailable', "bob leaving, at carol");
     await dave.waitFor((e) => e.room_id === lounge && e.type === 'm.room.member' && e.state_key === ghost('bob@xmpp.test') && e.content.membership === 'leave', "bob's ghost leaving");

@@ -83,7 +83,8 @@ describe('gateway config', () => {
     assert.throws(() => parseGatewayConfig({ ...base, subscriptions: 'maybe' }), /^Error: subscriptions:/);
     assert.throws(() => parseGatewayConfig({ ...base, block_jids: ['not a jid'] }), /block_jids\[0\]/);
     assert.throws(() => parseGatewayConfig({ ...base, rate_limits: { per_jid: { stanzas: 0 } } }), /rate_limits\.per_jid\.stanzas/);
-    assert.deepEqual(parseGatewayConfig({ ...base, muc: { component: 'muc.matrix.example.org' } }).muc, { component: 'muc.matrix.example.org', secret: 'a-long-secret' });
+    assert.deepEqual(parseGatewayConfig({ ...base, muc: { component: 'muc.matrix.example.org' } }).muc, { component: 'muc.matrix.example.org', secret: 'a-long-secret', history: 20 });
+    assert.throws(() => parseGatewayConfig({ ...base, muc: { component: 'muc.matrix.example.org', history: 5000 } }), /muc\.history/);
     assert.throws(() => parseGatewayConfig({ ...base, muc: { component: 'matrix.example.org' } }), /muc\.component: must differ/);
   });
 });

@@ -119,9 +119,39 @@ export class RoomsSession implements AdapterSession, RoomsHost {
     for (const to of room.recipients()) await this.router.send(room.presence(nick, to, full));
     room.xmpp.set(nick, { nick, full, bare });
     await this.router.send(room.presence(nick, full, full, { self: true }));
-    // No history from before the join (yet); the subject comes last, which tells the client the join is done.
+    for (const old of await this.history(room, st.getChild('x', NS_MUC)?.getChild('history'))) await this.router.send(xml('message', { ...old.attrs, to: full }, ...old.children));
+    // The subject comes last, which tells the client the join is done (XEP-0045 7.2.15).
     await this.router.send(xml('message', { from: roomJid, to: full, type: 'groupchat', id: randomUUID() }, xml('subject', {}, room.subject)));
     await this.save();
+  }
+
+  /**
+   * What a joiner is shown from before (XEP-0045 7.2.14): the room's newest messages from
+   * Matrix, at most `muc.history`, fewer where the join's `<history/>` asks (maxstanzas,
+   * seconds, since), each with its delay stamp and the room's stanza id.
+   */
+  private async history(room: HostedRoom, wish: Element | undefined): Promise<Element[]> {
+    let limit = this.config.muc!.history;
+    const max = Number(wish?.attrs.maxstanzas);
+    if (wish?.attrs.maxstanzas !== undefined && Number.isInteger(max) && max >= 0) limit = Math.min(limit, max);
+    if (limit === 0 || !this.sink.hostedHistory) return [];
+    const seconds = Number(wish?.attrs.seconds);
+    const since = Math.max(wish?.attrs.since ? Date.parse(wish.attrs.since) || 0 : 0, Number.isFinite(seconds) && seconds >= 0 ? Date.now() - seconds * 1000 : 0);
+    const messages = await this.sink.hostedHistory(remoteChatId(room.jid), limit).catch((err: Error) => {
+      this.sink.log.warn({ err: err.message }, 'room history not read');
+      return [];
+    });
+    const out: Element[] = [];
+    for (const m of messages) {
+      if (m.timestamp < since) continue;
+      const nick = m.sender.kind === 'matrix' ? room.matrix.get(m.sender.id) ?? cleanNick(m.sender.name) : [...room.xmpp.values()].find((o) => o.bare === m.sender.id)?.nick ?? cleanNick(m.sender.name);
+      const built = buildStanza({ type: 'message', chat: remoteChatId(room.jid), content: m.content }, 'groupchat', () => m.id, (id) => id);
+      if (!built) continue;
+      out.push(xml('message', { ...built.stanza.attrs, from: `${room.jid}/${nick || 'someone'}` }, ...built.stanza.children,
+        xml('delay', { xmlns: 'urn:xmpp:delay', from: room.jid, stamp: new Date(m.timestamp).toISOString() }),
+        xml('stanza-id', { xmlns: NS.sid, id: m.id, by: room.jid })));
+    }
+    return out;
   }
 
   private async refuseJoin(st: Element, type: 'cancel' | 'auth' | 'modify' | 'wait', condition: string, text: string): Promise<void> {
@@ -141,13 +171,13 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       await this.router.reply(errorReply(st, 'auth', 'forbidden', 'The subject is the Matrix room\'s topic; change it there.'));
       return;
     }
-    const stanzaId = randomUUID();
+    const stanzaId = room.stanzaIdFor(occupant.bare, st.getChild('origin-id', NS.sid)?.attrs.id ?? st.attrs.id);
     // What every occupant receives; a stanza id claiming to be this room's is the room's to give, not the sender's.
     const children = st.children.filter((c): c is Element => typeof c !== 'string' && !(c.name === 'stanza-id' && c.attrs.by === roomJid));
     const reflected = xml('message', { from: `${roomJid}/${occupant.nick}`, type: 'groupchat', ...(st.attrs.id && { id: st.attrs.id }) }, ...children, xml('stanza-id', { xmlns: NS.sid, id: stanzaId, by: roomJid }));
     let parsed;
     try {
-      parsed = parseMessage(reflected, { self: this.config.muc!.component, mucs: new Map([[roomJid, '\u0000']]), stanzaIdOf: (_room, id) => room.stanzaIdOf(occupant.bare, id) });
+      parsed = parseMessage(reflected, { self: this.config.muc!.component, mucs: new Map([[roomJid, '\u0000']]), stanzaIdOf: (_room, id) => room.stanzaIdFor(occupant.bare, id) });
     } catch (err) {
       this.sink.log.warn({ err: (err as Error).message }, 'malformed room message refused');
       await this.router.reply(errorReply(st, 'modify', 'bad-request', 'The gateway could not read this message.'));
@@ -163,7 +193,6 @@ export class RoomsSession implements AdapterSession, RoomsHost {
         return;
       }
     }
-    for (const idAttr of [st.attrs.id, st.getChild('origin-id', NS.sid)?.attrs.id]) if (idAttr) room.rememberId(occupant.bare, idAttr, stanzaId);
     for (const to of room.recipients()) await this.router.send(xml('message', { ...reflected.attrs, to }, ...reflected.children));
   }
 

@@ -4,6 +4,7 @@
  * The room is non-anonymous (everyone's real address is shown, as on Matrix, where every
  * member's ID is), unmoderated, and everyone is a participant. Pure state and stanzas.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import xml, { type Element } from '@xmpp/xml';
 
 export const NS_MUC = 'http://jabber.org/protocol/muc';
@@ -16,17 +17,12 @@ export interface XmppOccupant {
   bare: string;
 }
 
-/** How many sender ids are remembered per room for corrections (XEP-0308 names a message by its `id`). */
-const MAX_IDS = 2_000;
-
 export class HostedRoom {
   readonly xmpp = new Map<string, XmppOccupant>();
   /** Matrix ID -> nick. */
   readonly matrix = new Map<string, string>();
   /** Matrix ID -> their gateway address (their "real JID" in the room). */
   private readonly addresses = new Map<string, string>();
-  /** `sender bare|id attribute` -> the room's stanza id, for corrections. */
-  private readonly ids = new Map<string, string>();
 
   constructor(readonly jid: string, public subject: string, public name: string | undefined) {}
 
@@ -57,14 +53,16 @@ export class HostedRoom {
     return { nick, added: true };
   }
 
-  /** The stanza id a correction from `bare` means by `idAttr`, if it was one of theirs. */
-  stanzaIdOf(bare: string, idAttr: string): string | undefined {
-    return this.ids.get(`${bare}|${idAttr}`);
-  }
-
-  rememberId(bare: string, idAttr: string, stanzaId: string): void {
-    this.ids.set(`${bare}|${idAttr}`, stanzaId);
-    if (this.ids.size > MAX_IDS) this.ids.delete(this.ids.keys().next().value!);
+  /**
+   * The room's stanza id (XEP-0359) for a message an XMPP occupant sent with `clientId`
+   * (its origin id, else its `id`): derived from the room, the sender and that id, so a
+   * message sent again (a client retrying after an error, across a bridge restart) gets
+   * the same id and the core takes it once, and a correction naming `clientId` finds its
+   * message without anything remembered. One sender cannot reach another's ids.
+   */
+  stanzaIdFor(bare: string, clientId: string | undefined): string {
+    if (!clientId) return randomUUID();
+    return `gw-${createHash('sha256').update(`${this.jid}\n${bare}\n${clientId}`).digest('base64url').slice(0, 27)}`;
   }
 
   /** Every occupant's presence, as a joiner receives them before its own. */
