@@ -24,19 +24,18 @@ import { GapRepair } from './gap-repair.js';
 import { pruneOldRecords, PRUNE_EVERY_MS } from './housekeeping.js';
 import { syncPortal } from '../portal/sync.js';
 import { notifyDelayed, notifyDeliveredLate, notifyDeliveryFailure } from '../portal/matrix/notify.js';
-import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES, handleMatrixEvent } from '../portal/matrix/index.js';
+import { handleMatrixEvent } from '../portal/matrix/index.js';
+import { planEvent, type EventPlan } from './plan.js';
 import { handleRemoteEvent } from '../portal/remote/index.js';
 import { notifyRemoteFailure } from '../portal/remote/notify.js';
 import { matrixReceipt, matrixTyping } from '../portal/matrix/ephemeral.js';
 import { matrixPresence } from '../portal/matrix/presence.js';
-import { targetPortals } from '../portal/matrix/origin.js';
 import { Rooms } from '../portal/rooms.js';
 import { KeyedQueue } from './queue.js';
 import { Sessions, type LiveLogin } from '../accounts/sessions.js';
 import { askAboutContact } from '../accounts/contact-requests.js';
 import type { InboxRow, PortalRow, Store } from '../store/store.js';
 import { Commands } from '../commands/index.js';
-import { isPortalCommand } from '../commands/prefix.js';
 import { LoginManager } from '../accounts/logins.js';
 import { LoginLifecycle } from '../accounts/login-lifecycle.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -242,7 +241,7 @@ export class Engine {
         }
         let plan: EventPlan;
         try {
-          plan = this.planEvent(raw);
+          plan = planEvent(this.ctx, raw);
         } catch (err) {
           // One event the bridge cannot read must not fail the transaction: it would come back for ever.
           log.error({ txnId, eventId: raw.event_id, err: err instanceof Error ? err.stack : String(err) }, 'event could not be read; skipped');
@@ -276,24 +275,6 @@ export class Engine {
         log.warn({ txnId, err: String(err) }, 'ephemeral events skipped');
       }
     }
-  }
-
-  /** What becomes of one Matrix event: bridged to some portals, handled by the bot, or nothing. */
-  private planEvent(raw: MatrixClientEvent): EventPlan {
-    const { store, naming } = this.ctx;
-    if (raw.type === 'm.room.member' && typeof raw.state_key === 'string') {
-      const name = (raw.content as { displayname?: unknown }).displayname;
-      this.ctx.rooms.rememberName(matrixRoomId(raw.room_id), matrixUserId(raw.state_key), typeof name === 'string' ? name : undefined);
-    }
-    // Our bot: never bridged. Our ghosts: an echo of what we sent, except in a room
-    // linked to several chats (a gateway room), where a ghost's event goes on to the
-    // chats of the other networks, through their relays.
-    const ghost = naming.isBridgeUser(raw.sender) ? naming.parseGhost(raw.sender) ?? 'bot' : undefined;
-    if (ghost === 'bot') return { kind: 'nothing' };
-    const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
-    const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
-    if (!portals.length || !bridged) return ghost ? { kind: 'nothing' } : { kind: 'direct' };
-    return { kind: 'bridge', targets: targetPortals(portals, ghost?.network, raw.content) };
   }
 
   /** Typing, receipts and presence from Matrix users: not recorded (stale on replay); typing and receipts queued behind the room's events. */
@@ -390,7 +371,6 @@ export class Engine {
   }
 }
 
-type EventPlan = { kind: 'nothing' } | { kind: 'direct' } | { kind: 'bridge'; targets: PortalRow[] };
 
 /** A row queued as it arrives: never tried, recorded now. */
 function newRow(seq: number, portalKey: string, direction: RunnableRow['direction']): RunnableRow {

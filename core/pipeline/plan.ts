@@ -1,0 +1,32 @@
+/**
+ * What becomes of one Matrix event from a transaction: bridged to some of its room's
+ * portals, handled by the bot (a room without portals), or nothing. Member events also
+ * teach the room cache display names.
+ */
+import type { BridgeContext } from '../context.js';
+import type { MatrixClientEvent } from '../convert/matrix-types.js';
+import { matrixRoomId, matrixUserId } from '../ids.js';
+import { isPortalCommand } from '../commands/prefix.js';
+import { BRIDGED_MATRIX_TYPES, BRIDGED_STATE_TYPES } from '../portal/matrix/index.js';
+import { targetPortals } from '../portal/matrix/origin.js';
+import type { PortalRow } from '../store/store.js';
+
+export type EventPlan = { kind: 'nothing' } | { kind: 'direct' } | { kind: 'bridge'; targets: PortalRow[] };
+
+export function planEvent(ctx: BridgeContext, raw: MatrixClientEvent): EventPlan {
+  const { store, naming } = ctx;
+  const member = raw.type === 'm.room.member' && typeof raw.state_key === 'string';
+  if (member) {
+    const name = (raw.content as { displayname?: unknown }).displayname;
+    ctx.rooms.rememberName(matrixRoomId(raw.room_id), matrixUserId(raw.state_key!), typeof name === 'string' ? name : undefined);
+  }
+  // Our bot: never bridged. Our ghosts: an echo of what we sent, except in a room
+  // linked to several chats (a gateway room), where a ghost's event goes on to the
+  // chats of the other networks, through their relays.
+  const ghost = naming.isBridgeUser(raw.sender) ? naming.parseGhost(raw.sender) ?? 'bot' : undefined;
+  if (ghost === 'bot') return { kind: 'nothing' };
+  const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
+  const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
+  if (!portals.length || !bridged) return ghost ? { kind: 'nothing' } : { kind: 'direct' };
+  return { kind: 'bridge', targets: targetPortals(portals, ghost?.network, raw.content) };
+}
