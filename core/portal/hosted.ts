@@ -13,6 +13,7 @@ import { matrixEventId, matrixUserId, portalKeyString, remoteMessageId, type Rem
 import { identifierProblem } from '../safety.js';
 import type { LiveLogin } from '../accounts/sessions.js';
 import { MatrixRequestError } from '../matrix/side.js';
+import { txnId } from './txn.js';
 
 const ALIAS = /^#[^:\s]+:[A-Za-z0-9.\-[\]:]+$/;
 
@@ -52,7 +53,7 @@ export async function hostedChat(ctx: BridgeContext, live: LiveLogin, alias: str
 /**
  * A hosted room's newest messages for people joining from the gateway's network: read
  * from the room, each under the id the network knows it by (the portal's record, else
- * one made from the Matrix event id), the network's own people by their remote ids.
+ * the delivery key its send uses), the network's own people by their remote ids.
  */
 export async function hostedHistory(ctx: BridgeContext, live: LiveLogin, chat: RemoteChatId, limit: number): Promise<HostedMessage[]> {
   const network = live.login.network;
@@ -79,7 +80,8 @@ export async function hostedHistory(ctx: BridgeContext, live: LiveLogin, chat: R
     const ghost = ctx.naming.parseGhost(sender);
     const name = ctx.rooms.displayName(roomId, matrixUserId(sender));
     out.push({
-      id: ctx.store.messageByEvent(portal.portalKey, matrixEventId(eventId))?.remoteId ?? remoteMessageId(`mx-${eventId}`),
+      // Not bridged yet (still on its way): the id its send will use (core/portal/matrix/send.ts), so it is one message, not two.
+      id: ctx.store.messageByEvent(portal.portalKey, matrixEventId(eventId))?.remoteId ?? remoteMessageId(txnId(portal.portalKey, eventId, 0)),
       sender: ghost?.network === network ? { kind: 'network', id: ghost.remote, name } : { kind: 'matrix', id: sender, name },
       content: { ...parsed.content, text },
       timestamp: typeof e.origin_server_ts === 'number' ? e.origin_server_ts : Date.now(),
