@@ -119,6 +119,7 @@ export class Router {
       return;
     }
     const fromBare = from.bare().toString();
+    this.log.debug({ from: fromBare, to: to.toString(), stanza: st.name, type }, 'gateway stanza');
     const refusal = this.gate.policy(fromBare, from.domain) ?? (await this.gate.rate(fromBare, from.domain));
     if (refusal) {
       this.log.info({ from: fromBare, condition: refusal.condition }, 'gateway refused a stanza');

@@ -20,7 +20,7 @@ const SERVICE_FEATURES = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_GATEWAY, NS_PING, NS
 /** What a Matrix user's address does (XEP-0030 for a user's address: an account). */
 export const USER_FEATURES = [NS_DISCO_INFO, NS_PING, NS_VERSION, NS_TIME, NS_VCARD,
   'http://jabber.org/protocol/chatstates', 'urn:xmpp:message-correct:0', 'urn:xmpp:message-retract:1',
-  'urn:xmpp:reactions:0', 'urn:xmpp:reply:0', 'urn:xmpp:chat-markers:0', 'urn:xmpp:sid:0', 'urn:xmpp:styling:0'];
+  'urn:xmpp:reactions:0', 'urn:xmpp:reply:0', 'urn:xmpp:chat-markers:0', 'urn:xmpp:sid:0', 'urn:xmpp:styling:0', 'urn:xmpp:receipts'];
 
 export interface ServiceInfo {
   /** The component's address. */

@@ -30,6 +30,8 @@ export interface GatewayLoginData extends ContactsData {
   local: string;
 }
 
+const NS_RECEIPTS = 'urn:xmpp:receipts';
+
 /** How long `connect` waits for the component link before the engine retries it. */
 const CONNECT_WAIT_MS = 30_000;
 
@@ -106,6 +108,11 @@ export class GatewaySession implements AdapterSession {
       // Not recorded: say so, so the sender's client shows the message as failed rather than sent.
       this.sink.log.error({ err: (err as Error).message }, 'event not recorded');
       await this.router.reply(errorReply(stanza, 'wait', 'internal-server-error', 'The gateway could not take this message; send it again.'));
+      return;
+    }
+    // XEP-0184: "received" only once the bridge has it durably, so a client that waits for it knows what to send again.
+    if (stanza.getChild('request', NS_RECEIPTS) && stanza.attrs.id && stanza.attrs.from) {
+      await this.router.reply(xml('message', { from: this.self, to: stanza.attrs.from, id: randomUUID() }, xml('received', { xmlns: NS_RECEIPTS, id: stanza.attrs.id })));
     }
   }
 

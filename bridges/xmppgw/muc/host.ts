@@ -21,7 +21,7 @@ import { errorReply } from '../component.js';
 import type { GatewayConfig } from '../config.js';
 import type { Router, RoomsHost } from '../router.js';
 import { commonIq, NS_DISCO_INFO, NS_DISCO_ITEMS, result } from '../service.js';
-import { cleanNick, HostedRoom, NS_MUC } from './room.js';
+import { cleanNick, HostedRoom, NS_MUC, type XmppOccupant } from './room.js';
 
 /** What the relay login keeps: the XMPP occupants of each room, so a restart does not forget them. */
 export interface RoomsLoginData {
@@ -41,6 +41,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
     const data = login.data as RoomsLoginData;
     this.saved = new Map();
     for (const [room, nick, full] of data.occupants ?? []) this.saved.set(room, [...(this.saved.get(room) ?? []), [nick, full]]);
+    sink.log.debug({ occupants: data.occupants?.length ?? 0 }, 'room occupants restored');
   }
 
   async connect(): Promise<void> {
@@ -93,7 +94,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       const occupant = room.occupantByFull(full);
       if (!occupant) return;
       room.xmpp.delete(occupant.nick);
-      for (const to of room.recipients()) await this.router.send(room.presence(occupant.nick, to, occupant.full, { unavailable: true }));
+      await this.toAll(room, (to) => room.presence(occupant.nick, to, occupant.full, { unavailable: true }));
       await this.router.send(room.presence(occupant.nick, full, full, { unavailable: true, self: true }));
       await this.save();
       await this.sink.emit({ type: 'member', chat: { id: remoteChatId(roomJid), kind: 'group' }, user: { id: remoteUserId(occupant.bare), name: occupant.nick }, change: 'leave' }).catch((err: Error) => this.sink.log.warn({ err: err.message }, 'leave not recorded'));
@@ -102,8 +103,10 @@ export class RoomsSession implements AdapterSession, RoomsHost {
     if ('condition' in room) return this.refuseJoin(st, room.condition === 'forbidden' ? 'auth' : 'cancel', room.condition, room.text);
     const already = room.occupantByFull(full);
     if (already) {
-      // A presence update, or a nick change, which this room does not do (XEP-0045 7.6 lets a service refuse it).
-      if (already.nick !== nick) await this.refuseJoin(st, 'modify', 'not-acceptable', 'Nick changes are not supported here; leave and join again.');
+      // A nick change, which this room does not do (XEP-0045 7.6 lets a service refuse it).
+      if (already.nick !== nick) return this.refuseJoin(st, 'modify', 'not-acceptable', 'Nick changes are not supported here; leave and join again.');
+      // A client that lost its connection joins again while we still count it in: answer the join again.
+      if (st.getChild('x', NS_MUC)) await this.welcome(st, room, already);
       return;
     }
     const clean = cleanNick(nick);
@@ -115,14 +118,38 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       return false;
     });
     if (!recorded) return this.refuseJoin(st, 'wait', 'internal-server-error', 'The gateway could not take your join; try again.');
-    for (const p of room.presences(full)) await this.router.send(p);
-    for (const to of room.recipients()) await this.router.send(room.presence(nick, to, full));
-    room.xmpp.set(nick, { nick, full, bare });
-    await this.router.send(room.presence(nick, full, full, { self: true }));
-    for (const old of await this.history(room, st.getChild('x', NS_MUC)?.getChild('history'))) await this.router.send(xml('message', { ...old.attrs, to: full }, ...old.children));
-    // The subject comes last, which tells the client the join is done (XEP-0045 7.2.15).
-    await this.router.send(xml('message', { from: roomJid, to: full, type: 'groupchat', id: randomUUID() }, xml('subject', {}, room.subject)));
+    if (room.nickTaken(nick)) return this.refuseJoin(st, 'cancel', 'conflict', 'That nick is taken in this room.'); // taken meanwhile
+    await this.toAll(room, (to) => room.presence(nick, to, full));
+    // In from now, but what the room says waits until the joiner has had its welcome, so it comes in order.
+    const occupant: XmppOccupant = { nick, full, bare, held: [] };
+    room.xmpp.set(nick, occupant);
     await this.save();
+    await this.welcome(st, room, occupant);
+  }
+
+  /**
+   * What a joiner receives (XEP-0045 7.2): everyone's presence, its own, history, then the
+   * subject, which says the join is done; then whatever the room said meanwhile.
+   */
+  private async welcome(st: Element, room: HostedRoom, occupant: XmppOccupant): Promise<void> {
+    occupant.held ??= [];
+    const { nick, full } = occupant;
+    const history = await this.history(room, st.getChild('x', NS_MUC)?.getChild('history'));
+    for (const p of room.presences(full)) await this.router.send(p);
+    await this.router.send(room.presence(nick, full, full, { self: true }));
+    for (const old of history) await this.router.send(xml('message', { ...old.attrs, to: full }, ...old.children));
+    await this.router.send(xml('message', { from: room.jid, to: full, type: 'groupchat', id: randomUUID() }, xml('subject', {}, room.subject)));
+    while (occupant.held.length) await this.router.send(occupant.held.shift()!);
+    occupant.held = undefined;
+  }
+
+  /** One stanza to every XMPP occupant (`make(to)`), held back for one still being welcomed. */
+  private async toAll(room: HostedRoom, make: (to: string) => Element): Promise<void> {
+    for (const o of [...room.xmpp.values()]) {
+      const stanza = make(o.full);
+      if (o.held) o.held.push(stanza);
+      else await this.router.send(stanza);
+    }
   }
 
   /**
@@ -161,7 +188,9 @@ export class RoomsSession implements AdapterSession, RoomsHost {
   }
 
   private async onGroupMessage(st: Element, from: JID, roomJid: string): Promise<void> {
-    const room = this.rooms.get(roomJid);
+    // Loaded if need be: after a restart the first stanza may be a message from someone still in.
+    const loaded = await this.room(roomJid);
+    const room = 'condition' in loaded ? undefined : loaded;
     const occupant = room?.occupantByFull(from.toString());
     if (!room || !occupant) {
       await this.router.reply(errorReply(st, 'modify', 'not-acceptable', 'You are not in this room; join it first.'));
@@ -193,7 +222,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
         return;
       }
     }
-    for (const to of room.recipients()) await this.router.send(xml('message', { ...reflected.attrs, to }, ...reflected.children));
+    await this.toAll(room, (to) => xml('message', { ...reflected.attrs, to }, ...reflected.children));
   }
 
   private async onIq(st: Element, from: JID, roomJid: string, nick: string): Promise<void> {
@@ -274,7 +303,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       room.subject = ev.topic;
       // From whoever changed it, where known; else from the room itself.
       const from = ev.relayedFor ? `${room.jid}/${await this.occupantOf(room, ev.relayedFor)}` : room.jid;
-      for (const to of room.recipients()) await this.router.send(xml('message', { from, to, type: 'groupchat', id: randomUUID() }, xml('subject', {}, ev.topic)));
+      await this.toAll(room, (to) => xml('message', { from, to, type: 'groupchat', id: randomUUID() }, xml('subject', {}, ev.topic)));
       return { status: 'sent' };
     }
     if (!ev.relayedFor) return { status: 'unsupported', reason: 'a gateway room carries each Matrix member as themselves' };
@@ -291,7 +320,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
   private async occupantOf(room: HostedRoom, who: RelayedSender): Promise<string> {
     const address = this.addressOf(who.matrixId);
     const { nick, added } = room.matrixNick(who.matrixId, who.displayName, address);
-    if (added) for (const to of room.recipients()) await this.router.send(room.presence(nick, to, address || undefined));
+    if (added) await this.toAll(room, (to) => room.presence(nick, to, address || undefined));
     return nick;
   }
 
@@ -301,7 +330,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
     if (!out) return { status: 'unsupported', reason: `XMPP rooms do not carry ${ev.type}` };
     if (oobUrl) out.stanza.append(xml('x', { xmlns: NS_OOB }, xml('url', {}, oobUrl)));
     if (ev.type !== 'typing') out.stanza.append(xml('stanza-id', { xmlns: NS.sid, id: originId, by: room.jid }));
-    for (const to of room.recipients()) await this.router.send(xml('message', { ...out.stanza.attrs, from: `${room.jid}/${nick}`, to }, ...out.stanza.children));
+    await this.toAll(room, (to) => xml('message', { ...out.stanza.attrs, from: `${room.jid}/${nick}`, to }, ...out.stanza.children));
     return ev.type === 'message' ? { status: 'sent', remoteId: remoteMessageId(originId) } : { status: 'sent' };
   }
 

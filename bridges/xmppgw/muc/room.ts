@@ -15,6 +15,8 @@ export interface XmppOccupant {
   /** The full JID that joined (presence and messages go to it). */
   full: string;
   bare: string;
+  /** Stanzas for it while it is being welcomed (join presences, history), sent right after. */
+  held?: Element[];
 }
 
 export class HostedRoom {
@@ -82,10 +84,6 @@ export class HostedRoom {
         ...codes.map((code) => xml('status', { code }))));
   }
 
-  /** Every XMPP occupant's full JID. */
-  recipients(): string[] {
-    return [...this.xmpp.values()].map((o) => o.full);
-  }
 }
 
 /** A nick: one line, no control characters, at most 64 characters. */
