@@ -44,6 +44,12 @@ export class Streams {
     return [...this.sent.keys()].map((k) => ({ dir: k.split(':')[0] as Direction, portal: k.split(':')[1]! }));
   }
 
+  /** The numbers of a stream that never arrived (for a post-mortem). */
+  missing(dir: Direction, portal: string, received: number[]): number[] {
+    const got = new Set(received);
+    return (this.sent.get(`${dir}:${portal}`) ?? []).map((s) => s.n).filter((n) => !got.has(n));
+  }
+
   /** Whether every sent message of a stream is among `received` (numbers in arrival order). */
   complete(dir: Direction, portal: string, received: number[]): boolean {
     const got = new Set(received);
