@@ -197,7 +197,12 @@ export type OutboundEvent =
   | (OutboundBase & { type: 'typing'; active: boolean })
   | (OutboundBase & { type: 'receipt'; upTo: RemoteMessageId })
   | (OutboundBase & { type: 'chat-info'; name?: string; topic?: string })
-  | (OutboundBase & { type: 'leave' });
+  | (OutboundBase & { type: 'leave' })
+  /**
+   * A Matrix member (`relayedFor`) came, was renamed (`join` again, with the new name) or
+   * went. Sent only to networks that show members as themselves (`Capabilities.speaksAs`).
+   */
+  | (OutboundBase & { type: 'member'; change: 'join' | 'leave' });
 
 export type OutboundEventType = OutboundEvent['type'];
 

@@ -282,7 +282,7 @@ export class IrcSession implements AdapterSession {
       case 'typing':
         if (this.can('message-tags') && isChannel(target) && this.channels.wants(target)) await this.write('TAGMSG', [target], { '+typing': ev.active ? 'active' : 'done' });
         return { status: 'sent' };
-      case 'receipt': return { status: 'sent' };
+      case 'receipt': case 'member': return { status: 'sent' }; // no read receipts on IRC; members are only a gateway's news
       case 'chat-info':
         if (ev.topic === undefined || !isChannel(target)) return { status: 'unsupported', reason: 'IRC channels have a topic, not a name' };
         await this.ensureJoined(target);

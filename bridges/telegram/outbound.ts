@@ -53,6 +53,7 @@ export class Outbound {
       case 'leave': return this.api.call('leaveChat', { chat_id: event.chat }).then(() => ({ status: 'sent' }));
       case 'receipt': return Promise.resolve({ status: 'unsupported', reason: 'Telegram bots cannot mark messages as read' });
       case 'chat-info': return Promise.resolve({ status: 'unsupported', reason: 'the bridge does not rename Telegram chats' });
+      case 'member': return Promise.resolve({ status: 'unsupported', reason: 'Telegram does not show Matrix members' });
     }
   }
 

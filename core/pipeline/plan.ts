@@ -1,7 +1,8 @@
 /**
  * What becomes of one Matrix event from a transaction: bridged to some of its room's
  * portals, handled by the bot (a room without portals), or nothing. Member events also
- * teach the room cache display names.
+ * teach the room cache display names, and reach the portals of networks that show a
+ * room's Matrix members as themselves (a gateway's hosted rooms, `speaksAs`).
  */
 import type { BridgeContext } from '../context.js';
 import type { MatrixClientEvent } from '../convert/matrix-types.js';
@@ -26,6 +27,11 @@ export function planEvent(ctx: BridgeContext, raw: MatrixClientEvent): EventPlan
   const ghost = naming.isBridgeUser(raw.sender) ? naming.parseGhost(raw.sender) ?? 'bot' : undefined;
   if (ghost === 'bot') return { kind: 'nothing' };
   const portals = store.portalsByRoom(matrixRoomId(raw.room_id));
+  if (member) {
+    // A member coming, renamed or going: news only where members are shown as themselves, and not one's own ghosts there.
+    const showing = portals.filter((p) => ctx.sessions.capabilities(p.network)?.speaksAs && naming.parseGhost(raw.state_key!)?.network !== p.network);
+    if (showing.length) return { kind: 'bridge', targets: showing };
+  }
   const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
   if (!portals.length || !bridged) return ghost ? { kind: 'nothing' } : { kind: 'direct' };
   return { kind: 'bridge', targets: targetPortals(portals, ghost?.network, raw.content) };

@@ -4,6 +4,7 @@ import type { BridgeContext } from '../../context.js';
 import { ignored, type Outcome } from '../../pipeline/outcome.js';
 import type { PortalRow } from '../../store/store.js';
 import type { Attempt } from '../../pipeline/inbox-runner.js';
+import { matrixMembership } from './membership.js';
 import { matrixMessage } from './message.js';
 import { matrixReaction, matrixRedaction } from './reaction-redaction.js';
 import { matrixRoomInfo } from './state.js';
@@ -30,6 +31,8 @@ export function handleMatrixEvent(ctx: BridgeContext, portal: PortalRow, ev: Mat
     case 'm.room.name':
     case 'm.room.topic':
       return matrixRoomInfo(ctx, portal, ev, attempt);
+    case 'm.room.member':
+      return matrixMembership(ctx, portal, ev, attempt);
     default:
       return Promise.resolve(ignored(`event type ${ev.type} is not bridged`));
   }
