@@ -296,6 +296,23 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     await bob.waitFor((s) => s.getChildText('subject') === 'New topic' && s.attrs.from === `${muc}/dave`, 'the new subject');
     log(t, 'dave edits, deletes, changes the topic → bob and carol get a correction, a retraction and the subject "New topic"');
 
+    // Matrix members coming, renamed and going are occupants coming, renamed (XEP-0045 303) and going.
+    const zoe = await stack.user('zoe');
+    try {
+      await zoe.join(lounge);
+      await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/zoe` && s.attrs.type === undefined, 'zoe arriving');
+      await dave.request('PUT', `/_matrix/client/v3/profile/${encodeURIComponent(dave.userId)}/displayname`, { displayname: 'Dave M' });
+      const renamed = await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/dave` && s.attrs.type === 'unavailable', "dave's old nick going");
+      assert.ok(hasStatus(renamed, '303'));
+      assert.equal(renamed.getChild('x', NS.mucUser)?.getChild('item')?.attrs.nick, 'Dave M');
+      await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/Dave M` && s.attrs.type === undefined, "dave's new nick");
+      await zoe.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(lounge)}/leave`, {});
+      await bob.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/zoe` && s.attrs.type === 'unavailable', 'zoe leaving');
+      log(t, 'zoe joins the Matrix room → bob sees occupant zoe; dave renames himself "Dave M" → 303 from dave to Dave M; zoe leaves → bob sees her go');
+    } finally {
+      await zoe.stop();
+    }
+
     // Refusals, each as the XMPP error a client shows.
     const refusal = async (person: XmppPerson, to: string) => {
       await person.send(xml('presence', { to }, xml('x', { xmlns: NS.muc })));

@@ -307,6 +307,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       return { status: 'sent' };
     }
     if (!ev.relayedFor) return { status: 'unsupported', reason: 'a gateway room carries each Matrix member as themselves' };
+    if (ev.type === 'member') return this.membership(room, ev.relayedFor, ev.change);
     const nick = await this.occupantOf(room, ev.relayedFor);
     const key = delivery?.key ?? randomUUID();
     if (ev.type === 'message' && ev.content.attachments?.length) {
@@ -314,6 +315,27 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       return sendWithFiles({ upload: undefined, sendOne, log: this.sink.log }, ev, key);
     }
     return this.broadcast(room, nick, ev, key);
+  }
+
+  /** A Matrix member came, was renamed or went: the XMPP occupants see it (XEP-0045 presence, 303 for a new nick). */
+  private async membership(room: HostedRoom, who: RelayedSender, change: 'join' | 'leave'): Promise<SendResult> {
+    if (change === 'leave') {
+      const address = room.addressOf(who.matrixId);
+      const nick = room.leaveMatrix(who.matrixId);
+      if (nick !== undefined) await this.toAll(room, (to) => room.presence(nick, to, address, { unavailable: true }));
+      return { status: 'sent' };
+    }
+    if (!room.matrix.has(who.matrixId)) {
+      await this.occupantOf(room, who);
+      return { status: 'sent' };
+    }
+    const renamed = room.renameMatrix(who.matrixId, who.displayName);
+    if (renamed) {
+      const address = room.addressOf(who.matrixId);
+      await this.toAll(room, (to) => room.presence(renamed.from, to, address, { unavailable: true, newNick: renamed.to }));
+      await this.toAll(room, (to) => room.presence(renamed.to, to, address));
+    }
+    return { status: 'sent' };
   }
 
   /** A Matrix member's nick in the room; one who is new there is announced to the XMPP occupants first. */

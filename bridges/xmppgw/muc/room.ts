@@ -55,6 +55,26 @@ export class HostedRoom {
     return { nick, added: true };
   }
 
+  /** A Matrix member renamed: their nick from and to, or undefined when it stays. */
+  renameMatrix(matrixId: string, displayName: string): { from: string; to: string } | undefined {
+    const from = this.matrix.get(matrixId);
+    if (from === undefined) return undefined;
+    this.matrix.delete(matrixId);
+    const { nick } = this.matrixNick(matrixId, displayName, this.addresses.get(matrixId) ?? '');
+    return nick === from ? undefined : { from, to: nick };
+  }
+
+  /** A Matrix member left: their nick, if they were in. */
+  leaveMatrix(matrixId: string): string | undefined {
+    const nick = this.matrix.get(matrixId);
+    this.matrix.delete(matrixId);
+    return nick;
+  }
+
+  addressOf(matrixId: string): string | undefined {
+    return this.addresses.get(matrixId) || undefined;
+  }
+
   /**
    * The room's stanza id (XEP-0359) for a message an XMPP occupant sent with `clientId`
    * (its origin id, else its `id`): derived from the room, the sender and that id, so a
@@ -76,11 +96,12 @@ export class HostedRoom {
   }
 
   /** An occupant's presence (or its leaving, `unavailable`) for one XMPP occupant; `self` adds the status codes of its own. */
-  presence(nick: string, to: string, realJid: string | undefined, opts: { unavailable?: boolean; self?: boolean } = {}): Element {
-    const codes = opts.self ? ['110', ...(opts.unavailable ? [] : ['100'])] : [];
+  presence(nick: string, to: string, realJid: string | undefined, opts: { unavailable?: boolean; self?: boolean; newNick?: string } = {}): Element {
+    // XEP-0045 7.6: a nick change is the old nick leaving with 303 and the new one.
+    const codes = [...(opts.self ? ['110', ...(opts.unavailable ? [] : ['100'])] : []), ...(opts.newNick ? ['303'] : [])];
     return xml('presence', { from: `${this.jid}/${nick}`, to, ...(opts.unavailable && { type: 'unavailable' }) },
       xml('x', { xmlns: NS_MUC_USER },
-        xml('item', { affiliation: 'none', role: opts.unavailable ? 'none' : 'participant', ...(realJid && { jid: realJid }) }),
+        xml('item', { affiliation: 'none', role: opts.unavailable ? 'none' : 'participant', ...(realJid && { jid: realJid }), ...(opts.newNick && { nick: opts.newNick }) }),
         ...codes.map((code) => xml('status', { code }))));
   }
 
