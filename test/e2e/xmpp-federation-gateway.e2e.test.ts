@@ -336,6 +336,12 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     assert.deepEqual(lines, ['bob: hello room, bob from XMPP (edited)', 'alice: alice here too']);
     assert.equal(history[0]!.getChildren('stanza-id', NS.sid).find((x) => x.attrs.by === muc)?.attrs.id, bobStanzaId, 'history keeps the ids replies and reactions name');
     log(t, `frank joins later with <history maxstanzas='10'/> → ${lines.join(' | ')} (dave's deleted message is not shown)`);
+    // And the room's archive (XEP-0313), as a client catching up asks for it, paged by RSM.
+    const archived = (await frank.archive(muc)).map((m) => `${m.attrs.from!.slice(muc.length + 1)}: ${body(m)}`);
+    assert.deepEqual(archived, lines);
+    const page = await frank.iq('set', muc, xml('query', { xmlns: 'urn:xmpp:mam:2', queryid: 'q2' }, xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('after', {}, 'no-such-id'))));
+    assert.equal(condition(page), 'item-not-found');
+    log(t, `frank asks the room's archive (MAM) → ${archived.join(' | ')}; after an unknown id → item-not-found`);
 
     await bob.send(xml('presence', { to: `${muc}/bob`, type: 'unavailable' }));
     await carol.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/bob` && s.attrs.type === 'unavailable', "bob leaving, at carol");

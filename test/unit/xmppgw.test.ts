@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import xml from '@xmpp/xml';
 import { aliasOfLocalpart, escapeLocal, localpartOfAlias, localpartOfMatrixUser, matrixUserOfLocalpart, unescapeLocal } from '../../bridges/xmppgw/addresses.js';
 import { cleanNick, HostedRoom } from '../../bridges/xmppgw/muc/room.js';
+import { parseQuery, selectPage, type Archived } from '../../bridges/xmppgw/muc/archive.js';
 import { parseGatewayConfig } from '../../bridges/xmppgw/config.js';
 import { Contacts } from '../../bridges/xmppgw/contacts.js';
 import { Gate } from '../../bridges/xmppgw/gate.js';
@@ -68,6 +69,32 @@ describe('hosted rooms', () => {
     assert.ok(room.nickTaken('sam') && room.nickTaken('Eve Bob: hi') && !room.nickTaken('nobody'));
     const self = room.presence('sam', 'sam@x.example/phone', 'sam@x.example/phone', { self: true });
     assert.deepEqual(self.getChild('x')!.getChildren('status').map((c) => c.attrs.code), ['110', '100']);
+  });
+});
+
+describe('hosted room archive (MAM paging)', () => {
+  const all: Archived[] = Array.from({ length: 7 }, (_, i) => ({ id: `m${i}`, timestamp: 1000 * i, stanza: xml('message') }));
+  const q = (children: ReturnType<typeof xml>[]) => parseQuery(xml('query', { xmlns: 'urn:xmpp:mam:2', queryid: 'x' }, ...children));
+  const rsm = (...c: ReturnType<typeof xml>[]) => xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, ...c);
+  const ids = (p: { items: Archived[] }) => p.items.map((m) => m.id).join(' ');
+
+  it('pages forwards with after, backwards with before, and filters by time', () => {
+    assert.equal(ids(selectPage(all, q([rsm(xml('max', {}, '3'))]))), 'm0 m1 m2');
+    const next = selectPage(all, q([rsm(xml('max', {}, '3'), xml('after', {}, 'm2'))]));
+    assert.equal(ids(next), 'm3 m4 m5');
+    assert.equal(next.complete, false);
+    assert.equal(selectPage(all, q([rsm(xml('after', {}, 'm5'))])).complete, true);
+    assert.equal(ids(selectPage(all, q([rsm(xml('max', {}, '2'), xml('before'))]))), 'm5 m6', 'an empty <before/> is the last page');
+    assert.equal(ids(selectPage(all, q([rsm(xml('max', {}, '2'), xml('before', {}, 'm5'))]))), 'm3 m4');
+    const form = xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, xml('field', { var: 'start' }, xml('value', {}, new Date(2000).toISOString())), xml('field', { var: 'end' }, xml('value', {}, new Date(4000).toISOString())));
+    assert.equal(ids(selectPage(all, q([form]))), 'm2 m3 m4');
+  });
+
+  it('refuses what it cannot answer', () => {
+    assert.throws(() => selectPage(all, q([rsm(xml('after', {}, 'nope'))])), /item-not-found/);
+    assert.throws(() => q([rsm(xml('max', {}, '-1'))]), /max/);
+    assert.throws(() => q([xml('x', { xmlns: 'jabber:x:data' }, xml('field', { var: 'with' }, xml('value', {}, 'a@b')))]), /with/);
+    assert.equal(q([rsm(xml('max', {}, '100000'))]).max, 250);
   });
 });
 

@@ -21,6 +21,8 @@ import { errorReply } from '../component.js';
 import type { GatewayConfig } from '../config.js';
 import type { Router, RoomsHost } from '../router.js';
 import { commonIq, NS_DISCO_INFO, NS_DISCO_ITEMS, result } from '../service.js';
+import { answerArchiveQuery, joinHistory } from './catch-up.js';
+import { NS_MAM } from './archive.js';
 import { cleanNick, HostedRoom, NS_MUC, type XmppOccupant } from './room.js';
 
 /** What the relay login keeps: the XMPP occupants of each room, so a restart does not forget them. */
@@ -30,7 +32,7 @@ export interface RoomsLoginData {
 
 type Refusal = { condition: 'item-not-found' | 'forbidden'; text: string };
 const CONNECT_WAIT_MS = 30_000;
-const ROOM_FEATURES = [NS_MUC, 'muc_public', 'muc_persistent', 'muc_open', 'muc_unmoderated', 'muc_nonanonymous', NS.sid, NS_DISCO_INFO];
+const ROOM_FEATURES = [NS_MUC, 'muc_public', 'muc_persistent', 'muc_open', 'muc_unmoderated', 'muc_nonanonymous', NS.sid, NS_DISCO_INFO, 'urn:xmpp:mam:2'];
 
 export class RoomsSession implements AdapterSession, RoomsHost {
   private readonly rooms = new Map<string, HostedRoom>();
@@ -134,7 +136,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
   private async welcome(st: Element, room: HostedRoom, occupant: XmppOccupant): Promise<void> {
     occupant.held ??= [];
     const { nick, full } = occupant;
-    const history = await this.history(room, st.getChild('x', NS_MUC)?.getChild('history'));
+    const history = await joinHistory(this.sink, room, st.getChild('x', NS_MUC)?.getChild('history'), this.config.muc!.history);
     for (const p of room.presences(full)) await this.router.send(p);
     await this.router.send(room.presence(nick, full, full, { self: true }));
     for (const old of history) await this.router.send(xml('message', { ...old.attrs, to: full }, ...old.children));
@@ -150,35 +152,6 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       if (o.held) o.held.push(stanza);
       else await this.router.send(stanza);
     }
-  }
-
-  /**
-   * What a joiner is shown from before (XEP-0045 7.2.14): the room's newest messages from
-   * Matrix, at most `muc.history`, fewer where the join's `<history/>` asks (maxstanzas,
-   * seconds, since), each with its delay stamp and the room's stanza id.
-   */
-  private async history(room: HostedRoom, wish: Element | undefined): Promise<Element[]> {
-    let limit = this.config.muc!.history;
-    const max = Number(wish?.attrs.maxstanzas);
-    if (wish?.attrs.maxstanzas !== undefined && Number.isInteger(max) && max >= 0) limit = Math.min(limit, max);
-    if (limit === 0 || !this.sink.hostedHistory) return [];
-    const seconds = Number(wish?.attrs.seconds);
-    const since = Math.max(wish?.attrs.since ? Date.parse(wish.attrs.since) || 0 : 0, Number.isFinite(seconds) && seconds >= 0 ? Date.now() - seconds * 1000 : 0);
-    const messages = await this.sink.hostedHistory(remoteChatId(room.jid), limit).catch((err: Error) => {
-      this.sink.log.warn({ err: err.message }, 'room history not read');
-      return [];
-    });
-    const out: Element[] = [];
-    for (const m of messages) {
-      if (m.timestamp < since) continue;
-      const nick = m.sender.kind === 'matrix' ? room.matrix.get(m.sender.id) ?? cleanNick(m.sender.name) : [...room.xmpp.values()].find((o) => o.bare === m.sender.id)?.nick ?? cleanNick(m.sender.name);
-      const built = buildStanza({ type: 'message', chat: remoteChatId(room.jid), content: m.content }, 'groupchat', () => m.id, (id) => id);
-      if (!built) continue;
-      out.push(xml('message', { ...built.stanza.attrs, from: `${room.jid}/${nick || 'someone'}` }, ...built.stanza.children,
-        xml('delay', { xmlns: 'urn:xmpp:delay', from: room.jid, stamp: new Date(m.timestamp).toISOString() }),
-        xml('stanza-id', { xmlns: NS.sid, id: m.id, by: room.jid })));
-    }
-    return out;
   }
 
   private async refuseJoin(st: Element, type: 'cancel' | 'auth' | 'modify' | 'wait', condition: string, text: string): Promise<void> {
@@ -236,6 +209,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       if (payload?.is('ping', 'urn:xmpp:ping')) return this.router.reply(self ? result(st) : errorReply(st, 'modify', 'not-acceptable'));
       return this.router.reply(errorReply(st, 'cancel', 'service-unavailable'));
     }
+    if (st.attrs.type === 'set' && payload?.is('query', NS_MAM)) return answerArchiveQuery(this.sink, this.router, room, st, payload, from.toString());
     if (st.attrs.type === 'get' && payload?.is('query', NS_DISCO_INFO) && !payload.attrs.node) {
       return this.router.reply(result(st, xml('query', { xmlns: NS_DISCO_INFO },
         xml('identity', { category: 'conference', type: 'text', name: room.name ?? aliasOfLocalpart(jid(roomJid).local) ?? roomJid }),
