@@ -195,6 +195,11 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     await carol.waitFor((s) => s.is('presence') && s.attrs.type === 'subscribed' && jidBare(s.attrs.from) === aliceAddr, 'subscribed');
     await carol.waitFor((s) => s.is('presence') && s.attrs.type === 'subscribe' && jidBare(s.attrs.from) === aliceAddr, 'the subscription back');
     log(t, 'alice: allow xmppgw carol@xmpp.test → carol receives subscribed, and a subscription request back (mutual)');
+    // Her Matrix presence now reaches carol from her address.
+    await alice.setPresence('unavailable', 'in a meeting');
+    const away = await carol.waitFor((s) => s.is('presence') && jidBare(s.attrs.from) === aliceAddr && s.getChildText('show') === 'away', "alice's away presence", 30_000);
+    assert.equal(away.getChildText('status'), 'in a meeting');
+    log(t, `alice (Matrix) sets presence unavailable "in a meeting" → carol sees ${aliceAddr} show=away status="in a meeting"`);
     // Nobody answered for bob: his request is only asked, never granted by itself.
     await bob.send(xml('presence', { to: aliceAddr, type: 'subscribe' }));
     await alice.waitFor((e) => e.room_id === mgmt && String(e.content.body).includes('bob@xmpp.test on xmppgw asks'), "bob's request");
