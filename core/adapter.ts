@@ -129,6 +129,11 @@ export interface EventSink {
    * said before. Edits are shown in their latest form; deleted messages are left out. Does I/O.
    */
   hostedHistory?(chat: RemoteChatId, limit: number): Promise<HostedMessage[]>;
+  /**
+   * For gateways: a Matrix user's profile, to show on the network (an XMPP vCard): their
+   * display name, and their avatar when it is at most `maxAvatarBytes`. Does I/O.
+   */
+  matrixProfile?(matrixId: string, maxAvatarBytes: number): Promise<{ name?: string; avatar?: { bytes: Uint8Array; mime: string } }>;
   log: Logger;
 }
 

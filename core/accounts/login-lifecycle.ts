@@ -10,7 +10,7 @@ import { matrixUserId, type LoginId } from '../ids.js';
 import { Limiter } from '../limiter.js';
 import { LoginNotices } from './login-notices.js';
 import { LoginRefused } from './logins.js';
-import { hostedChat, hostedHistory } from '../portal/hosted.js';
+import { hostedChat, hostedHistory, matrixProfile } from '../portal/hosted.js';
 import type { LiveLogin, Network } from './sessions.js';
 import type { LoginRow } from '../store/store.js';
 
@@ -81,6 +81,7 @@ export class LoginLifecycle {
       },
       hostedChat: (alias, chat) => hostedChat(this.ctx, live, alias, chat),
       hostedHistory: (chat, limit) => hostedHistory(this.ctx, live, chat, limit),
+      matrixProfile: (matrixId, maxAvatarBytes) => matrixProfile(this.ctx, matrixId, maxAvatarBytes),
       log,
     };
     live.session = network.adapter.createSession(

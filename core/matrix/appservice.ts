@@ -357,6 +357,16 @@ export class AppserviceMatrixSide implements MatrixSide {
     return out.slice(0, limit).reverse();
   }
 
+  async profile(userId: MatrixUserId): Promise<{ displayname?: string; avatar_url?: string }> {
+    try {
+      const p = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/profile/${enc(userId)}`))) as Record<string, unknown>;
+      return { ...(typeof p.displayname === 'string' && { displayname: p.displayname }), ...(typeof p.avatar_url === 'string' && { avatar_url: p.avatar_url }) };
+    } catch (err) {
+      if (err instanceof MatrixRequestError && (err.status === 404 || err.status === 403)) return {};
+      throw err;
+    }
+  }
+
   async joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]> {
     const res = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`))) as { joined?: Record<string, { display_name?: unknown }> };
     return Object.entries(res.joined ?? {}).map(([userId, m]) => ({ userId: userId as MatrixUserId, ...(typeof m.display_name === 'string' && m.display_name && { displayName: m.display_name }) }));

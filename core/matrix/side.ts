@@ -84,6 +84,8 @@ export interface MatrixSide {
   resolveAlias(alias: string): Promise<MatrixRoomId | undefined>;
   /** The newest `limit` messages (`m.room.message` events) of a room, oldest first, as the bot (a member) sees them. */
   recentMessages(roomId: MatrixRoomId, limit: number): Promise<Record<string, unknown>[]>;
+  /** A user's global profile (display name, avatar), or {} when the homeserver has none (404). */
+  profile(userId: MatrixUserId): Promise<{ displayname?: string; avatar_url?: string }>;
   /** A room's joined members with their display names, as the bot (a member) sees them. */
   joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]>;
 }

@@ -89,3 +89,10 @@ export async function hostedHistory(ctx: BridgeContext, live: LiveLogin, chat: R
   }
   return out.slice(-limit);
 }
+
+/** A Matrix user's name and (small enough) avatar, for a gateway to show them by. */
+export async function matrixProfile(ctx: BridgeContext, matrixId: string, maxAvatarBytes: number): Promise<{ name?: string; avatar?: { bytes: Uint8Array; mime: string } }> {
+  const profile = await ctx.matrix.profile(matrixUserId(matrixId));
+  const avatar = profile.avatar_url?.startsWith('mxc://') ? await ctx.matrix.downloadMedia(profile.avatar_url, maxAvatarBytes).catch(() => undefined) : undefined;
+  return { ...(profile.displayname && { name: profile.displayname }), ...(avatar?.mime.startsWith('image/') && { avatar }) };
+}

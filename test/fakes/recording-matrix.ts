@@ -139,5 +139,8 @@ export class RecordingMatrix implements MatrixSide {
   /** Joined members per room (with display names); tests set them. */
   readonly roomMembers = new Map<string, { userId: MatrixUserId; displayName?: string }[]>();
   async joinedMembers(roomId: MatrixRoomId) { this.check(); return this.roomMembers.get(roomId) ?? []; }
+  /** Profiles the fake homeserver knows; tests set them. */
+  readonly profiles = new Map<string, { displayname?: string; avatar_url?: string }>();
+  async profile(userId: MatrixUserId) { this.check(); return this.profiles.get(userId) ?? {}; }
   async recentMessages(roomId: MatrixRoomId, limit: number) { this.check(); return (this.timelines.get(roomId) ?? []).filter((e) => e.type === 'm.room.message').slice(-limit); }
 }
