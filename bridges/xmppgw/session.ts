@@ -23,6 +23,8 @@ import type { GatewayConfig } from './config.js';
 import { Contacts, type ContactsData } from './contacts.js';
 import type { Router } from './router.js';
 import { commonIq, NS_DISCO_INFO, result, USER_FEATURES } from './service.js';
+import { matrixVcard, NS_VCARD } from './vcard.js';
+import { matrixUserOfLocalpart } from './addresses.js';
 
 /** What a gateway login keeps: its address and its address book, never a credential. */
 export interface GatewayLoginData extends ContactsData {
@@ -151,6 +153,12 @@ export class GatewaySession implements AdapterSession {
     const payload = iq.children.find((c): c is Element => typeof c !== 'string');
     if (iq.attrs.type === 'get' && payload?.is('query', NS_DISCO_INFO) && !payload.attrs.node) {
       await this.router.reply(result(iq, xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'account', type: 'registered' }), ...USER_FEATURES.map((v) => xml('feature', { var: v })))));
+      return;
+    }
+    if (iq.attrs.type === 'get' && payload?.is('vCard', NS_VCARD)) {
+      const owner = matrixUserOfLocalpart(this.local);
+      const card = owner ? await matrixVcard(this.sink, owner).catch((err: Error) => this.sink.log.warn({ err: err.message }, 'profile not read')) : undefined;
+      await this.router.reply(card ? result(iq, card) : errorReply(iq, 'wait', 'internal-server-error', 'The profile could not be read; try again.'));
       return;
     }
     await this.router.reply(commonIq(iq, payload) ?? errorReply(iq, 'cancel', 'service-unavailable'));

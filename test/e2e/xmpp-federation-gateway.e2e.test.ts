@@ -23,6 +23,8 @@ const NS = {
   sid: 'urn:xmpp:sid:0', muc: 'http://jabber.org/protocol/muc', mucUser: 'http://jabber.org/protocol/muc#user', discoInfo: 'http://jabber.org/protocol/disco#info', gateway: 'jabber:iq:gateway', ping: 'urn:xmpp:ping', stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 };
 const FLOOD_LIMIT = 30;
+// A 1x1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 const relatesTo = (e: MatrixEvent, rel: string) => {
   const r = e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
   return r?.rel_type === rel ? r.event_id : undefined;
@@ -111,6 +113,14 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     const user = await bob.iq('get', aliceAddr, xml('query', { xmlns: NS.discoInfo }));
     assert.equal(user.getChild('query', NS.discoInfo)?.getChild('identity')?.attrs.category, 'account');
     log(t, `bob (XMPP): disco ${component} → gateway/matrix; jabber:iq:gateway "${alice.userId}" → ${aliceAddr}; ping → result`);
+    // Her Matrix profile is her vCard (XEP-0054): name and avatar.
+    const mxc = await alice.upload(PNG, 'image/png', 'avatar.png');
+    await alice.request('PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/avatar_url`, { avatar_url: mxc });
+    const card = (await bob.iq('get', aliceAddr, xml('vCard', { xmlns: 'vcard-temp' }))).getChild('vCard', 'vcard-temp')!;
+    assert.equal(card.getChildText('FN'), 'alice');
+    assert.equal(card.getChild('PHOTO')?.getChildText('TYPE'), 'image/png');
+    assert.deepEqual(Buffer.from(card.getChild('PHOTO')!.getChildText('BINVAL')!, 'base64'), PNG);
+    log(t, `bob asks ${aliceAddr} for its vCard → FN "alice", PHOTO image/png (${PNG.length} bytes, her Matrix avatar)`);
   });
 
   it('an XMPP person writes first: a DM both ways with replies, corrections, reactions and retractions', async (t) => {
@@ -259,6 +269,8 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     assert.equal(daveItem.attrs.jid, `${localpartOfMatrixUser(dave.userId)}@${component}`);
     log(t, `bob (XMPP) joins ${muc}/bob → occupants ${occupants.join(', ')} (dave's real JID ${daveItem.attrs.jid}), subject "${subject.getChildText('subject')}"`);
     await dave.waitFor((e) => e.room_id === lounge && e.type === 'm.room.member' && e.state_key === ghost('bob@xmpp.test') && e.content.membership === 'join', "bob's ghost joining");
+    const daveCard = (await bob.iq('get', `${muc}/dave`, xml('vCard', { xmlns: 'vcard-temp' }))).getChild('vCard', 'vcard-temp');
+    assert.equal(daveCard?.getChildText('FN'), 'dave', "a Matrix member's vCard by their occupant address");
 
     await carol.send(xml('presence', { to: `${muc}/carol` }, xml('x', { xmlns: NS.muc })));
     await carol.waitFor((s) => s.is('presence') && s.attrs.from === `${muc}/carol` && hasStatus(s, '110'), "carol's self-presence");

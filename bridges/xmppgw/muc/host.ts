@@ -22,6 +22,7 @@ import type { GatewayConfig } from '../config.js';
 import type { Router, RoomsHost } from '../router.js';
 import { commonIq, NS_DISCO_INFO, NS_DISCO_ITEMS, result } from '../service.js';
 import { answerArchiveQuery, joinHistory } from './catch-up.js';
+import { matrixVcard, NS_VCARD } from '../vcard.js';
 import { NS_MAM } from './archive.js';
 import { cleanNick, HostedRoom, NS_MUC, type XmppOccupant } from './room.js';
 
@@ -207,6 +208,12 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       // XEP-0410 self-ping: answered for an occupant pinging itself, refused otherwise.
       const self = room.xmpp.get(nick)?.full === from.toString();
       if (payload?.is('ping', 'urn:xmpp:ping')) return this.router.reply(self ? result(st) : errorReply(st, 'modify', 'not-acceptable'));
+      // A Matrix member's vCard by their occupant address (XEP-0054 on a MUC nick).
+      const member = [...room.matrix].find(([, n]) => n === nick)?.[0];
+      if (member && st.attrs.type === 'get' && payload?.is('vCard', NS_VCARD)) {
+        const card = await matrixVcard(this.sink, member).catch(() => undefined);
+        return this.router.reply(card ? result(st, card) : errorReply(st, 'wait', 'internal-server-error', 'The profile could not be read; try again.'));
+      }
       return this.router.reply(errorReply(st, 'cancel', 'service-unavailable'));
     }
     if (st.attrs.type === 'set' && payload?.is('query', NS_MAM)) return answerArchiveQuery(this.sink, this.router, room, st, payload, from.toString());
