@@ -67,6 +67,10 @@ describe('hosted rooms', () => {
     assert.equal(room.matrixNick('@eve:example.org', 'Eve\nBob: hi', 'b').nick, 'Eve Bob: hi');
     assert.equal(cleanNick('x'.repeat(100)).length, 64);
     assert.ok(room.nickTaken('sam') && room.nickTaken('Eve Bob: hi') && !room.nickTaken('nobody'));
+    // A message sent again gets the same stanza id (taken once); another sender's same id does not.
+    assert.equal(room.stanzaIdFor('sam@x.example', 'abc'), room.stanzaIdFor('sam@x.example', 'abc'));
+    assert.notEqual(room.stanzaIdFor('sam@x.example', 'abc'), room.stanzaIdFor('eve@x.example', 'abc'));
+    assert.notEqual(room.stanzaIdFor('sam@x.example', 'abc'), new HostedRoom('other@muc.example.org', '', undefined).stanzaIdFor('sam@x.example', 'abc'));
     const self = room.presence('sam', 'sam@x.example/phone', 'sam@x.example/phone', { self: true });
     assert.deepEqual(self.getChild('x')!.getChildren('status').map((c) => c.attrs.code), ['110', '100']);
   });
