@@ -20,9 +20,9 @@ import { XmppPerson } from '../harness/xmpp-person.js';
 
 const NS = {
   correct: 'urn:xmpp:message-correct:0', reactions: 'urn:xmpp:reactions:0', retract: 'urn:xmpp:message-retract:1', reply: 'urn:xmpp:reply:0',
-  sid: 'urn:xmpp:sid:0', muc: 'http://jabber.org/protocol/muc', mucUser: 'http://jabber.org/protocol/muc#user', discoInfo: 'http://jabber.org/protocol/disco#info', gateway: 'jabber:iq:gateway', ping: 'urn:xmpp:ping', stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+  sid: 'urn:xmpp:sid:0', chatStates: 'http://jabber.org/protocol/chatstates', muc: 'http://jabber.org/protocol/muc', mucUser: 'http://jabber.org/protocol/muc#user', discoInfo: 'http://jabber.org/protocol/disco#info', gateway: 'jabber:iq:gateway', ping: 'urn:xmpp:ping', stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 };
-const FLOOD_LIMIT = 30;
+const FLOOD_LIMIT = 50;
 // A 1x1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 const relatesTo = (e: MatrixEvent, rel: string) => {
@@ -59,7 +59,7 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
   }
 
   before(async () => {
-    stack = await Stack.start({ xmppGateway: { rate_limits: { per_jid: { stanzas: FLOOD_LIMIT, window_s: 60 } } } });
+    stack = await Stack.start({ xmppGateway: { rate_limits: { per_jid: { stanzas: FLOOD_LIMIT, window_s: 60 } } }, bridge: { publicMedia: true } });
     const p = stack.prosody!;
     component = p.gatewayDomain;
     for (const name of ['bob', 'carol', 'erin', 'frank']) p.register(name, `${name}-pw`);
@@ -192,6 +192,31 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     log(t, `alice (Matrix): open xmppgw carol@xmpp.test → "${answer}"`);
     log(t, `alice → carol: hi carol, alice from Matrix; carol (XMPP) receives from ${got.attrs.from}`);
     log(t, `carol → alice: hi alice! carol on XMPP; alice sees it from ${back.sender} in the same room`);
+  });
+
+  it('typing and files both ways, entity time and version', async (t) => {
+    await bob.send(xml('message', { to: aliceAddr, type: 'chat' }, xml('composing', { xmlns: NS.chatStates })));
+    const typing = await alice.waitUntil(() => alice.ephemeral.find((e) => e.room_id === dm && e.type === 'm.typing' && (e.content.user_ids as string[]).includes(ghost('bob@xmpp.test'))), 20_000);
+    assert.ok(typing, "bob's typing reached Matrix");
+    await alice.typing(dm, true);
+    await bob.waitFor((s) => s.getChild('composing', NS.chatStates) !== undefined && jidBare(s.attrs.from) === aliceAddr, 'alice typing');
+    log(t, 'typing: bob <composing/> → Matrix typing from his ghost; alice types → bob gets <composing/> from her address');
+
+    const mxc = await alice.upload(new Uint8Array(PNG), 'image/png', 'dot.png');
+    await alice.send(dm, 'm.room.message', { msgtype: 'm.image', body: 'dot.png', url: mxc, info: { mimetype: 'image/png', size: PNG.length } });
+    const fileMsg = await bob.waitFor((s) => s.getChild('x', 'jabber:x:oob') !== undefined && jidBare(s.attrs.from) === aliceAddr, "alice's image as an OOB link");
+    const url = fileMsg.getChild('x', 'jabber:x:oob')!.getChildText('url')!;
+    assert.deepEqual(Buffer.from(await (await fetch(url)).arrayBuffer()), PNG);
+    await bob.say(aliceAddr, url, { children: [xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, url))] });
+    const got = await alice.waitFor((e) => e.room_id === dm && e.sender === ghost('bob@xmpp.test') && e.content.msgtype === 'm.image', "bob's image on Matrix");
+    assert.deepEqual(Buffer.from((await alice.download(String(got.content.url))).bytes), PNG);
+    log(t, `alice (Matrix) sends dot.png → bob gets the bridge's signed link ${url.replace(/\?.*/, '?…')} (OOB); bob shares a link → alice gets an m.image with the bytes`);
+
+    const time = await bob.iq('get', aliceAddr, xml('time', { xmlns: 'urn:xmpp:time' }));
+    assert.match(time.getChild('time', 'urn:xmpp:time')?.getChildText('utc') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const version = await bob.iq('get', component, xml('query', { xmlns: 'jabber:iq:version' }));
+    assert.equal(version.getChild('query', 'jabber:iq:version')?.getChildText('name'), 'Switchboard');
+    log(t, `entity time (XEP-0202) → ${time.getChild('time', 'urn:xmpp:time')!.getChildText('utc')}; software version (XEP-0092) → Switchboard`);
   });
 
   it('a presence subscription is asked in the management room, and allowed by the Matrix user', async (t) => {
