@@ -50,59 +50,38 @@ export function unescapeLocal(s: string): string {
   return out;
 }
 
-/** `@local:server` of the Matrix ID grammar, historical localparts included (printable ASCII but `:`). */
-const MATRIX_USER = /^@([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.\-[\]:]+)$/;
+/** `@local:server` (a user) or `#local:server` (a room alias) of the Matrix grammar; historical localparts included (printable ASCII but `:`). */
+const MATRIX_ID = /^([@#])([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.\-[\]:]+)$/;
+const WHAT = { '@': 'a Matrix user ID', '#': 'a Matrix room alias' } as const;
 
-/** The JID localpart for a Matrix user, or an Error saying why it has none. */
-export function localpartOfMatrixUser(matrixId: string): string {
-  const m = MATRIX_USER.exec(matrixId);
-  if (!m) throw new Error(`${JSON.stringify(matrixId.slice(0, 100))} is not a Matrix user ID`);
-  if (/[A-Z]/.test(m[1]!)) throw new Error(`${matrixId} has upper-case letters; XMPP addresses ignore case, so it cannot have one of its own`);
-  const local = escapeLocal(`${m[1]}@${m[2]!.toLowerCase()}`);
-  if (Buffer.byteLength(local) > MAX_LOCALPART_BYTES) throw new Error(`${matrixId} is too long for an XMPP address`);
+/** The JID localpart for a Matrix user ID or room alias, or an Error saying why it has none. */
+function localpartOf(id: string, sigil: '@' | '#'): string {
+  const m = MATRIX_ID.exec(id);
+  if (!m || m[1] !== sigil) throw new Error(`${JSON.stringify(id.slice(0, 100))} is not ${WHAT[sigil]}`);
+  if (/[A-Z]/.test(m[2]!)) throw new Error(`${id} has upper-case letters; XMPP addresses ignore case, so it cannot have one of its own`);
+  const local = escapeLocal(`${m[2]}@${m[3]!.toLowerCase()}`);
+  if (Buffer.byteLength(local) > MAX_LOCALPART_BYTES) throw new Error(`${id} is too long for an XMPP address`);
   return local;
 }
 
+/** The Matrix user ID or alias a localpart stands for; only its canonical spelling names one. */
+function idOf(local: string, sigil: '@' | '#'): string | undefined {
+  const plain = unescapeLocal(local);
+  const at = plain.lastIndexOf('@');
+  if (at <= 0 || at === plain.length - 1) return undefined;
+  const id = `${sigil}${plain.slice(0, at)}:${plain.slice(at + 1)}`;
+  try {
+    return localpartOf(id, sigil) === local ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JID localpart for a Matrix user, or an Error saying why they have none. */
+export const localpartOfMatrixUser = (matrixId: string): string => localpartOf(matrixId, '@');
 /** The Matrix user a JID localpart on the component stands for, or undefined when it names none. */
-export function matrixUserOfLocalpart(local: string): string | undefined {
-  const plain = unescapeLocal(local);
-  const at = plain.lastIndexOf('@');
-  if (at <= 0 || at === plain.length - 1) return undefined;
-  const id = `@${plain.slice(0, at)}:${plain.slice(at + 1)}`;
-  // Only the canonical spelling names a user: one Matrix ID, one address.
-  return safeLocal(id) === local ? id : undefined;
-}
-
-function safeLocal(matrixId: string): string | undefined {
-  try {
-    return localpartOfMatrixUser(matrixId);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `#local:server` of the room alias grammar (the same characters as a user ID's parts). */
-const ROOM_ALIAS = /^#([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.\-[\]:]+)$/;
-
+export const matrixUserOfLocalpart = (local: string): string | undefined => idOf(local, '@');
 /** The MUC localpart for a room alias, or an Error saying why it has none. */
-export function localpartOfAlias(alias: string): string {
-  const m = ROOM_ALIAS.exec(alias);
-  if (!m) throw new Error(`${JSON.stringify(alias.slice(0, 100))} is not a Matrix room alias`);
-  if (/[A-Z]/.test(m[1]!)) throw new Error(`${alias} has upper-case letters; XMPP addresses ignore case, so it cannot have one of its own`);
-  const local = escapeLocal(`${m[1]}@${m[2]!.toLowerCase()}`);
-  if (Buffer.byteLength(local) > MAX_LOCALPART_BYTES) throw new Error(`${alias} is too long for an XMPP address`);
-  return local;
-}
-
+export const localpartOfAlias = (alias: string): string => localpartOf(alias, '#');
 /** The room alias a MUC localpart stands for, or undefined when it names none. */
-export function aliasOfLocalpart(local: string): string | undefined {
-  const plain = unescapeLocal(local);
-  const at = plain.lastIndexOf('@');
-  if (at <= 0 || at === plain.length - 1) return undefined;
-  const alias = `#${plain.slice(0, at)}:${plain.slice(at + 1)}`;
-  try {
-    return localpartOfAlias(alias) === local ? alias : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const aliasOfLocalpart = (local: string): string | undefined => idOf(local, '#');

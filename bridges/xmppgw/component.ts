@@ -65,6 +65,14 @@ export class ComponentLink {
     return this.up ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Whether the link is up within `ms` (at once if it is). */
+  async upWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const up = await Promise.race([this.whenUp().then(() => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); })]);
+    clearTimeout(timer);
+    return up;
+  }
+
   async send(stanza: Element): Promise<void> {
     const stream = this.stream;
     if (!stream || !this.up) throw new Error('the gateway is not connected to the XMPP server');

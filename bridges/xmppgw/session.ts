@@ -57,13 +57,7 @@ export class GatewaySession implements AdapterSession {
   async connect(): Promise<void> {
     this.sink.state({ state: 'connecting' });
     this.router.attach(this);
-    let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
-      this.router.link.whenUp().then(() => true),
-      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CONNECT_WAIT_MS); }),
-    ]);
-    clearTimeout(timer);
-    if (!waited) throw new Error('the gateway is not connected to the XMPP server');
+    if (!(await this.router.link.upWithin(CONNECT_WAIT_MS))) throw new Error('the gateway is not connected to the XMPP server');
     this.linkState(true);
   }
 

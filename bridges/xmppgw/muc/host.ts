@@ -52,10 +52,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
     if (!link) throw new Error('no muc component is configured');
     this.sink.state({ state: 'connecting' });
     this.router.setRoomsHost(this);
-    let timer: NodeJS.Timeout | undefined;
-    const up = await Promise.race([link.whenUp().then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), CONNECT_WAIT_MS); })]);
-    clearTimeout(timer);
-    if (!up) throw new Error('the rooms component is not connected to the XMPP server');
+    if (!(await link.upWithin(CONNECT_WAIT_MS))) throw new Error('the rooms component is not connected to the XMPP server');
     this.linkState(true);
   }
 
