@@ -21,6 +21,9 @@ export async function hostedChat(ctx: BridgeContext, live: LiveLogin, alias: str
   const network = live.login.network;
   if (live.login.kind !== 'relay') return { ok: false, reason: 'forbidden', text: 'only the network relay hosts rooms' };
   if (alias.length > 255 || identifierProblem(alias) || !ALIAS.test(alias)) return { ok: false, reason: 'not-found', text: 'that is not the address of a Matrix room' };
+  // Only this homeserver's own aliases: a stranger's join must not make the homeserver join
+  // any room of the whole federation (a big one is hours of work for it).
+  if (alias.slice(alias.indexOf(':') + 1) !== ctx.config.homeserver.domain) return { ok: false, reason: 'not-found', text: `only rooms with an address on ${ctx.config.homeserver.domain} are reachable here` };
   const roomId = await ctx.matrix.resolveAlias(alias);
   if (!roomId) return { ok: false, reason: 'not-found', text: `no Matrix room has the address ${alias}` };
   const bot = ctx.naming.botUserId;

@@ -361,14 +361,15 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
       return condition(await person.waitFor((s) => s.is('presence') && s.attrs.type === 'error' && s.attrs.from === to, `the refusal of ${to}`));
     };
     await alice.createRoom({ room_alias_name: 'secret', preset: 'private_chat' });
-    assert.equal(await refusal(frank, `${localpartOfAlias(`#secret:${server}`)}@${stack.prosody!.gatewayMucDomain}/erin`), 'forbidden');
-    assert.equal(await refusal(frank, `${localpartOfAlias(`#nowhere:${server}`)}@${stack.prosody!.gatewayMucDomain}/erin`), 'item-not-found');
+    assert.equal(await refusal(frank, `${localpartOfAlias(`#secret:${server}`)}@${stack.prosody!.gatewayMucDomain}/frank`), 'forbidden');
+    assert.equal(await refusal(frank, `${localpartOfAlias(`#nowhere:${server}`)}@${stack.prosody!.gatewayMucDomain}/frank`), 'item-not-found');
+    assert.equal(await refusal(frank, `${localpartOfAlias('#matrix:matrix.org')}@${stack.prosody!.gatewayMucDomain}/frank`), 'item-not-found', 'only this homeserver\'s aliases');
     assert.equal(await refusal(frank, `${muc}/bob`), 'conflict');
     const stray = await frank.say(muc, 'not joined', { type: 'groupchat' });
     assert.equal(condition(await frank.waitFor((s) => s.attrs.id === stray && s.attrs.type === 'error', 'the refusal of a stranger')), 'not-acceptable');
     const topic = await bob.say(muc, undefined, { type: 'groupchat', children: [xml('subject', {}, 'mine now')] });
     assert.equal(condition(await bob.waitFor((s) => s.attrs.id === topic && s.attrs.type === 'error', 'the refused subject')), 'forbidden');
-    log(t, 'a private room → forbidden; no such alias → item-not-found; a taken nick → conflict; a message without joining → not-acceptable; an XMPP subject change → forbidden');
+    log(t, 'a private room → forbidden; no such alias, or another homeserver\'s → item-not-found; a taken nick → conflict; a message without joining → not-acceptable; an XMPP subject change → forbidden');
 
     // A late joiner is shown what was said before, from the Matrix room: edits in their latest form, deletions gone.
     await frank.send(xml('presence', { to: `${muc}/frank` }, xml('x', { xmlns: NS.muc }, xml('history', { maxstanzas: '10' }))));
