@@ -66,6 +66,9 @@ describe('hosted rooms', () => {
     assert.deepEqual(room.matrixNick('@sam:example.org', 'renamed', 'a'), { nick: 'sam (@sam:example.org)', added: false });
     assert.equal(room.matrixNick('@eve:example.org', 'Eve\nBob: hi', 'b').nick, 'Eve Bob: hi');
     assert.equal(cleanNick('x'.repeat(100)).length, 64);
+    assert.equal(cleanNick('a\u0000b\u200bc\ue000d\u{10ffff}e'), 'abcde', 'controls, format, private-use and non-characters go');
+    assert.equal(cleanNick('Zoë 🎉'), 'Zoë 🎉');
+    assert.equal(cleanNick('e\u0301'), '\u00e9', 'NFC');
     assert.ok(room.nickTaken('sam') && room.nickTaken('Eve Bob: hi') && !room.nickTaken('nobody'));
     // A message sent again gets the same stanza id (taken once); another sender's same id does not.
     assert.equal(room.stanzaIdFor('sam@x.example', 'abc'), room.stanzaIdFor('sam@x.example', 'abc'));

@@ -107,7 +107,12 @@ export class HostedRoom {
 
 }
 
-/** A nick: one line, no control characters, at most 64 characters. */
+/**
+ * A nick: one line of letters, marks, digits, punctuation, symbols and spaces (what XMPP's
+ * resourceprep takes: no controls, unassigned or private-use code points, which would make
+ * the server refuse every stanza from that occupant), NFC, at most 64 characters.
+ */
 export function cleanNick(s: string): string {
-  return [...s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim()].slice(0, 64).join('').trim();
+  const kept = s.normalize('NFC').replace(/[\u2028\u2029\t\n\r]/g, ' ').replace(/[^\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]/gu, '');
+  return [...kept.trim()].slice(0, 64).join('').trim();
 }
