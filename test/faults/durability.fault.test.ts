@@ -52,6 +52,14 @@ describe('fault injection: nothing lost, nothing twice, in order', { timeout: 90
   /** ivy on IRC; and, like xena, she stops typing while her server restarts. */
   let ivy: IrcPerson;
   let ivyReady: Promise<void> = Promise.resolve();
+  /**
+   * Pending while the IRC server shuts down. A line the server has echoed to the bridge
+   * (so the send is done, exactly once) can still die with the server before it reaches
+   * ivy: the server's loss, not the bridge's. So nothing is sent to the channel from a
+   * moment before the stop until the server is down; lines sent while it is down wait in
+   * the bridge, which is what is measured.
+   */
+  let ircQuiet: Promise<void> = Promise.resolve();
   /** What ivy read in the channel before the server restart (its history is gone with it). */
   const ivyBefore: string[] = [];
   const ivyHeard = () => [...ivyBefore, ...ivy.heard.filter((h) => h.command === 'privmsg' && h.target === CHANNEL).map((h) => h.message ?? '')];
@@ -90,7 +98,12 @@ describe('fault injection: nothing lost, nothing twice, in order', { timeout: 90
 
   /** Alice sends `count` numbered messages round-robin over the portals, retrying each with its transaction id. */
   async function matrixDriver(phase: string, count: number): Promise<void> {
-    await matrixStream({ streams, sender: alice, rooms, portals: PORTALS, phase, count, paceMs: PACE_MS });
+    // While the IRC server shuts down, alice's lines for the channel wait (see the IRC restart below).
+    const sender = { send: async (roomId: string, type: string, content: Record<string, unknown>, txn: string) => {
+      if (roomId === rooms.get(IRC_PORTAL)) await ircQuiet;
+      return alice.send(roomId, type, content, txn);
+    } };
+    await matrixStream({ streams, sender, rooms, portals: PORTALS, phase, count, paceMs: PACE_MS });
   }
 
   /** Bob (loopback) and xena (XMPP) send `count` numbered messages round-robin over the portals. */
@@ -203,10 +216,13 @@ describe('fault injection: nothing lost, nothing twice, in order', { timeout: 90
       // (the channel's history goes with the server).
       let resume!: () => void;
       ivyReady = new Promise((r) => { resume = r; });
-      await sleep(500); // her last line reaches the server
+      let loud!: () => void;
+      ircQuiet = new Promise((r) => { loud = r; });
+      await sleep(500); // her last line reaches the server, and the bridge's last lines reach her
       ivyBefore.push(...ivyHeard().slice(ivyBefore.length));
       await ivy.stop();
       await stack.ircd!.stop();
+      loud(); // the server is down: alice's lines for the channel now wait in the bridge
       await stack.ircd!.start();
       ivy = await IrcPerson.connect(stack.ircd!.port, 'ivy');
       await ivy.join(CHANNEL);
