@@ -23,7 +23,7 @@ import type { GatewayConfig } from './config.js';
 import { Contacts, type ContactsData } from './contacts.js';
 import type { Router } from './router.js';
 import { commonIq, NS_DISCO_INFO, result, USER_FEATURES } from './service.js';
-import { matrixVcard, NS_VCARD } from './vcard.js';
+import { NS_PUBSUB, NS_VCARD, Profiles } from './vcard.js';
 import { matrixUserOfLocalpart } from './addresses.js';
 
 /** What a gateway login keeps: its address and its address book, never a credential. */
@@ -40,6 +40,7 @@ const CONNECT_WAIT_MS = 30_000;
 export class GatewaySession implements AdapterSession {
   readonly self: string;
   private readonly contacts: Contacts;
+  private readonly profiles: Profiles;
   private presence: OwnPresence | undefined;
   private connected = false;
 
@@ -48,6 +49,7 @@ export class GatewaySession implements AdapterSession {
     if (!data.local) throw new Error(`gateway login ${login.id} has no address`);
     this.self = `${data.local}@${config.component}`;
     this.contacts = new Contacts(data, config.subscriptions);
+    this.profiles = new Profiles(sink);
   }
 
   get local(): string {
@@ -129,9 +131,7 @@ export class GatewaySession implements AdapterSession {
       return;
     }
     if (type === 'probe') {
-      const answer = this.contacts.isSubscriber(from) ? ownPresenceStanza(this.presence, from) : xml('presence', { to: from, type: 'unsubscribed' });
-      answer.attrs.from = this.self;
-      await this.router.send(answer);
+      await this.router.send(this.contacts.isSubscriber(from) ? await this.presenceFor(from) : xml('presence', { from: this.self, to: from, type: 'unsubscribed' }));
       return;
     }
     // A contact's own presence, once they let us see it (we ask back when we accept them).
@@ -149,10 +149,12 @@ export class GatewaySession implements AdapterSession {
       await this.router.reply(result(iq, xml('query', { xmlns: NS_DISCO_INFO }, xml('identity', { category: 'account', type: 'registered' }), ...USER_FEATURES.map((v) => xml('feature', { var: v })))));
       return;
     }
-    if (iq.attrs.type === 'get' && payload?.is('vCard', NS_VCARD)) {
-      const owner = matrixUserOfLocalpart(this.local);
-      const card = owner ? await matrixVcard(this.sink, owner).catch((err: Error) => this.sink.log.warn({ err: err.message }, 'profile not read')) : undefined;
-      await this.router.reply(card ? result(iq, card) : errorReply(iq, 'wait', 'internal-server-error', 'The profile could not be read; try again.'));
+    const owner = matrixUserOfLocalpart(this.local);
+    if (owner && iq.attrs.type === 'get' && (payload?.is('vCard', NS_VCARD) || payload?.is('pubsub', NS_PUBSUB))) {
+      // The profile: a vCard (XEP-0054), or the avatar's PEP nodes (XEP-0084).
+      const answer = payload.is('vCard', NS_VCARD) ? this.profiles.vcard(owner) : this.profiles.avatarItems(owner, payload.getChild('items')?.attrs.node);
+      const found = await answer.catch((err: Error) => { this.sink.log.warn({ err: err.message }, 'profile not read'); return null; });
+      await this.router.reply(found ? result(iq, found) : found === null ? errorReply(iq, 'wait', 'internal-server-error', 'The profile could not be read; try again.') : errorReply(iq, 'cancel', 'item-not-found'));
       return;
     }
     await this.router.reply(commonIq(iq, payload) ?? errorReply(iq, 'cancel', 'service-unavailable'));
@@ -162,9 +164,7 @@ export class GatewaySession implements AdapterSession {
     this.contacts.allow(bare);
     await this.save();
     await this.router.send(xml('presence', { from: this.self, to: bare, type: 'subscribed' }));
-    const presence = ownPresenceStanza(this.presence, bare);
-    presence.attrs.from = this.self;
-    await this.router.send(presence);
+    await this.router.send(await this.presenceFor(bare));
     // Mutual: their presence shows on their ghost.
     await this.router.send(xml('presence', { from: this.self, to: bare, type: 'subscribe' }));
   }
@@ -210,10 +210,22 @@ export class GatewaySession implements AdapterSession {
   }
 
   private async toSubscribers(stanza: Element): Promise<void> {
-    for (const to of this.contacts.allSubscribers()) {
-      const one = xml(stanza.name, { ...stanza.attrs, from: this.self, to }, ...stanza.children);
-      await this.router.send(one);
-    }
+    if (!this.contacts.allSubscribers().length) return;
+    const children = [...stanza.children, ...(stanza.attrs.type ? [] : [await this.photoUpdate()])];
+    for (const to of this.contacts.allSubscribers()) await this.router.send(xml(stanza.name, { ...stanza.attrs, from: this.self, to }, ...children));
+  }
+
+  /** The owner's presence for one contact, with their avatar's hash (XEP-0153). */
+  private async presenceFor(to: string): Promise<Element> {
+    const presence = ownPresenceStanza(this.presence, to);
+    presence.attrs.from = this.self;
+    presence.append(await this.photoUpdate());
+    return presence;
+  }
+
+  private async photoUpdate(): Promise<Element | string> {
+    const owner = matrixUserOfLocalpart(this.local);
+    return (owner && (await this.profiles.photoUpdate(owner))) || '';
   }
 
   async getChatInfo(chat: RemoteChatId): Promise<ChatInfo> {

@@ -9,6 +9,7 @@
  * The conversation is printed as diagnostics, both sides.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Element } from '@xmpp/xml';
 import { xml } from '@xmpp/client';
@@ -120,7 +121,13 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     assert.equal(card.getChildText('FN'), 'alice');
     assert.equal(card.getChild('PHOTO')?.getChildText('TYPE'), 'image/png');
     assert.deepEqual(Buffer.from(card.getChild('PHOTO')!.getChildText('BINVAL')!, 'base64'), PNG);
-    log(t, `bob asks ${aliceAddr} for its vCard → FN "alice", PHOTO image/png (${PNG.length} bytes, her Matrix avatar)`);
+    const sha1 = createHash('sha1').update(PNG).digest('hex');
+    const pubsub = (node: string) => xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('items', { node }));
+    const meta = (await bob.iq('get', aliceAddr, pubsub('urn:xmpp:avatar:metadata'))).getChild('pubsub')?.getChild('items')?.getChild('item')?.getChild('metadata', 'urn:xmpp:avatar:metadata')?.getChild('info');
+    assert.deepEqual([meta?.attrs.id, meta?.attrs.type, meta?.attrs.bytes], [sha1, 'image/png', String(PNG.length)]);
+    const data = (await bob.iq('get', aliceAddr, pubsub('urn:xmpp:avatar:data'))).getChild('pubsub')?.getChild('items')?.getChild('item')?.getChildText('data', 'urn:xmpp:avatar:data');
+    assert.deepEqual(Buffer.from(data ?? '', 'base64'), PNG);
+    log(t, `bob asks ${aliceAddr} for its vCard → FN "alice", PHOTO image/png (${PNG.length} bytes, her Matrix avatar); its PEP avatar (XEP-0084) → metadata id ${sha1}, and the same bytes`);
   });
 
   it('an XMPP person writes first: a DM both ways with replies, corrections, reactions and retractions', async (t) => {
@@ -234,7 +241,8 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     await alice.setPresence('unavailable', 'in a meeting');
     const away = await carol.waitFor((s) => s.is('presence') && jidBare(s.attrs.from) === aliceAddr && s.getChildText('show') === 'away', "alice's away presence", 30_000);
     assert.equal(away.getChildText('status'), 'in a meeting');
-    log(t, `alice (Matrix) sets presence unavailable "in a meeting" → carol sees ${aliceAddr} show=away status="in a meeting"`);
+    assert.equal(away.getChild('x', 'vcard-temp:x:update')?.getChildText('photo'), createHash('sha1').update(PNG).digest('hex'), 'the avatar hash (XEP-0153)');
+    log(t, `alice (Matrix) sets presence unavailable "in a meeting" → carol sees ${aliceAddr} show=away status="in a meeting", with her avatar's hash (XEP-0153)`);
     // Nobody answered for bob: his request is only asked, never granted by itself.
     await bob.send(xml('presence', { to: aliceAddr, type: 'subscribe' }));
     await alice.waitFor((e) => e.room_id === mgmt && String(e.content.body).includes('bob@xmpp.test on xmppgw asks'), "bob's request");

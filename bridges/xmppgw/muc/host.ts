@@ -22,7 +22,7 @@ import type { GatewayConfig } from '../config.js';
 import type { Router, RoomsHost } from '../router.js';
 import { commonIq, NS_DISCO_INFO, NS_DISCO_ITEMS, result } from '../service.js';
 import { answerArchiveQuery, joinHistory } from './catch-up.js';
-import { matrixVcard, NS_VCARD } from '../vcard.js';
+import { NS_VCARD, Profiles } from '../vcard.js';
 import { NS_MAM } from './archive.js';
 import { cleanNick, HostedRoom, NS_MUC, type XmppOccupant } from './room.js';
 
@@ -38,11 +38,13 @@ const ROOM_FEATURES = [NS_MUC, 'muc_public', 'muc_persistent', 'muc_open', 'muc_
 export class RoomsSession implements AdapterSession, RoomsHost {
   private readonly rooms = new Map<string, HostedRoom>();
   private readonly saved: Map<string, [string, string][]>;
+  private readonly profiles: Profiles;
   private connected = false;
 
   constructor(login: LoginInfo, private readonly config: GatewayConfig, private readonly sink: EventSink, private readonly router: Router) {
     const data = login.data as RoomsLoginData;
     this.saved = new Map();
+    this.profiles = new Profiles(sink);
     for (const [room, nick, full] of data.occupants ?? []) this.saved.set(room, [...(this.saved.get(room) ?? []), [nick, full]]);
     sink.log.debug({ occupants: data.occupants?.length ?? 0 }, 'room occupants restored');
   }
@@ -208,7 +210,7 @@ export class RoomsSession implements AdapterSession, RoomsHost {
       // A Matrix member's vCard by their occupant address (XEP-0054 on a MUC nick).
       const member = [...room.matrix].find(([, n]) => n === nick)?.[0];
       if (member && st.attrs.type === 'get' && payload?.is('vCard', NS_VCARD)) {
-        const card = await matrixVcard(this.sink, member).catch(() => undefined);
+        const card = await this.profiles.vcard(member).catch(() => undefined);
         return this.router.reply(card ? result(st, card) : errorReply(st, 'wait', 'internal-server-error', 'The profile could not be read; try again.'));
       }
       return this.router.reply(errorReply(st, 'cancel', 'service-unavailable'));
