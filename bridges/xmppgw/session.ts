@@ -99,7 +99,11 @@ export class GatewaySession implements AdapterSession {
       await this.router.reply(errorReply(stanza, 'modify', 'bad-request', 'The gateway could not read this message.'));
       return;
     }
-    if (!parsed.event) return;
+    if (!parsed.event) {
+      // A body the bridge cannot carry (a groupchat or headline message to a person): said, not dropped.
+      if (stanza.getChild('body')) await this.router.reply(errorReply(stanza, 'modify', 'not-acceptable', 'This kind of message cannot be bridged to Matrix; send a chat message.'));
+      return;
+    }
     try {
       await this.sink.emit(parsed.event);
     } catch (err) {

@@ -270,7 +270,9 @@ describe('XMPP federation gateway: Matrix users reachable from XMPP with no acco
     assert.equal(limited.length + answers.filter((a) => a.attrs.type === 'result').length, answers.length, 'every ping answered, one way or the other');
     log(t, `erin sends ${answers.length} pings at once → ${answers.length - limited.length} results, ${limited.length} errors resource-constraint ("${errorText(limited[0]!)}")`);
 
-    // Malformed or pointless: an iq with no payload, a message to the component itself.
+    // Malformed or pointless: a headline to a person, an iq with no payload, a message to the component itself.
+    const headline = await bob.say(aliceAddr, 'news!', { type: 'headline' as 'chat' });
+    assert.equal(condition(await bob.waitFor((s) => s.attrs.id === headline && s.attrs.type === 'error', 'the refused headline')), 'not-acceptable');
     const empty = await bob.iq('get', component, xml('x', { xmlns: 'urn:example:nothing' }));
     assert.equal(condition(empty), 'service-unavailable');
     const toComponent = await bob.say(component, 'anyone there?');
