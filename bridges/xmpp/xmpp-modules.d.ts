@@ -26,6 +26,9 @@ declare module '@xmpp/jid' {
     equals(other: JID): boolean;
   }
   export default function jid(address: string): JID;
+  /** XEP-0106 JID escaping of a localpart (and back). */
+  export function escapeLocal(local: string): string;
+  export function unescapeLocal(local: string): string;
 }
 
 declare module '@xmpp/client-core' {

@@ -7,48 +7,14 @@
  * with upper-case letters (XMPP folds a localpart's case, so two Matrix users could get
  * one address) and IDs whose address would be longer than XMPP allows. A room alias
  * `#room:example.org` is a MUC on the rooms component the same way: `room\40example.org@<muc>`.
+ * The escaping itself is @xmpp/jid's (every backslash as `\5c`, so it is reversible).
  */
+import { escapeLocal, unescapeLocal } from '@xmpp/jid';
 
-/** The ten characters XEP-0106 escapes, and their escape codes. */
-const ESCAPES: ReadonlyMap<string, string> = new Map([
-  [' ', '\\20'], ['"', '\\22'], ['&', '\\26'], ["'", '\\27'], ['/', '\\2f'],
-  [':', '\\3a'], ['<', '\\3c'], ['>', '\\3e'], ['@', '\\40'], ['\\', '\\5c'],
-]);
-const UNESCAPES: ReadonlyMap<string, string> = new Map([...ESCAPES].map(([c, code]) => [code.slice(1), c]));
+export { escapeLocal, unescapeLocal };
 
 /** A JID localpart may be at most 1,023 bytes (RFC 7622). */
 const MAX_LOCALPART_BYTES = 1023;
-
-/**
- * XEP-0106 escaping. A backslash is escaped only where it begins something that reads
- * as an escape code (the XEP's rule), so a lone one stays as it is. One pass, linear.
- */
-export function escapeLocal(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '\\') out += UNESCAPES.has(s.slice(i + 1, i + 3).toLowerCase()) ? '\\5c' : '\\';
-    else out += ESCAPES.get(c) ?? c;
-  }
-  return out;
-}
-
-/** The reverse of `escapeLocal`. One pass, linear. */
-export function unescapeLocal(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    const code = c === '\\' ? s.slice(i + 1, i + 3).toLowerCase() : '';
-    const plain = code ? UNESCAPES.get(code) : undefined;
-    if (plain !== undefined) {
-      out += plain;
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 /** `@local:server` (a user) or `#local:server` (a room alias) of the Matrix grammar; historical localparts included (printable ASCII but `:`). */
 const MATRIX_ID = /^([@#])([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.\-[\]:]+)$/;
