@@ -58,6 +58,24 @@ export class LoopbackWorld {
   /** Everything the bridge did on this network, in order (for assertions). */
   readonly fromBridge: { by: RemoteUserId; event: OutboundEvent; id?: RemoteMessageId }[] = [];
   private fromBridgeWaiters: (() => void)[] = [];
+  /** Deliveries scheduled for after their sender's answer, until they are done. */
+  private readonly deliveries = new Set<Promise<void>>();
+
+  /** Deliver in a later turn of the event loop; a client that fails to take it is its own problem, as on a real network. */
+  private later(deliver: () => Promise<void>): void {
+    const done: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(deliver)
+      .catch(() => undefined)
+      .finally(() => this.deliveries.delete(done));
+    this.deliveries.add(done);
+  }
+
+  /** Waits for every delivery scheduled so far; true if there was any (tests loop until quiet). */
+  async settled(): Promise<boolean> {
+    if (this.deliveries.size === 0) return false;
+    await Promise.all([...this.deliveries]);
+    return true;
+  }
 
   /** Resolves when the bridge next does something on the network, or after `ms`. */
   nextFromBridge(ms: number): Promise<void> {
@@ -173,6 +191,12 @@ export class LoopbackWorld {
    * of a network that does not check (XMPP's XEP-0308/0424 name any id): the network
    * passes it on and keeps the message as it was; the bridge must refuse it.
    */
+  /** A message delivered to its chat's members again, as networks do after a reconnect (history replay). */
+  async redeliver(id: RemoteMessageId): Promise<void> {
+    const msg = this.message(id);
+    await this.toChatOf(msg, (viewer, chat) => ({ type: 'message', chat, id, sender: this.sender(msg.sender, viewer), content: msg.content, ...(msg.replyTo && { replyTo: msg.replyTo }) }));
+  }
+
   async edit(id: RemoteMessageId, text: string, by?: string): Promise<void> {
     const msg = this.message(id);
     const content: MessageContent = { kind: 'text', text };
@@ -249,11 +273,11 @@ export class LoopbackWorld {
         entry.id = msg.id;
         const reply = ev.replyTo && { replyTo: ev.replyTo };
         // Like a server: the send is answered once the message is stored, and the members
-        // (the sender's own other sessions included) get it on their own time, not before.
-        const delivered = c
+        // (the sender's own other sessions included) get it afterwards, over their own
+        // connections: never before the sender has its answer.
+        this.later(() => c
           ? this.toGroup(c, (viewer) => ({ type: 'message', chat: { id: c.id, kind: 'group' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }))
-          : this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply }));
-        delivered.catch(() => undefined); // a client that failed to take it is its own problem, as on a real network
+          : this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply })));
         return msg.id;
       }
       case 'edit': this.message(ev.target).edits.push(ev.content); this.save(); return undefined;

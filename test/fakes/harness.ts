@@ -46,7 +46,8 @@ export async function startHarness(opts: { config?: Config; path?: string; world
     engine, matrix, world, store, config,
     async fromMatrix(...events) {
       engine.handleTransaction(`t${++txn}`, events.map((e) => ({ event_id: `$m${++evn}`, origin_server_ts: Date.now(), ...e })));
-      await engine.idle();
+      // Until quiet: the network delivers what the bridge sent (echoes included) after answering the send.
+      do await engine.idle(); while (await world.settled());
     },
     async stop() {
       await engine.stop();
