@@ -6,6 +6,7 @@ import type { Ghosts } from './identity/ghosts.js';
 import type { MediaLinks } from './media/links.js';
 import type { MatrixSide } from './matrix/side.js';
 import type { Naming } from './identity/naming.js';
+import type { OwnSends } from './pipeline/own-sends.js';
 import type { Rooms } from './portal/rooms.js';
 import type { Sessions } from './accounts/sessions.js';
 import type { Store } from './store/store.js';
@@ -20,6 +21,8 @@ export interface BridgeContext {
   sessions: Sessions;
   /** Open direct-chat invites through relay accounts. */
   invites: DmInvites;
+  /** Remote ids of the bridge's own recent sends, so their echoes are dropped before being recorded. */
+  ownSends: OwnSends;
   /** Signed public links to Matrix media, when `public_media` is enabled. */
   mediaLinks?: MediaLinks;
   log: Logger;

@@ -27,6 +27,7 @@ import { notifyDelayed, notifyDeliveredLate, notifyDeliveryFailure } from '../po
 import { handleMatrixEvent } from '../portal/matrix/index.js';
 import { planEvent, type EventPlan } from './plan.js';
 import { handleRemoteEvent } from '../portal/remote/index.js';
+import { OwnSends } from './own-sends.js';
 import { notifyRemoteFailure } from '../portal/remote/notify.js';
 import { matrixReceipt, matrixTyping } from '../portal/matrix/ephemeral.js';
 import { matrixPresence } from '../portal/matrix/presence.js';
@@ -86,7 +87,7 @@ export class Engine {
     const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
     const media = config.public_media;
     const mediaLinks = media.enabled ? new MediaLinks({ url: media.url!, signingKey: media.signing_key!, expirySeconds: media.expiry_s }) : undefined;
-    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), log, ...(mediaLinks && { mediaLinks }) };
+    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), ownSends: new OwnSends(), log, ...(mediaLinks && { mediaLinks }) };
     this.gaps = new GapRepair(this.ctx);
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;
@@ -154,7 +155,9 @@ export class Engine {
       this.queue.push(portalKey, () => this.runRemote(portal, live, ev).then(() => undefined));
       return;
     }
-    const seq = store.addInbox({ direction: 'remote', portalKey, dedupKey: remoteDedupKey(ev), loginId: live.login.loginId, payload: encodePayload(ev) });
+    // Our own send echoed back by the network: not worth a record (its mapping is in this commit group).
+    if (ev.type === 'message' && this.ctx.ownSends.isOwn(portalKey, ev.id)) return store.durable();
+    const seq = store.addInbox({ direction: 'remote', portalKey, dedupKey: remoteDedupKey(ev), loginId: live.login.loginId, payload: encodePayload(ev), attempts: 1 });
     if (seq === undefined) {
       log.debug({ portal: portalKey, type: ev.type }, 'duplicate remote event dropped');
       return;
@@ -372,8 +375,8 @@ export class Engine {
 }
 
 
-/** A row queued as it arrives: never tried, recorded now. */
+/** A row queued as it arrives: never tried, recorded now with its first attempt counted. */
 function newRow(seq: number, portalKey: string, direction: RunnableRow['direction']): RunnableRow {
-  return { seq, portalKey, direction, attempts: 0, createdAt: Date.now() };
+  return { seq, portalKey, direction, attempts: 0, firstCounted: true, createdAt: Date.now() };
 }
 

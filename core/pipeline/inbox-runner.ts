@@ -5,7 +5,8 @@
  * parked with its reason, so one poisoned event never stalls its portal. The wait holds
  * only the row's own portal queue; other portals carry on.
  *
- * A remote event's attempts are counted in the store before the handler runs. A Matrix
+ * A remote event's attempts are counted in the store before the handler runs (the first
+ * one when the row is recorded). A Matrix
  * event's row is recorded with one attempt counted (it may reach the network as soon as
  * it runs; the count of later ones lives in memory), so after a crash the replay knows
  * an earlier attempt may have reached the network (`Delivery.maybeSent`).
@@ -35,6 +36,8 @@ export interface RunnableRow {
   direction: InboxDirection;
   /** Attempts recorded before this run (after a restart, those of the previous process). */
   attempts: number;
+  /** The row was recorded with its first attempt counted (a row queued as it arrives): that one needs no write. */
+  firstCounted?: boolean;
   createdAt: number;
 }
 
@@ -72,11 +75,12 @@ export class InboxRunner {
     let counted = 0;
     let waits = 0;
     let delayed = false;
-    for (;;) {
+    for (let first = true; ; first = false) {
       // A Matrix event may reach the network in this attempt, and a replay after a crash
       // must know it: its row was recorded with one attempt already (Engine.handleTransaction),
-      // committed before the homeserver got its 200, so nothing needs writing here.
-      if (row.direction !== 'matrix') store.markAttempt(row.seq);
+      // committed before the homeserver got its 200, so nothing needs writing here. A remote
+      // event's count is what the parked list shows; a new row was recorded with its first.
+      if (row.direction !== 'matrix' && !(first && row.firstCounted)) store.markAttempt(row.seq);
       const began = performance.now();
       try {
         const outcome = await handle({ previous, since: row.createdAt });

@@ -60,6 +60,8 @@ describe('hostile input', () => {
     assert.ok(remoteTexts(h).some((t) => /^⚠ Bob: your message could not be bridged to Matrix/.test(t)), 'the sender was told on their network');
     assert.ok(remoteTexts(h).some((t) => t.endsWith('and Matrix still reaches the chat')));
     assert.equal(h.store.countInbox('pending'), 0);
+    // The parked list says how often it was tried: the first attempt counted when recorded, the others as they came.
+    assert.deepEqual(h.store.parkedInbox(10).map((r) => [r.direction, r.attempts]), [['remote', 3]]);
   });
 
   it('1. a 500 while the homeserver does not answer at all is an outage: waited out, never parked', async () => {

@@ -54,6 +54,7 @@ export async function sendOutbound(ctx: BridgeContext, portal: PortalRow, origin
     }
     if (result.remoteId && out.type === 'message') {
       ctx.store.addMessagePart(portal.portalKey, { remoteId: result.remoteId, part: part++, roomId: portal.roomId as MatrixRoomId, eventId, sender });
+      ctx.ownSends.sent(portal.portalKey, result.remoteId);
     }
   }
   return ok();
