@@ -135,8 +135,10 @@ export class Rooms {
 
   /** A Matrix member's display name in a room, or their localpart when unknown. */
   displayName(roomId: MatrixRoomId, userId: MatrixUserId): string {
-    // Our own ghosts' names are known from their profiles even before their member events come back.
-    return this.names.get(`${roomId}|${userId}`) ?? this.store.getGhost(userId)?.name ?? userId.slice(1, userId.indexOf(':'));
+    // Our own ghosts' names are known from their profiles even before their member events
+    // come back (only ghosts are in that table: nobody else costs a read).
+    const ghostName = () => (this.naming.parseGhost(userId) ? this.store.getGhost(userId)?.name : undefined);
+    return this.names.get(`${roomId}|${userId}`) ?? ghostName() ?? userId.slice(1, userId.indexOf(':'));
   }
 
   /** Forget cached membership (after a kick or leave seen from Matrix). */

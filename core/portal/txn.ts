@@ -28,8 +28,16 @@ export function txnPortalTag(txn: unknown): string | undefined {
   return dot > 2 ? txn.slice(2, dot) : undefined;
 }
 
+/** Every event a portal sends asks for its tag: hashed once per portal (a bounded cache). */
+const tags = new Map<string, string>();
 export function portalTag(portalKey: string): string {
-  return hash(portalKey).slice(0, 10);
+  let tag = tags.get(portalKey);
+  if (tag === undefined) {
+    tag = hash(portalKey).slice(0, 10);
+    if (tags.size >= 10_000) tags.clear();
+    tags.set(portalKey, tag);
+  }
+  return tag;
 }
 
 function hash(s: string): string {

@@ -40,12 +40,19 @@ export abstract class SqlStore implements Store {
     } catch (err) {
       // Rolled back: what the cache read inside it may not exist.
       this.portals.clear();
+      this.roomPortals.clear();
       throw err;
     }
   }
 
   /** Portal rows by key, as read (portal rows change only through upsertPortal and updatePortal). */
   private readonly portals = new PortalCache(PORTAL_CACHE_SIZE);
+  /** Portal keys by room, in creation order; forgotten whole on any portal write (rare next to events, which all ask). */
+  private readonly roomPortals = new Map<MatrixRoomId, string[]>();
+  private portalChanged(portalKey: string): void {
+    this.portals.delete(portalKey);
+    this.roomPortals.clear();
+  }
 
   // ---------------------------------------------------------------- group commit
 
@@ -101,17 +108,22 @@ export abstract class SqlStore implements Store {
     return { ...portal };
   }
   portalsByRoom(roomId: MatrixRoomId) {
-    return (this.q.portalsByRoom.all(roomId) as Row[]).map(toPortal);
+    const keys = this.roomPortals.get(roomId);
+    if (keys) return keys.map((k) => this.getPortal(k)).filter((p) => p !== undefined);
+    const rows = (this.q.portalsByRoom.all(roomId) as Row[]).map(toPortal);
+    if (this.roomPortals.size >= PORTAL_CACHE_SIZE) this.roomPortals.clear();
+    this.roomPortals.set(roomId, rows.map((p) => p.portalKey));
+    return rows;
   }
   upsertPortal(row: PortalRow) {
-    this.portals.delete(row.portalKey);
+    this.portalChanged(row.portalKey);
     this.write(() => this.q.insertPortal.run({
       receiver: null, roomId: null, name: null, topic: null, avatarMxc: null, ...row, relay: row.relay === false ? 0 : 1, direction: row.direction ?? 'both', now: Date.now(),
     }));
     return this.getPortal(row.portalKey)!;
   }
   updatePortal(portalKey: string, change: PortalChange) {
-    this.portals.delete(portalKey);
+    this.portalChanged(portalKey);
     const has = (k: keyof PortalChange) => (k in change ? 1 : 0);
     this.write(() => this.q.updatePortal.run({
       portalKey,
@@ -159,7 +171,7 @@ export abstract class SqlStore implements Store {
     this.write(() => {
       for (const q of [this.q.forgetPortalParts, this.q.forgetPortalReactions, this.q.forgetPortalInbox, this.q.forgetPortalRow]) q.run(portalKey);
     });
-    this.portals.delete(portalKey);
+    this.portalChanged(portalKey);
   }
   reassignSender(from: MatrixUserId, to: MatrixUserId) {
     this.write(() => this.q.reassignSender.run(to, from));

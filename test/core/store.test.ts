@@ -18,8 +18,27 @@ describe(`store rules on ${TEST_STORE}`, () => {
     assert.equal(s.getPortal(key)!.name, undefined, 'a caller changing its copy changes nothing');
     s.updatePortal(key, { name: 'Team', roomId: matrixRoomId('!r:x') });
     assert.equal(s.getPortal(key)!.name, 'Team');
-    assert.deepEqual(s.portalsByRoom(matrixRoomId('!r:x')).map((p) => p.portalKey), [key]);
+    const inRoom = (room: string) => s.portalsByRoom(matrixRoomId(room)).map((p) => `${p.portalKey}=${p.name ?? ''}`);
+    assert.deepEqual(inRoom('!r:x'), [`${key}=Team`]);
+    // Rooms' portal lists are served from memory too, and follow every change.
+    s.upsertPortal({ portalKey: 'loopback/second', network: networkId('loopback'), chatId: 'second' as never, kind: 'group', roomId: matrixRoomId('!r:x') });
+    assert.deepEqual(inRoom('!r:x'), [`${key}=Team`, 'loopback/second='], 'in the order they were made');
+    s.updatePortal(key, { name: 'Team 2' });
+    assert.deepEqual(inRoom('!r:x'), [`${key}=Team 2`, 'loopback/second=']);
+    s.updatePortal('loopback/second', { roomId: matrixRoomId('!other:x') });
+    assert.deepEqual(inRoom('!r:x'), [`${key}=Team 2`]);
+    assert.deepEqual(inRoom('!other:x'), ['loopback/second=']);
+    assert.throws(() => s.transaction(() => {
+      s.updatePortal('loopback/second', { roomId: matrixRoomId('!r:x') });
+      assert.equal(inRoom('!r:x').length, 2);
+      throw new Error('roll back');
+    }));
+    assert.deepEqual(inRoom('!r:x'), [`${key}=Team 2`], 'nothing read inside a rolled-back transaction stays');
+    s.forgetPortal('loopback/second');
+    assert.deepEqual(inRoom('!other:x'), []);
+    s.updatePortal(key, { name: 'Team' });
     s.updatePortal(key, { roomId: null, nameTemplate: '[t] {name}' });
+    assert.deepEqual(inRoom('!r:x'), []);
     assert.equal(s.getPortal(key)!.roomId, undefined);
     assert.equal(s.getPortal(key)!.nameTemplate, '[t] {name}');
     // A rolled-back transaction leaves nothing it read behind.
