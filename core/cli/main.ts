@@ -18,8 +18,9 @@ import { openStore } from '../store/open.js';
 import { silentLogger } from '../log.js';
 import { auditText, phoneAudit } from '../identity/audit.js';
 import { phoneIdentifiers } from '../identity/phone-config.js';
+import { packageVersion } from './version.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = packageVersion();
 
 function load(configPath: string): { config: Config; base: string } {
   const config = loadConfigFile(configPath);
@@ -56,10 +57,10 @@ program
 program
   .command('check-config')
   .description('validate the config, every network section and the registration, then exit')
-  .action(() => {
+  .action(async () => {
     try {
       const { config, base } = load(program.opts<{ config: string }>().config);
-      loadNetworks(config, builtInAdapters());
+      loadNetworks(config, await builtInAdapters(config));
       const regFile = resolve(base, config.appservice.registration);
       let regNote = `registration ${regFile} matches`;
       try {

@@ -30,7 +30,7 @@ export async function migrateIdentifiersFromCli(config: Config, baseDir: string,
   try {
     const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
     await matrix.start();
-    const engine = new Engine({ config, store, matrix, adapters: builtInAdapters(), log, version, identifiersSecret: identifiersSecretFrom(key.value) });
+    const engine = new Engine({ config, store, matrix, adapters: await builtInAdapters(config), log, version, identifiersSecret: identifiersSecretFrom(key.value) });
     return migrationReport(engine.ctx.naming, await migrateIdentifiers(engine.ctx));
   } finally {
     await store.close();

@@ -13,10 +13,10 @@ import { builtInAdapters } from '../../bridges/index.js';
 const minimal = { homeserver: { url: 'http://127.0.0.1:8008', domain: 'example.org' }, appservice: { url: 'http://127.0.0.1:29330' } };
 
 describe('config', () => {
-  it('the annotated config.example.yaml parses, with every network section valid', () => {
+  it('the annotated config.example.yaml parses, with every network section valid', async () => {
     const config = loadConfigFile('config.example.yaml', {});
     assert.equal(config.homeserver.domain, 'example.org');
-    assert.deepEqual(loadNetworks(config, builtInAdapters()).map((n) => n.id), ['loopback']);
+    assert.deepEqual(loadNetworks(config, await builtInAdapters()).map((n) => n.id), ['loopback']);
   });
 
   const broken: [string, unknown, RegExp][] = [
@@ -35,25 +35,27 @@ describe('config', () => {
     });
   }
 
-  it('two sections naming one adapter get an instance each, with their own login ids', () => {
+  it('two sections naming one adapter get an instance each, with their own login ids', async () => {
     const config = parseConfig({ ...minimal, networks: {
       loopback: { relay_user: 'relaybot' },
       lb2: { adapter: 'loopback', relay_user: 'relay2' },
       telegram: { bot_token: '111:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
       tg2: { adapter: 'telegram', bot_token: '222:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' },
     } }, {});
-    const networks = loadNetworks(config, builtInAdapters());
+    const networks = loadNetworks(config, await builtInAdapters());
     assert.deepEqual(networks.map((n) => [n.id, n.adapter.network]), [['loopback', 'loopback'], ['lb2', 'lb2'], ['telegram', 'telegram'], ['tg2', 'tg2']]);
     assert.notEqual(networks[0]!.adapter, networks[1]!.adapter, 'no shared state (a loopback world, a webhook listener)');
     const logins = networks.flatMap((n) => n.adapter.configuredLogins(n.config).map((l) => `${l.id} ${l.network}`));
     assert.deepEqual(logins, ['loopback:relay loopback', 'lb2:relay lb2', 'telegram:relay telegram', 'tg2:relay tg2']);
-    const single = { ...builtInAdapters()[0]!, network: builtInAdapters()[0]!.network, forNetwork: undefined, parseConfig: () => ({}) };
+    const [loopback] = await builtInAdapters();
+    const single = { ...loopback!, network: loopback!.network, forNetwork: undefined, parseConfig: () => ({}) };
     assert.throws(() => loadNetworks(parseConfig({ ...minimal, networks: { other: { adapter: 'loopback' } } }, {}), [single as never]), /networks\.other: the loopback adapter can serve one network only/);
   });
 
-  it('an adapter rejects a bad network section with the path', () => {
+  it('an adapter rejects a bad network section with the path', async () => {
     const config = parseConfig({ ...minimal, networks: { loopback: { puppets: 'alice' } } }, {});
-    assert.throws(() => loadNetworks(config, builtInAdapters()), /^Error: networks\.loopback: puppets: must be a list|networks\.loopback: puppets/);
+    const adapters = await builtInAdapters();
+    assert.throws(() => loadNetworks(config, adapters), /^Error: networks\.loopback: puppets: must be a list|networks\.loopback: puppets/);
   });
 
   it('reads secrets from the environment, and names the key when a variable is unset', () => {
