@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js';
+import { assertBuilt } from './built.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const CLI = join(REPO_ROOT, 'core', 'cli', 'main.ts');
-/** The start command admins use (README, contrib/switchboard.service): the bridge process itself. */
+/** The start command admins use (README, contrib/switchboard.service): the bridge process itself, compiled (dist/). */
 export const BIN = join(REPO_ROOT, 'bin', 'switchboard.mjs');
 
 export interface BridgeOptions {
@@ -94,14 +94,17 @@ export class BridgeProcess {
 
   /** Run a CLI subcommand to completion; resolves with its stdout. */
   async cli(...args: string[]): Promise<string> {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, '-c', this.configFile, ...args], { cwd: REPO_ROOT });
+    assertBuilt(REPO_ROOT);
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, '-c', this.configFile, ...args], { cwd: REPO_ROOT });
     return stdout;
   }
 
   /** Start `switchboard start`; with `waitReady`, resolve once it logs "bridge ready". */
-  async start(opts: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<ServerProcess> {
+  /** `entry`: Node's arguments before the CLI's own (default: the compiled bin; bench/restart.ts compares the TypeScript sources). */
+  async start(opts: { waitReady?: boolean; timeoutMs?: number; entry?: string[] } = {}): Promise<ServerProcess> {
     if (this.proc?.isRunning()) throw new Error('bridge already running');
-    const proc = spawnServer('bridge', process.execPath, [BIN, '-c', this.configFile, 'start'], {
+    if (!opts.entry) assertBuilt(REPO_ROOT);
+    const proc = spawnServer('bridge', process.execPath, [...(opts.entry ?? [BIN]), '-c', this.configFile, 'start'], {
       cwd: REPO_ROOT,
       logFile: join(this.dir, `bridge-${++this.runs}.log`),
     });
