@@ -1,0 +1,83 @@
+/**
+ * Start-up of the bridge process: after a SIGKILL, how long until it logs "bridge ready"
+ * and until a message sent on the network right at the kill is in the Matrix room, with
+ * real Synapse; and the idle RSS of the process. The compiled bridge (dist/, what `bin/`
+ * and `npm start` run) against the TypeScript sources through tsx (what they ran before).
+ * BENCH_RESTART_ROUNDS rounds each (default 5), alternating; medians reported.
+ * Writes bench/results/restart.json. Not an assertion anywhere: see docs/performance.md.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { REPO_ROOT } from '../test/harness/bridge.js';
+import { Stack } from '../test/harness/stack.js';
+
+const ROUNDS = Number(process.env.BENCH_RESTART_ROUNDS ?? 5);
+const VARIANTS: Record<string, string[] | undefined> = {
+  'compiled (dist/)': undefined,
+  'TypeScript through tsx': ['--import', 'tsx', join(REPO_ROOT, 'core', 'cli', 'main.ts')],
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+async function main(): Promise<void> {
+  const stack = await Stack.start({ prosody: false, bridge: { logLevel: 'info', loopback: { puppets: [{ owner: '@alice:switchboard.test', user: 'alice' }] } } });
+  const samples: Record<string, { readyMs: number[]; firstMessageMs: number[]; rssMb: number[] }> = {};
+  try {
+    const alice = await stack.user('alice');
+    await stack.loopback.addUser('bob', 'Bob');
+    await stack.loopback.addGroup('restart', { name: 'Restart', members: ['alice', 'bob'] });
+    await stack.loopback.say('bob', 'restart', 'warm-up');
+    const room = await alice.waitForInvite();
+    await alice.join(room);
+    await alice.waitFor((e) => e.room_id === room && e.content.body === 'warm-up', 'the warm-up message');
+    let n = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, entry] of Object.entries(VARIANTS)) {
+        const s = (samples[name] ??= { readyMs: [], firstMessageMs: [], rssMb: [] });
+        await stack.bridge.stop('SIGKILL');
+        const t0 = performance.now();
+        const wall0 = Date.now();
+        await stack.bridge.start({ waitReady: false, ...(entry && { entry }) });
+        // The loopback network lives in the bridge process: its control API answers once loaded.
+        const body = `after restart ${++n}`;
+        const sent = (async () => {
+          for (;;) {
+            try {
+              return await stack.loopback.say('bob', 'restart', body);
+            } catch {
+              await new Promise((r) => setTimeout(r, 5));
+            }
+          }
+        })();
+        await stack.bridge.ready();
+        // ready() polls the log; the line's own time stamp says when it was written.
+        s.readyMs.push(readyAt(stack.bridge.process!.output()) - wall0);
+        await sent;
+        await alice.waitFor((e) => e.room_id === room && e.content?.body === body, body, 60_000);
+        s.firstMessageMs.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 2_000));
+        s.rssMb.push(rssMb(stack.bridge.process!.pid));
+      }
+    }
+  } finally {
+    await stack.stop();
+  }
+  const rows = Object.entries(samples).map(([variant, s]) => ({ variant, readyMs: Math.round(median(s.readyMs)), firstMessageMs: Math.round(median(s.firstMessageMs)), rssMb: Math.round(median(s.rssMb)), samples: s }));
+  console.log(`Bridge restart after SIGKILL (loopback network, Synapse on 127.0.0.1), median of ${ROUNDS}, Node ${process.version}`);
+  console.log('  variant                    ready ms   first message ms   idle RSS MB');
+  for (const r of rows) console.log(`  ${r.variant.padEnd(26)} ${String(r.readyMs).padStart(8)} ${String(r.firstMessageMs).padStart(18)} ${String(r.rssMb).padStart(13)}`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/restart.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, rows }, null, 2));
+}
+
+/** The time (ms since the epoch) of the last "bridge ready" line in a pino JSON log. */
+function readyAt(log: string): number {
+  const line = log.split('\n').filter((l) => l.includes('"msg":"bridge ready"')).at(-1)!;
+  return (JSON.parse(line) as { time: number }).time;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
