@@ -28,7 +28,9 @@ function fix(value: unknown, depth: number): unknown {
     return out ?? value;
   }
   let out: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+  // Keys, not entries: every event passes here twice, and [key, value] pairs are garbage.
+  for (const k of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[k];
     const key = k.isWellFormed() ? k : k.toWellFormed();
     const fixed = fix(v, depth + 1);
     if (fixed !== v || key !== k) {
