@@ -22,7 +22,7 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/pr
 
 async function main(): Promise<void> {
   const stack = await Stack.start({ prosody: false, bridge: { logLevel: 'info', loopback: { puppets: [{ owner: '@alice:switchboard.test', user: 'alice' }] } } });
-  const samples: Record<string, { readyMs: number[]; firstMessageMs: number[]; rssMb: number[] }> = {};
+  const samples: Record<string, { firstLogMs: number[]; listeningMs: number[]; readyMs: number[]; firstMessageMs: number[]; rssMb: number[] }> = {};
   try {
     const alice = await stack.user('alice');
     await stack.loopback.addUser('bob', 'Bob');
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, entry] of Object.entries(VARIANTS)) {
-        const s = (samples[name] ??= { readyMs: [], firstMessageMs: [], rssMb: [] });
+        const s = (samples[name] ??= { firstLogMs: [], listeningMs: [], readyMs: [], firstMessageMs: [], rssMb: [] });
         await stack.bridge.stop('SIGKILL');
         const t0 = performance.now();
         const wall0 = Date.now();
@@ -51,8 +51,11 @@ async function main(): Promise<void> {
           }
         })();
         await stack.bridge.ready();
-        // ready() polls the log; the line's own time stamp says when it was written.
-        s.readyMs.push(readyAt(stack.bridge.process!.output()) - wall0);
+        // ready() polls the log; the lines' own time stamps say when they were written.
+        const output = stack.bridge.process!.output();
+        s.readyMs.push(loggedAt(output, 'bridge ready') - wall0);
+        s.firstLogMs.push(loggedAt(output) - wall0);
+        s.listeningMs.push(loggedAt(output, 'appservice listening') - wall0);
         await sent;
         await alice.waitFor((e) => e.room_id === room && e.content?.body === body, body, 60_000);
         s.firstMessageMs.push(performance.now() - t0);
@@ -63,21 +66,25 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
-  const rows = Object.entries(samples).map(([variant, s]) => ({ variant, readyMs: Math.round(median(s.readyMs)), firstMessageMs: Math.round(median(s.firstMessageMs)), rssMb: Math.round(median(s.rssMb)), samples: s }));
-  console.log(`Bridge restart after SIGKILL (loopback network, Synapse on 127.0.0.1), median of ${ROUNDS}, Node ${process.version}`);
-  console.log('  variant                    ready ms   first message ms   idle RSS MB');
-  for (const r of rows) console.log(`  ${r.variant.padEnd(26)} ${String(r.readyMs).padStart(8)} ${String(r.firstMessageMs).padStart(18)} ${String(r.rssMb).padStart(13)}`);
+  const rows = Object.entries(samples).map(([variant, s]) => ({
+    variant, firstLogMs: Math.round(median(s.firstLogMs)), listeningMs: Math.round(median(s.listeningMs)), readyMs: Math.round(median(s.readyMs)),
+    firstMessageMs: Math.round(median(s.firstMessageMs)), rssMb: Math.round(median(s.rssMb)), samples: s,
+  }));
+  console.log(`Bridge restart after SIGKILL (loopback network, Synapse on 127.0.0.1), ms from spawn, median of ${ROUNDS}, Node ${process.version}`);
+  console.log('  variant                    first log line   listening   ready   first message   idle RSS MB');
+  for (const r of rows) console.log(`  ${r.variant.padEnd(26)} ${String(r.firstLogMs).padStart(14)} ${String(r.listeningMs).padStart(11)} ${String(r.readyMs).padStart(7)} ${String(r.firstMessageMs).padStart(15)} ${String(r.rssMb).padStart(13)}`);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/restart.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, rows }, null, 2));
 }
 
-/** The time (ms since the epoch) of the last "bridge ready" line in a pino JSON log. */
-function readyAt(log: string): number {
-  const line = log.split('\n').filter((l) => l.includes('"msg":"bridge ready"')).at(-1)!;
+/** When (ms since the epoch) the process's first log line, or its line with message `msg`, was written (pino JSON). */
+function loggedAt(log: string, msg?: string): number {
+  const lines = log.split('\n').filter((l) => l.startsWith('{'));
+  const line = msg ? lines.find((l) => l.includes(`"msg":"${msg}"`))! : lines[0]!;
   return (JSON.parse(line) as { time: number }).time;
 }
 
-main().catch((err: unknown) => {
+main().then(() => process.exit(0), (err: unknown) => {
   console.error(err);
   process.exit(1);
 });
