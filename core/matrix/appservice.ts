@@ -18,6 +18,7 @@ import { failureKind, TransientError } from '../pipeline/outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
 import { call } from './calls.js';
+import { actWithoutDevices, routeLibraryLogs } from './library.js';
 import { TXN_KEY } from '../portal/txn.js';
 import { wellFormed } from '../convert/unicode.js';
 
@@ -54,7 +55,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     private readonly log: Logger,
   ) {
     this.botUserId = naming.botUserId;
-    AppserviceMatrixSide.routeLibraryLogs(log);
+    routeLibraryLogs(log);
+    actWithoutDevices();
     this.bridge = new Bridge({
       homeserverUrl: config.homeserver.url,
       domain: config.homeserver.domain,
@@ -74,23 +76,6 @@ export class AppserviceMatrixSide implements MatrixSide {
     const reg = AppServiceRegistration.fromObject(this.registration as never);
     if (!reg) throw new Error('registration could not be read by matrix-appservice-bridge');
     return reg;
-  }
-
-  /**
-   * Route the bot-sdk's own log lines (multi-line, on the console by default) into our
-   * JSON logger at debug level: every failure they describe also reaches our code as
-   * an error, which is logged there with its context.
-   */
-  static routeLibraryLogs(log: Logger): void {
-    const fromBridge = createRequire(createRequire(import.meta.url).resolve('matrix-appservice-bridge'));
-    const { LogService, LogLevel } = fromBridge('@vector-im/matrix-bot-sdk') as {
-      LogService: { setLogger(l: object): void; setLevel(l: unknown): void };
-      LogLevel: { DEBUG: unknown };
-    };
-    const forward = (module: string, ...parts: unknown[]) =>
-      log.debug({ module, detail: parts.map((p) => (p instanceof Error ? p.message : typeof p === 'string' ? p : JSON.stringify(p)?.slice(0, 500))).join(' ') }, 'matrix library');
-    LogService.setLogger({ trace: forward, debug: forward, info: forward, warn: forward, error: forward });
-    LogService.setLevel(LogLevel.DEBUG);
   }
 
   /**
