@@ -13,6 +13,8 @@
  * Latency: from a message's send to its arrival, per message, over the whole run (the
  * load included). Added = bridge minus baseline, at the same percentile.
  * BENCH_ROUNDS rounds (default 2) alternate baseline and bridge for remote -> Matrix.
+ * Then the same paths paced below Synapse's limit (BENCH_PACED_RATE msg/s over all rooms),
+ * for the latency each path adds when nothing queues.
  * Writes bench/results/many-rooms.json. Not an assertion anywhere: see docs/performance.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,8 @@ import type { FromBridgeEntry } from '../test/harness/loopback-client.js';
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 50);
 const PER_ROOM = Number(process.env.BENCH_PER_ROOM ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 25);
+const PACED_PER_ROOM = Number(process.env.BENCH_PACED_PER_ROOM ?? 5);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
 interface Run { perSecond: number; latencies: number[]; cpu?: Record<string, number> }
@@ -49,8 +53,11 @@ async function cpuShares<T>(pids: Record<string, number>, during: () => Promise<
   return [result, shares];
 }
 
-/** When each body with `prefix` first appeared in a client's sync (scanned incrementally). */
-function arrivals(client: MatrixTestClient, prefix: string): { seen: Map<string, number>; waitAll: (n: number, timeoutMs: number) => Promise<void> } {
+/**
+ * When each body with `prefix` first appeared in a client's sync: scanned after every sync
+ * from now on (the client wakes its waiters per sync), so a time is the sync's, not the reader's.
+ */
+function arrivals(client: MatrixTestClient, prefix: string, expected: number, timeoutMs: number): { seen: Map<string, number>; all: Promise<void> } {
   const seen = new Map<string, number>();
   let scanned = 0;
   const scan = () => {
@@ -59,12 +66,13 @@ function arrivals(client: MatrixTestClient, prefix: string): { seen: Map<string,
       const body = client.events[scanned]!.content?.body;
       if (typeof body === 'string' && body.startsWith(prefix) && !seen.has(body)) seen.set(body, now);
     }
+    return seen.size >= expected ? true : undefined;
   };
-  const waitAll = async (n: number, timeoutMs: number) => {
-    const done = await client.waitUntil(() => (scan(), seen.size >= n ? true : undefined), timeoutMs);
-    if (!done) throw new Error(`${client.userId}: ${seen.size} of ${n} "${prefix}" messages within ${timeoutMs} ms`);
-  };
-  return { seen, waitAll };
+  const all = client.waitUntil(scan, timeoutMs).then((done) => {
+    if (!done) throw new Error(`${client.userId}: ${seen.size} of ${expected} "${prefix}" messages within ${timeoutMs} ms`);
+  });
+  all.catch(() => undefined); // awaited by the caller; a failure before that is not unhandled
+  return { seen, all };
 }
 
 /** Setting up 50 rooms runs into the invite and join rate limits: wait as asked and go on. */
@@ -87,6 +95,27 @@ async function burst(prefix: string, send: (room: number, body: string) => Promi
       const body = `${prefix}${r}-${i}`;
       sentAt.set(body, performance.now());
       await send(r, body);
+    }
+  }));
+  return sentAt;
+}
+
+/**
+ * The same rooms at a pace the homeserver keeps up with (BENCH_PACED_RATE messages per second
+ * over all rooms, default 25): each room sends every ROOMS / rate seconds, the rooms spread
+ * over that interval. Latency here is the path's own, not a queue's.
+ */
+async function paced(prefix: string, send: (room: number, body: string) => Promise<unknown>): Promise<Map<string, number>> {
+  const intervalMs = (ROOMS / PACED_RATE) * 1000;
+  const sentAt = new Map<string, number>();
+  await Promise.all(Array.from({ length: ROOMS }, async (_, r) => {
+    await new Promise((res) => setTimeout(res, (r * intervalMs) / ROOMS));
+    for (let i = 0; i < PACED_PER_ROOM; i++) {
+      const began = performance.now();
+      const body = `${prefix}${r}-${i}`;
+      sentAt.set(body, began);
+      await send(r, body);
+      await new Promise((res) => setTimeout(res, Math.max(0, intervalMs - (performance.now() - began))));
     }
   }));
   return sentAt;
@@ -118,7 +147,7 @@ async function main(): Promise<void> {
       await stack.loopback.addGroup(`g${r}`, { name: `Room ${r}`, members: ['alice', 'bob'] });
       await stack.loopback.say('bob', `g${r}`, `warm-up ${r}`);
     }
-    const warm = arrivals(alice, 'warm-up ');
+    const warm = arrivals(alice, 'warm-up ', ROOMS, 60_000);
     for (let r = 0; r < ROOMS; r++) {
       const room = await alice.waitForInvite((id) => !rooms.includes(id), 60_000);
       await alice.join(room);
@@ -126,7 +155,7 @@ async function main(): Promise<void> {
       await patiently(() => alice.invite(room, carl.userId));
       await patiently(() => carl.join(room));
     }
-    await warm.waitAll(ROOMS, 60_000);
+    await warm.all;
     // Rooms by their loopback group, from the warm-up message each carries.
     const byGroup = rooms.map(() => '');
     for (const ev of alice.events) {
@@ -141,26 +170,34 @@ async function main(): Promise<void> {
       if (!res.ok) throw new Error(`baseline send failed: ${res.status} ${await res.text()}`);
     };
     const total = ROOMS * PER_ROOM;
-    const pids = () => ({ synapse: stack.synapse.process!.pid, bridge: stack.bridge.process!.pid });
     const timeoutMs = 600_000;
+    const pids = () => ({ synapse: stack.synapse.process!.pid, bridge: stack.bridge.process!.pid });
 
     for (let round = 0; round < ROUNDS; round++) {
       // remote -> Matrix: Synapse alone, then through the bridge.
       for (const [name, send] of [['Synapse alone (appservice token, same ghost)', direct], ['loopback -> bridge -> Synapse', (r: number, body: string) => stack.loopback.say('bob', `g${r}`, body)]] as const) {
         const prefix = `${round}${name.startsWith('Synapse') ? 'a' : 'b'}:`;
-        const seen = arrivals(alice, prefix);
+        const seen = arrivals(alice, prefix, total, timeoutMs);
         const [sentAt, cpu] = await cpuShares(pids(), async () => {
           const sent = await burst(prefix, send);
-          await seen.waitAll(total, timeoutMs);
+          await seen.all;
           return sent;
         });
         note(`remote -> Matrix | ${name}`, { ...measure(sentAt, seen.seen), cpu });
       }
     }
+    // Latency at a pace Synapse keeps up with, remote -> Matrix, each path alone.
+    for (const [name, send] of [['Synapse alone (appservice token, same ghost)', direct], ['loopback -> bridge -> Synapse', (r: number, body: string) => stack.loopback.say('bob', `g${r}`, body)]] as const) {
+      const prefix = `paced${name.startsWith('Synapse') ? 'a' : 'b'}:`;
+      const seen = arrivals(alice, prefix, ROOMS * PACED_PER_ROOM, timeoutMs);
+      const sentAt = await paced(prefix, send);
+      await seen.all;
+      note(`paced remote -> Matrix | ${name}`, measure(sentAt, seen.seen));
+    }
     // Matrix -> remote: one stream, two consumers.
     {
       const prefix = 'out:';
-      const carlSaw = arrivals(carl, prefix);
+      const carlSaw = arrivals(carl, prefix, total, timeoutMs);
       const loopbackSaw = new Map<string, number>();
       let since = 0;
       let polling = true;
@@ -178,7 +215,7 @@ async function main(): Promise<void> {
       })();
       const [sentAt, cpu] = await cpuShares(pids(), async () => {
         const sent = await burst(prefix, (r, body) => alice.sendText(byGroup[r]!, body));
-        await carlSaw.waitAll(total, timeoutMs);
+        await carlSaw.all;
         const deadline = Date.now() + timeoutMs;
         while (loopbackSaw.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         return sent;
