@@ -186,17 +186,17 @@ export class LoopbackWorld {
     return msg.id;
   }
 
-  /**
-   * `by`: someone other than the sender claims the edit (or deletion), as a hostile client
-   * of a network that does not check (XMPP's XEP-0308/0424 name any id): the network
-   * passes it on and keeps the message as it was; the bridge must refuse it.
-   */
   /** A message delivered to its chat's members again, as networks do after a reconnect (history replay). */
   async redeliver(id: RemoteMessageId): Promise<void> {
     const msg = this.message(id);
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'message', chat, id, sender: this.sender(msg.sender, viewer), content: msg.content, ...(msg.replyTo && { replyTo: msg.replyTo }) }));
   }
 
+  /**
+   * `by`: someone other than the sender claims the edit (or deletion), as a hostile client
+   * of a network that does not check (XMPP's XEP-0308/0424 name any id): the network
+   * passes it on and keeps the message as it was; the bridge must refuse it.
+   */
   async edit(id: RemoteMessageId, text: string, by?: string): Promise<void> {
     const msg = this.message(id);
     const content: MessageContent = { kind: 'text', text };

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { loadConfigFile, type Config } from '../config.js';
 import { Naming } from '../identity/naming.js';
 import { buildRegistration, readRegistration, writeRegistration } from '../matrix/registration.js';

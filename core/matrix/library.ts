@@ -1,6 +1,6 @@
 /**
  * What Switchboard changes in the Matrix libraries it runs on (matrix-appservice-bridge and
- * the bot-sdk under it), in one place: where their log lines go, and how they connect.
+ * the bot-sdk under it), in one place: where their log lines go, and which device they act as.
  */
 import { createRequire } from 'node:module';
 import type { Logger } from '../adapter.js';
@@ -30,11 +30,11 @@ type Registering = { ensureRegistered(deviceId?: string): Promise<unknown>; clie
 
 /**
  * Ghosts act without a device. The bot-sdk makes a freshly registered user act as the
- * device its registration created, so every later request names that device and the
- * homeserver checks it: about 1.7 ms more of Synapse's CPU for each event a ghost sent
- * in the run that registered it (bench/many-rooms.ts, Synapse's access log), and ghosts
- * registered in an earlier run acted without one anyway. Devices are for encryption,
- * which would choose them on purpose.
+ * device its registration created, so every later request of that process named the
+ * device (`org.matrix.msc3202.device_id`, seen in Synapse's access log) and the
+ * homeserver looked it up, while ghosts registered in an earlier run acted without one:
+ * one behaviour now, the cheaper one (bench/many-rooms.ts showed no throughput change).
+ * Devices are for encryption, which would choose them on purpose.
  */
 export function actWithoutDevices(): void {
   const { Intent } = fromBridge()('@vector-im/matrix-bot-sdk') as { Intent: { prototype: Registering } };
