@@ -28,6 +28,8 @@ import type { FromBridgeEntry } from '../test/harness/loopback-client.js';
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 50);
 const PER_ROOM = Number(process.env.BENCH_PER_ROOM ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** BENCH_SYNAPSE_DB=postgres: Synapse on PostgreSQL 15 (Debian's, a cluster the harness starts; psycopg2 from PyPI). */
+const SYNAPSE_DB = process.env.BENCH_SYNAPSE_DB === 'postgres' ? 'PostgreSQL' : 'SQLite';
 const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 25);
 const PACED_PER_ROOM = Number(process.env.BENCH_PACED_PER_ROOM ?? 5);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
@@ -129,7 +131,7 @@ function measure(sentAt: Map<string, number>, seen: Map<string, number>): Run {
 }
 
 async function main(): Promise<void> {
-  const stack = await Stack.start({ prosody: false, bridge: { logLevel: 'info', loopback: { puppets: [{ owner: '@alice:switchboard.test', user: 'alice' }] } } });
+  const stack = await Stack.start({ prosody: false, synapseOnPostgres: SYNAPSE_DB === 'PostgreSQL', bridge: { logLevel: 'info', loopback: { puppets: [{ owner: '@alice:switchboard.test', user: 'alice' }] } } });
   const runs: Record<string, Run[]> = {};
   const note = (name: string, run: Run) => (runs[name] ??= []).push(run);
   try {
@@ -237,11 +239,11 @@ async function main(): Promise<void> {
     const all = rs.flatMap((r) => r.latencies);
     return { path, perSecond: Math.round(pct(rs.map((r) => r.perSecond), 50)), p50Ms: Math.round(pct(all, 50)), p99Ms: Math.round(pct(all, 99)), rounds: rs.map((r) => Math.round(r.perSecond)), cpu: rs.map((r) => r.cpu) };
   });
-  console.log(`${ROOMS} rooms x ${PER_ROOM} messages at once, through Synapse (SQLite) on 127.0.0.1, Node ${process.version}`);
+  console.log(`${ROOMS} rooms x ${PER_ROOM} messages at once, through Synapse (${SYNAPSE_DB}) on 127.0.0.1, Node ${process.version}`);
   console.log('  path                                                                   msg/s   p50 ms   p99 ms   rounds');
   for (const r of rows) console.log(`  ${r.path.padEnd(70)} ${String(r.perSecond).padStart(6)} ${String(r.p50Ms).padStart(8)} ${String(r.p99Ms).padStart(8)}   ${r.rounds.join(', ')}   CPU (cores): ${JSON.stringify(r.cpu.at(-1))}`);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/many-rooms.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, rooms: ROOMS, perRoom: PER_ROOM, rows }, null, 2));
+  writeFileSync(`bench/results/many-rooms${SYNAPSE_DB === 'SQLite' ? '' : '-postgres'}.json`, JSON.stringify({ date: new Date().toISOString(), node: process.version, synapseDatabase: SYNAPSE_DB, rooms: ROOMS, perRoom: PER_ROOM, rows }, null, 2));
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

@@ -37,6 +37,8 @@ export interface StackOptions {
   postgres?: boolean;
   /** A hot standby (implies `postgres`): a second bridge process on the same store and registration, HAProxy in front of both. */
   standby?: boolean;
+  /** Synapse on a PostgreSQL database (of the same cluster, started if `postgres` did not) instead of SQLite. */
+  synapseOnPostgres?: boolean;
 }
 
 export class Stack {
@@ -62,15 +64,19 @@ export class Stack {
     // A temp dir of its own: its server runs as another user, who cannot enter the stack's dir.
     // SWITCHBOARD_TEST_STORE=postgres runs every stack on PostgreSQL (the whole e2e suite, once, by hand or in CI).
     const onPostgres = opts.postgres ?? process.env.SWITCHBOARD_TEST_STORE === 'postgres';
-    const postgres = onPostgres || opts.standby ? await Postgres.create() : undefined;
+    const postgres = onPostgres || opts.standby || opts.synapseOnPostgres ? await Postgres.create() : undefined;
     const haproxy = opts.standby ? await Haproxy.create({ dir: join(dir, 'haproxy') }) : undefined;
     await postgres?.start();
-    const storeUrl = postgres ? await postgres.createDatabase('switchboard') : undefined;
+    const storeUrl = postgres && (onPostgres || opts.standby) ? await postgres.createDatabase('switchboard') : undefined;
+    if (opts.synapseOnPostgres) await postgres!.createDatabase('synapse', { collateC: true });
     const ircd = opts.irc ? await Inspircd.create({ dir: join(dir, 'inspircd') }) : undefined;
     const withProsody = opts.prosody || opts.xmpp || opts.xmppGateway;
     const prosody = withProsody ? await Prosody.create({ dir: join(dir, 'prosody') }) : undefined;
     const relay = { jid: `switchboard@${prosody?.domain ?? 'xmpp.test'}`, password: randomBytes(12).toString('base64url') };
-    const synapse = await Synapse.create({ dir: join(dir, 'synapse'), registrations: [join(dir, 'bridge', 'registration.yaml')], ...(opts.synapsePort && { port: opts.synapsePort }) });
+    const synapse = await Synapse.create({
+      dir: join(dir, 'synapse'), registrations: [join(dir, 'bridge', 'registration.yaml')],
+      ...(opts.synapsePort && { port: opts.synapsePort }), ...(opts.synapseOnPostgres && { postgres: postgres!.params('synapse') }),
+    });
     const bridge = await BridgeProcess.create({
       dir: join(dir, 'bridge'), homeserverUrl: synapse.url, domain: synapse.serverName,
       loopback: { relay_user: 'relaybot', ...opts.bridge?.loopback },

@@ -34,6 +34,16 @@ function installedVersion(venv: string): string | undefined {
  * Make sure the venv holds Synapse SYNAPSE_VERSION. Builds it beside the final path
  * and renames it into place, so concurrent test files never see a half-built venv.
  */
+/** Synapse's PostgreSQL driver, from PyPI into the same venv, the first time a test asks for it. */
+function ensurePsycopg(venv: string): void {
+  const python = join(venv, 'bin', 'python');
+  try {
+    execFileSync(python, ['-c', 'import psycopg2'], { stdio: 'ignore' });
+  } catch {
+    execFileSync(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', 'psycopg2-binary'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  }
+}
+
 export function ensureSynapse(log: (line: string) => void = () => undefined): string {
   const venv = synapseVenvPath();
   if (installedVersion(venv) === SYNAPSE_VERSION) return venv;
@@ -65,6 +75,8 @@ export interface SynapseOptions {
   port?: number;
   /** Appservice registration files to load. */
   registrations?: string[];
+  /** A PostgreSQL database for Synapse (UTF8, C collation), instead of its SQLite file. */
+  postgres?: { host: string; port: number; user: string; database: string };
 }
 
 export interface MatrixAccount {
@@ -111,7 +123,9 @@ export class Synapse {
       pid_file: join(dir, 'homeserver.pid'),
       public_baseurl: `${this.url}/`,
       listeners: [{ port: this.opts.port, bind_addresses: ['127.0.0.1'], type: 'http', tls: false, x_forwarded: false, resources: [{ names: ['client', 'openid'], compress: false }] }],
-      database: { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } },
+      database: this.opts.postgres
+        ? { name: 'psycopg2', args: { host: this.opts.postgres.host, port: this.opts.postgres.port, user: this.opts.postgres.user, dbname: this.opts.postgres.database, cp_min: 5, cp_max: 10 } }
+        : { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } },
       log_config: join(dir, 'log.config'),
       media_store_path: join(dir, 'media_store'),
       enable_authenticated_media: true,
@@ -150,6 +164,7 @@ export class Synapse {
 
   async start(timeoutMs = 90_000): Promise<void> {
     const venv = ensureSynapse();
+    if (this.opts.postgres) ensurePsycopg(venv);
     this.proc = spawnServer('synapse', join(venv, 'bin', 'python'), ['-m', 'synapse.app.homeserver', '-c', this.configFile], {
       cwd: this.opts.dir,
       logFile: join(this.opts.dir, 'homeserver.log'),
