@@ -5,6 +5,7 @@
  */
 import type { NetworkAdapter } from '../core/adapter.js';
 import type { Config } from '../core/config.js';
+import { enabledSections } from '../core/networks.js';
 
 const BUILT_IN: Record<string, () => Promise<NetworkAdapter>> = {
   loopback: async () => new (await import('./loopback/index.js')).LoopbackAdapter() as NetworkAdapter,
@@ -20,7 +21,7 @@ const BUILT_IN: Record<string, () => Promise<NetworkAdapter>> = {
  * what there is).
  */
 export async function builtInAdapters(config?: Pick<Config, 'networks'>): Promise<NetworkAdapter[]> {
-  const named = config && Object.entries(config.networks).filter(([, s]) => s.enabled).map(([id, s]) => s.adapter ?? id);
+  const named = config && enabledSections(config).map((s) => s.adapter);
   const wanted = named && named.every((n) => n in BUILT_IN) ? new Set(named) : new Set(Object.keys(BUILT_IN));
   return Promise.all(Object.entries(BUILT_IN).filter(([name]) => wanted.has(name)).map(([, load]) => load()));
 }

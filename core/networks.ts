@@ -4,12 +4,15 @@ import { adapterSection, ConfigError, type Config } from './config.js';
 import { networkId } from './ids.js';
 import type { Network } from './accounts/sessions.js';
 
+/** The adapter an enabled section names: its `adapter` key, else the section's own id. */
+export function enabledSections(config: Pick<Config, 'networks'>): { id: string; section: Config['networks'][string]; adapter: string }[] {
+  return Object.entries(config.networks).filter(([, section]) => section.enabled).map(([id, section]) => ({ id, section, adapter: section.adapter ?? id }));
+}
+
 export function loadNetworks(config: Config, adapters: readonly NetworkAdapter[]): Network[] {
   const byName = new Map(adapters.map((a) => [a.network as string, a]));
   const networks: Network[] = [];
-  for (const [id, section] of Object.entries(config.networks)) {
-    if (!section.enabled) continue;
-    const name = section.adapter ?? id;
+  for (const { id, section, adapter: name } of enabledSections(config)) {
     const named = byName.get(name);
     if (!named) throw new ConfigError(`networks.${id}`, `no adapter named ${name} (known: ${[...byName.keys()].join(', ')})`);
     // A section whose id is not the adapter's own gets an instance of its own (its own logins and state).
