@@ -175,9 +175,10 @@ async function main(): Promise<void> {
     const timeoutMs = 600_000;
     const pids = () => ({ synapse: stack.synapse.process!.pid, bridge: stack.bridge.process!.pid });
 
+    // remote -> Matrix: Synapse alone, then through the bridge.
+    const remoteToMatrix = [['Synapse alone (appservice token, same ghost)', direct], ['loopback -> bridge -> Synapse', (r: number, body: string) => stack.loopback.say('bob', `g${r}`, body)]] as const;
     for (let round = 0; round < ROUNDS; round++) {
-      // remote -> Matrix: Synapse alone, then through the bridge.
-      for (const [name, send] of [['Synapse alone (appservice token, same ghost)', direct], ['loopback -> bridge -> Synapse', (r: number, body: string) => stack.loopback.say('bob', `g${r}`, body)]] as const) {
+      for (const [name, send] of remoteToMatrix) {
         const prefix = `${round}${name.startsWith('Synapse') ? 'a' : 'b'}:`;
         const seen = arrivals(alice, prefix, total, timeoutMs);
         const [sentAt, cpu] = await cpuShares(pids(), async () => {
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
       }
     }
     // Latency at a pace Synapse keeps up with, remote -> Matrix, each path alone.
-    for (const [name, send] of [['Synapse alone (appservice token, same ghost)', direct], ['loopback -> bridge -> Synapse', (r: number, body: string) => stack.loopback.say('bob', `g${r}`, body)]] as const) {
+    for (const [name, send] of remoteToMatrix) {
       const prefix = `paced${name.startsWith('Synapse') ? 'a' : 'b'}:`;
       const seen = arrivals(alice, prefix, ROOMS * PACED_PER_ROOM, timeoutMs);
       const sentAt = await paced(prefix, send);
