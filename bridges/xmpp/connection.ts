@@ -6,7 +6,7 @@
  * server's signature is checked). Reconnecting is the session's job.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Client } from '@xmpp/client-core';
 import xml, { type Element } from '@xmpp/xml';
 import { encode, decode } from '@xmpp/base64';
@@ -55,19 +55,22 @@ export interface XmppConnection {
 export function createConnection(opts: ConnectOptions): XmppConnection {
   const client = new Client({ ...(opts.service && { service: opts.service }), domain: opts.domain, timeout: 15_000 });
   tcp({ entity: client });
+  // XMPP is small writes waiting on small answers: with Nagle on, each waited for the
+  // server's delayed ACK (~40 ms), three quarters of a login on a fast link (bench/xmpp-logins.ts).
+  client.on('connect', () => (client.socket as unknown as { setNoDelay?(on: boolean): void } | null)?.setNoDelay?.(true));
   const mw = middleware({ entity: client });
   const features = streamFeatures({ middleware: mw });
   const binder = iqCaller({ middleware: mw, entity: client });
   const callee = iqCallee({ middleware: mw, entity: client });
   if (!opts.service) resolve({ entity: client });
-  const ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
+  const secureContext = opts.caFile ? secureContextTrusting(opts.caFile) : undefined;
 
   features.use('starttls', NS_TLS, async ({ entity }, next) => {
     if (!canUpgrade(entity.socket)) return next();
     const answer = await entity.sendReceive(xml('starttls', { xmlns: NS_TLS }));
     if (!answer.is('proceed', NS_TLS)) throw new Error('the server refused STARTTLS');
     // Verification stays on: an extra CA is added to Node's list, never replaces the check.
-    const secured = await upgrade(entity.socket, { host: opts.domain, servername: opts.domain, ...(ca && { ca: [...rootCertificates, ca] }) });
+    const secured = await upgrade(entity.socket, { host: opts.domain, servername: opts.domain, ...(secureContext && { secureContext }) });
     entity._attachSocket(secured);
     await entity.restart();
   });
@@ -98,6 +101,24 @@ export function createConnection(opts: ConnectOptions): XmppConnection {
   resourceBinding({ streamFeatures: features, iqCaller: binder }, opts.resource);
   callee.get('urn:xmpp:ping', 'ping', () => ({}));
   return { client, iq: new Iq(client) };
+}
+
+/**
+ * One TLS context per extra CA, shared by every connection that trusts it. A context built
+ * per connection parses Node's ~140 root certificates again each time: ~0.9 MB of memory
+ * held per open connection and most of a login's CPU (bench/xmpp-logins.ts). Keyed by the
+ * file's content, so a replaced file is read at the next connection.
+ */
+const contexts = new Map<string, SecureContext>();
+export function secureContextTrusting(caFile: string): SecureContext {
+  const pem = readFileSync(caFile, 'utf8');
+  let context = contexts.get(pem);
+  if (!context) {
+    if (contexts.size >= 8) contexts.clear(); // a file rewritten again and again must not grow this
+    context = createSecureContext({ ca: [...rootCertificates, pem] });
+    contexts.set(pem, context);
+  }
+  return context;
 }
 
 async function authenticate(entity: Client, credentials: ScramCredentials): Promise<void> {

@@ -56,7 +56,7 @@ declare module '@xmpp/client-core' {
     on(event: 'stanza' | 'element' | 'nonza' | 'send', fn: (el: Element) => void): this;
     on(event: 'online', fn: (jid: JID) => void): this;
     on(event: 'error', fn: (err: Error) => void): this;
-    on(event: 'status' | 'offline' | 'disconnect', fn: (...args: unknown[]) => void): this;
+    on(event: 'status' | 'offline' | 'disconnect' | 'connect', fn: (...args: unknown[]) => void): this;
     removeAllListeners(): this;
   }
 }
