@@ -40,14 +40,24 @@ function rssKb(pid: number): number {
   return Number(m[1]);
 }
 
-async function idleRssKb(pid: number): Promise<number> {
+/** A gauge of the bridge's own process metrics (prom-client's defaults), in kB. */
+async function gaugeKb(metricsUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const m = new RegExp(`^switchboard_${name} (\\S+)`, 'm').exec(text);
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+interface Memory { rssKb: number; heapUsedKb: number; externalKb: number }
+
+/** The median of SAMPLES readings, 1 s apart, after SETTLE_MS of idling. */
+async function idleMemory(pid: number, metricsUrl: string): Promise<Memory> {
   await sleep(SETTLE_MS);
-  const xs: number[] = [];
+  const xs: Memory[] = [];
   for (let i = 0; i < SAMPLES; i++) {
-    xs.push(rssKb(pid));
+    xs.push({ rssKb: rssKb(pid), heapUsedKb: await gaugeKb(metricsUrl, 'nodejs_heap_size_used_bytes'), externalKb: await gaugeKb(metricsUrl, 'nodejs_external_memory_bytes') });
     await sleep(1_000);
   }
-  return median(xs);
+  return { rssKb: median(xs.map((x) => x.rssKb)), heapUsedKb: median(xs.map((x) => x.heapUsedKb)), externalKb: median(xs.map((x) => x.externalKb)) };
 }
 
 /** Connected xmpp logins as the bridge's metrics count them (the relay included). */
@@ -82,8 +92,8 @@ async function main(): Promise<void> {
     const bridgePid = () => stack.bridge.process!.pid;
 
     // The bridge with its relay login only.
-    const emptyKb = await idleRssKb(bridgePid());
-    console.log(`idle RSS, relay login only: ${emptyKb} kB`);
+    const empty = await idleMemory(bridgePid(), metricsUrl);
+    console.log(`idle, relay login only: ${JSON.stringify(empty)}`);
 
     // What `login xmpp` stores: the SCRAM keys of one successful login (8 at a time).
     t = performance.now();
@@ -140,9 +150,10 @@ async function main(): Promise<void> {
     };
 
     result.start = await startAndCount('start after SIGTERM');
-    const fullKb = await idleRssKb(bridgePid());
-    result.rss = { emptyKb, fullKb, perLoginKb: Math.round(((fullKb - emptyKb) / LOGINS) * 10) / 10 };
-    console.log(`idle RSS, ${LOGINS} logins connected: ${fullKb} kB; per login ${(result.rss as { perLoginKb: number }).perLoginKb} kB`);
+    const full = await idleMemory(bridgePid(), metricsUrl);
+    const perLogin = (k: keyof Memory) => Math.round(((full[k] - empty[k]) / LOGINS) * 10) / 10;
+    result.memory = { empty, full, perLoginKb: { rss: perLogin('rssKb'), heapUsed: perLogin('heapUsedKb'), external: perLogin('externalKb') } };
+    console.log(`idle, ${LOGINS} logins connected: ${JSON.stringify(full)}; per login kB ${JSON.stringify((result.memory as { perLoginKb: unknown }).perLoginKb)}`);
 
     // The storm: SIGKILL, start again; a contact writes to the last login meanwhile.
     const last = accounts[LOGINS - 1]!;
