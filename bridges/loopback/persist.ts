@@ -1,28 +1,51 @@
-/** The loopback network's state on disk: one JSON file, replaced atomically on every change. */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+/**
+ * The loopback network's state on disk, as a journal: one JSON line per change, holding the
+ * user, chat or message that changed as it is now. Appending costs the size of the change, so
+ * a network of 10,000 messages takes a new one as fast as an empty one (rewriting the whole
+ * state on every change made each message cost the size of the network). Written before the
+ * change is acknowledged, so a bridge killed right after still has it. Compacted at load.
+ */
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { UserInfo } from '../../core/events.js';
 import type { RemoteUserId } from '../../core/ids.js';
 import { parseWithBytes, stringifyWithBytes } from '../../core/json-bytes.js';
 import type { Chat, LoopbackMessage } from './world.js';
 
-export interface WorldSnapshot {
-  seq: number;
-  users: UserInfo[];
-  chats: (Omit<Chat, 'members'> & { members: RemoteUserId[] })[];
-  messages: (Omit<LoopbackMessage, 'reactions'> & { reactions: [RemoteUserId, string[]][] })[];
-}
+export type SavedChat = Omit<Chat, 'members'> & { members: RemoteUserId[] };
+export type SavedMessage = Omit<LoopbackMessage, 'reactions'> & { reactions: [RemoteUserId, string[]][] };
 
-export function loadWorld(file: string): WorldSnapshot | undefined {
+/** One line: the network's message counter, and the one thing that changed. */
+export type WorldRecord = { seq: number } & ({ user: UserInfo } | { chat: SavedChat } | { message: SavedMessage });
+
+export const saveChat = (c: Chat): SavedChat => ({ ...c, members: [...c.members] });
+export const saveMessage = (m: LoopbackMessage): SavedMessage => ({ ...m, reactions: [...m.reactions].map(([u, keys]): [RemoteUserId, string[]] => [u, [...keys]]) });
+
+/** The journal's records, oldest first; later records of the same user, chat or message replace earlier ones. */
+export function loadWorld(file: string): WorldRecord[] | undefined {
   if (!existsSync(file)) return undefined;
-  try {
-    return parseWithBytes(readFileSync(file, 'utf8')) as WorldSnapshot;
-  } catch (err) {
-    throw new Error(`loopback state_file ${file} is unreadable: ${(err as Error).message}`);
+  const records: WorldRecord[] = [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (!line) continue;
+    try {
+      records.push(parseWithBytes(line) as WorldRecord);
+    } catch (err) {
+      // A crash mid-append leaves a last line without its newline, after whole ones (the file
+      // starts as a complete rewrite): that change was never acknowledged, so it is dropped.
+      if (i > 0 && i === lines.length - 1) break;
+      throw new Error(`loopback state_file ${file} is unreadable at line ${i + 1}: ${(err as Error).message}`);
+    }
   }
+  return records;
 }
 
-export function saveWorld(file: string, snapshot: WorldSnapshot): void {
+export function appendRecord(file: string, record: WorldRecord): void {
+  appendFileSync(file, `${stringifyWithBytes(record)}\n`);
+}
+
+/** Replace the journal with these records (one per user, chat and message: the compacted state). */
+export function rewriteWorld(file: string, records: WorldRecord[]): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, stringifyWithBytes(snapshot));
+  writeFileSync(tmp, records.map((r) => `${stringifyWithBytes(r)}\n`).join(''));
   renameSync(tmp, file);
 }

@@ -6,7 +6,7 @@
  */
 import type { OwnPresence } from '../../core/adapter.js';
 import type { ChatInfo, MessageContent, OutboundEvent, RemoteEvent, UserInfo } from '../../core/events.js';
-import { loadWorld, saveWorld } from './persist.js';
+import { appendRecord, loadWorld, rewriteWorld, saveChat, saveMessage, type WorldRecord } from './persist.js';
 import { remoteChatId, remoteMessageId, remoteUserId, type RemoteChatId, type RemoteMessageId, type RemoteUserId } from '../../core/ids.js';
 
 export interface LoopbackClient {
@@ -96,22 +96,26 @@ export class LoopbackWorld {
    */
   persistTo(file: string): void {
     this.stateFile = file;
-    const saved = loadWorld(file);
-    if (!saved) return this.save();
-    this.seq = saved.seq;
-    for (const u of saved.users) this.users.set(u.id, u);
-    for (const c of saved.chats) this.chats.set(c.id, { ...c, members: new Set(c.members) });
-    for (const m of saved.messages) this.remember({ ...m, reactions: new Map(m.reactions.map(([u, keys]) => [u, new Set(keys)])) });
+    for (const r of loadWorld(file) ?? []) {
+      this.seq = r.seq;
+      if ('user' in r) this.users.set(r.user.id, r.user);
+      else if ('chat' in r) this.chats.set(r.chat.id, { ...r.chat, members: new Set(r.chat.members) });
+      else this.remember({ ...r.message, reactions: new Map(r.message.reactions.map(([u, keys]) => [u, new Set(keys)])) });
+    }
+    rewriteWorld(file, [
+      ...[...this.users.values()].map((user) => ({ seq: this.seq, user })),
+      ...[...this.chats.values()].map((c) => ({ seq: this.seq, chat: saveChat(c) })),
+      ...[...this.messages.values()].map((m) => ({ seq: this.seq, message: saveMessage(m) })),
+    ]);
   }
 
-  private save(): void {
+  /** Journal what just changed (persist.ts), before anyone is told of it. */
+  private save(changed: { user: UserInfo } | { chat: Chat } | { message: LoopbackMessage }): void {
     if (!this.stateFile) return;
-    saveWorld(this.stateFile, {
-      seq: this.seq,
-      users: [...this.users.values()],
-      chats: [...this.chats.values()].map((c) => ({ ...c, members: [...c.members] })),
-      messages: [...this.messages.values()].map((m) => ({ ...m, reactions: [...m.reactions].map(([u, keys]): [RemoteUserId, string[]] => [u, [...keys]]) })),
-    });
+    const record: WorldRecord = 'user' in changed ? { seq: this.seq, user: changed.user }
+      : 'chat' in changed ? { seq: this.seq, chat: saveChat(changed.chat) }
+      : { seq: this.seq, message: saveMessage(changed.message) };
+    appendRecord(this.stateFile, record);
   }
 
   /** Take the whole network down or bring it back; connected clients are told. */
@@ -137,20 +141,21 @@ export class LoopbackWorld {
   addUser(id: string, name?: string, avatar?: UserInfo['avatar']): RemoteUserId {
     const user = remoteUserId(id);
     this.users.set(user, { id: user, ...(name && { name }), ...(avatar && { avatar }) });
-    this.save();
+    this.save({ user: this.users.get(user)! });
     return user;
   }
 
   addGroup(id: string, opts: { name?: string; topic?: string; members?: string[] } = {}): RemoteChatId {
     const chat = remoteChatId(id);
     this.chats.set(chat, { id: chat, ...(opts.name && { name: opts.name }), ...(opts.topic && { topic: opts.topic }), members: new Set((opts.members ?? []).map(remoteUserId)) });
-    this.save();
+    this.save({ chat: this.chats.get(chat)! });
     return chat;
   }
 
   join(chat: string, user: string): void {
-    this.group(remoteChatId(chat)).members.add(remoteUserId(user));
-    this.save();
+    const c = this.group(remoteChatId(chat));
+    c.members.add(remoteUserId(user));
+    this.save({ chat: c });
   }
 
   chatInfo(chat: RemoteChatId, viewer: RemoteUserId): ChatInfo {
@@ -202,7 +207,7 @@ export class LoopbackWorld {
     const content: MessageContent = { kind: 'text', text };
     const actor = by ? remoteUserId(by) : msg.sender;
     if (actor === msg.sender) msg.edits.push(content);
-    this.save();
+    this.save({ message: msg });
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'edit', chat, sender: this.sender(actor, viewer), target: id, content }));
   }
 
@@ -211,7 +216,7 @@ export class LoopbackWorld {
     const msg = this.message(id);
     const actor = by ? remoteUserId(by) : msg.sender;
     if (actor === msg.sender || moderator) msg.deleted = true;
-    this.save();
+    this.save({ message: msg });
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'delete', chat, sender: this.sender(actor, viewer), target: id, ...(moderator && { moderator }) }));
   }
 
@@ -222,7 +227,7 @@ export class LoopbackWorld {
     if (removed) set.delete(key);
     else set.add(key);
     msg.reactions.set(u, set);
-    this.save();
+    this.save({ message: msg });
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'reaction', chat, sender: this.sender(u, viewer), target: id, key, removed }));
   }
 
@@ -231,7 +236,7 @@ export class LoopbackWorld {
     const msg = this.message(id);
     const u = remoteUserId(user);
     msg.reactions.set(u, new Set(keys));
-    this.save();
+    this.save({ message: msg });
     await this.toChatOf(msg, (viewer, chat) => ({ type: 'reaction-set', chat, sender: this.sender(u, viewer), target: id, keys }));
   }
 
@@ -249,7 +254,7 @@ export class LoopbackWorld {
   async rename(chat: string, name: string): Promise<void> {
     const c = this.group(remoteChatId(chat));
     c.name = name;
-    this.save();
+    this.save({ chat: c });
     await this.toGroup(c, () => ({ type: 'chat-info', chat: { id: c.id, kind: 'group' }, info: { id: c.id, kind: 'group', name, ...(c.topic && { topic: c.topic }) } }));
   }
 
@@ -280,19 +285,29 @@ export class LoopbackWorld {
           : this.toDm(by, remoteUserId(ev.chat), (viewer, chat) => ({ type: 'message', chat: { id: chat, kind: 'dm' }, id: msg.id, sender: this.sender(by, viewer), content: msg.content, ...reply })));
         return msg.id;
       }
-      case 'edit': this.message(ev.target).edits.push(ev.content); this.save(); return undefined;
-      case 'delete': this.message(ev.target).deleted = true; this.save(); return undefined;
+      case 'edit': {
+        const msg = this.message(ev.target);
+        msg.edits.push(ev.content);
+        this.save({ message: msg });
+        return undefined;
+      }
+      case 'delete': {
+        const msg = this.message(ev.target);
+        msg.deleted = true;
+        this.save({ message: msg });
+        return undefined;
+      }
       case 'reaction': {
         const msg = this.message(ev.target);
         msg.reactions.set(by, new Set(ev.keys));
-        this.save();
+        this.save({ message: msg });
         return undefined;
       }
       case 'chat-info': {
         const c = this.group(ev.chat);
         if (ev.name !== undefined) c.name = ev.name;
         if (ev.topic !== undefined) c.topic = ev.topic;
-        this.save();
+        this.save({ chat: c });
         return undefined;
       }
       case 'typing': case 'receipt': case 'leave': return undefined;
@@ -317,7 +332,7 @@ export class LoopbackWorld {
       ...(replyTo && { replyTo }), ...(relayedFor && { relayedFor }), ...(clientKey && { clientKey }),
     };
     this.remember(msg);
-    this.save();
+    this.save({ message: msg });
     return msg;
   }
 

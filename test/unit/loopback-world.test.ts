@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -27,6 +27,35 @@ describe('loopback world state file', () => {
       const next = await b.say('bob', 'general', 'again');
       assert.notEqual(next, id);
       assert.ok(!a.messages.has(next));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('each change appends one line of its own size; a line torn by a crash is dropped; loading compacts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-world-'));
+    try {
+      const file = join(dir, 'world.json');
+      const a = new LoopbackWorld();
+      a.persistTo(file);
+      a.addUser('bob', 'Bob');
+      a.addGroup('general', { members: ['bob'] });
+      for (let i = 0; i < 500; i++) await a.say('bob', 'general', `message ${i}`);
+      const lines = () => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      const before = readFileSync(file, 'utf8').length;
+      const id = await a.say('bob', 'general', 'one more');
+      const added = readFileSync(file, 'utf8').length - before;
+      assert.ok(added < 400, `a new message appended ${added} bytes to a ${before}-byte journal`);
+      await a.edit(id, 'one more, edited');
+      assert.equal(lines().length, 2 + 501 + 1);
+      appendFileSync(file, '{"seq":999,"message":{"id":"lb99'); // killed mid-write
+
+      const b = new LoopbackWorld();
+      b.persistTo(file);
+      assert.equal(b.messages.size, 501);
+      assert.deepEqual(b.messages.get(id), a.messages.get(id));
+      assert.equal(lines().length, 2 + 501, 'one line per user, chat and message after loading');
+      assert.notEqual(await b.say('bob', 'general', 'after'), id);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
