@@ -117,11 +117,24 @@ export class Engine {
     this.started = true;
     // The homeserver may have restarted while we were down, dropping events meant for us.
     this.gaps.arm('bridge start');
+    this.askForHeldTransactions();
     pruneOldRecords(this.ctx);
     this.pruneTimer = setInterval(() => pruneOldRecords(this.ctx), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
     this.replayInbox();
     for (const ev of this.earlyDirect.splice(0)) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
+  }
+
+  /**
+   * A homeserver that could not reach us retries on a backoff that grows to minutes; a
+   * successful ping (MSC2659) makes Synapse 1.132+ send what it held at once, so the backlog
+   * of an outage starts draining when we start, not at its next retry. Best effort.
+   */
+  private askForHeldTransactions(): void {
+    void this.ctx.matrix.pingHomeserver().then(
+      (ms) => this.ctx.log.info({ roundTripMs: ms }, 'the homeserver answered our ping: it sends what it held for us now'),
+      (err: unknown) => this.ctx.log.info({ err: String(err) }, 'the homeserver did not answer our ping; it sends what it held at its next retry'),
+    );
   }
 
   // ------------------------------------------------------------------ remote -> Matrix

@@ -92,3 +92,19 @@ describe('gap repair takes only undelivered events for skipped ones', () => {
     await h.stop();
   });
 });
+
+describe('start asks the homeserver for what it held', () => {
+  it('pings the homeserver once at start (Synapse then ends its retry backoff), and starts all the same when the ping fails', async () => {
+    for (const down of [false, true]) {
+      const { world, matrix } = teamRoom();
+      matrix.down = down;
+      const h = await startHarness({ config, world, matrix });
+      try {
+        // startHarness returned: the engine started whether or not the ping was answered.
+        assert.equal(matrix.pings, 1, `down=${down}`);
+      } finally {
+        await h.stop();
+      }
+    }
+  });
+});

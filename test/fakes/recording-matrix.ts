@@ -121,7 +121,9 @@ export class RecordingMatrix implements MatrixSide {
   readonly roomStates = new Map<string, Record<string, unknown>>();
   /** Power levels tests give users, keyed `room|user`; 0 otherwise. */
   readonly powers = new Map<string, number>();
-  async pingHomeserver() { this.check(); return 1; }
+  /** How often the bridge pinged the homeserver (MSC2659). */
+  pings = 0;
+  async pingHomeserver() { this.pings++; this.check(); return 1; }
   async homeserverAnswers() { return !this.down; }
   /** What `eventsBefore` answers, per room, oldest first (tests of gap repair set it). */
   readonly timelines = new Map<string, Record<string, unknown>[]>();
