@@ -22,7 +22,9 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { Stack } from '../test/harness/stack.js';
-import type { MatrixError, MatrixTestClient } from '../test/harness/matrix-client.js';
+import type { MatrixTestClient } from '../test/harness/matrix-client.js';
+import { cpuSeconds, pct } from './lib/measure.js';
+import { groupPortals, unlimited } from './lib/portals.js';
 import type { FromBridgeEntry } from '../test/harness/loopback-client.js';
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 50);
@@ -32,15 +34,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const SYNAPSE_DB = process.env.BENCH_SYNAPSE_DB === 'postgres' ? 'PostgreSQL' : 'SQLite';
 const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 25);
 const PACED_PER_ROOM = Number(process.env.BENCH_PACED_PER_ROOM ?? 5);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
 interface Run { perSecond: number; latencies: number[]; cpu?: Record<string, number> }
-
-/** CPU seconds a process has used so far (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** Each process's share of one core while `during` ran (1 = one core busy throughout). */
 async function cpuShares<T>(pids: Record<string, number>, during: () => Promise<T>): Promise<[T, Record<string, number>]> {
@@ -75,18 +70,6 @@ function arrivals(client: MatrixTestClient, prefix: string, expected: number, ti
   });
   all.catch(() => undefined); // awaited by the caller; a failure before that is not unhandled
   return { seen, all };
-}
-
-/** Setting up 50 rooms runs into the invite and join rate limits: wait as asked and go on. */
-async function patiently<T>(call: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      if ((err as MatrixError).status !== 429) throw err;
-      await new Promise((r) => setTimeout(r, 1_000));
-    }
-  }
 }
 
 /** Every room in parallel, each one message after another; returns when each message was sent. */
@@ -137,33 +120,8 @@ async function main(): Promise<void> {
   try {
     const alice = await stack.user('alice');
     const carl = await stack.user('carl');
-    // The homeserver's own speed is the limit being measured, not its rate limiter.
-    const admin = await stack.synapse.register('benchadmin', undefined, true);
-    for (const user of [alice.userId, carl.userId]) {
-      const res = await fetch(`${stack.synapse.url}/_synapse/admin/v1/users/${encodeURIComponent(user)}/override_ratelimit`, { method: 'POST', headers: { authorization: `Bearer ${admin.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ messages_per_second: 0, burst_count: 0 }) });
-      if (!res.ok) throw new Error(`override_ratelimit: ${res.status} ${await res.text()}`);
-    }
-    await stack.loopback.addUser('bob', 'Bob');
-    const rooms: string[] = [];
-    for (let r = 0; r < ROOMS; r++) {
-      await stack.loopback.addGroup(`g${r}`, { name: `Room ${r}`, members: ['alice', 'bob'] });
-      await stack.loopback.say('bob', `g${r}`, `warm-up ${r}`);
-    }
-    const warm = arrivals(alice, 'warm-up ', ROOMS, 60_000);
-    for (let r = 0; r < ROOMS; r++) {
-      const room = await alice.waitForInvite((id) => !rooms.includes(id), 60_000);
-      await alice.join(room);
-      rooms.push(room);
-      await patiently(() => alice.invite(room, carl.userId));
-      await patiently(() => carl.join(room));
-    }
-    await warm.all;
-    // Rooms by their loopback group, from the warm-up message each carries.
-    const byGroup = rooms.map(() => '');
-    for (const ev of alice.events) {
-      const m = typeof ev.content?.body === 'string' ? /^warm-up (\d+)$/.exec(ev.content.body) : null;
-      if (m) byGroup[Number(m[1])] = ev.room_id;
-    }
+    await unlimited(stack, [alice.userId, carl.userId]);
+    const byGroup = await groupPortals(stack, alice, ROOMS, [carl]);
     const ghost = stack.ghost('bob');
     const asToken = (parseYaml(readFileSync(stack.bridge.registrationFile, 'utf8')) as { as_token: string }).as_token;
     const direct = async (room: number, body: string) => {

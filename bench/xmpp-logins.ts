@@ -25,6 +25,7 @@ import { SqliteStore } from '../core/store/sqlite.js';
 import { Limiter } from '../core/limiter.js';
 import { Stack } from '../test/harness/stack.js';
 import { XmppPerson } from '../test/harness/xmpp-person.js';
+import { cpuSeconds, median } from './lib/measure.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 1000);
 /** How long an idle bridge is left before its RSS is read, and over how many samples (1 s apart) the median is taken. */
@@ -32,7 +33,6 @@ const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 20_000);
 const SAMPLES = 5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -69,12 +69,6 @@ async function connectedLogins(metricsUrl: string): Promise<number> {
   } catch {
     return 0; // not listening yet
   }
-}
-
-/** CPU seconds a process has used so far (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const countOf = (text: string, needle: string) => text.split(needle).length - 1;
