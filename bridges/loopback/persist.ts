@@ -27,16 +27,26 @@ export function loadWorld(file: string): WorldRecord[] | undefined {
   const lines = readFileSync(file, 'utf8').split('\n');
   for (const [i, line] of lines.entries()) {
     if (!line) continue;
+    let parsed: unknown;
     try {
-      records.push(parseWithBytes(line) as WorldRecord);
+      parsed = parseWithBytes(line);
     } catch (err) {
-      // A crash mid-append leaves a last line without its newline, after whole ones (the file
-      // starts as a complete rewrite): that change was never acknowledged, so it is dropped.
-      if (i > 0 && i === lines.length - 1) break;
+      // A crash mid-append leaves a last line without its newline: that change was never
+      // acknowledged, so it is dropped. Any other unreadable line is an error.
+      if (i === lines.length - 1) break;
       throw new Error(`loopback state_file ${file} is unreadable at line ${i + 1}: ${(err as Error).message}`);
     }
+    records.push(...fromLegacy(parsed));
   }
   return records;
+}
+
+/** A line as records: itself, or, for the whole-state file of earlier versions, one record per user, chat and message. */
+function fromLegacy(parsed: unknown): WorldRecord[] {
+  const old = parsed as { seq: number; users?: UserInfo[]; chats?: SavedChat[]; messages?: SavedMessage[] };
+  if (!Array.isArray(old.messages)) return [parsed as WorldRecord];
+  const seq = old.seq;
+  return [...(old.users ?? []).map((user) => ({ seq, user })), ...(old.chats ?? []).map((chat) => ({ seq, chat })), ...old.messages.map((message) => ({ seq, message }))];
 }
 
 export function appendRecord(file: string, record: WorldRecord): void {

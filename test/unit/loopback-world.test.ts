@@ -61,10 +61,24 @@ describe('loopback world state file', () => {
     }
   });
 
+  it('a state file of an earlier version (the whole state in one JSON object) still loads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-world-'));
+    try {
+      const file = join(dir, 'old.json');
+      writeFileSync(file, JSON.stringify({ seq: 7, users: [{ id: 'bob', name: 'Bob' }], chats: [{ id: 'general', members: ['bob'] }], messages: [{ id: 'lb7', chat: 'general', sender: 'bob', content: { kind: 'text', text: 'hi' }, edits: [], deleted: false, reactions: [] }] }));
+      const w = new LoopbackWorld();
+      w.persistTo(file);
+      assert.equal(w.users.get(remoteUserId('bob'))?.name, 'Bob');
+      assert.equal(w.messages.get('lb7' as never)?.content.kind, 'text');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an unreadable state file is a clear error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-world-'));
     try {
-      writeFileSync(join(dir, 'bad.json'), '{ nope');
+      writeFileSync(join(dir, 'bad.json'), '{ nope\n{"seq":1}\n');
       assert.throws(() => new LoopbackWorld().persistTo(join(dir, 'bad.json')), /loopback state_file .*bad\.json is unreadable/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
