@@ -7,11 +7,16 @@
  * checked against the room's timeline just before it, and events the bridge never
  * recorded are put in front of it, so they are bridged late but in order.
  *
- * For a while after such a sign, every transaction is checked, not only the first per
- * room: Synapse's recovery from an appservice outage can itself leave one transaction
- * unsent at the moment it ends (a send that still saw the service marked down is stored
- * for a recoverer that has just finished; `_Recoverer.retry` → `on_recovered`). The
- * while lasts WATCH_MS, and longer as long as transactions still bring events that
+ * For a while after such a sign, more than the first transaction per room is checked:
+ * Synapse's recovery from an appservice outage can itself leave one transaction unsent at
+ * the moment it ends (a send that still saw the service marked down is stored for a
+ * recoverer that has just finished; `_Recoverer.retry` → `on_recovered`). That transaction
+ * took an id from Synapse's sequence (`create_appservice_txn`), so the next one we get does
+ * not follow the previous by one: then every room is checked again at its next
+ * transaction. A transaction that follows directly cannot come after a lost one, and is
+ * not read for (a backlog that Synapse held as 10,000 one-event transactions cost 10,000
+ * reads before: bench/backlog.ts). Ids that are not numbers are always taken as a jump.
+ * The while lasts WATCH_MS, and longer as long as transactions still bring events that
  * waited (the homeserver is catching up).
  *
  * Only events the homeserver never delivered are missing. An event it delivered is never
@@ -61,8 +66,10 @@ export class GapRepair {
   /** The transaction's events, with any the homeserver skipped put in front of their room's first one. */
   async fill(txnId: string, events: unknown[]): Promise<unknown[]> {
     const n = Number(txnId);
+    let follows = false;
     if (Number.isSafeInteger(n)) {
       if (this.lastTxn !== undefined && n < this.lastTxn) this.arm('transaction ids started again: the homeserver restarted');
+      follows = this.lastTxn !== undefined && n === this.lastTxn + 1;
       this.lastTxn = n;
     }
     if (!this.armed) return events;
@@ -70,7 +77,8 @@ export class GapRepair {
     if (events.some((e) => typeof (e as Ev | null)?.origin_server_ts === 'number' && now - ((e as Ev).origin_server_ts as number) > LATE_MS)) {
       this.watchUntil = Math.min(this.armedAt + MAX_WATCH_MS, Math.max(this.watchUntil, now + WATCH_MS));
     }
-    const watching = now < this.watchUntil;
+    // Another transaction may have been created in between and never sent: every room again.
+    if (now < this.watchUntil && !follows) this.checked.clear();
     const firsts = new Map<string, number>();
     events.forEach((e, i) => {
       const room = (e as Ev | null)?.room_id;
@@ -80,7 +88,7 @@ export class GapRepair {
     const inTxn = new Set(events.map((e) => (e as Ev | null)?.event_id));
     // From the last room to the first, so inserting never moves a position still to come.
     for (const [room, index] of [...firsts].sort((a, b) => b[1] - a[1])) {
-      if (this.checked.has(room) && !watching) continue;
+      if (this.checked.has(room)) continue;
       this.checked.add(room);
       const missing = await this.missingBefore(room, String((events[index] as Ev).event_id), inTxn);
       if (missing.length) out.splice(index, 0, ...missing);

@@ -127,7 +127,10 @@ export class RecordingMatrix implements MatrixSide {
   async homeserverAnswers() { return !this.down; }
   /** What `eventsBefore` answers, per room, oldest first (tests of gap repair set it). */
   readonly timelines = new Map<string, Record<string, unknown>[]>();
+  /** How often a room's timeline was read (`eventsBefore`, gap repair's `/context`). */
+  contextReads = 0;
   async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, _reader: MatrixUserId) {
+    this.contextReads++;
     this.check();
     const timeline = this.timelines.get(roomId) ?? [];
     const at = timeline.findIndex((e) => e.event_id === eventId);
