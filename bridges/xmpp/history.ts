@@ -115,12 +115,13 @@ export class History {
         set(newest ? { after: newest } : { since: new Date().toISOString() });
         return;
       }
-      const missed = await fetchAfter(conn, archive, cursor, track);
-      if (missed.length) this.deps.log.info({ archive: archive ?? 'own', count: missed.length }, 'fetched missed messages from the archive');
-      for (const m of missed) {
-        await this.deps.handle(m.message, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
-        set({ after: m.archiveId });
-      }
+      const count = await fetchAfter(conn, archive, cursor, track, async (page) => {
+        for (const m of page) {
+          await this.deps.handle(m.message, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
+          set({ after: m.archiveId });
+        }
+      });
+      if (count) this.deps.log.info({ archive: archive ?? 'own', count }, 'fetched missed messages from the archive');
     } catch (err) {
       // A server without MAM (or a room without it): live messages still flow.
       this.deps.log.warn({ archive: archive ?? 'own', err: (err as Error).message }, 'archive not available; missed messages cannot be fetched');

@@ -12,8 +12,6 @@ const NS_RSM = 'http://jabber.org/protocol/rsm';
 const NS_FORWARD = 'urn:xmpp:forward:0';
 const NS_DELAY = 'urn:xmpp:delay';
 const PAGE = 100;
-/** A catch-up never pulls more than this many messages (an archive of years is not replayed). */
-const MAX_MESSAGES = 5_000;
 
 export interface ArchivedMessage {
   /** The archive's id of the message (a stanza id, XEP-0359). */
@@ -60,11 +58,15 @@ export interface ArchiveCursor {
 }
 
 /**
- * Everything in `archive` (a MUC's bare JID, or undefined for the account's own)
- * after the cursor, oldest first. `track` registers the query so its results reach it.
+ * Everything in `archive` (a MUC's bare JID, or undefined for the account's own) after the
+ * cursor, oldest first, a page at a time: `onPage` is done with one page before the next
+ * is asked for, so memory holds one page however long the outage was (a cap on the total
+ * lost what lay beyond it: 5,000 then, in bench/backlog-xmpp.ts). Ends when the server
+ * says the archive is complete, or its paging stops moving. Resolves with the count.
+ * `track` registers the query so its results reach it.
  */
-export async function fetchAfter(conn: XmppConnection, archive: string | undefined, from: ArchiveCursor, track: (q: ArchiveQuery | undefined) => void): Promise<ArchivedMessage[]> {
-  const all: ArchivedMessage[] = [];
+export async function fetchAfter(conn: XmppConnection, archive: string | undefined, from: ArchiveCursor, track: (q: ArchiveQuery | undefined) => void, onPage: (page: ArchivedMessage[]) => Promise<void>): Promise<number> {
+  let count = 0;
   let cursor = from.after;
   for (;;) {
     const q = new ArchiveQuery();
@@ -77,9 +79,11 @@ export async function fetchAfter(conn: XmppConnection, archive: string | undefin
     } finally {
       track(undefined);
     }
-    all.push(...q.results);
+    count += q.results.length;
+    await onPage(q.results);
     const last = fin?.getChild('set', NS_RSM)?.getChildText('last');
-    if (fin?.attrs.complete === 'true' || !last || !q.results.length || all.length >= MAX_MESSAGES) return all;
+    // A server that answers the same page again would keep us here forever.
+    if (fin?.attrs.complete === 'true' || !last || !q.results.length || last === cursor) return count;
     cursor = last;
   }
 }

@@ -22,7 +22,7 @@ import type { ScramKeys } from './scram.js';
 import { buildStanza, contactPresence, NS, ownPresenceStanza, parseMessage } from './stanzas.js';
 import { fetchVcard } from './vcard.js';
 import { fetchPepAvatar } from './pep-avatar.js';
-import { fetchAfter, type ArchiveQuery } from './mam.js';
+import { fetchAfter, type ArchivedMessage, type ArchiveQuery } from './mam.js';
 import { StreamManagement } from './stream-management.js';
 
 /** What a login keeps in the store (encrypted): never a password. */
@@ -315,8 +315,10 @@ export class XmppSession implements AdapterSession {
       current = q;
       if (q) this.lookups.add(q);
     };
-    const archived = await fetchAfter(conn, room, { since: new Date(since - LOST_SEND_LOOKBACK_MS).toISOString() }, track);
-    const hit = archived.find((a) => a.message.getChild('origin-id', NS.sid)?.attrs.id === originId);
+    let hit: ArchivedMessage | undefined;
+    await fetchAfter(conn, room, { since: new Date(since - LOST_SEND_LOOKBACK_MS).toISOString() }, track, async (page) => {
+      hit ??= page.find((a) => a.message.getChild('origin-id', NS.sid)?.attrs.id === originId);
+    });
     return hit && (room ? hit.archiveId : originId);
   }
 
