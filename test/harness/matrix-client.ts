@@ -34,6 +34,8 @@ export class MatrixError extends Error {
   }
 }
 
+const SYNC_FILTER = JSON.stringify({ room: { timeline: { limit: 1000 } } });
+
 export class MatrixTestClient {
   /** Every timeline and state event seen, in sync order. */
   readonly events: MatrixEvent[] = [];
@@ -82,7 +84,8 @@ export class MatrixTestClient {
       while (this.syncing) {
         try {
           // A syncing client would set its user online; tests set presence themselves (setPresence).
-          const q = new URLSearchParams({ timeout: '1000', set_presence: 'offline', ...(this.since && { since: this.since }) });
+          // A generous timeline limit: the default (10 per room per sync) drops events of a busy room from a sync as "limited".
+          const q = new URLSearchParams({ timeout: '1000', set_presence: 'offline', filter: SYNC_FILTER, ...(this.since && { since: this.since }) });
           this.ingest(await this.request<SyncResponse>('GET', `/_matrix/client/v3/sync?${q}`));
         } catch (err) {
           if (!this.syncing) break;
