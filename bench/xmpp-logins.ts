@@ -17,15 +17,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createConnection } from '../bridges/xmpp/connection.js';
-import type { ScramKeys } from '../bridges/xmpp/scram.js';
-import { loginId, matrixUserId, networkId, remoteUserId } from '../core/ids.js';
-import { loginDataKey } from '../core/store/private-files.js';
-import { SqliteStore } from '../core/store/sqlite.js';
-import { Limiter } from '../core/limiter.js';
 import { Stack } from '../test/harness/stack.js';
 import { XmppPerson } from '../test/harness/xmpp-person.js';
 import { cpuSeconds, median } from './lib/measure.js';
+import { deriveKeys, storeLogins } from './lib/xmpp.js';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 1000);
 /** How long an idle bridge is left before its RSS is read, and over how many samples (1 s apart) the median is taken. */
@@ -89,32 +84,12 @@ async function main(): Promise<void> {
     const empty = await idleMemory(bridgePid(), metricsUrl);
     console.log(`idle, relay login only: ${JSON.stringify(empty)}`);
 
-    // What `login xmpp` stores: the SCRAM keys of one successful login (8 at a time).
+    // What `login xmpp` stores: the SCRAM keys of one successful login.
     t = performance.now();
-    const keys = new Map<string, ScramKeys>();
-    const firstLogins = new Limiter(8);
-    await Promise.all(accounts.map((a) => firstLogins.run(async () => {
-      const { client } = createConnection({
-        service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: prosody.domain, resource: 'switchboard-login', caFile: prosody.certFile,
-        credentials: { username: a.user, password: a.password, onKeys: (k) => keys.set(a.user, k) },
-      });
-      client.on('error', () => undefined);
-      await client.start();
-      await client.stop();
-    })));
+    const keys = await deriveKeys(stack, accounts);
     console.log(`${keys.size} first logins (keys derived) in ${Math.round(performance.now() - t)} ms`);
-
     await stack.bridge.stop();
-    const dbPath = join(stack.bridge.dir, 'switchboard.db');
-    const store = new SqliteStore({ path: dbPath, loginDataKey: loginDataKey(undefined, `${dbPath}.key`).value });
-    for (const a of accounts) {
-      const bare = `${a.user}@${prosody.domain}`;
-      store.putLogin({
-        loginId: loginId(`xmpp:@${a.user}:${stack.synapse.serverName}`), network: networkId('xmpp'), kind: 'puppet',
-        owner: matrixUserId(`@${a.user}:${stack.synapse.serverName}`), remoteUser: remoteUserId(bare), data: { jid: bare, keys: keys.get(a.user)! },
-      });
-    }
-    await store.close();
+    await storeLogins(stack, accounts, keys);
 
     /** Spawn the bridge; resolves with the ms from spawn until every login is connected. */
     const startAndCount = async (label: string, during?: () => Promise<void>) => {
