@@ -18,11 +18,7 @@ export interface HistoryState {
 
 export interface HistoryDeps {
   self: string;
-  /**
-   * Hand one message to the core; resolves once it is durably recorded. It must record the
-   * message before its first await: a catch-up hands a whole page over without waiting in
-   * between, and relies on that for the order.
-   */
+  /** Hand one message to the core; resolves once it is recorded. */
   handle(stanza: Element, archived?: { id: string; timestamp?: number }): Promise<void>;
   save(state: HistoryState): Promise<void>;
   log: Logger;
@@ -120,12 +116,10 @@ export class History {
         return;
       }
       const count = await fetchAfter(conn, archive, cursor, track, async (page) => {
-        // A page is handed over at once: each message is recorded, in order, as it is handed
-        // (see HistoryDeps.handle), and one commit makes the page durable. Waiting for a
-        // commit per message held a busy bridge's live messages behind a long archive for a
-        // minute (bench/backlog-xmpp.ts).
-        await Promise.all(page.map((m) => this.deps.handle(m.message, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) })));
-        if (page.length) set({ after: page.at(-1)!.archiveId });
+        for (const m of page) {
+          await this.deps.handle(m.message, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
+          set({ after: m.archiveId });
+        }
       });
       if (count) this.deps.log.info({ archive: archive ?? 'own', count }, 'fetched missed messages from the archive');
     } catch (err) {

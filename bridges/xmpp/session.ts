@@ -255,7 +255,7 @@ export class XmppSession implements AdapterSession {
     await this.handleMessage(stanza);
   }
 
-  /** One message, live or from an archive: to the core (recorded before the first await: History relies on it), then the archive position moves. */
+  /** One message, live or from an archive: to the core, then the archive position moves. */
   private async handleMessage(stanza: Element, archived?: { id: string; timestamp?: number }): Promise<void> {
     let parsed;
     try {
