@@ -18,11 +18,11 @@ import { deriveKeys, storeLogins } from './lib/xmpp.js';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 100);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 5_000);
-const QUIET_EVERY_MS = Number(process.env.BENCH_QUIET_EVERY_MS ?? 500);
+const QUIET_EVERY_MS = Number(process.env.BENCH_QUIET_EVERY_MS ?? 5_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
-  const stack = await Stack.start({ xmpp: true, bridge: { logLevel: 'info' } });
+  const stack = await Stack.start({ xmpp: true, bridge: { logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' } });
   const prosody = stack.prosody!;
   const result: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, contacts: CONTACTS, backlog: BACKLOG };
   const people: XmppPerson[] = [];
