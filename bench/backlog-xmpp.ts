@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Stack } from '../test/harness/stack.js';
 import { XmppPerson } from '../test/harness/xmpp-person.js';
-import { cpuSeconds, pct } from './lib/measure.js';
+import { cpuSeconds, outOfOrder, pct } from './lib/measure.js';
 import { patiently, unlimited } from './lib/portals.js';
 import { deriveKeys, storeLogins } from './lib/xmpp.js';
 
@@ -97,13 +97,6 @@ async function main(): Promise<void> {
 
     // Order within each portal, as alice's sync saw it.
     const order = alice.events.map((e) => e.content?.body).filter((b): b is string => typeof b === 'string' && b.startsWith('b:'));
-    const lastIndex = new Map<string, number>();
-    let outOfOrder = 0;
-    for (const text of new Set(order)) {
-      const [, who, k] = text.split(':');
-      if ((lastIndex.get(who!) ?? -1) > Number(k)) outOfOrder++;
-      lastIndex.set(who!, Number(k));
-    }
     const times = [...arrived].filter(([b]) => b.startsWith('b:')).map(([, at]) => at - spawnedAt);
     const first = Math.min(...times);
     const last = Math.max(...times);
@@ -111,7 +104,7 @@ async function main(): Promise<void> {
     result.drain = {
       firstArrivalMs: Math.round(first), lastArrivalMs: Math.round(last),
       perSecond: Math.round(BACKLOG / ((last - first) / 1000)), perSecondFromSpawn: Math.round(BACKLOG / (last / 1000)),
-      outOfOrder, duplicates: order.length - new Set(order).size, synapseCpuS: +synapseCpu.toFixed(1), bridgeCpuS: +bridgeCpu.toFixed(1),
+      outOfOrder: outOfOrder(new Set(order)), duplicates: order.length - new Set(order).size, synapseCpuS: +synapseCpu.toFixed(1), bridgeCpuS: +bridgeCpu.toFixed(1),
     };
     result.quiet = quietDuringDrain.length
       ? { sentDuringDrain: quietDuringDrain.length, p50Ms: Math.round(pct(quietDuringDrain, 50)), p99Ms: Math.round(pct(quietDuringDrain, 99)), maxMs: Math.round(Math.max(...quietDuringDrain)) }

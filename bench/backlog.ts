@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Stack } from '../test/harness/stack.js';
 import type { FromBridgeEntry } from '../test/harness/loopback-client.js';
-import { cpuSeconds, pct } from './lib/measure.js';
+import { cpuSeconds, outOfOrder, pct } from './lib/measure.js';
 import { groupPortals, unlimited } from './lib/portals.js';
 
 const ROOMS = Number(process.env.BENCH_ROOMS ?? 100);
@@ -92,29 +92,19 @@ async function main(): Promise<void> {
     const synapseCpu = cpuSeconds(stack.synapse.process!.pid) - synapseCpu0;
     const bridgeCpu = cpuSeconds(stack.bridge.process!.pid);
 
-    // Order within each portal, as the network saw it.
-    const lastIndex = new Map<string, number>();
-    let outOfOrder = 0;
-    for (const text of order) {
-      const [, room, k] = text.split(':');
-      if ((lastIndex.get(room!) ?? -1) > Number(k)) outOfOrder++;
-      lastIndex.set(room!, Number(k));
-    }
     const times = order.map((x) => arrived.get(x)! - spawnedAt);
     const first = Math.min(...times);
     const last = Math.max(...times);
-    const quietLatency = [...quietSent].map(([body, at]) => arrived.get(body)! - at);
     const quietDuringDrain = [...quietSent].filter(([, at]) => at - spawnedAt < last).map(([body, at]) => arrived.get(body)! - at);
     const contextReads = readFileSync(synapseLog, 'utf8').split('/context/').length - contextReadsBefore;
     result.drain = {
       firstArrivalMs: Math.round(first), lastArrivalMs: Math.round(last),
       perSecond: Math.round(BACKLOG / ((last - first) / 1000)), perSecondFromSpawn: Math.round(BACKLOG / (last / 1000)),
-      outOfOrder, missing: BACKLOG - backlogSeen, synapseCpuS: +synapseCpu.toFixed(1), bridgeCpuS: +bridgeCpu.toFixed(1), gapRepairContextReads: contextReads,
+      outOfOrder: outOfOrder(order), missing: BACKLOG - backlogSeen, synapseCpuS: +synapseCpu.toFixed(1), bridgeCpuS: +bridgeCpu.toFixed(1), gapRepairContextReads: contextReads,
     };
     result.quiet = {
       sentDuringDrain: quietDuringDrain.length,
       p50Ms: Math.round(pct(quietDuringDrain, 50)), p99Ms: Math.round(pct(quietDuringDrain, 99)), maxMs: Math.round(Math.max(...quietDuringDrain)),
-      afterDrainP50Ms: Math.round(pct(quietLatency.slice(quietDuringDrain.length), 50)),
     };
     result.postedPerSecond = Math.round(BACKLOG / postedS);
     console.log(JSON.stringify(result, null, 2));
