@@ -1,15 +1,22 @@
 /**
  * Nothing missed across reconnects and restarts: the session remembers, per archive
  * (the account's own and each MUC's), the last message it handed to the core, and after
- * connecting fetches everything newer (MAM) before it lets live messages through, so
- * the core sees one ordered stream. The position moves only after the core recorded a
- * message, so a crash can repeat a message (the core drops the repeat) but never skip one.
+ * connecting fetches everything newer (MAM) before it lets a chat's live messages through,
+ * so each chat reaches the core in order. The position moves only after the core recorded
+ * a message, so a crash can repeat a message (the core drops the repeat) but never skip one.
+ *
+ * Order matters within a chat only, so a quiet chat does not wait for the backlog of busy
+ * ones: a live message for a chat whose archived messages are not all handed over yet
+ * makes that chat jump the queue ("a claim"): its own archive (a MUC's) or its part of
+ * ours (XEP-0313 `with`) is fetched and handed over, then its held live messages, then
+ * its messages flow. The pass through our whole archive skips what a claim handed over,
+ * and its position (what a restart resumes from) is the only one that moves it.
  */
 import type { Logger } from '../../core/adapter.js';
 import type { Element } from '@xmpp/xml';
 import type { XmppConnection } from './connection.js';
 import { fetchAfter, newestId, type ArchiveCursor, type ArchiveQuery } from './mam.js';
-import { NS, ownArchiveId } from './stanzas.js';
+import { chatOf, NS, ownArchiveId } from './stanzas.js';
 
 export interface HistoryState {
   own?: ArchiveCursor;
@@ -26,11 +33,44 @@ export interface HistoryDeps {
 
 const SAVE_DELAY_MS = 1_000;
 
+interface Held {
+  stanza: Element;
+  handled: () => void;
+}
+
+/** A chat caught up ahead of the rest. `done` settles once its archive and its held messages are handed over. */
+interface Claim {
+  held: Held[];
+  finished: boolean;
+  /** Its part of our archive could not be fetched: its messages wait for the whole pass, as before claims. */
+  failed: boolean;
+  done: Promise<void>;
+}
+
+/** One catch-up in progress. */
+interface Run {
+  conn: XmppConnection;
+  /** Our archive's position when the run began: where a direct chat's claim fetches from. */
+  ownFrom?: ArchiveCursor;
+  ownDone: boolean;
+  rooms: Set<string>;
+  doneRooms: Set<string>;
+  /** The room the pass is in, and what arrives for it meanwhile. */
+  current?: string;
+  currentHeld: Held[];
+  /** By `room:<jid>` or `peer:<jid>`. */
+  claims: Map<string, Claim>;
+  /** Claims fetch one at a time: a storm of chats waking up must not storm the server. */
+  claimChain: Promise<void>;
+}
+
 export class History {
-  /** Archive queries in flight (a catch-up, and a room linked meanwhile may overlap); results are routed to them. */
+  /** Archive queries in flight (a catch-up, its claims, a room linked meanwhile); results are routed to them. */
   private readonly queries = new Set<ArchiveQuery>();
   private buffering = false;
-  private readonly buffer: { stanza: Element; handled: () => void }[] = [];
+  /** Live messages held until the whole catch-up ends (those whose chat cannot be told, or before it began). */
+  private readonly buffer: Held[] = [];
+  private run: Run | undefined;
   private state: { own?: ArchiveCursor; rooms: Record<string, ArchiveCursor> };
   private saveTimer: NodeJS.Timeout | undefined;
 
@@ -44,8 +84,10 @@ export class History {
    */
   intercept(stanza: Element): Promise<void> | undefined {
     for (const q of this.queries) if (q.offer(stanza)) return Promise.resolve();
-    if (this.buffering && stanza.is('message')) return new Promise((handled) => this.buffer.push({ stanza, handled }));
-    return undefined;
+    if (!this.buffering || !stanza.is('message')) return undefined;
+    let handled!: () => void;
+    const settled = new Promise<void>((resolve) => { handled = resolve; });
+    return this.place({ stanza, handled }) ? settled : undefined;
   }
 
   /** A live message was recorded by the core: move its archive's position. */
@@ -55,6 +97,9 @@ export class History {
       const id = stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === from)?.attrs.id;
       if (id) this.state.rooms[from] = { after: id };
     } else {
+      // A claimed chat's live message: the pass through our archive has not reached it, and
+      // a restart must resume where the pass is, not past what it has yet to hand over.
+      if (this.run && !this.run.ownDone) return;
       const id = ownArchiveId(stanza, this.deps.self);
       if (id) this.state.own = { after: id };
     }
@@ -69,18 +114,37 @@ export class History {
   /** Fetch what was missed in our archive and in each room, then release the held live messages. */
   async catchUp(conn: XmppConnection | undefined, rooms: string[]): Promise<void> {
     this.buffering = true;
+    let run: Run | undefined;
     try {
       if (!conn) return;
+      run = this.run = {
+        conn, ...(this.state.own && { ownFrom: this.state.own }), ownDone: false, rooms: new Set(rooms), doneRooms: new Set(),
+        currentHeld: [], claims: new Map(), claimChain: Promise.resolve(),
+      };
+      // What arrived before the run (while logging in, joining rooms) finds its chat now.
+      for (const early of this.buffer.splice(0)) if (!this.place(early)) await this.handOver(early);
       await this.catchUpOne(conn, undefined);
-      for (const room of rooms) await this.catchUpOne(conn, room);
+      run.ownDone = true;
+      for (const room of rooms) {
+        const claim = run.claims.get(`room:${room}`);
+        if (claim) {
+          await claim.done;
+          continue;
+        }
+        run.current = room;
+        await this.catchUpOne(conn, room);
+        await this.release(run.currentHeld);
+        run.current = undefined;
+        run.doneRooms.add(room);
+      }
     } finally {
+      // A claim whose live message the archive does not keep (a chat state) can outlast the pass.
+      if (run) await run.claimChain;
       // Still buffering while the held messages are handed over: one arriving meanwhile
       // joins the end of the buffer instead of overtaking them (seen as reordering in
       // the hot standby fault test).
-      while (this.buffer.length) {
-        const { stanza, handled } = this.buffer.shift()!;
-        await this.deps.handle(stanza).finally(handled);
-      }
+      await this.release(this.buffer);
+      this.run = undefined;
       this.buffering = false;
       await this.saveNow();
     }
@@ -96,13 +160,86 @@ export class History {
     await this.saveNow();
   }
 
-  private async catchUpOne(conn: XmppConnection, archive: string | undefined): Promise<void> {
+  /** Where a live message waits during a catch-up; false when it may be handled at once. */
+  private place(held: Held): boolean {
+    const run = this.run;
+    const chat = run && chatOf(held.stanza, this.deps.self);
+    if (!run || !chat) return this.behindAll(held);
+    const key = 'room' in chat ? `room:${chat.room}` : `peer:${chat.peer}`;
+    const claim = run.claims.get(key);
+    if (claim?.failed) return this.behindAll(held);
+    if (claim) return !claim.finished && (claim.held.push(held), true);
+    if ('room' in chat) {
+      if (!run.rooms.has(chat.room) || run.doneRooms.has(chat.room)) return false;
+      if (run.current === chat.room) return (run.currentHeld.push(held), true);
+      this.claim(run, key, () => this.catchUpOne(run.conn, chat.room)).held.push(held);
+      return true;
+    }
+    if (run.ownDone) return false;
+    // No position in our archive yet (the first connection): nothing to catch up for one chat.
+    if (!run.ownFrom) return this.behindAll(held);
+    const from = run.ownFrom;
+    this.claim(run, key, () => this.fetchPeer(run.conn, from, chat.peer)).held.push(held);
+    return true;
+  }
+
+  private behindAll(held: Held): true {
+    this.buffer.push(held);
+    return true;
+  }
+
+  private claim(run: Run, key: string, fetch: () => Promise<void>): Claim {
+    const claim: Claim = { held: [], finished: false, failed: false, done: Promise.resolve() };
+    claim.done = run.claimChain = run.claimChain.then(async () => {
+      try {
+        await fetch();
+      } catch (err) {
+        this.deps.log.warn({ chat: key, err: (err as Error).message }, 'could not fetch one chat ahead of the rest; it waits for the whole catch-up');
+        claim.failed = true;
+        this.buffer.push(...claim.held.splice(0));
+      }
+      await this.release(claim.held);
+      claim.finished = true;
+    });
+    run.claims.set(key, claim);
+    return claim;
+  }
+
+  /** One direct chat's part of our archive since the run began; our archive's position stays (the pass moves it). */
+  private async fetchPeer(conn: XmppConnection, from: ArchiveCursor, peer: string): Promise<void> {
+    const count = await fetchAfter(conn, undefined, from, this.tracker(), async (page) => {
+      for (const m of page) await this.handOver({ stanza: m.message }, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
+    }, peer);
+    this.deps.log.debug({ peer, count }, 'caught up one direct chat ahead of the rest');
+  }
+
+  /** Hands over held messages in order; one placed in the same list meanwhile is handed over after them. */
+  private async release(list: Held[]): Promise<void> {
+    while (list.length) await this.handOver(list.shift()!);
+  }
+
+  private async handOver(held: { stanza: Element; handled?: () => void }, archived?: { id: string; timestamp?: number }): Promise<void> {
+    try {
+      await this.deps.handle(held.stanza, archived);
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'message not handed over');
+    } finally {
+      held.handled?.();
+    }
+  }
+
+  /** Registers the running query of a fetch (results are routed to it), replacing its previous one. */
+  private tracker(): (q: ArchiveQuery | undefined) => void {
     let current: ArchiveQuery | undefined;
-    const track = (q: ArchiveQuery | undefined) => {
+    return (q) => {
       if (current) this.queries.delete(current);
       current = q;
       if (q) this.queries.add(q);
     };
+  }
+
+  private async catchUpOne(conn: XmppConnection, archive: string | undefined): Promise<void> {
+    const track = this.tracker();
     const cursor = archive ? this.state.rooms[archive] : this.state.own;
     const set = (c: ArchiveCursor) => {
       if (archive) this.state.rooms[archive] = c;
@@ -117,7 +254,10 @@ export class History {
       }
       const count = await fetchAfter(conn, archive, cursor, track, async (page) => {
         for (const m of page) {
-          await this.deps.handle(m.message, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
+          // A chat that jumped the queue has (or will have) handed this over itself.
+          const claim = archive === undefined ? this.claimOf(m.message) : undefined;
+          if (claim) await claim.done;
+          if (!claim || claim.failed) await this.handOver({ stanza: m.message }, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
           set({ after: m.archiveId });
         }
       });
@@ -126,6 +266,11 @@ export class History {
       // A server without MAM (or a room without it): live messages still flow.
       this.deps.log.warn({ archive: archive ?? 'own', err: (err as Error).message }, 'archive not available; missed messages cannot be fetched');
     }
+  }
+
+  private claimOf(message: Element): Claim | undefined {
+    const chat = this.run && chatOf(message, this.deps.self);
+    return chat && 'peer' in chat ? this.run!.claims.get(`peer:${chat.peer}`) : undefined;
   }
 
   private scheduleSave(): void {

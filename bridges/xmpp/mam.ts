@@ -43,10 +43,11 @@ export class ArchiveQuery {
   }
 }
 
-function queryElement(q: ArchiveQuery, rsm: Element, start?: string): Element {
+function queryElement(q: ArchiveQuery, rsm: Element, start?: string, withJid?: string): Element {
   return xml('query', { xmlns: NS_MAM, queryid: q.queryId },
     xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
       xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, NS_MAM)),
+      withJid && xml('field', { var: 'with' }, xml('value', {}, withJid)),
       start && xml('field', { var: 'start' }, xml('value', {}, start))),
     rsm);
 }
@@ -63,9 +64,10 @@ export interface ArchiveCursor {
  * is asked for, so memory holds one page however long the outage was (a cap on the total
  * lost what lay beyond it: 5,000 then, in bench/backlog-xmpp.ts). Ends when the server
  * says the archive is complete, or its paging stops moving. Resolves with the count.
- * `track` registers the query so its results reach it.
+ * `track` registers the query so its results reach it. `withJid` keeps to the messages
+ * exchanged with one JID (XEP-0313 `with`): one direct chat in the account's own archive.
  */
-export async function fetchAfter(conn: XmppConnection, archive: string | undefined, from: ArchiveCursor, track: (q: ArchiveQuery | undefined) => void, onPage: (page: ArchivedMessage[]) => Promise<void>): Promise<number> {
+export async function fetchAfter(conn: XmppConnection, archive: string | undefined, from: ArchiveCursor, track: (q: ArchiveQuery | undefined) => void, onPage: (page: ArchivedMessage[]) => Promise<void>, withJid?: string): Promise<number> {
   let count = 0;
   let cursor = from.after;
   for (;;) {
@@ -74,7 +76,7 @@ export async function fetchAfter(conn: XmppConnection, archive: string | undefin
     let fin: Element | undefined;
     try {
       const rsm = xml('set', { xmlns: NS_RSM }, xml('max', {}, String(PAGE)), cursor !== undefined && xml('after', {}, cursor));
-      const res = await conn.iq.ask('set', archive, queryElement(q, rsm, cursor === undefined ? from.since : undefined));
+      const res = await conn.iq.ask('set', archive, queryElement(q, rsm, cursor === undefined ? from.since : undefined, withJid));
       fin = res.getChild('fin', NS_MAM);
     } finally {
       track(undefined);

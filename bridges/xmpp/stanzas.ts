@@ -110,6 +110,35 @@ export function parseMessage(stanza: Element, ctx: ParseContext, archiveId?: str
   return chatEvent(stanza, fromBare, { id: remoteUserId(fromBare) });
 }
 
+/** The chat a message belongs to, as far as order goes: a MUC, or a direct chat with one peer. */
+export type ChatOf = { room: string } | { peer: string };
+
+/**
+ * Which chat a message (live, or from our own archive) belongs to, told from its addresses
+ * alone: a groupchat's room; for a direct message the other party, our own carbons
+ * unwrapped. Undefined when that cannot be told (no sender, a malformed address, another
+ * type); such a message keeps its place behind everything else.
+ */
+export function chatOf(stanza: Element, self: string): ChatOf | undefined {
+  try {
+    if (!stanza.attrs.from) return undefined;
+    const fromBare = bareOf(stanza.attrs.from);
+    const type = stanza.attrs.type ?? 'normal';
+    if (type === 'groupchat') return { room: fromBare };
+    if (type !== 'chat' && type !== 'normal') return undefined;
+    const carbon = stanza.getChild('sent', NS.carbons) ?? stanza.getChild('received', NS.carbons);
+    if (carbon) {
+      const inner = carbon.getChild('forwarded', NS.forward)?.getChild('message');
+      const peer = carbon.name === 'sent' ? inner?.attrs.to : inner?.attrs.from;
+      return fromBare === self && peer && inner?.attrs.type !== 'groupchat' ? { peer: bareOf(peer) } : undefined;
+    }
+    const peer = fromBare === self ? stanza.attrs.to : fromBare;
+    return peer ? { peer: bareOf(peer) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The id our own server's archive gave a live message (XEP-0359 `stanza-id` by our account). */
 export function ownArchiveId(stanza: Element, self: string): string | undefined {
   return stanza.getChildren('stanza-id', NS.sid).find((s) => s.attrs.by === self)?.attrs.id;
