@@ -16,7 +16,7 @@ import type { Logger } from '../../core/adapter.js';
 import type { Element } from '@xmpp/xml';
 import type { XmppConnection } from './connection.js';
 import { fetchAfter, newestId, type ArchiveCursor, type ArchiveQuery } from './mam.js';
-import { chatOf, NS, ownArchiveId } from './stanzas.js';
+import { chatOf, NS, ownArchiveId, storedOffline } from './stanzas.js';
 
 export interface HistoryState {
   own?: ArchiveCursor;
@@ -164,7 +164,8 @@ export class History {
   private place(held: Held): boolean {
     const run = this.run;
     const chat = run && chatOf(held.stanza, this.deps.self);
-    if (!run || !chat) return this.behindAll(held);
+    // Kept offline by our server: the pass through our archive brings it, in its place.
+    if (!run || !chat || storedOffline(held.stanza, this.deps.self)) return this.behindAll(held);
     const key = 'room' in chat ? `room:${chat.room}` : `peer:${chat.peer}`;
     const claim = run.claims.get(key);
     if (claim?.failed) return this.behindAll(held);

@@ -16,6 +16,7 @@ import { parseStyling, toStyled } from './styling.js';
 export const NS = {
   chatStates: 'http://jabber.org/protocol/chatstates',
   carbons: 'urn:xmpp:carbons:2',
+  delay: 'urn:xmpp:delay',
   forward: 'urn:xmpp:forward:0',
   correct: 'urn:xmpp:message-correct:0',
   sid: 'urn:xmpp:sid:0',
@@ -137,6 +138,15 @@ export function chatOf(stanza: Element, self: string): ChatOf | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A message our server kept while we were offline and delivers now (XEP-0160; it says so
+ * with a XEP-0203 delay from our domain): old news that our archive holds too.
+ */
+export function storedOffline(stanza: Element, self: string): boolean {
+  const domain = self.slice(self.indexOf('@') + 1);
+  return stanza.getChildren('delay', NS.delay).some((d) => d.attrs.from === domain);
 }
 
 /** The id our own server's archive gave a live message (XEP-0359 `stanza-id` by our account). */

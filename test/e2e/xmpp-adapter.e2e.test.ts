@@ -1,6 +1,7 @@
 /**
  * Parts of the XMPP adapter against a real Prosody, without Matrix: login refusals,
- * MUC self-ping (XEP-0410) and PEP avatars (XEP-0084).
+ * MUC self-ping (XEP-0410), PEP avatars (XEP-0084), and a chat that jumps the archive
+ * catch-up's queue (XEP-0313 `with`).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,9 @@ import { fetchPepAvatar } from '../../bridges/xmpp/pep-avatar.js';
 import { createHash } from 'node:crypto';
 import xml from '@xmpp/xml';
 import { silentLogger } from '../../core/log.js';
+import { History } from '../../bridges/xmpp/history.js';
+import type { Element } from '@xmpp/xml';
+import { XmppPerson } from '../harness/xmpp-person.js';
 import { tempDir } from '../harness/proc.js';
 import { Prosody } from '../harness/prosody.js';
 
@@ -28,6 +32,7 @@ describe('XMPP adapter against Prosody', { timeout: 120_000 }, () => {
     await prosody.start();
     prosody.register('sb', 'sb-pw');
     prosody.register('dora', 'dora-pw');
+    prosody.registerMany([{ user: 'mo', password: 'mo-pw' }, { user: 'busy', password: 'busy-pw' }, { user: 'quiet', password: 'quiet-pw' }]);
   });
   after(async () => {
     await prosody?.stop();
@@ -78,5 +83,56 @@ describe('XMPP adapter against Prosody', { timeout: 120_000 }, () => {
     assert.equal(await fetchPepAvatar(sb, `dora@${prosody.domain}`), undefined);
     await dora.client.stop();
     await sb.client.stop();
+  });
+
+  it("a contact who writes during the catch-up of another's backlog is handed over before that backlog ends, after their own archived messages", async () => {
+    const busy = await XmppPerson.connect(prosody, 'busy', 'busy-pw', { streamManagement: false });
+    const quiet = await XmppPerson.connect(prosody, 'quiet', 'quiet-pw', { streamManagement: false });
+    const me = `mo@${prosody.domain}`;
+    const since = new Date(Date.now() - 1_000).toISOString();
+    // While mo is away: 600 from busy, two from quiet (Prosody archives them all).
+    for (let i = 0; i < 600; i++) await busy.say(me, `busy ${i}`);
+    for (const text of ['quiet 0', 'quiet 1']) await quiet.say(me, text);
+    // A sent stanza is only written to the socket: a ping's answer says Prosody has handled (archived) what came before it.
+    const ping = xml('ping', { xmlns: 'urn:xmpp:ping' });
+    await busy.iq('get', undefined, ping);
+    await quiet.iq('get', undefined, ping);
+    const handled: string[] = [];
+    const seen = new Set<string>();
+    let liveSent = false;
+    const conn = connect('mo', 'mo-pw');
+    const history: History = new History({ own: { since } }, {
+      self: me,
+      log: silentLogger(),
+      save: async () => undefined,
+      async handle(stanza: Element) {
+        await new Promise((r) => setTimeout(r, 2)); // as the core takes a moment (a commit) with each
+        const text = stanza.getChildText('body');
+        // As the core does: a repeat (same message id) is dropped.
+        if (text === null || seen.has(String(stanza.attrs.id))) return;
+        seen.add(String(stanza.attrs.id));
+        handled.push(text);
+        // quiet writes, live, once the catch-up is under way.
+        if (text === 'busy 50' && !liveSent) {
+          liveSent = true;
+          await quiet.say(me, 'quiet live');
+        }
+      },
+    });
+    // As the session does: every stanza to the history first; a message it does not hold is handled at once.
+    conn.client.on('stanza', (st) => { if (!history.intercept(st) && st.is('message')) void history['deps'].handle(st); });
+    history.hold();
+    await conn.client.start();
+    await conn.client.send(xml('presence')); // available: Prosody routes live messages to us
+    await history.catchUp(conn, []);
+    await conn.client.stop();
+    await busy.stop();
+    await quiet.stop();
+    const quietOnes = handled.filter((b) => b.startsWith('quiet'));
+    assert.deepEqual(quietOnes, ['quiet 0', 'quiet 1', 'quiet live'], 'quiet: in order, each once');
+    const at = handled.indexOf('quiet live');
+    assert.ok(at < handled.indexOf('busy 599'), `quiet's live message (at ${at}) before busy's backlog ended`);
+    const busyOnes = handled.filter((b) => b.startsWith('busy')).map((b) => Number(b.split(' ')[1]));
+    assert.deepEqual(busyOnes, Array.from({ length: 600 }, (_, i) => i), 'busy: all 600, in order, each once');
   });
 });

@@ -221,6 +221,23 @@ describe('XMPP catch-up', () => {
       assert.equal(t.handled.length, 62);
     });
 
+    it('a message our server kept offline and delivers now waits for the pass (the archive has it in its place): no claim', async () => {
+      const own = Array.from({ length: 60 }, (_, n) => chatMsg('bob@example', n));
+      const kept = chatMsg('carol@example', 0);
+      own.push(kept);
+      const t = setup({ own });
+      t.onQuery((n) => {
+        if (n !== 2) return;
+        const delivered = xml('message', { ...kept.attrs }, ...kept.children, xml('delay', { xmlns: 'urn:xmpp:delay', from: 'example', stamp: '2026-01-01T00:00:00Z' }));
+        void t.deliver(delivered as Element);
+      });
+      t.history.hold();
+      await t.history.catchUp(t.conn, []);
+      assert.deepEqual(t.queries.filter((q) => q.with), [], 'no query for one chat');
+      assert.equal(t.handled.at(-1), 'carol:0');
+      assert.equal(t.handled.length, 61);
+    });
+
     it("a quiet room's live message does not wait for a busy room's archive", async () => {
       const busy = 'busy@muc.example';
       const quiet = 'quiet@muc.example';
