@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       outOfOrder: outOfOrder(new Set(order)), duplicates: order.length - new Set(order).size, synapseCpuS: +synapseCpu.toFixed(1), bridgeCpuS: +bridgeCpu.toFixed(1),
     };
     result.quiet = quietDuringDrain.length
-      ? { sentDuringDrain: quietDuringDrain.length, p50Ms: Math.round(pct(quietDuringDrain, 50)), p99Ms: Math.round(pct(quietDuringDrain, 99)), maxMs: Math.round(Math.max(...quietDuringDrain)) }
+      ? { sentDuringDrain: quietDuringDrain.length, eachMs: quietDuringDrain.map(Math.round), p50Ms: Math.round(pct(quietDuringDrain, 50)), p99Ms: Math.round(pct(quietDuringDrain, 99)), maxMs: Math.round(Math.max(...quietDuringDrain)) }
       : { sentDuringDrain: 0 };
     console.log(JSON.stringify(result, null, 2));
   } finally {

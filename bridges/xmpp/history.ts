@@ -50,8 +50,16 @@ interface Claim {
 /** One catch-up in progress. */
 interface Run {
   conn: XmppConnection;
-  /** Our archive's position when the run began: where a direct chat's claim fetches from. */
-  ownFrom?: ArchiveCursor;
+  /** Our archive had a position when the run began (else nothing is fetched from it: a first connection). */
+  ownKnown: boolean;
+  /**
+   * Where a direct chat's claim fetches from: the time of the first message the pass found
+   * (an archive id outside a `with` query's results is refused by servers, Prosody's
+   * item-not-found, so a claim starts from a time). Null when the pass found nothing
+   * (nothing to fetch), undefined when it cannot tell (no time, no archive).
+   */
+  ownFirst: Promise<ArchiveCursor | null | undefined>;
+  foundOwnFirst: (cursor: ArchiveCursor | null | undefined) => void;
   ownDone: boolean;
   rooms: Set<string>;
   doneRooms: Set<string>;
@@ -117,13 +125,16 @@ export class History {
     let run: Run | undefined;
     try {
       if (!conn) return;
+      let foundOwnFirst!: Run['foundOwnFirst'];
+      const ownFirst = new Promise<ArchiveCursor | null | undefined>((resolve) => { foundOwnFirst = resolve; });
       run = this.run = {
-        conn, ...(this.state.own && { ownFrom: this.state.own }), ownDone: false, rooms: new Set(rooms), doneRooms: new Set(),
+        conn, ownKnown: this.state.own !== undefined, ownFirst, foundOwnFirst, ownDone: false, rooms: new Set(rooms), doneRooms: new Set(),
         currentHeld: [], claims: new Map(), claimChain: Promise.resolve(),
       };
       // What arrived before the run (while logging in, joining rooms) finds its chat now.
       for (const early of this.buffer.splice(0)) if (!this.place(early)) await this.handOver(early);
-      await this.catchUpOne(conn, undefined);
+      await this.catchUpOne(conn, undefined, (first) => run!.foundOwnFirst(first));
+      run.foundOwnFirst(undefined); // the pass ended without a page (no effect once found)
       run.ownDone = true;
       for (const room of rooms) {
         const claim = run.claims.get(`room:${room}`);
@@ -139,6 +150,7 @@ export class History {
       }
     } finally {
       // A claim whose live message the archive does not keep (a chat state) can outlast the pass.
+      run?.foundOwnFirst(undefined);
       if (run) await run.claimChain;
       // Still buffering while the held messages are handed over: one arriving meanwhile
       // joins the end of the buffer instead of overtaking them (seen as reordering in
@@ -178,9 +190,8 @@ export class History {
     }
     if (run.ownDone) return false;
     // No position in our archive yet (the first connection): nothing to catch up for one chat.
-    if (!run.ownFrom) return this.behindAll(held);
-    const from = run.ownFrom;
-    this.claim(run, key, () => this.fetchPeer(run.conn, from, chat.peer)).held.push(held);
+    if (!run.ownKnown) return this.behindAll(held);
+    this.claim(run, key, () => this.fetchPeer(run, chat.peer)).held.push(held);
     return true;
   }
 
@@ -207,8 +218,11 @@ export class History {
   }
 
   /** One direct chat's part of our archive since the run began; our archive's position stays (the pass moves it). */
-  private async fetchPeer(conn: XmppConnection, from: ArchiveCursor, peer: string): Promise<void> {
-    const count = await fetchAfter(conn, undefined, from, this.tracker(), async (page) => {
+  private async fetchPeer(run: Run, peer: string): Promise<void> {
+    const from = await run.ownFirst;
+    if (from === null) return; // the pass found nothing missed: what is held is all there is
+    if (!from) throw new Error('no time to start from (the archive gave none)');
+    const count = await fetchAfter(run.conn, undefined, from, this.tracker(), async (page) => {
       for (const m of page) await this.handOver({ stanza: m.message }, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
     }, peer);
     this.deps.log.debug({ peer, count }, 'caught up one direct chat ahead of the rest');
@@ -239,7 +253,8 @@ export class History {
     };
   }
 
-  private async catchUpOne(conn: XmppConnection, archive: string | undefined): Promise<void> {
+  /** `first` hears where the first page began (see Run.ownFirst). */
+  private async catchUpOne(conn: XmppConnection, archive: string | undefined, first?: (from: ArchiveCursor | null | undefined) => void): Promise<void> {
     const track = this.tracker();
     const cursor = archive ? this.state.rooms[archive] : this.state.own;
     const set = (c: ArchiveCursor) => {
@@ -253,7 +268,12 @@ export class History {
         set(newest ? { after: newest } : { since: new Date().toISOString() });
         return;
       }
+      let pages = 0;
       const count = await fetchAfter(conn, archive, cursor, track, async (page) => {
+        if (pages++ === 0 && first) {
+          const at = page[0]?.timestamp;
+          first(!page.length ? null : at !== undefined ? { since: new Date(at).toISOString() } : undefined);
+        }
         for (const m of page) {
           // A chat that jumped the queue has (or will have) handed this over itself.
           const claim = archive === undefined ? this.claimOf(m.message) : undefined;

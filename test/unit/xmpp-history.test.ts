@@ -88,19 +88,29 @@ describe('XMPP catch-up', () => {
     const roomMsg = (room: string, n: number) => xml('message', { type: 'groupchat', from: `${room}/bob`, id: `${room.split('@')[0]}-${n}` }, xml('body', {}, `${room.split('@')[0]}:${n}`));
 
     /**
-     * A MAM server: our archive and each room's, ids a0, a1, ... in one sequence, `with` and
-     * `after` honoured, 10 per page, a turn of the event loop per page. `onQuery` runs before
-     * each answer (to deliver live messages mid-catch-up); `refuseWith` answers a `with` query
-     * with an error.
+     * A MAM server: our archive and each room's, ids a0, a1, ... in one sequence, stored three
+     * a second (stamps of whole seconds, as Prosody's); `with`, `start` and `after` honoured, and
+     * as Prosody does, an `after` id outside the query's results refused (item-not-found); 10
+     * per page, a turn of the event loop per page. `onQuery` runs before each answer (to
+     * deliver live messages mid-catch-up); `refuseWith` answers a `with` query with an error.
      */
     function setup(opts: { own: Element[]; rooms?: Record<string, Element[]>; refuseWith?: boolean; initial?: object }) {
-      const archives = new Map<string | undefined, { id: string; stanza: Element }[]>();
+      const archives = new Map<string | undefined, { id: string; stanza: Element; when: number }[]>();
       let seq = 0;
       const add = (archive: string | undefined, stanza: Element) => {
         const list = archives.get(archive) ?? [];
-        list.push({ id: `a${seq++}`, stanza });
+        list.push({ id: `a${seq}`, stanza, when: Date.UTC(2026, 0, 1) + Math.floor(seq / 3) * 1000 });
+        seq++;
         archives.set(archive, list);
       };
+      // What was handed over before we went away: each archive's position is after it.
+      const positions: { own?: { after: string }; rooms: Record<string, { after: string }> } = { rooms: {} };
+      add(undefined, chatMsg('bob@example', -1));
+      positions.own = { after: `a${seq - 1}` };
+      for (const room of Object.keys(opts.rooms ?? {})) {
+        add(room, roomMsg(room, -1));
+        positions.rooms[room] = { after: `a${seq - 1}` };
+      }
       for (const m of opts.own) add(undefined, m);
       for (const [room, ms] of Object.entries(opts.rooms ?? {})) for (const m of ms) add(room, m);
       const queries: { archive?: string; with?: string }[] = [];
@@ -114,27 +124,31 @@ describe('XMPP catch-up', () => {
       const conn = {
         iq: {
           async ask(_type: string, to: string | undefined, query: Element): Promise<Element> {
-            const withJid = query.getChild('x')?.getChildren('field').find((f) => f.attrs.var === 'with')?.getChildText('value') ?? undefined;
+            const field = (name: string) => query.getChild('x')?.getChildren('field').find((f) => f.attrs.var === name)?.getChildText('value') ?? undefined;
+            const withJid = field('with');
+            const startAt = field('start');
             queries.push({ ...(to && { archive: to }), ...(withJid && { with: withJid }) });
             onQuery(queries.length);
             await new Promise((r) => setImmediate(r));
             if (withJid && opts.refuseWith) throw new Error('feature-not-implemented');
             const set = query.getChild('set')!;
             const after = set.getChildText('after');
-            const all = (archives.get(to) ?? []).filter((e) => !withJid || peerOf(e.stanza) === withJid);
-            const start = after ? all.findIndex((e) => Number(e.id.slice(1)) > Number(after.slice(1))) : 0;
-            const page = start < 0 ? [] : all.slice(start, start + 10);
+            const all = (archives.get(to) ?? []).filter((e) => (!withJid || peerOf(e.stanza) === withJid) && (!startAt || e.when >= Date.parse(startAt)));
+            if (after && !all.some((e) => e.id === after)) throw Object.assign(new Error('item-not-found'), { condition: 'item-not-found' });
+            const start = after ? all.findIndex((e) => e.id === after) + 1 : 0;
+            const page = all.slice(start, start + 10);
             for (const e of page) {
-              const result = xml('message', { to: ME }, xml('result', { xmlns: 'urn:xmpp:mam:2', queryid: query.attrs.queryid, id: e.id }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, e.stanza)));
+              const forwarded = xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, xml('delay', { xmlns: 'urn:xmpp:delay', stamp: new Date(e.when).toISOString().replace('.000', '') }), e.stanza);
+              const result = xml('message', { to: ME }, xml('result', { xmlns: 'urn:xmpp:mam:2', queryid: query.attrs.queryid, id: e.id }, forwarded));
               assert.ok(history.intercept(result));
             }
-            const complete = start < 0 || start + 10 >= all.length;
+            const complete = start + 10 >= all.length;
             return xml('iq', { type: 'result' }, xml('fin', { xmlns: 'urn:xmpp:mam:2', ...(complete && { complete: 'true' }) },
               xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, page.length ? xml('last', {}, page.at(-1)!.id) : undefined)));
           },
         },
       } as unknown as XmppConnection;
-      const history: History = new History((opts.initial ?? { own: { after: 'a-1' }, rooms: Object.fromEntries(Object.keys(opts.rooms ?? {}).map((r) => [r, { after: 'a-1' }])) }) as never, {
+      const history: History = new History((opts.initial ?? positions) as never, {
         self: ME,
         log: silentLogger(),
         save: async (state) => { saved = state; },
@@ -183,7 +197,7 @@ describe('XMPP catch-up', () => {
       assert.equal(inOrder(t.handled, 'bob').length, 200, 'every one of bob\'s');
       assert.equal(t.handled.length, 204, 'nothing twice, nothing lost');
       assert.deepEqual(t.queries.filter((q) => q.with), [{ with: 'carol@example' }], 'one query for carol');
-      assert.deepEqual(t.saved()?.own, { after: 'a203' }, 'our archive\'s position: where the pass ended');
+      assert.deepEqual(t.saved()?.own, { after: 'a204' }, 'our archive\'s position: where the pass ended');
       assert.equal(t.history.intercept(chatMsg('carol@example', 4)), undefined, 'after the catch-up, live messages flow');
     });
 
@@ -201,7 +215,7 @@ describe('XMPP catch-up', () => {
       assert.ok(t.handled.indexOf('carol:0') < t.handled.indexOf('bob:50'));
       assert.equal(t.livePositions.length, 1);
       assert.notDeepEqual(t.livePositions[0], { after: 'a999' }, 'carol\'s live message did not move our archive\'s position during the pass');
-      assert.deepEqual(t.saved()?.own, { after: 'a100' });
+      assert.deepEqual(t.saved()?.own, { after: 'a101' });
     });
 
     it('a server that refuses the one-chat query: the chat waits for the whole pass, and none of its messages is skipped', async () => {
