@@ -38,7 +38,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
   if (configFile && readableByOthers(configFile)) log.warn({ file: configFile }, 'the config file holds secrets and may be read by other users: chmod 600 it');
   if (key.source === 'generated') log.warn({ file: key.file }, 'store.login_data_key is not set: generated a key into this file; back it up with the database (without it, stored logins cannot be read)');
   const leadership = config.store.url ? leaderByLock(config.store.url, log) : soleLeader();
-  const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }));
+  const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }), (userId) => store.getGhost(userId)?.registered === true);
   const engine = new Engine({ config, store, matrix, adapters: await builtInAdapters(config), log, version, identifiersSecret: identifiersSecretFrom(key.value), metrics });
   const readiness = new Readiness({ homeserver: () => matrix.homeserverAnswers(), store: () => store.writable(), leader: () => leadership.isLeader() });
   const ownPort = config.metrics.enabled ? config.metrics.bind_address : undefined;

@@ -18,7 +18,7 @@ import { failureKind, TransientError } from '../pipeline/outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
 import { call } from './calls.js';
-import { actWithoutDevices, routeLibraryLogs } from './library.js';
+import { actWithoutDevices, KnownUsers, routeLibraryLogs } from './library.js';
 import { TXN_KEY } from '../portal/txn.js';
 import { wellFormed } from '../convert/unicode.js';
 
@@ -53,6 +53,8 @@ export class AppserviceMatrixSide implements MatrixSide {
     private readonly registration: Registration,
     naming: Naming,
     private readonly log: Logger,
+    /** Users known to exist on the homeserver (the ghosts our store registered). */
+    registered: (userId: MatrixUserId) => boolean = () => false,
   ) {
     this.botUserId = naming.botUserId;
     routeLibraryLogs(log);
@@ -68,6 +70,7 @@ export class AppserviceMatrixSide implements MatrixSide {
       queue: { type: 'none', perRequest: false },
       suppressEcho: false,
       disableContext: true,
+      membershipCache: new KnownUsers(registered),
     });
   }
 

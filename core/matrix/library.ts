@@ -1,9 +1,12 @@
 /**
  * What Switchboard changes in the Matrix libraries it runs on (matrix-appservice-bridge and
- * the bot-sdk under it), in one place: where their log lines go, and which device they act as.
+ * the bot-sdk under it), in one place: where their log lines go, which device they act as,
+ * and which users they take as registered.
  */
 import { createRequire } from 'node:module';
+import { MembershipCache } from 'matrix-appservice-bridge';
 import type { Logger } from '../adapter.js';
+import type { MatrixUserId } from '../ids.js';
 
 /** The bot-sdk instance matrix-appservice-bridge itself loads (not a copy of our own). */
 function fromBridge(): NodeJS.Require {
@@ -47,4 +50,19 @@ export function actWithoutDevices(): void {
     return result;
   };
   Intent.prototype.ensureRegistered = Object.assign(patched, { switchboard: true });
+}
+
+/**
+ * The library asks this before acting as a user whether to register them first (a request
+ * each, after every restart, for every ghost: "User ID already taken"). Our store knows
+ * the ghosts it registered.
+ */
+export class KnownUsers extends MembershipCache {
+  constructor(private readonly registered: (userId: MatrixUserId) => boolean) {
+    super();
+  }
+
+  override isUserRegistered(userId: string): boolean {
+    return super.isUserRegistered(userId) || this.registered(userId as MatrixUserId);
+  }
 }

@@ -20,6 +20,9 @@ export function planEvent(ctx: BridgeContext, raw: MatrixClientEvent): EventPlan
   if (member) {
     const name = (raw.content as { displayname?: unknown }).displayname;
     ctx.rooms.rememberName(matrixRoomId(raw.room_id), matrixUserId(raw.state_key!), typeof name === 'string' ? name : undefined);
+    // Gone (left, kicked, banned): whoever we made a member must be joined or invited again when next needed.
+    const membership = (raw.content as { membership?: unknown }).membership;
+    if (membership === 'leave' || membership === 'ban') ctx.rooms.forgetMember(matrixRoomId(raw.room_id), matrixUserId(raw.state_key!));
   }
   // Our bot: never bridged. Our ghosts: an echo of what we sent, except in a room
   // linked to several chats (a gateway room), where a ghost's event goes on to the

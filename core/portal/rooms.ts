@@ -1,7 +1,8 @@
 /**
  * Matrix rooms for portals: created on the first remote event of a chat a person's
  * own login sees, with the `m.bridge` state event (MSC2346); membership of ghosts
- * kept up lazily, remembered in memory to save a request per message.
+ * kept up lazily, remembered (in memory, and in the store so that a restart does not
+ * join and invite again in every portal) to save requests per message.
  */
 import type { Logger } from '../adapter.js';
 import type { ChatInfo } from '../events.js';
@@ -107,7 +108,7 @@ export class Rooms {
     });
     this.store.updatePortal(portal.portalKey, { roomId, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
     portal.roomId = roomId;
-    this.members.add(`${roomId}|${creator}`).add(`${roomId}|${owner}`);
+    for (const member of [creator, owner]) this.remember(roomId, member);
     this.log.info({ portal: portal.portalKey, roomId }, 'portal room created');
     return roomId;
   }
@@ -116,6 +117,7 @@ export class Rooms {
   async ensureMember(roomId: MatrixRoomId, userId: MatrixUserId, invite = false): Promise<void> {
     const key = `${roomId}|${userId}`;
     if (this.members.has(key)) return;
+    if (this.store.isRoomMember(roomId, userId)) return void this.members.add(key);
     if (invite) {
       await this.matrix.invite(roomId, this.naming.botUserId, userId).catch((err: unknown) => {
         // Already joined or invited: the homeserver refuses, and that is fine.
@@ -124,7 +126,12 @@ export class Rooms {
     } else {
       await this.matrix.join(roomId, userId);
     }
-    this.members.add(key);
+    this.remember(roomId, userId);
+  }
+
+  private remember(roomId: MatrixRoomId, userId: MatrixUserId): void {
+    this.members.add(`${roomId}|${userId}`);
+    this.store.setRoomMember(roomId, userId, true);
   }
 
   /** Remember a Matrix member's display name, from the m.room.member events we see. */
@@ -141,8 +148,9 @@ export class Rooms {
     return this.names.get(`${roomId}|${userId}`) ?? ghostName() ?? userId.slice(1, userId.indexOf(':'));
   }
 
-  /** Forget cached membership (after a kick or leave seen from Matrix). */
+  /** Forget a membership (after a kick, leave or ban seen from Matrix): the next need joins or invites again. */
   forgetMember(roomId: MatrixRoomId, userId: MatrixUserId): void {
     this.members.delete(`${roomId}|${userId}`);
+    if (this.store.isRoomMember(roomId, userId)) this.store.setRoomMember(roomId, userId, false);
   }
 }

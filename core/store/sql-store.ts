@@ -296,6 +296,13 @@ export abstract class SqlStore implements Store {
     return (this.q.lastMatrixEventAt.get(portalKey) as { at: number | null }).at ?? undefined;
   }
 
+  isRoomMember(roomId: MatrixRoomId, userId: MatrixUserId) {
+    return this.q.isRoomMember.get(roomId, userId) !== undefined;
+  }
+  setRoomMember(roomId: MatrixRoomId, userId: MatrixUserId, member: boolean) {
+    this.write(() => (member ? this.q.addRoomMember : this.q.removeRoomMember).run(roomId, userId));
+  }
+
   markDelivered(eventIds: readonly string[]) {
     if (!eventIds.length) return;
     const now = Date.now();

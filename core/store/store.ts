@@ -210,6 +210,9 @@ export interface Store {
   matrixEventKnown(portalKey: string, eventId: string): boolean;
   /** When the newest Matrix event of a portal was recorded (ms since epoch), if any was. */
   lastMatrixEventAt(portalKey: string): number | undefined;
+  /** Whether the bridge made `userId` a member of the room (joined a ghost, invited an owner) and saw no leave since. */
+  isRoomMember(roomId: MatrixRoomId, userId: MatrixUserId): boolean;
+  setRoomMember(roomId: MatrixRoomId, userId: MatrixUserId, member: boolean): void;
   /** Remember that the homeserver delivered these room events (whatever became of them). */
   markDelivered(eventIds: readonly string[]): void;
   /** Whether the homeserver delivered a room event (gap repair looks only for the others). */

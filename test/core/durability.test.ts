@@ -14,6 +14,7 @@ import type { OutboundEvent } from '../../core/events.js';
 import type { RemoteUserId } from '../../core/ids.js';
 import { MESSAGE_STATUS_TYPE } from '../../core/portal/matrix/notify.js';
 import { crashStore } from '../fakes/store.js';
+import { RecordingMatrix } from '../fakes/recording-matrix.js';
 import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
@@ -294,6 +295,36 @@ describe('durability rules', () => {
     await h1.stop();
     const h2 = await startHarness({ path });
     assert.deepEqual(h2.store.getLogin(relay.loginId)!.data, { ...relay.data, mucs: ['room@conference.example.org'], history: { cursor: 'x1' } });
+    await h2.stop();
+  });
+
+  it('after a restart, nobody is joined or invited again where the bridge made them members; a leave seen from Matrix makes the next message join again', async () => {
+    const path = join(dir, 'members.db');
+    const world = new LoopbackWorld();
+    world.addUser('bob');
+    world.addGroup('general', { members: ['alice', 'bob', 'relaybot'] });
+    const h1 = await startHarness({ path, world });
+    await world.dm('bob', 'alice', 'first');
+    await world.say('bob', 'general', 'hi');
+    await h1.engine.idle();
+    const rooms = h1.matrix.of('createRoom').map((c) => c.roomId);
+    assert.equal(rooms.length, 2);
+    await h1.stop();
+
+    const h2 = await startHarness({ path, world, matrix: new RecordingMatrix() });
+    await world.dm('bob', 'alice', 'second');
+    await world.say('bob', 'general', 'again');
+    await h2.engine.idle();
+    assert.deepEqual(h2.matrix.sends().map((s) => s.content.body), ['second', 'again']);
+    assert.deepEqual([...h2.matrix.of('join'), ...h2.matrix.of('invite')], [], 'no join, no invite: remembered across the restart');
+
+    // A Matrix moderator kicks bob's ghost from the group room; the bridge sees it in a transaction.
+    const group = h2.matrix.sends().find((s) => s.content.body === 'again')!.roomId;
+    const ghost = '@_loopback_bob:example.org';
+    await h2.fromMatrix({ type: 'm.room.member', room_id: group, sender: ALICE, state_key: ghost, content: { membership: 'leave' } });
+    await world.say('bob', 'general', 'after the kick');
+    await h2.engine.idle();
+    assert.deepEqual(h2.matrix.of('join').map((j) => [j.roomId, j.userId]), [[group, ghost]], 'joined again before speaking');
     await h2.stop();
   });
 

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Element } from '@xmpp/xml';
 import { escapeLocalpart } from '../../core/ids.js';
@@ -320,6 +321,7 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     // Let the archive positions of what came before be saved.
     await new Promise((r) => setTimeout(r, 1_500));
     assert.equal(await stack.bridge.stop('SIGKILL'), 'SIGKILL');
+    const logFrom = statSync(stack.synapse.logFile).size;
     for (let i = 1; i <= 3; i++) await bob.say('alice@xmpp.test', `while the bridge was down ${i}`);
     for (let i = 1; i <= 2; i++) await bob.say(room, `MUC while the bridge was down ${i}`, { type: 'groupchat' });
     log(t, 'bridge killed; bob sent 3 DMs and 2 MUC messages; bridge restarted');
@@ -333,6 +335,9 @@ describe('XMPP end to end through Synapse and Prosody', { timeout: 300_000 }, ()
     assert.equal(alice.events.filter((e) => String(e.content?.body ?? '').startsWith('while the bridge was down')).length, 3);
     assert.equal(alice.events.filter((e) => String(e.content?.body ?? '').startsWith('MUC while the bridge was down')).length, 2);
     for (const b of [...dmTexts, ...mucTexts]) log(t, `  alice (Matrix) sees: ${b}`);
+    // The restarted bridge knew its ghosts and their rooms (its store): no registration, join or invite asked again.
+    const requests = readFileSync(stack.synapse.logFile, 'utf8').slice(logFrom).split('\n').filter((l) => /"(POST|PUT) \/_matrix\/client\/v3\/(register|join|rooms\/[^/]+\/(join|invite))/.test(l));
+    assert.deepEqual(requests, [], 'membership requests after the restart');
   });
 
   it('after Prosody restarts, the bridge reconnects by itself and messages flow again', async (t) => {

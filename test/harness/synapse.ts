@@ -162,12 +162,17 @@ export class Synapse {
     }
   }
 
+  /** Synapse's log (its access log included: one line per request, with the path). */
+  get logFile(): string {
+    return join(this.opts.dir, 'homeserver.log');
+  }
+
   async start(timeoutMs = 90_000): Promise<void> {
     const venv = ensureSynapse();
     if (this.opts.postgres) ensurePsycopg(venv);
     this.proc = spawnServer('synapse', join(venv, 'bin', 'python'), ['-m', 'synapse.app.homeserver', '-c', this.configFile], {
       cwd: this.opts.dir,
-      logFile: join(this.opts.dir, 'homeserver.log'),
+      logFile: this.logFile,
     });
     await waitReady(this.proc, `GET ${this.url}/health`, async () => (await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(2000) })).ok, timeoutMs);
   }
