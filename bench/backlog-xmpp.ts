@@ -5,7 +5,9 @@
  * messages (default 5,000) to alice; Prosody keeps them in alice's archive (XEP-0313). Then
  * the bridge starts, its login reads the archive, and contact 0 (the quiet portal) writes
  * every BENCH_QUIET_EVERY_MS while the backlog drains. Times from the bridge's spawn to
- * alice's Matrix sync; order within each portal; a quiet message's latency.
+ * alice's Matrix sync; order within each portal; a quiet message's latency, to alice's sync
+ * and to the homeserver (the event's origin_server_ts: the part the bridge answers for;
+ * under the drain Synapse is slower to hand alice's sync what it has stored).
  * Writes bench/results/backlog-xmpp.json. Not an assertion anywhere: see docs/performance.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -63,22 +65,30 @@ async function main(): Promise<void> {
     console.log(`${BACKLOG} messages written while the bridge was down, in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const arrived = new Map<string, number>();
+    /** When the homeserver made each event (its origin_server_ts: the bridge sets no timestamp), wall clock. */
+    const created = new Map<string, number>();
     let scanned = alice.events.length;
     const scan = () => {
       const now = performance.now();
       for (; scanned < alice.events.length; scanned++) {
-        const body = alice.events[scanned]!.content?.body;
-        if (typeof body === 'string' && (body.startsWith('b:') || body.startsWith('q:')) && !arrived.has(body)) arrived.set(body, now);
+        const e = alice.events[scanned]!;
+        const body = e.content?.body;
+        if (typeof body === 'string' && (body.startsWith('b:') || body.startsWith('q:')) && !arrived.has(body)) {
+          arrived.set(body, now);
+          created.set(body, Number((e as { origin_server_ts?: number }).origin_server_ts));
+        }
       }
     };
     const synapseCpu0 = cpuSeconds(stack.synapse.process!.pid);
     const spawnedAt = performance.now();
     await stack.bridge.start({ waitReady: false });
     const quietSent = new Map<string, number>();
+    const quietSentWall = new Map<string, number>();
     let draining = true;
     const quiet = (async () => {
       for (let k = 0; draining; k++) {
         quietSent.set(`q:${k}`, performance.now());
+        quietSentWall.set(`q:${k}`, Date.now());
         await people[0]!.say(to, `q:${k}`);
         await sleep(QUIET_EVERY_MS);
       }
@@ -100,14 +110,20 @@ async function main(): Promise<void> {
     const times = [...arrived].filter(([b]) => b.startsWith('b:')).map(([, at]) => at - spawnedAt);
     const first = Math.min(...times);
     const last = Math.max(...times);
-    const quietDuringDrain = [...quietSent].filter(([, at]) => at - spawnedAt < last).map(([body, at]) => arrived.get(body)! - at);
+    const duringDrain = [...quietSent].filter(([, at]) => at - spawnedAt < last).map(([body]) => body);
+    const quietDuringDrain = duringDrain.map((body) => arrived.get(body)! - quietSent.get(body)!);
+    // The part up to the homeserver (the bridge's), apart from the homeserver's own delay in alice's sync while it drains.
+    const quietToHomeserver = duringDrain.map((body) => created.get(body)! - quietSentWall.get(body)!);
     result.drain = {
       firstArrivalMs: Math.round(first), lastArrivalMs: Math.round(last),
       perSecond: Math.round(BACKLOG / ((last - first) / 1000)), perSecondFromSpawn: Math.round(BACKLOG / (last / 1000)),
       outOfOrder: outOfOrder(new Set(order)), duplicates: order.length - new Set(order).size, synapseCpuS: +synapseCpu.toFixed(1), bridgeCpuS: +bridgeCpu.toFixed(1),
     };
     result.quiet = quietDuringDrain.length
-      ? { sentDuringDrain: quietDuringDrain.length, eachMs: quietDuringDrain.map(Math.round), p50Ms: Math.round(pct(quietDuringDrain, 50)), p99Ms: Math.round(pct(quietDuringDrain, 99)), maxMs: Math.round(Math.max(...quietDuringDrain)) }
+      ? {
+        sentDuringDrain: quietDuringDrain.length, eachMs: quietDuringDrain.map(Math.round), p50Ms: Math.round(pct(quietDuringDrain, 50)), p99Ms: Math.round(pct(quietDuringDrain, 99)), maxMs: Math.round(Math.max(...quietDuringDrain)),
+        toHomeserver: { eachMs: quietToHomeserver, p50Ms: pct(quietToHomeserver, 50), maxMs: Math.max(...quietToHomeserver) },
+      }
       : { sentDuringDrain: 0 };
     console.log(JSON.stringify(result, null, 2));
   } finally {
