@@ -9,8 +9,9 @@
  * ones: a live message for a chat whose archived messages are not all handed over yet
  * makes that chat jump the queue ("a claim"): its own archive (a MUC's) or its part of
  * ours (XEP-0313 `with`) is fetched and handed over, then its held live messages, then
- * its messages flow. The pass through our whole archive skips what a claim handed over,
- * and its position (what a restart resumes from) is the only one that moves it.
+ * its messages flow. The pass through our whole archive waits for a claim before handing
+ * over that chat's messages (repeats by then, which the core drops), and its position (what
+ * a restart resumes from) is the only one that moves it.
  */
 import type { Logger } from '../../core/adapter.js';
 import type { Element } from '@xmpp/xml';
@@ -275,10 +276,12 @@ export class History {
           first(!page.length ? null : at !== undefined ? { since: new Date(at).toISOString() } : undefined);
         }
         for (const m of page) {
-          // A chat that jumped the queue has (or will have) handed this over itself.
+          // A chat that jumped the queue hands this over itself: wait for it, then hand it over
+          // anyway. The core drops it as a repeat; were a server's `with` to disagree with
+          // chatOf about whose message it is, it would be late, never lost.
           const claim = archive === undefined ? this.claimOf(m.message) : undefined;
           if (claim) await claim.done;
-          if (!claim || claim.failed) await this.handOver({ stanza: m.message }, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
+          await this.handOver({ stanza: m.message }, { id: m.archiveId, ...(m.timestamp !== undefined && { timestamp: m.timestamp }) });
           set({ after: m.archiveId });
         }
       });
