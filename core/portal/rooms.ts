@@ -8,7 +8,7 @@ import type { Logger } from '../adapter.js';
 import type { ChatInfo } from '../events.js';
 import type { MatrixRoomId, MatrixUserId } from '../ids.js';
 import { remoteUserId } from '../ids.js';
-import type { MatrixSide } from '../matrix/side.js';
+import { MatrixRequestError, type MatrixSide } from '../matrix/side.js';
 import type { Naming } from '../identity/naming.js';
 import type { Ghosts } from '../identity/ghosts.js';
 import type { LiveLogin } from '../accounts/sessions.js';
@@ -120,7 +120,9 @@ export class Rooms {
     if (this.store.isRoomMember(roomId, userId)) return void this.members.add(key);
     if (invite) {
       await this.matrix.invite(roomId, this.naming.botUserId, userId).catch((err: unknown) => {
-        // Already joined or invited: the homeserver refuses, and that is fine.
+        // Already joined or invited: the homeserver refuses, and that is fine. Not reaching it
+        // is not an answer: the job is retried rather than the invite remembered as done.
+        if (!(err instanceof MatrixRequestError) || err.status >= 500) throw err;
         this.log.debug({ roomId, userId, err: String(err) }, 'invite not needed');
       });
     } else {

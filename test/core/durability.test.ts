@@ -15,6 +15,7 @@ import type { RemoteUserId } from '../../core/ids.js';
 import { MESSAGE_STATUS_TYPE } from '../../core/portal/matrix/notify.js';
 import { crashStore } from '../fakes/store.js';
 import { RecordingMatrix } from '../fakes/recording-matrix.js';
+import { MatrixRequestError } from '../../core/matrix/side.js';
 import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
@@ -326,6 +327,28 @@ describe('durability rules', () => {
     await h2.engine.idle();
     assert.deepEqual(h2.matrix.of('join').map((j) => [j.roomId, j.userId]), [[group, ghost]], 'joined again before speaking');
     await h2.stop();
+  });
+
+  it('an invite that did not reach the homeserver is not taken as done: the owner is invited when it is back', async () => {
+    const matrix = new RecordingMatrix();
+    const h = await startHarness({ matrix });
+    h.world.addUser('bob');
+    await h.world.dm('bob', 'alice', 'first');
+    await h.engine.idle();
+    const room = h.matrix.of('createRoom')[0]!.roomId;
+    // alice leaves the DM; the bridge sees it. Then the homeserver is unreachable for the invite only.
+    await h.fromMatrix({ type: 'm.room.member', room_id: room, sender: ALICE, state_key: ALICE, content: { membership: 'leave' } });
+    const invite = matrix.invite.bind(matrix);
+    let refused = 0;
+    matrix.invite = async (...args) => {
+      if (refused++ === 0) throw new MatrixRequestError(502, 'M_UNKNOWN', 'bad gateway (test)');
+      return invite(...args);
+    };
+    await h.world.dm('bob', 'alice', 'second');
+    await h.engine.idle();
+    assert.ok(h.matrix.sends().some((s) => s.content.body === 'second'));
+    assert.deepEqual(h.matrix.of('invite').map((i) => [i.roomId, i.userId]), [[room, ALICE]], 'invited on the retry');
+    await h.stop();
   });
 
   it('a transaction id the homeserver reuses for other events (after its own restart) is processed, a true repeat is not', async () => {
