@@ -16,7 +16,10 @@
  * load included). Added = bridge minus baseline, at the same percentile.
  * BENCH_ROUNDS rounds (default 2) alternate baseline and bridge for remote -> Matrix.
  * Then the same paths paced below Synapse's limit (BENCH_PACED_RATE msg/s over all rooms),
- * for the latency each path adds when nothing queues.
+ * for the latency each path adds when nothing queues: in one phase, message by message
+ * alternating between the paths, so both meet the same homeserver (its latency drifts as
+ * its database grows and with its other work: phases one after another differed by more
+ * than the bridge adds).
  * Writes bench/results/many-rooms.json. Not an assertion anywhere: see docs/performance.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -90,17 +93,20 @@ async function burst(prefix: string, send: (room: number, body: string) => Promi
 /**
  * The same rooms at a pace the homeserver keeps up with (BENCH_PACED_RATE messages per second
  * over all rooms, default 25): each room sends every ROOMS / rate seconds, the rooms spread
- * over that interval. Latency here is the path's own, not a queue's.
+ * over that interval, each message by the next of `paths` in turn. Latency here is the
+ * path's own, not a queue's. Returns when each message was sent, by path.
  */
-async function paced(prefix: string, send: (room: number, body: string) => Promise<unknown>): Promise<Map<string, number>> {
+async function paced(paths: readonly (readonly [prefix: string, send: (room: number, body: string) => Promise<unknown>])[]): Promise<Map<string, number>[]> {
   const intervalMs = (ROOMS / PACED_RATE) * 1000;
-  const sentAt = new Map<string, number>();
+  const sentAt = paths.map(() => new Map<string, number>());
   await Promise.all(Array.from({ length: ROOMS }, async (_, r) => {
     await new Promise((res) => setTimeout(res, (r * intervalMs) / ROOMS));
     for (let i = 0; i < PACED_PER_ROOM; i++) {
       const began = performance.now();
+      const k = (r + i) % paths.length;
+      const [prefix, send] = paths[k]!;
       const body = `${prefix}${r}-${i}`;
-      sentAt.set(body, began);
+      sentAt[k]!.set(body, began);
       await send(r, body);
       await new Promise((res) => setTimeout(res, Math.max(0, intervalMs - (performance.now() - began))));
     }
@@ -149,13 +155,15 @@ async function main(): Promise<void> {
         note(`remote -> Matrix | ${name}`, { ...measure(sentAt, seen.seen), cpu });
       }
     }
-    // Latency at a pace Synapse keeps up with, remote -> Matrix, each path alone.
-    for (const [name, send] of remoteToMatrix) {
-      const prefix = `paced${name.startsWith('Synapse') ? 'a' : 'b'}:`;
-      const seen = arrivals(alice, prefix, ROOMS * PACED_PER_ROOM, timeoutMs);
-      const sentAt = await paced(prefix, send);
-      await seen.all;
-      note(`paced remote -> Matrix | ${name}`, measure(sentAt, seen.seen));
+    // Latency at a pace Synapse keeps up with, remote -> Matrix, both paths in one phase.
+    {
+      const paths = remoteToMatrix.map(([name, send]) => [`paced${name.startsWith('Synapse') ? 'a' : 'b'}:`, send] as const);
+      const seen = paths.map(([prefix]) => arrivals(alice, prefix, (ROOMS * PACED_PER_ROOM) / paths.length, timeoutMs));
+      const sentAt = await paced(paths);
+      for (const [k, [name]] of remoteToMatrix.entries()) {
+        await seen[k]!.all;
+        note(`paced remote -> Matrix | ${name}`, measure(sentAt[k]!, seen[k]!.seen));
+      }
     }
     // Matrix -> remote: one stream, two consumers.
     {
