@@ -112,13 +112,20 @@ export class GapRepair {
       log.warn({ roomId: room, err: String(err) }, 'could not read the room to look for skipped events');
       return [];
     }
-    const missing = before.filter((e) =>
-      typeof e.event_id === 'string' && typeof e.type === 'string' && CARRIED.has(e.type) && !inTxn.has(e.event_id)
-      && typeof e.sender === 'string' && !naming.isBridgeUser(e.sender)
-      && typeof e.origin_server_ts === 'number' && e.origin_server_ts >= since - CLOCK_SLACK_MS
+    const known = (id: string) => store.wasDelivered(id) || portals.some((p) => store.matrixEventKnown(p.portalKey, id));
+    const fromPerson = (e: Ev) => typeof e.event_id === 'string' && typeof e.sender === 'string' && !naming.isBridgeUser(e.sender);
+    // The newest event in the window the bridge already had: whatever follows it in the
+    // room's own order and is unknown is missing. The clock alone is not enough: the
+    // homeserver may have held the event before a lost one through an outage, so the bridge
+    // received it long after the lost one was written. Unknown events before it are taken
+    // too when newer than the portal's last recorded event (late rather than lost).
+    const lastKnown = before.findLastIndex((e) => fromPerson(e) && known(e.event_id as string));
+    const missing = before.filter((e, i) =>
+      fromPerson(e) && typeof e.type === 'string' && CARRIED.has(e.type) && !inTxn.has(e.event_id)
+      && typeof e.origin_server_ts === 'number'
+      && (i > lastKnown && lastKnown >= 0 || e.origin_server_ts >= since - CLOCK_SLACK_MS)
       && e.origin_server_ts >= this.now() - DELIVERED_MEMORY_MS + CLOCK_SLACK_MS
-      && !store.wasDelivered(e.event_id)
-      && !portals.some((p) => store.matrixEventKnown(p.portalKey, e.event_id as string)));
+      && !known(e.event_id as string));
     if (missing.length) log.warn({ roomId: room, events: missing.map((e) => e.event_id) }, 'the homeserver never sent these events; bridging them now, in order');
     return missing.map((e) => ({ ...e, room_id: room }));
   }
