@@ -10,30 +10,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, spawnServer, waitReady, type ServerProcess } from './proc.js';
+import { cachedVenvPath, ensureVenv } from './venv.js';
 
 export const SYNAPSE_VERSION = '1.163.2';
 
 export function synapseVenvPath(): string {
-  return process.env.SWITCHBOARD_SYNAPSE_VENV ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'switchboard', 'synapse-venv');
+  return process.env.SWITCHBOARD_SYNAPSE_VENV ?? cachedVenvPath('synapse-venv');
 }
 
-function installedVersion(venv: string): string | undefined {
-  try {
-    return execFileSync(join(venv, 'bin', 'python'), ['-c', 'import synapse; print(synapse.__version__)'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Make sure the venv holds Synapse SYNAPSE_VERSION. Builds it beside the final path
- * and renames it into place, so concurrent test files never see a half-built venv.
- */
 /** Synapse's PostgreSQL driver, from PyPI into the same venv, the first time a test asks for it. */
 function ensurePsycopg(venv: string): void {
   const python = join(venv, 'bin', 'python');
@@ -44,29 +32,14 @@ function ensurePsycopg(venv: string): void {
   }
 }
 
+/** Make sure the venv holds Synapse SYNAPSE_VERSION. */
 export function ensureSynapse(log: (line: string) => void = () => undefined): string {
-  const venv = synapseVenvPath();
-  if (installedVersion(venv) === SYNAPSE_VERSION) return venv;
-  const python = process.env.PYTHON ?? 'python3';
-  const building = `${venv}.building-${process.pid}`;
-  mkdirSync(dirname(venv), { recursive: true });
-  rmSync(building, { recursive: true, force: true });
-  log(`installing matrix-synapse ${SYNAPSE_VERSION} into ${venv} (once; takes about a minute)`);
-  try {
-    execFileSync(python, ['-m', 'venv', building], { stdio: ['ignore', 'pipe', 'pipe'] });
-    execFileSync(join(building, 'bin', 'python'), ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', `matrix-synapse==${SYNAPSE_VERSION}`], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
-  } catch (err) {
-    rmSync(building, { recursive: true, force: true });
-    const e = err as { stderr?: Buffer; message: string };
-    throw new Error(`could not install matrix-synapse ${SYNAPSE_VERSION} with ${python} -m venv / pip: ${e.stderr?.toString().trim().split('\n').slice(-15).join('\n') || e.message}`);
-  }
-  if (installedVersion(venv) === SYNAPSE_VERSION) {
-    rmSync(building, { recursive: true, force: true }); // another test file finished first
-  } else {
-    rmSync(venv, { recursive: true, force: true });
-    renameSync(building, venv);
-  }
-  return venv;
+  return ensureVenv(synapseVenvPath(), {
+    requirements: [`matrix-synapse==${SYNAPSE_VERSION}`],
+    probe: 'import synapse; print(synapse.__version__)',
+    version: SYNAPSE_VERSION,
+    what: 'matrix-synapse',
+  }, log);
 }
 
 export interface SynapseOptions {
@@ -139,6 +112,9 @@ export class Synapse {
       federation_domain_whitelist: [],
       presence: { enabled: true },
       app_service_config_files: this.opts.registrations ?? [],
+      // What end-to-bridge encryption needs (docs/encryption.md): to-device messages, device
+      // list changes and one-time key counts in appservice transactions (MSC2409/MSC3202).
+      experimental_features: { msc2409_to_device_messages_enabled: true, msc3202_transaction_extensions: true },
       rc_message: { per_second: 50, burst_count: 200 },
       // Tests change a user's presence several times in a few seconds (the default allows one per 10 s).
       rc_presence: { per_user: { per_second: 10, burst_count: 100 } },
