@@ -13,6 +13,11 @@ import type { Logger } from '../adapter.js';
 export interface ListenerHandlers {
   /** Record a transaction durably; synchronous so the 200 follows the record. Throws if it could not. */
   onTransaction(txnId: string, events: unknown[], ephemeral: unknown[]): void;
+  /**
+   * Optional: what the transaction carries for the bridge's crypto device (to-device
+   * messages, device lists, key counts), stored before the transaction is acknowledged.
+   */
+  receiveCrypto?(body: Record<string, unknown>): Promise<void>;
   /** Optional: look at a transaction's events first and return them amended (events the homeserver skipped). */
   beforeTransaction?(txnId: string, events: unknown[]): Promise<unknown[]>;
   /** Whether a user id is one the bridge provides (the homeserver's user query). */
@@ -119,6 +124,7 @@ export class AppserviceListener {
     const txnId = decodePathPart(txn![1]!);
     const began = performance.now();
     try {
+      if (this.handlers.receiveCrypto) await this.handlers.receiveCrypto(body as Record<string, unknown>);
       const amended = this.handlers.beforeTransaction ? await this.handlers.beforeTransaction(txnId, events) : events;
       this.handlers.onTransaction(txnId, amended, eph);
     } catch (err) {
