@@ -29,25 +29,38 @@ export function routeLibraryLogs(log: Logger): void {
   LogService.setLevel(LogLevel.DEBUG);
 }
 
-type Registering = { ensureRegistered(deviceId?: string): Promise<unknown>; client: { impersonatedUserId?: string; impersonatedDeviceId?: string; impersonateUserId(userId: string): void } };
+type Registering = {
+  ensureRegistered(deviceId?: string): Promise<unknown>;
+  userId: string;
+  client: { doRequest(method: string, path: string, qs: unknown, body: unknown): Promise<Record<string, unknown>> };
+  storage: { addRegisteredUser(userId: string): unknown };
+};
 
 /**
- * Ghosts act without a device. The bot-sdk makes a freshly registered user act as the
- * device its registration created, so every later request of that process named the
- * device (`org.matrix.msc3202.device_id`, seen in Synapse's access log) and the
- * homeserver looked it up, while ghosts registered in an earlier run acted without one:
- * one behaviour now, the cheaper one (bench/many-rooms.ts showed no throughput change).
- * Devices are for encryption, which would choose them on purpose.
+ * Ghosts and the bot are registered without a device (`inhibit_login`). The bot-sdk made
+ * a freshly registered user act as the device its registration created, so every later
+ * request of that process named the device and the homeserver looked it up, while users
+ * registered in an earlier run acted without one: one behaviour now, the cheaper one
+ * (bench/many-rooms.ts showed no throughput change). It is also what a homeserver with
+ * MSC4190 on (encryption, docs/encryption.md) demands of an appservice: it refuses a
+ * registration that would log in. The bridge's one device is made on purpose (core/crypto/).
  */
 export function actWithoutDevices(): void {
   const { Intent } = fromBridge()('@vector-im/matrix-bot-sdk') as { Intent: { prototype: Registering } };
   const register = Intent.prototype.ensureRegistered;
   if ((register as { switchboard?: boolean }).switchboard) return;
   const patched = async function (this: Registering, deviceId?: string) {
-    const result = await register.call(this, deviceId);
-    const { client } = this;
-    if (deviceId === undefined && client.impersonatedDeviceId && client.impersonatedUserId) client.impersonateUserId(client.impersonatedUserId);
-    return result;
+    if (deviceId !== undefined) return register.call(this, deviceId);
+    try {
+      const username = this.userId.substring(1).split(':')[0];
+      const result = await this.client.doRequest('POST', '/_matrix/client/v3/register', null, { type: 'm.login.application_service', username, inhibit_login: true });
+      await this.storage.addRegisteredUser(this.userId);
+      return result;
+    } catch (err) {
+      if ((err as { errcode?: unknown }).errcode !== 'M_USER_IN_USE') throw err;
+      await this.storage.addRegisteredUser(this.userId);
+      return null;
+    }
   };
   Intent.prototype.ensureRegistered = Object.assign(patched, { switchboard: true });
 }
