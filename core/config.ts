@@ -113,6 +113,23 @@ const schema = z
         max_concurrent_connects: z.number().int().min(1).default(4),
       })
       .prefault({}),
+    encryption: z
+      .object({
+        /** Bridge encrypted Matrix rooms ("end-to-bridge": decrypted inside the bridge only, docs/encryption.md). */
+        allow: z.boolean().default(false),
+        /** Portal rooms the bridge creates are encrypted. */
+        default: z.boolean().default(false),
+        /** Whose devices get the keys of what the bridge sends: every device of the room's members, or only those their owner cross-signed. */
+        share_with: z.enum(['all', 'cross-signed']).default('all'),
+        /** Seconds an encrypted event waits for its key (it may come later over to-device), holding its portal, before its sender is told it could not be bridged. */
+        key_wait_s: z.number().int().min(0).max(3600).default(60),
+        /** The bridge's device (the bot's), created on the homeserver without a login (MSC4190). */
+        device_id: z.string().regex(/^[A-Z0-9_]{1,32}$/, 'use A-Z, 0-9 and _ (at most 32)').default('SWITCHBOARD'),
+        /** The crypto store (keys and sessions: back it up with the database), relative to the config file; default `store.path` + `.crypto`. */
+        store_path: z.string().optional(),
+      })
+      .prefault({})
+      .refine((e) => e.allow || !e.default, { path: ['default'], error: 'needs encryption.allow: true' }),
     store: z
       .object({
         /** SQLite database file, relative to the config file (when `url` is unset). */

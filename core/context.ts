@@ -2,6 +2,7 @@
 import type { Logger } from './adapter.js';
 import type { Config } from './config.js';
 import type { DmInvites } from './accounts/dm-invites.js';
+import type { Encryption } from './crypto/encryption.js';
 import type { Ghosts } from './identity/ghosts.js';
 import type { MediaLinks } from './media/links.js';
 import type { MatrixSide } from './matrix/side.js';
@@ -25,5 +26,7 @@ export interface BridgeContext {
   ownSends: OwnSends;
   /** Signed public links to Matrix media, when `public_media` is enabled. */
   mediaLinks?: MediaLinks;
+  /** End-to-bridge encryption, when `encryption.allow` is on. */
+  encryption?: Encryption;
   log: Logger;
 }

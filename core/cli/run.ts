@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { Engine } from '../pipeline/engine.js';
 import { createLogger } from '../log.js';
-import { AppserviceMatrixSide, encryptionStatus } from '../matrix/appservice.js';
+import { AppserviceMatrixSide } from '../matrix/appservice.js';
+import { Encryption } from '../crypto/encryption.js';
 import { AppserviceListener } from '../matrix/listener.js';
 import { readRegistration } from '../matrix/registration.js';
 import { Naming } from '../identity/naming.js';
@@ -22,8 +23,6 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const log = createLogger(config.logging.level, undefined, regions);
   const naming = new Naming(config);
   const registration = readRegistration(resolve(baseDir, config.appservice.registration), config, naming);
-  const crypto = encryptionStatus();
-  if (!crypto.available) log.warn({ reason: crypto.reason }, 'encryption unavailable: encrypted rooms will not be bridged');
   // The database, its WAL, the key file: nobody but the bridge's user reads them.
   makeCreatedFilesPrivate();
   const metrics = new Metrics({ processMetrics: true });
@@ -39,7 +38,16 @@ export async function runBridge(config: Config, baseDir: string, version: string
   if (key.source === 'generated') log.warn({ file: key.file }, 'store.login_data_key is not set: generated a key into this file; back it up with the database (without it, stored logins cannot be read)');
   const leadership = config.store.url ? leaderByLock(config.store.url, log) : soleLeader();
   const matrix = new AppserviceMatrixSide(config, registration, naming, log.child({ part: 'matrix' }), (userId) => store.getGhost(userId)?.registered === true);
-  const engine = new Engine({ config, store, matrix, adapters: await builtInAdapters(config), log, version, identifiersSecret: identifiersSecretFrom(key.value), metrics });
+  const e2ee = config.encryption;
+  const encryption = e2ee.allow
+    ? new Encryption({
+      homeserverUrl: config.homeserver.url, asToken: registration.as_token, botUserId: naming.botUserId, deviceId: e2ee.device_id,
+      storePath: resolve(baseDir, e2ee.store_path ?? `${config.store.path}.crypto`), loginDataKey: key.value, shareWith: e2ee.share_with,
+      keyWaitMs: e2ee.key_wait_s * 1000, encryptNewRooms: e2ee.default, log: log.child({ part: 'crypto' }),
+    }, matrix)
+    : undefined;
+  matrix.encryptor = encryption;
+  const engine = new Engine({ config, store, matrix, adapters: await builtInAdapters(config), log, version, identifiersSecret: identifiersSecretFrom(key.value), metrics, encryption });
   const readiness = new Readiness({ homeserver: () => matrix.homeserverAnswers(), store: () => store.writable(), leader: () => leadership.isLeader() });
   const ownPort = config.metrics.enabled ? config.metrics.bind_address : undefined;
   const health = new HealthEndpoints(readiness, config.metrics.enabled && !ownPort ? metrics : undefined, log.child({ part: 'metrics' }));
@@ -49,6 +57,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     {
       onTransaction: (txnId, events, ephemeral) => engine.handleTransaction(txnId, events, ephemeral),
       beforeTransaction: (txnId, events) => engine.repairGaps(txnId, events),
+      ...(encryption && { receiveCrypto: (body: Record<string, unknown>) => encryption.receiveTransaction(body) }),
       isBridgeUser: (u) => naming.isBridgeUser(u),
       accepting: () => leadership.isLeader(),
       extras: [
@@ -73,7 +82,9 @@ export async function runBridge(config: Config, baseDir: string, version: string
     await listener.close();
     metricsServer?.server.close();
     leadership.stop();
+    encryption?.endWaits(); // events waiting for keys stay pending for the next start
     await engine.stop();
+    await encryption?.close();
     await store.close();
     log.info({}, 'stopped cleanly');
     process.exit(0);
@@ -95,6 +106,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
   const resealed = store.sealPlainLogins();
   if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   await matrix.start();
+  await encryption?.start();
   await engine.start();
   log.info({ bot: naming.botUserId, networks: naming.networks() }, 'bridge ready');
 }

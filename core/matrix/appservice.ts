@@ -9,31 +9,19 @@
  * orders events (one queue per portal), so the library's own event queue is off.
  */
 import { AppServiceRegistration, Bridge, type Intent } from 'matrix-appservice-bridge';
-import { createRequire } from 'node:module';
 import type { Logger } from '../adapter.js';
 import type { Config } from '../config.js';
 import { matrixEventId, matrixRoomId, type MatrixEventId, type MatrixRoomId, type MatrixUserId } from '../ids.js';
 import type { Naming } from '../identity/naming.js';
 import { failureKind, TransientError } from '../pipeline/outcome.js';
 import type { Registration } from './registration.js';
-import { MatrixRequestError, type MatrixSide, type RoomCreation } from './side.js';
+import { MatrixRequestError, type MatrixSide, type RoomCreation, type RoomEncryptor } from './side.js';
 import { call } from './calls.js';
 import { actWithoutDevices, KnownUsers, routeLibraryLogs } from './library.js';
 import { TXN_KEY } from '../portal/txn.js';
 import { wellFormed } from '../convert/unicode.js';
 
 const enc = encodeURIComponent;
-
-/** Whether end-to-bridge encryption could work here (the native crypto binding loads). */
-export function encryptionStatus(): { available: boolean; reason?: string } {
-  try {
-    const require = createRequire(import.meta.url);
-    (require('@matrix-org/matrix-sdk-crypto-nodejs') as { getVersions(): unknown }).getVersions();
-    return { available: true };
-  } catch (err) {
-    return { available: false, reason: (err as Error).message.split('\n')[0] };
-  }
-}
 
 /** How long the homeserver has to answer an "are you there" probe. */
 const PROBE_TIMEOUT_MS = 5_000;
@@ -47,6 +35,8 @@ export class AppserviceMatrixSide implements MatrixSide {
   private readonly unanswered = new Set<string>();
   private readonly bridge: Bridge;
   private defaultRoomVersion: string | undefined;
+  /** Encrypts sends into encrypted rooms, when `encryption.allow` is on (set before the engine starts). */
+  encryptor: RoomEncryptor | undefined;
 
   constructor(
     private readonly config: Config,
@@ -137,6 +127,7 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
     const initialState = [...opts.initialState];
     if (opts.avatarMxc) initialState.push({ type: 'm.room.avatar', state_key: '', content: { url: opts.avatarMxc } });
+    if (this.encryptor?.encryptNewRooms) initialState.push({ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } });
     const roomId = await call(() =>
       this.intent(opts.creator).matrixClient.createRoom({
         preset: 'private_chat',
@@ -196,9 +187,14 @@ export class AppserviceMatrixSide implements MatrixSide {
       }
     }
     try {
+      // The last boundary: whatever a converter made, no lone surrogate reaches Synapse (it answers 500).
+      const clear = wellFormed({ ...content, [TXN_KEY]: txnId });
+      const sealed = await this.encryptor?.encryptFor(roomId, sender, type, clear);
+      // Outside the ciphertext too: the transaction id (found again after a lost answer) and the
+      // relation (servers aggregate edits and reactions by it; the spec keeps it in the clear).
+      const body = sealed ? { ...sealed, [TXN_KEY]: txnId, ...(content['m.relates_to'] !== undefined && { 'm.relates_to': content['m.relates_to'] }) } : clear;
       const res = (await call(() =>
-        // The last boundary: whatever a converter made, no lone surrogate reaches Synapse (it answers 500).
-        this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, wellFormed({ ...content, [TXN_KEY]: txnId })),
+        this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(sealed ? 'm.room.encrypted' : type)}/${enc(txnId)}`, null, body),
       )) as { event_id: string };
       this.unanswered.delete(txnId);
       return matrixEventId(res.event_id);
@@ -355,9 +351,14 @@ export class AppserviceMatrixSide implements MatrixSide {
     }
   }
 
-  async joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]> {
-    const res = (await call(() => this.bot().matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`))) as { joined?: Record<string, { display_name?: unknown }> };
+  async joinedMembers(roomId: MatrixRoomId, reader?: MatrixUserId): Promise<{ userId: MatrixUserId; displayName?: string }[]> {
+    const res = (await call(() => (reader ? this.intent(reader) : this.bot()).matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`))) as { joined?: Record<string, { display_name?: unknown }> };
     return Object.entries(res.joined ?? {}).map(([userId, m]) => ({ userId: userId as MatrixUserId, ...(typeof m.display_name === 'string' && m.display_name && { displayName: m.display_name }) }));
+  }
+
+  async invitedMembers(roomId: MatrixRoomId, reader?: MatrixUserId): Promise<MatrixUserId[]> {
+    const res = (await call(() => (reader ? this.intent(reader) : this.bot()).matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/members`, { membership: 'invite' }))) as { chunk?: { state_key?: unknown }[] };
+    return (res.chunk ?? []).flatMap((e) => (typeof e.state_key === 'string' ? [e.state_key as MatrixUserId] : []));
   }
 
   async powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number> {

@@ -17,6 +17,10 @@ export interface Registration {
   rate_limited: boolean;
   receive_ephemeral: boolean;
   'de.sorunome.msc2409.push_ephemeral': boolean;
+  /** Encryption only: device lists and one-time key counts in transactions, and acting as a device (MSC3202). */
+  'org.matrix.msc3202'?: boolean;
+  /** Encryption only: the appservice creates its users' devices without a login (MSC4190). */
+  'io.element.msc4190'?: boolean;
   namespaces: { users: { exclusive: boolean; regex: string }[]; aliases: never[]; rooms: never[] };
 }
 
@@ -35,6 +39,8 @@ export function buildRegistration(config: Config, naming: Naming, tokens?: { as:
     // Typing and receipts from Matrix users (MSC2409, stable name and the unstable one Synapse reads).
     receive_ephemeral: true,
     'de.sorunome.msc2409.push_ephemeral': true,
+    // Encryption (docs/encryption.md): to-device messages come with the ephemeral push above.
+    ...(config.encryption.allow && { 'org.matrix.msc3202': true, 'io.element.msc4190': true }),
     namespaces: {
       users: naming.userNamespaces().map((regex) => ({ exclusive: true, regex })),
       aliases: [],
@@ -63,6 +69,9 @@ export function readRegistration(file: string, config: Config, naming: Naming): 
   const have = JSON.stringify(reg.namespaces?.users ?? []);
   if (have !== JSON.stringify(expected.namespaces.users)) {
     throw new Error(`registration ${file} does not claim the namespaces this config needs (${expected.namespaces.users.map((u) => u.regex).join(', ')}); run 'switchboard generate-registration' again and restart the homeserver`);
+  }
+  if (config.encryption.allow && (reg['org.matrix.msc3202'] !== true || reg['io.element.msc4190'] !== true || reg['de.sorunome.msc2409.push_ephemeral'] !== true)) {
+    throw new Error(`registration ${file} lacks what encryption needs (org.matrix.msc3202, io.element.msc4190, de.sorunome.msc2409.push_ephemeral: true); run 'switchboard generate-registration' again (or add them), and in the homeserver config set experimental_features: {msc2409_to_device_messages_enabled: true, msc3202_transaction_extensions: true}`);
   }
   if (reg.url !== expected.url) throw new Error(`registration ${file} has url ${reg.url} but config appservice.url is ${expected.url}; regenerate the registration`);
   return { ...expected, ...reg } as Registration;

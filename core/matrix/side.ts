@@ -36,6 +36,13 @@ export interface RoomCreation {
   moderators?: MatrixUserId[];
 }
 
+/** Seals content for an encrypted room (core/crypto/encryption.ts); undefined when the room is not encrypted. */
+export interface RoomEncryptor {
+  /** Rooms the bridge creates are encrypted (`encryption.default`). */
+  readonly encryptNewRooms: boolean;
+  encryptFor(roomId: MatrixRoomId, sender: MatrixUserId, type: string, content: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+}
+
 export interface MatrixSide {
   readonly botUserId: MatrixUserId;
   /** Make sure a user of our namespace exists on the homeserver. Idempotent. */
@@ -86,6 +93,8 @@ export interface MatrixSide {
   recentMessages(roomId: MatrixRoomId, limit: number): Promise<Record<string, unknown>[]>;
   /** A user's global profile (display name, avatar), or {} when the homeserver has none (404). */
   profile(userId: MatrixUserId): Promise<{ displayname?: string; avatar_url?: string }>;
-  /** A room's joined members with their display names, as the bot (a member) sees them. */
-  joinedMembers(roomId: MatrixRoomId): Promise<{ userId: MatrixUserId; displayName?: string }[]>;
+  /** A room's joined members with their display names, as the bot (or `reader`, one of ours in the room) sees them. */
+  joinedMembers(roomId: MatrixRoomId, reader?: MatrixUserId): Promise<{ userId: MatrixUserId; displayName?: string }[]>;
+  /** Users invited to a room and not joined yet (they get an encrypted room's keys too), as the bot or `reader` sees them. */
+  invitedMembers(roomId: MatrixRoomId, reader?: MatrixUserId): Promise<MatrixUserId[]>;
 }

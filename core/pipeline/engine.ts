@@ -16,8 +16,8 @@ import { decodePayload, encodePayload, remoteDedupKey, transactionDigest } from 
 import type { MatrixSide } from '../matrix/side.js';
 import { Naming } from '../identity/naming.js';
 import { phoneIdentifiers } from '../identity/phone-config.js';
-import type { Outcome } from './outcome.js';
-import { InboxRunner, type RunnableRow } from './inbox-runner.js';
+import { ignored, type Outcome } from './outcome.js';
+import { InboxRunner, newRow, type RunnableRow } from './inbox-runner.js';
 import { DmInvites } from '../accounts/dm-invites.js';
 import { MediaLinks } from '../media/links.js';
 import { GapRepair } from './gap-repair.js';
@@ -40,6 +40,8 @@ import { Commands } from '../commands/index.js';
 import { LoginManager } from '../accounts/logins.js';
 import { LoginLifecycle } from '../accounts/login-lifecycle.js';
 import { Metrics } from '../metrics/metrics.js';
+import type { Encryption } from '../crypto/encryption.js';
+import { EncryptedEvents } from './encrypted-events.js';
 
 /** Events of these kinds are not worth a durable record: stale by the time we could replay them. */
 const EPHEMERAL = new Set<RemoteEvent['type']>(['typing', 'receipt']);
@@ -58,6 +60,8 @@ export interface EngineOptions {
   identifiersSecret?: string;
   /** Where the pipeline counts what it does (`/metrics`); a private registry when left out. */
   metrics?: Metrics;
+  /** End-to-bridge encryption (`encryption.allow`); encrypted events are not bridged without it. */
+  encryption?: Encryption;
 }
 
 export class Engine {
@@ -75,6 +79,7 @@ export class Engine {
   private readonly gaps: GapRepair;
   private pruneTimer: NodeJS.Timeout | undefined;
   readonly metrics: Metrics;
+  private readonly encrypted: EncryptedEvents;
 
   constructor(opts: EngineOptions) {
     const { config, store, matrix, log } = opts;
@@ -84,10 +89,10 @@ export class Engine {
       return ghost && { network: ghost.network, remote: ghost.remoteId };
     });
     const ghosts = new Ghosts(store, matrix, naming, config.bridge.max_media_bytes, log.child({ part: 'ghosts' }));
-    const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }));
+    const rooms = new Rooms(store, matrix, naming, ghosts, log.child({ part: 'rooms' }), opts.encryption?.encryptNewRooms ?? false);
     const media = config.public_media;
     const mediaLinks = media.enabled ? new MediaLinks({ url: media.url!, signingKey: media.signing_key!, expirySeconds: media.expiry_s }) : undefined;
-    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), ownSends: new OwnSends(), log, ...(mediaLinks && { mediaLinks }) };
+    this.ctx = { config, store, matrix, naming, ghosts, rooms, sessions: new Sessions(), invites: new DmInvites(), ownSends: new OwnSends(), log, ...(mediaLinks && { mediaLinks }), ...(opts.encryption && { encryption: opts.encryption }) };
     this.gaps = new GapRepair(this.ctx);
     this.queue = new KeyedQueue((key, err) => log.error({ portal: key, err: String(err) }, 'queue job failed unexpectedly'));
     const retry = config.bridge.retry;
@@ -101,6 +106,7 @@ export class Engine {
     this.lifecycle = new LoginLifecycle(this.ctx, { onEvent: (live, ev) => this.onRemoteEvent(live, ev), sleep: (ms) => this.runner.sleep(ms) });
     this.logins = new LoginManager(this.ctx, { addLogin: (row) => this.lifecycle.add(row), removeLogin: (id) => this.lifecycle.remove(id) });
     this.commands = new Commands(this.ctx, { logins: this.logins, version: opts.version ?? 'dev', syncPortal: (p) => this.syncPortal(p), retryParked: (seqs) => this.retryParked(seqs) });
+    this.encrypted = new EncryptedEvents(this.ctx, this.commands);
     this.loadNetworks(opts.adapters);
   }
 
@@ -283,7 +289,7 @@ export class Engine {
     // Recorded and committed: from here on nothing may fail the transaction (the homeserver
     // would send it again and it would be taken for a repeat). Ephemeral events are not recorded.
     for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(newRow(seq, portalKey, 'matrix'), ev));
-    for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.commands.handle(ev));
+    for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.encrypted.forBot(ev));
     if (fresh) {
       try {
         this.queueEphemeral(ephemeral);
@@ -325,7 +331,9 @@ export class Engine {
     const eventId = ev.event_id as MatrixEventId;
     const sender = ev.sender as MatrixUserId;
     await this.runner.run(row, async (attempt) => {
-      const outcome = await handleMatrixEvent(this.ctx, portal, ev, attempt);
+      const clear = await this.encrypted.forPortal(ev, row.createdAt);
+      if (!clear) return ignored('a bridge command (encrypted), answered by the bot');
+      const outcome = await handleMatrixEvent(this.ctx, portal, clear, attempt);
       this.logOutcome(outcome, { portal: row.portalKey, direction: 'matrix', type: ev.type, eventId: ev.event_id });
       return outcome;
     }, {
@@ -385,11 +393,5 @@ export class Engine {
     await Promise.all(this.ctx.sessions.all().map((l) => l.session.disconnect().catch(() => undefined)));
     await Promise.all(this.ctx.sessions.allNetworks().map((n) => n.adapter.stop?.().catch(() => undefined)));
   }
-}
-
-
-/** A row queued as it arrives: never tried, recorded now with its first attempt counted. */
-function newRow(seq: number, portalKey: string, direction: RunnableRow['direction']): RunnableRow {
-  return { seq, portalKey, direction, attempts: 0, firstCounted: true, createdAt: Date.now() };
 }
 

@@ -41,6 +41,11 @@ export interface RunnableRow {
   createdAt: number;
 }
 
+/** A row queued as it arrives: never tried, recorded now with its first attempt counted. */
+export function newRow(seq: number, portalKey: string, direction: RunnableRow['direction']): RunnableRow {
+  return { seq, portalKey, direction, attempts: 0, firstCounted: true, createdAt: Date.now() };
+}
+
 /** What the caller may tell people about; each is called at most once per run. */
 export interface RunHooks {
   /** The first outage this event ran into: it waits. */

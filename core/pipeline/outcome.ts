@@ -26,6 +26,18 @@ export class TransientError extends Error {
   }
 }
 
+/**
+ * A failure that no retry can mend and that is nobody's outage: an event the bridge can
+ * never read (one that could not be decrypted after its key was waited for). Refused at
+ * once, and its sender told.
+ */
+export class RefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RefusedError';
+  }
+}
+
 /** The HTTP status an error carries (a homeserver answer), if any. */
 function statusOf(err: unknown): number | undefined {
   const status = (err as { status?: unknown } | null)?.status;
@@ -45,6 +57,7 @@ function statusOf(err: unknown): number | undefined {
  */
 export function failureKind(err: unknown): 'outage' | 'refused' | 'retry' {
   if (err instanceof TransientError) return err.outage ? 'outage' : 'retry';
+  if (err instanceof RefusedError) return 'refused';
   const status = statusOf(err);
   if (status === undefined) return 'retry';
   return status === 429 || status >= 500 ? 'outage' : 'refused';

@@ -16,6 +16,7 @@ export type EventPlan = { kind: 'nothing' } | { kind: 'direct' } | { kind: 'brid
 
 export function planEvent(ctx: BridgeContext, raw: MatrixClientEvent): EventPlan {
   const { store, naming } = ctx;
+  ctx.encryption?.facts.observe(raw);
   const member = raw.type === 'm.room.member' && typeof raw.state_key === 'string';
   if (member) {
     const name = (raw.content as { displayname?: unknown }).displayname;
@@ -35,6 +36,9 @@ export function planEvent(ctx: BridgeContext, raw: MatrixClientEvent): EventPlan
     const showing = portals.filter((p) => ctx.sessions.capabilities(p.network)?.speaksAs && naming.parseGhost(raw.state_key!)?.network !== p.network);
     if (showing.length) return { kind: 'bridge', targets: showing };
   }
+  // Encrypted: what it is shows once opened, in the portal's queue (engine.ts); the bot's own device never needs its echoes.
+  const encrypted = raw.type === 'm.room.encrypted' && !!ctx.encryption && raw.state_key === undefined;
+  if (encrypted) return portals.length ? { kind: 'bridge', targets: targetPortals(portals, ghost?.network, {}) } : ghost ? { kind: 'nothing' } : { kind: 'direct' };
   const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
   if (!portals.length || !bridged) return ghost ? { kind: 'nothing' } : { kind: 'direct' };
   return { kind: 'bridge', targets: targetPortals(portals, ghost?.network, raw.content) };

@@ -28,6 +28,11 @@ export class Rooms {
     private readonly naming: Naming,
     private readonly ghosts: Ghosts,
     private readonly log: Logger,
+    /**
+     * New rooms are encrypted: the bot joins DMs too, since only its device (the bridge's
+     * one) can receive the keys of what the user says there; a ghost has none (docs/encryption.md).
+     */
+    private readonly encryptedRooms = false,
   ) {}
 
   /** The state key that identifies a portal's `m.bridge` event. */
@@ -94,11 +99,13 @@ export class Rooms {
     const creator = isDirect ? await this.ghosts.ensure(portal.network, { id: remoteUserId(portal.chatId) }, live.session) : this.naming.botUserId;
     const stateKey = this.bridgeStateKey(portal);
     const content = this.bridgeInfo(portal, live.network.adapter.displayName, info.name);
+    const bot = this.naming.botUserId;
+    const botJoins = isDirect && this.encryptedRooms;
     const roomId = await this.matrix.createRoom({
       creator,
       ...(!isDirect && info.name && { name: info.name }),
       ...(info.topic && { topic: info.topic }),
-      invite: [owner],
+      invite: botJoins ? [owner, bot] : [owner],
       isDirect,
       initialState: [
         ...BRIDGE_STATE_TYPES.map((type) => ({ type, state_key: stateKey, content })),
@@ -108,7 +115,8 @@ export class Rooms {
     });
     this.store.updatePortal(portal.portalKey, { roomId, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
     portal.roomId = roomId;
-    for (const member of [creator, owner]) this.remember(roomId, member);
+    if (botJoins) await this.matrix.join(roomId, bot);
+    for (const member of botJoins ? [creator, owner, bot] : [creator, owner]) this.remember(roomId, member);
     this.log.info({ portal: portal.portalKey, roomId }, 'portal room created');
     return roomId;
   }

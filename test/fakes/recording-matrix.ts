@@ -144,6 +144,7 @@ export class RecordingMatrix implements MatrixSide {
   /** Joined members per room (with display names); tests set them. */
   readonly roomMembers = new Map<string, { userId: MatrixUserId; displayName?: string }[]>();
   async joinedMembers(roomId: MatrixRoomId) { this.check(); return this.roomMembers.get(roomId) ?? []; }
+  async invitedMembers(_roomId: MatrixRoomId, _reader?: MatrixUserId): Promise<MatrixUserId[]> { this.check(); return []; }
   /** Profiles the fake homeserver knows; tests set them. */
   readonly profiles = new Map<string, { displayname?: string; avatar_url?: string }>();
   async profile(userId: MatrixUserId) { this.check(); return this.profiles.get(userId) ?? {}; }

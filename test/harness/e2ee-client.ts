@@ -91,6 +91,17 @@ export class E2eeClient {
     return this.call('device_trust', { user });
   }
 
+  /** The first room this user was invited to that `match` accepts (by room id), waiting for it. */
+  async waitForInvite(match: (roomId: string) => boolean = () => true, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = (await this.call<string[]>('invites')).find(match);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`nio client got no invite in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Poll the events nio saw until one matches. */
   async waitFor(match: (e: SeenEvent) => boolean, timeoutMs = 20_000): Promise<SeenEvent> {
     const deadline = Date.now() + timeoutMs;

@@ -91,7 +91,7 @@ class Driver:
         if cmd == "events":
             return self.events
         if cmd == "invites":
-            return self.invites
+            return sorted(set(self.invites) | set(self.client.invited_rooms.keys()))
         if cmd == "device_trust":
             # What nio knows of a user's devices and whether it trusts them.
             devices = self.client.device_store.active_user_devices(msg["user"])
