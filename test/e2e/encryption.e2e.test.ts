@@ -64,6 +64,45 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     assert.equal((e.event as Msg).chat, 'bob');
   });
 
+  it('edits, replies, reactions and redactions go both ways, encrypted', async () => {
+    const rel = (e: SeenEvent) => e.content?.['m.relates_to'] as { rel_type?: string; event_id?: string; key?: string; 'm.in_reply_to'?: { event_id: string } } | undefined;
+    // remote -> Matrix
+    const remoteId = await stack.loopback.dm('bob', 'alice', 'typo hre');
+    const original = await alice.waitFor((e) => e.room_id === dm && e.content?.body === 'typo hre');
+    await stack.loopback.edit(remoteId, 'typo here');
+    const edit = await alice.waitFor((e) => rel(e)?.rel_type === 'm.replace' && rel(e)?.event_id === original.event_id);
+    assert.ok(edit.decrypted);
+    assert.equal((edit.content['m.new_content'] as { body: string }).body, 'typo here');
+    await stack.loopback.react('bob', remoteId, '👍');
+    const reaction = await alice.waitFor((e) => e.type === 'm.reaction' && rel(e)?.event_id === original.event_id);
+    assert.ok(reaction.decrypted, 'the reaction was encrypted');
+    assert.equal(rel(reaction)?.key, '👍');
+    const replyId = await stack.loopback.dm('bob', 'alice', 'replying', remoteId);
+    const reply = await alice.waitFor((e) => e.room_id === dm && e.content?.body === 'replying');
+    assert.equal(rel(reply)?.['m.in_reply_to']?.event_id, original.event_id);
+    await stack.loopback.delete(replyId);
+    await alice.waitFor((e) => e.type === 'm.room.redaction' && (e.content?.redacts === reply.event_id || JSON.stringify(e).includes(reply.event_id)));
+
+    // Matrix -> remote
+    const mine = await alice.send(dm, { msgtype: 'm.text', body: 'my mistkae' });
+    const sent = await stack.loopback.waitFromBridge(isMessage('my mistkae'), 30_000);
+    await alice.send(dm, { msgtype: 'm.text', body: '* my mistake', 'm.new_content': { msgtype: 'm.text', body: 'my mistake' }, 'm.relates_to': { rel_type: 'm.replace', event_id: mine } });
+    const edited = await stack.loopback.waitFromBridge((e) => e.event.type === 'edit', 30_000);
+    assert.deepEqual(edited.event.type === 'edit' && [edited.event.target, edited.event.content.text], [sent.id, 'my mistake']);
+    await alice.send(dm, { msgtype: 'm.text', body: 'answering that', 'm.relates_to': { 'm.in_reply_to': { event_id: original.event_id } } });
+    const replied = await stack.loopback.waitFromBridge(isMessage('answering that'), 30_000);
+    assert.equal((replied.event as Msg).replyTo, remoteId);
+    const reactionId = await alice.send(dm, { 'm.relates_to': { rel_type: 'm.annotation', event_id: original.event_id, key: '🎉' } }, 'm.reaction');
+    const reacted = await stack.loopback.waitFromBridge((e) => e.event.type === 'reaction', 30_000);
+    assert.deepEqual(reacted.event.type === 'reaction' && [reacted.event.target, reacted.event.keys], [remoteId, ['🎉']]);
+    await alice.redact(dm, reactionId);
+    const unreacted = await stack.loopback.waitFromBridge((e) => e.event.type === 'reaction' && e.event.keys.length === 0, 30_000);
+    assert.ok(unreacted);
+    await alice.redact(dm, mine);
+    const deleted = await stack.loopback.waitFromBridge((e) => e.event.type === 'delete', 30_000);
+    assert.equal(deleted.event.type === 'delete' && deleted.event.target, sent.id);
+  });
+
   it('the encrypted DM with the bot answers commands, encrypted', async () => {
     const room = await alice.createRoom({ name: 'bot', invite: [stack.botUserId], encrypted: true, isDirect: true });
     await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.member' && e.sender === stack.botUserId);

@@ -84,6 +84,9 @@ export class E2eeClient {
   send(room: string, content: Record<string, unknown>, type = 'm.room.message'): Promise<string> {
     return this.call('send', { room, content, type });
   }
+  redact(room: string, event: string): Promise<string> {
+    return this.call('redact', { room, event });
+  }
   events(): Promise<SeenEvent[]> {
     return this.call('events');
   }

@@ -88,6 +88,11 @@ class Driver:
             if isinstance(res, RoomSendError):
                 raise RuntimeError(f"room_send: {res}")
             return res.event_id
+        if cmd == "redact":
+            res = await self.client.room_redact(msg["room"], msg["event"])
+            if not hasattr(res, "event_id"):
+                raise RuntimeError(f"room_redact: {res}")
+            return res.event_id
         if cmd == "events":
             return self.events
         if cmd == "invites":
