@@ -103,6 +103,28 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     assert.equal(deleted.event.type === 'delete' && deleted.event.target, sent.id);
   });
 
+  it('keys survive a clean restart and a SIGKILL right after a new key arrived', async () => {
+    await stack.bridge.stop('SIGTERM');
+    await alice.send(dm, { msgtype: 'm.text', body: 'while the bridge was down' });
+    await stack.bridge.start();
+    stack.loopback.bridgeRestarted();
+    await stack.loopback.waitFromBridge(isMessage('while the bridge was down'), 60_000);
+    await stack.loopback.dm('bob', 'alice', 'after the restart');
+    assert.ok((await alice.waitFor((e) => e.room_id === dm && e.content?.body === 'after the restart', 60_000)).decrypted);
+
+    // A new session: its key reaches the bridge over to-device with this message...
+    await alice.newSession(dm);
+    await alice.send(dm, { msgtype: 'm.text', body: 'first of a new session' });
+    await stack.loopback.waitFromBridge(isMessage('first of a new session'), 30_000);
+    // ...and the bridge dies right after it used it. The next message of the session needs that key.
+    await stack.bridge.stop('SIGKILL');
+    await alice.send(dm, { msgtype: 'm.text', body: 'second of the session, sent while the bridge was dead' });
+    await stack.bridge.start();
+    stack.loopback.bridgeRestarted();
+    await stack.loopback.waitFromBridge(isMessage('second of the session, sent while the bridge was dead'), 60_000);
+    assert.ok(!(await alice.events()).some((e) => /could not be decrypted/.test(String(e.content?.body)) && e.room_id === dm && JSON.stringify(e).includes('second of')), 'no key was lost');
+  });
+
   it('the encrypted DM with the bot answers commands, encrypted', async () => {
     const room = await alice.createRoom({ name: 'bot', invite: [stack.botUserId], encrypted: true, isDirect: true });
     await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.member' && e.sender === stack.botUserId);

@@ -84,6 +84,10 @@ export class E2eeClient {
   send(room: string, content: Record<string, unknown>, type = 'm.room.message'): Promise<string> {
     return this.call('send', { room, content, type });
   }
+  /** The next message in `room` starts a new Megolm session (its key is sent anew). */
+  newSession(room: string): Promise<void> {
+    return this.call('new_session', { room });
+  }
   redact(room: string, event: string): Promise<string> {
     return this.call('redact', { room, event });
   }

@@ -88,6 +88,10 @@ class Driver:
             if isinstance(res, RoomSendError):
                 raise RuntimeError(f"room_send: {res}")
             return res.event_id
+        if cmd == "new_session":
+            # The next message starts a new Megolm session: its key goes out again over to-device.
+            self.client.invalidate_outbound_session(msg["room"])
+            return None
         if cmd == "redact":
             res = await self.client.room_redact(msg["room"], msg["event"])
             if not hasattr(res, "event_id"):
