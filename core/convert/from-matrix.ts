@@ -6,7 +6,11 @@ import { htmlToSpans, tooManyTags } from './html.js';
 import type { MatrixMessageContent } from './matrix-types.js';
 
 /** A Matrix media file described like an attachment, before its bytes are downloaded. */
-export type MatrixMediaRef = Omit<Attachment, 'source'> & { mxc: string };
+export type MatrixMediaRef = Omit<Attachment, 'source'> & {
+  mxc: string;
+  /** In an encrypted room: the file object (key, iv, hash) the downloaded bytes are decrypted with. */
+  file?: Record<string, unknown>;
+};
 
 export interface ParsedMatrixMessage {
   content: MessageContent;
@@ -47,10 +51,14 @@ export function fromMatrix(raw: Record<string, unknown>, mention: (userId: strin
   if (isEdit) out.replaces = matrixEventId(rel!.event_id!);
 
   const mediaKind = MEDIA[c.msgtype];
-  if (mediaKind && typeof c.url === 'string' && c.url.startsWith('mxc://')) {
+  // An encrypted room's file comes as a `file` object (its url inside) instead of `url`.
+  const file = c.file && typeof c.file === 'object' && !Array.isArray(c.file) ? (c.file as Record<string, unknown>) : undefined;
+  const url = typeof c.url === 'string' ? c.url : typeof file?.url === 'string' ? file.url : undefined;
+  if (mediaKind && url?.startsWith('mxc://')) {
     const info = c.info ?? {};
     out.media = {
-      mxc: c.url,
+      mxc: url,
+      ...(typeof c.url !== 'string' && file && { file }),
       kind: c['org.matrix.msc3245.voice'] !== undefined ? 'voice' : mediaKind,
       name: typeof c.filename === 'string' ? c.filename : c.body || 'file',
       mime: info.mimetype ?? 'application/octet-stream',
@@ -64,7 +72,7 @@ export function fromMatrix(raw: Record<string, unknown>, mention: (userId: strin
     out.content.text = caption;
     return out;
   }
-  if (mediaKind) return undefined; // media without a usable mxc (encrypted file objects are not bridged yet)
+  if (mediaKind) return undefined; // media without a usable mxc
 
   if (c.format === 'org.matrix.custom.html' && typeof c.formatted_body === 'string' && !tooManyTags(c.formatted_body)) {
     const parsed = htmlToSpans(c.formatted_body, mention);

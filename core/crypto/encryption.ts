@@ -96,6 +96,11 @@ export class Encryption {
     }
   }
 
+  /** Whether the room is encrypted (asked as `reader`, one of ours in it): files sent there are encrypted too. */
+  async roomEncrypted(roomId: MatrixRoomId, reader: MatrixUserId): Promise<boolean> {
+    return (await this.facts.settings(roomId, reader)) !== undefined;
+  }
+
   /** `content` encrypted for the room's members; undefined when the room is not encrypted. */
   async encryptFor(roomId: MatrixRoomId, sender: MatrixUserId, type: string, content: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
     const settings = await this.facts.settings(roomId, sender);

@@ -17,6 +17,9 @@ import { Stack } from '../harness/stack.js';
 type Msg = Extract<OutboundEvent, { type: 'message' }>;
 const isMessage = (text: string) => (e: { event: OutboundEvent }) => e.event.type === 'message' && (e.event as Msg).content.text === text;
 const KEY_WAIT_S = 6;
+// A 1x1 PNG one way, a 1x1 GIF the other.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () => {
   let stack: Stack;
@@ -101,6 +104,26 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     await alice.redact(dm, mine);
     const deleted = await stack.loopback.waitFromBridge((e) => e.event.type === 'delete', 30_000);
     assert.equal(deleted.event.type === 'delete' && deleted.event.target, sent.id);
+  });
+
+  it('images go both ways as encrypted files', async () => {
+    await stack.loopback.dm('bob', 'alice', { kind: 'text', text: '', attachments: [{ kind: 'image', name: 'dot.png', mime: 'image/png', size: PNG.length, width: 1, height: 1, source: { kind: 'bytes', bytes: new Uint8Array(PNG) } }] });
+    const img = await alice.waitFor((e) => e.room_id === dm && e.content?.msgtype === 'm.image' && e.sender === stack.ghost('bob'));
+    seen.image = img;
+    assert.equal(img.content.url, undefined, 'no clear url in an encrypted room');
+    const file = img.content.file as Record<string, unknown>;
+    assert.match(String(file.url), /^mxc:\/\//);
+    assert.deepEqual(await alice.downloadDecrypt(file), PNG, 'nio decrypted the file to the bytes bob sent');
+
+    await alice.sendImage(dm, GIF, 'image/gif', 'dot.gif');
+    const out = await stack.loopback.waitFromBridge((e) => e.event.type === 'message' && (e.event.content.attachments?.length ?? 0) > 0, 30_000);
+    const att = (out.event as Msg).content.attachments![0]!;
+    assert.equal(att.name, 'dot.gif');
+    assert.equal(att.link, undefined, 'no public link to an encrypted file');
+    const stored = await stack.loopback.message(out.id!);
+    const source = stored.content.attachments![0]!.source;
+    assert.ok(source.kind === 'bytes');
+    assert.deepEqual(Buffer.from(source.bytes), GIF, 'the network got the clear bytes');
   });
 
   it('keys survive a clean restart and a SIGKILL right after a new key arrived', async () => {

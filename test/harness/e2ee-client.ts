@@ -84,6 +84,14 @@ export class E2eeClient {
   send(room: string, content: Record<string, unknown>, type = 'm.room.message'): Promise<string> {
     return this.call('send', { room, content, type });
   }
+  /** An image encrypted, uploaded and sent by nio as a `file` object. */
+  sendImage(room: string, bytes: Uint8Array, mime: string, name: string): Promise<string> {
+    return this.call('send_image', { room, bytes: Buffer.from(bytes).toString('base64'), mime, name });
+  }
+  /** The clear bytes of an encrypted file (downloaded and decrypted by nio). */
+  async downloadDecrypt(file: Record<string, unknown>): Promise<Buffer> {
+    return Buffer.from(await this.call<string>('download_decrypt', { file }), 'base64');
+  }
   /** The next message in `room` starts a new Megolm session (its key is sent anew). */
   newSession(room: string): Promise<void> {
     return this.call('new_session', { room });

@@ -116,4 +116,20 @@ describe('registration', () => {
     writeFileSync(file, JSON.stringify({ ...reg, namespaces: { users: [{ exclusive: true, regex: '@.*' }] } }));
     assert.throws(() => readRegistration(file, config, naming), /does not claim the namespaces/);
   });
+
+  it('with encryption: the registration asks for MSC3202 and MSC4190, and one without them is refused with the fix', () => {
+    assert.equal(buildRegistration(config, naming)['org.matrix.msc3202'], undefined, 'off unless encryption is allowed');
+    const encrypted = parseConfig({ ...parse(readFileSync('config.example.yaml', 'utf8')), encryption: { allow: true } }, {});
+    const reg = buildRegistration(encrypted, naming);
+    assert.equal(reg['org.matrix.msc3202'], true);
+    assert.equal(reg['io.element.msc4190'], true);
+    assert.equal(reg['de.sorunome.msc2409.push_ephemeral'], true);
+    const dir = mkdtempSync(join(tmpdir(), 'sb-reg-'));
+    const file = join(dir, 'reg.yaml');
+    writeFileSync(file, JSON.stringify(reg));
+    assert.equal(readRegistration(file, encrypted, naming).as_token, reg.as_token);
+    writeFileSync(file, JSON.stringify(buildRegistration(config, naming)));
+    assert.throws(() => readRegistration(file, encrypted, naming), /lacks what encryption needs.*experimental_features/);
+    assert.throws(() => parseConfig({ ...parse(readFileSync('config.example.yaml', 'utf8')), encryption: { default: true } }, {}), /needs encryption.allow/);
+  });
 });

@@ -13,6 +13,7 @@ import type { Attempt } from '../../pipeline/inbox-runner.js';
 import { sendOutbound } from './send.js';
 import { mayActOn } from '../authority.js';
 import { capabilitiesOf } from '../../capabilities.js';
+import { decryptAttachment } from '../../crypto/attachments.js';
 
 export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: MatrixClientEvent, attempt: Attempt): Promise<Outcome> {
   const eventId = ev.event_id as MatrixEventId;
@@ -55,7 +56,7 @@ export async function matrixMessage(ctx: BridgeContext, portal: PortalRow, ev: M
     const media = await loadMedia(ctx, parsed.media, caps);
     if (typeof media === 'string') {
       // The file cannot go as a file: say what it was, with a link to it where the bridge serves links.
-      const link = ctx.mediaLinks?.link(parsed.media.mxc, parsed.media.name);
+      const link = parsed.media.file ? undefined : ctx.mediaLinks?.link(parsed.media.mxc, parsed.media.name);
       const note = `[${parsed.media.kind}: ${parsed.media.name}${parsed.media.size ? `, ${formatBytes(parsed.media.size)}` : ''} — ${media}]${link ? ` ${link}` : ''}`;
       content = { ...content, text: content.text ? `${content.text}\n${note}` : note };
       fallback = link ? 'file as a link' : 'file as a note';
@@ -101,8 +102,16 @@ async function loadMedia(ctx: BridgeContext, ref: MatrixMediaRef, caps: Paramete
   } catch (err) {
     return `could not be downloaded from Matrix (${(err as Error).message})`;
   }
+  if (ref.file) {
+    try {
+      bytes = await decryptAttachment(bytes, ref.file);
+    } catch (err) {
+      return `could not be decrypted (${(err as Error).message})`;
+    }
+  }
   const att: Attachment = { kind, name: ref.name, mime: ref.mime, size: bytes.length, source: { kind: 'bytes', bytes } };
-  const link = ctx.mediaLinks?.link(ref.mxc, ref.name);
+  // No link to an encrypted file: the media repository holds only its ciphertext.
+  const link = ref.file ? undefined : ctx.mediaLinks?.link(ref.mxc, ref.name);
   if (link) att.link = link;
   if (ref.width) att.width = ref.width;
   if (ref.height) att.height = ref.height;

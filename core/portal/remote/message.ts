@@ -9,6 +9,7 @@ import type { LiveLogin } from '../../accounts/sessions.js';
 import type { PortalRow } from '../../store/store.js';
 import { portalTxnId } from '../txn.js';
 import { attachmentContent } from './media.js';
+import { encryptAttachment } from '../../crypto/attachments.js';
 import { fitContent, OVERFLOW_FILE } from '../../convert/fit.js';
 import { withContactCard } from '../../convert/contact.js';
 
@@ -43,13 +44,15 @@ export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live:
   // A text too large for one Matrix event is cut to fit, and the whole text follows as a file (convert/fit.ts).
   const text = textPart ? fitContent(decorate(textToMatrix(ev.content, ghostOf)!, 0)) : undefined;
   const partCount = textPart + attachments.length + (text?.overflow !== undefined ? 1 : 0);
+  // Files into an encrypted room are encrypted: the homeserver holds their ciphertext only.
+  const sealed = partCount > textPart && ctx.encryption ? await ctx.encryption.roomEncrypted(roomId, sender) : false;
 
   for (let part = 0; part < partCount; part++) {
     if (done.has(part)) continue;
     let content: MatrixMessageContent;
     if (part < textPart) content = text!.content;
-    else if (part < textPart + attachments.length) content = decorate(await attachmentContent(attachments[part - textPart]!, live.session, ctx.matrix, maxBytes), part);
-    else content = await overflowFile(ctx, text!.overflow!);
+    else if (part < textPart + attachments.length) content = decorate(await attachmentContent(attachments[part - textPart]!, live.session, ctx.matrix, maxBytes, sealed), part);
+    else content = await overflowFile(ctx, text!.overflow!, sealed);
     const eventId = await ctx.matrix.sendEvent(roomId, sender, 'm.room.message', content, portalTxnId(portal.portalKey, 'msg', ev.id, part));
     ctx.store.addMessagePart(portal.portalKey, { remoteId: ev.id, part, roomId, eventId, sender });
   }
@@ -57,10 +60,16 @@ export async function remoteMessage(ctx: BridgeContext, portal: PortalRow, live:
 }
 
 /** The whole text of a message cut to fit, as a text file. */
-async function overflowFile(ctx: BridgeContext, text: string): Promise<MatrixMessageContent> {
+async function overflowFile(ctx: BridgeContext, text: string, sealed: boolean): Promise<MatrixMessageContent> {
   const bytes = Buffer.from(text, 'utf8');
+  const info = { mimetype: 'text/plain', size: bytes.length };
+  if (sealed) {
+    const { data, file } = await encryptAttachment(bytes);
+    const mxc = await ctx.matrix.uploadMedia(data, 'application/octet-stream', OVERFLOW_FILE);
+    return { msgtype: 'm.file', body: OVERFLOW_FILE, filename: OVERFLOW_FILE, file: { ...file, url: mxc }, info };
+  }
   const mxc = await ctx.matrix.uploadMedia(bytes, 'text/plain; charset=utf-8', OVERFLOW_FILE);
-  return { msgtype: 'm.file', body: OVERFLOW_FILE, filename: OVERFLOW_FILE, url: mxc, info: { mimetype: 'text/plain', size: bytes.length } };
+  return { msgtype: 'm.file', body: OVERFLOW_FILE, filename: OVERFLOW_FILE, url: mxc, info };
 }
 
 /**

@@ -1,0 +1,37 @@
+/**
+ * Files in encrypted rooms (https://spec.matrix.org/v1.11/client-server-api/#sending-encrypted-attachments):
+ * AES-CTR with a fresh key per file, the key and a SHA-256 of the ciphertext carried in
+ * the event's `file` object, which the event's own encryption protects. The crypto
+ * library does both ways (its `Attachment`), hash check included.
+ */
+import * as sdk from '@matrix-org/matrix-sdk-crypto-wasm';
+
+/** The `file` object of an event, without the `url` (the caller adds where it uploaded the bytes). */
+export type EncryptedFileInfo = Record<string, unknown>;
+
+let ready: Promise<void> | undefined;
+const wasm = () => (ready ??= sdk.initAsync());
+
+export async function encryptAttachment(bytes: Uint8Array): Promise<{ data: Uint8Array; file: EncryptedFileInfo }> {
+  await wasm();
+  const sealed = sdk.Attachment.encrypt(bytes);
+  try {
+    // The info is read once (the library forgets the key after): read it before anything else.
+    const file = JSON.parse(sealed.mediaEncryptionInfo!) as EncryptedFileInfo;
+    return { data: sealed.encryptedData, file };
+  } finally {
+    sealed.free();
+  }
+}
+
+/** The clear bytes; throws when the hash or the key does not fit (a tampered or broken file). */
+export async function decryptAttachment(data: Uint8Array, file: EncryptedFileInfo): Promise<Uint8Array> {
+  await wasm();
+  const { url: _url, ...info } = file;
+  const sealed = new sdk.EncryptedAttachment(data, JSON.stringify(info));
+  try {
+    return sdk.Attachment.decrypt(sealed);
+  } finally {
+    sealed.free();
+  }
+}
