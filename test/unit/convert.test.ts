@@ -54,6 +54,15 @@ describe('Matrix content', () => {
     const parsed = fromMatrix({ msgtype: 'm.image', body: 'my cat', filename: 'cat.png', url: 'mxc://hs/abc', info: { mimetype: 'image/png', size: 10, w: 2, h: 3 } }, mention);
     assert.deepEqual(parsed, { content: { kind: 'text', text: 'my cat' }, media: { mxc: 'mxc://hs/abc', kind: 'image', name: 'cat.png', mime: 'image/png', size: 10, width: 2, height: 3 } });
   });
+  it('reads an encrypted room\'s file object (its url inside) and keeps it for decryption; a broken one is not media', () => {
+    const file = { url: 'mxc://hs/enc', v: 'v2', key: { k: 'x' }, iv: 'y', hashes: { sha256: 'z' } };
+    const parsed = fromMatrix({ msgtype: 'm.file', body: 'doc.pdf', file, info: { mimetype: 'application/pdf' } }, mention);
+    assert.deepEqual(parsed?.media, { mxc: 'mxc://hs/enc', file, kind: 'file', name: 'doc.pdf', mime: 'application/pdf' });
+    assert.equal(fromMatrix({ msgtype: 'm.file', body: 'x', file: { url: 'https://evil/x' } }, mention), undefined);
+    assert.equal(fromMatrix({ msgtype: 'm.file', body: 'x', file: ['mxc://hs/a'] }, mention), undefined);
+    // A clear url wins: the file object is then not used to decrypt it.
+    assert.equal(fromMatrix({ msgtype: 'm.image', body: 'x', url: 'mxc://hs/a', file }, mention)?.media?.file, undefined);
+  });
   it('refuses content without msgtype or body', () => {
     assert.equal(fromMatrix({ body: 'x' }, mention), undefined);
     assert.equal(fromMatrix({ msgtype: 'm.image', body: 'no url' }, mention), undefined);
