@@ -27,6 +27,8 @@ export interface EncryptionOptions {
   /** New portal rooms are created encrypted. */
   encryptNewRooms: boolean;
   log: Logger;
+  /** Told of each encrypted event opened or given up on (metrics). */
+  observe?: (outcome: 'decrypted' | 'decrypted_after_wait' | 'failed', waitedSeconds: number) => void;
 }
 
 /** How often a waiting event tries again when no key came meanwhile. */
@@ -79,19 +81,25 @@ export class Encryption {
    */
   async open(ev: MatrixClientEvent, receivedAt: number): Promise<MatrixClientEvent> {
     const crypto = await this.ready;
+    const began = Date.now();
+    let waited = false;
     for (;;) {
       if (this.stopping) throw new TransientError('the bridge is stopping'); // the row stays pending (InboxRunner stops too)
       const arrived = this.keysArrived.promise;
       const d = await crypto.decrypt(ev.room_id, ev as unknown as Record<string, unknown>);
       if (d.ok) {
+        this.opts.observe?.(waited ? 'decrypted_after_wait' : 'decrypted', waited ? (Date.now() - began) / 1000 : 0);
         // The clear event keeps the outer event's identity (id, sender, room, time); only type and content come from inside.
         return { ...ev, type: d.type, content: d.content };
       }
       const left = receivedAt + this.opts.keyWaitMs - Date.now();
       if (!d.missingKey || left <= 0) {
+        this.opts.observe?.('failed', waited ? (Date.now() - began) / 1000 : 0);
         this.opts.log.warn({ roomId: ev.room_id, eventId: ev.event_id, reason: d.reason }, 'an encrypted event could not be decrypted');
         throw new RefusedError(`could not be decrypted (${d.missingKey ? 'its key never reached the bridge' : d.reason})`);
       }
+      if (!waited) this.opts.log.info({ roomId: ev.room_id, eventId: ev.event_id, waitS: Math.ceil(left / 1000) }, 'waiting for the key of an encrypted event (its portal waits too)');
+      waited = true;
       await Promise.race([arrived, sleep(Math.min(left, RETRY_WITHOUT_NEWS_MS))]);
     }
   }

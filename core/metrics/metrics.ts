@@ -52,6 +52,8 @@ export class Metrics {
   private readonly transactions;
   private readonly transactionSeconds;
   private readonly commitSeconds;
+  private readonly decryptions;
+  private readonly keyWaitSeconds;
   private readonly messageChild;
   private readonly attemptChild;
   private readonly deliveryChild;
@@ -66,6 +68,8 @@ export class Metrics {
     this.floodWaitSeconds = new Counter({ name: 'switchboard_flood_wait_seconds_total', help: 'Seconds the other side asked the bridge to wait', labelNames: ['network', 'direction'], registers });
     this.transactions = new Counter({ name: 'switchboard_appservice_transactions_total', help: 'Appservice transactions from the homeserver, by whether they were recorded', labelNames: ['outcome'], registers });
     this.transactionSeconds = new Histogram({ name: 'switchboard_appservice_transaction_seconds', help: 'Time from a transaction\'s arrival to its answer (recorded durably)', buckets: LATENCY_BUCKETS, registers });
+    this.decryptions = new Counter({ name: 'switchboard_decryptions_total', help: 'Encrypted Matrix events, by whether they were decrypted at once, after waiting for their key, or never', labelNames: ['outcome'], registers });
+    this.keyWaitSeconds = new Histogram({ name: 'switchboard_decryption_key_wait_seconds', help: 'How long encrypted events that had to wait for their key waited (decrypted or given up)', buckets: DELIVERY_BUCKETS, registers });
     this.commitSeconds = new Histogram({ name: 'switchboard_store_commit_seconds', help: 'Time one group commit of the store took', buckets: COMMIT_BUCKETS, registers });
     this.messageChild = children((network, direction, outcome) => this.messages.labels({ network: network!, direction: direction!, outcome: outcome! }));
     this.attemptChild = children((direction) => this.handlerSeconds.labels({ direction: direction! }));
@@ -132,6 +136,12 @@ export class Metrics {
   transaction(outcome: 'recorded' | 'failed', seconds: number): void {
     this.transactions.inc({ outcome });
     this.transactionSeconds.observe(seconds);
+  }
+
+  /** One encrypted event opened (or given up on); `waitedSeconds` > 0 when it waited for its key. */
+  decryption(outcome: 'decrypted' | 'decrypted_after_wait' | 'failed', waitedSeconds: number): void {
+    this.decryptions.inc({ outcome });
+    if (waitedSeconds > 0) this.keyWaitSeconds.observe(waitedSeconds);
   }
 
   committed(seconds: number): void {

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { OutboundEvent } from '../../core/events.js';
 import { E2eeClient, ensureE2eeClient, type SeenEvent } from '../harness/e2ee-client.js';
 import type { MatrixTestClient } from '../harness/matrix-client.js';
+import { freePort } from '../harness/proc.js';
 import { Stack } from '../harness/stack.js';
 
 type Msg = Extract<OutboundEvent, { type: 'message' }>;
@@ -29,12 +30,15 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
   let dm: string;
   const seen: Record<string, SeenEvent> = {};
 
+  let metricsPort: number;
+
   before(async () => {
     ensureE2eeClient();
+    metricsPort = await freePort();
     stack = await Stack.start({
       bridge: {
         loopback: { puppets: [{ owner: '@alice:switchboard.test', user: 'alice' }] },
-        extra: { encryption: { allow: true, default: true, key_wait_s: KEY_WAIT_S } },
+        extra: { encryption: { allow: true, default: true, key_wait_s: KEY_WAIT_S }, metrics: { enabled: true, bind_address: `127.0.0.1:${metricsPort}` } },
       },
     });
     plain = await stack.user('alice');
@@ -183,6 +187,20 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     const notice = await alice.waitFor(notDecrypted(waiting), (KEY_WAIT_S + 30) * 1000);
     assert.match(String(notice.content.body), /its key never reached the bridge/);
     await stack.loopback.waitFromBridge(isMessage('behind the waiting one'), 30_000);
+  });
+
+  it('decryptions, failures and key waits are counted; no key is ever in the log', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const value = (outcome: string) => Number(new RegExp(`switchboard_decryptions_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    assert.ok(value('decrypted') >= 3, text.split('\n').filter((l) => l.includes('decrypt')).join('\n'));
+    assert.equal(value('failed'), 2, 'the broken event and the one whose key never came (counted since the last start)');
+    assert.match(text, /switchboard_decryption_key_wait_seconds_count [1-9]/);
+    const log = stack.bridge.process!.output();
+    assert.match(log, /waiting for the key of an encrypted event/);
+    const keys = (await alice.events()).flatMap((e) => [((e.content?.file as { key?: { k?: string } })?.key?.k)]).filter((k): k is string => !!k);
+    assert.ok(keys.length > 0);
+    for (const k of keys) assert.ok(!log.includes(k), 'a file key in the log');
+    assert.ok(!/"(ciphertext|session_key|room_key)"/.test(log), 'no ciphertext or room key in the log');
   });
 
   after(() => {
