@@ -152,6 +152,35 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     assert.ok(!(await alice.events()).some((e) => /could not be decrypted/.test(String(e.content?.body)) && e.room_id === dm && JSON.stringify(e).includes('second of')), 'no key was lost');
   });
 
+  it('an encrypted group portal: several ghosts, both ways', async () => {
+    await stack.loopback.addUser('carol', 'Carol');
+    await stack.loopback.addGroup('general', { name: 'General', members: ['alice', 'bob', 'carol'] });
+    await stack.loopback.say('bob', 'general', 'morning all');
+    const room = await alice.waitForInvite((r) => r !== dm);
+    await alice.join(room);
+    await stack.loopback.say('carol', 'general', 'morning bob');
+    const m1 = await alice.waitFor((e) => e.room_id === room && e.content?.body === 'morning all');
+    const m2 = await alice.waitFor((e) => e.room_id === room && e.content?.body === 'morning bob');
+    assert.deepEqual([m1.sender, m2.sender, m1.decrypted, m2.decrypted], [stack.ghost('bob'), stack.ghost('carol'), true, true]);
+    await alice.send(room, { msgtype: 'm.text', body: 'morning, encrypted' });
+    const out = await stack.loopback.waitFromBridge(isMessage('morning, encrypted'), 30_000);
+    assert.equal((out.event as Msg).chat, 'general');
+  });
+
+  it("a new device of the user, logged in later, decrypts what the bridge sends after", async () => {
+    const second = new E2eeClient(stack.synapse.url, '@alice:switchboard.test', 'alice-pass', join(stack.dir, 'nio-alice-2'));
+    try {
+      await second.login('nio alice, second device');
+      await new Promise((r) => setTimeout(r, 2_000)); // the device list change reaches the bridge in a transaction (MSC3202)
+      await stack.loopback.dm('bob', 'alice', 'for both of your devices');
+      const got = await second.waitFor((e) => e.room_id === dm && e.content?.body === 'for both of your devices', 30_000);
+      assert.ok(got.decrypted, 'the new device got the room key');
+      assert.ok((await alice.waitFor((e) => e.room_id === dm && e.content?.body === 'for both of your devices')).decrypted);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('the encrypted DM with the bot answers commands, encrypted', async () => {
     const room = await alice.createRoom({ name: 'bot', invite: [stack.botUserId], encrypted: true, isDirect: true });
     await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.member' && e.sender === stack.botUserId);
