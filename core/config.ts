@@ -119,6 +119,8 @@ const schema = z
         allow: z.boolean().default(false),
         /** Portal rooms the bridge creates are encrypted. */
         default: z.boolean().default(false),
+        /** Only encrypted messages are bridged from Matrix: one sent unencrypted into a portal is refused and its sender told; new rooms are encrypted. */
+        require: z.boolean().default(false),
         /** Whose devices get the keys of what the bridge sends: every device of the room's members, or only those their owner cross-signed. */
         share_with: z.enum(['all', 'cross-signed']).default('all'),
         /** Seconds an encrypted event waits for its key (it may come later over to-device), holding its portal, before its sender is told it could not be bridged. */
@@ -129,7 +131,7 @@ const schema = z
         store_path: z.string().optional(),
       })
       .prefault({})
-      .refine((e) => e.allow || !e.default, { path: ['default'], error: 'needs encryption.allow: true' }),
+      .refine((e) => e.allow || (!e.default && !e.require), { path: ['allow'], error: 'encryption.default and encryption.require need encryption.allow: true' }),
     store: z
       .object({
         /** SQLite database file, relative to the config file (when `url` is unset). */

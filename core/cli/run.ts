@@ -43,7 +43,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     ? new Encryption({
       homeserverUrl: config.homeserver.url, asToken: registration.as_token, botUserId: naming.botUserId, deviceId: e2ee.device_id,
       storePath: resolve(baseDir, e2ee.store_path ?? `${config.store.path}.crypto`), loginDataKey: key.value, shareWith: e2ee.share_with,
-      keyWaitMs: e2ee.key_wait_s * 1000, encryptNewRooms: e2ee.default, log: log.child({ part: 'crypto' }),
+      keyWaitMs: e2ee.key_wait_s * 1000, encryptNewRooms: e2ee.default || e2ee.require, requireEncrypted: e2ee.require, log: log.child({ part: 'crypto' }),
       observe: (outcome, waited) => metrics.decryption(outcome, waited),
     }, matrix)
     : undefined;

@@ -26,6 +26,8 @@ export interface EncryptionOptions {
   keyWaitMs: number;
   /** New portal rooms are created encrypted. */
   encryptNewRooms: boolean;
+  /** Messages sent unencrypted into a portal are refused (`encryption.require`). */
+  requireEncrypted?: boolean;
   log: Logger;
   /** Told of each encrypted event opened or given up on (metrics). */
   observe?: (outcome: 'decrypted' | 'decrypted_after_wait' | 'failed', waitedSeconds: number) => void;
@@ -50,6 +52,10 @@ export class Encryption {
 
   get encryptNewRooms(): boolean {
     return this.opts.encryptNewRooms;
+  }
+
+  get requireEncrypted(): boolean {
+    return this.opts.requireEncrypted ?? false;
   }
 
   /** Start the device (the homeserver must answer: it creates the device and takes its keys). */
@@ -87,6 +93,7 @@ export class Encryption {
       if (this.stopping) throw new TransientError('the bridge is stopping'); // the row stays pending (InboxRunner stops too)
       const arrived = this.keysArrived.promise;
       const d = await crypto.decrypt(ev.room_id, ev as unknown as Record<string, unknown>);
+      if (d.ok && d.type === 'm.room.encrypted') throw new RefusedError('an encrypted event inside an encrypted event');
       if (d.ok) {
         this.opts.observe?.(waited ? 'decrypted_after_wait' : 'decrypted', waited ? (Date.now() - began) / 1000 : 0);
         // The clear event keeps the outer event's identity (id, sender, room, time); only type and content come from inside.

@@ -6,6 +6,11 @@
 import type { BridgeContext } from '../context.js';
 import type { MatrixClientEvent } from '../convert/matrix-types.js';
 import { isPortalCommand } from '../commands/prefix.js';
+import { RefusedError } from './outcome.js';
+
+/** What people say (as opposed to redactions and room state, which the spec leaves unencrypted). */
+const SAID = new Set(['m.room.message', 'm.sticker', 'm.reaction']);
+const NOT_ENCRYPTED = 'this bridge carries only encrypted messages (encryption.require): turn encryption on in this room';
 
 export class EncryptedEvents {
   /** Encrypted commands already answered (a room with several portals opens one event once per portal). */
@@ -15,6 +20,7 @@ export class EncryptedEvents {
 
   /** The clear event to bridge, or undefined when it was a command (answered here, once). Throws what `Encryption.open` throws. */
   async forPortal(ev: MatrixClientEvent, receivedAt: number): Promise<MatrixClientEvent | undefined> {
+    if (this.ctx.encryption?.requireEncrypted && SAID.has(ev.type)) throw new RefusedError(NOT_ENCRYPTED);
     if (ev.type !== 'm.room.encrypted' || !this.ctx.encryption) return ev;
     const clear = await this.ctx.encryption.open(ev, receivedAt);
     if (!isPortalCommand(clear)) return clear;

@@ -36,9 +36,16 @@ export function planEvent(ctx: BridgeContext, raw: MatrixClientEvent): EventPlan
     const showing = portals.filter((p) => ctx.sessions.capabilities(p.network)?.speaksAs && naming.parseGhost(raw.state_key!)?.network !== p.network);
     if (showing.length) return { kind: 'bridge', targets: showing };
   }
-  // Encrypted: what it is shows once opened, in the portal's queue (engine.ts); the bot's own device never needs its echoes.
-  const encrypted = raw.type === 'm.room.encrypted' && !!ctx.encryption && raw.state_key === undefined;
-  if (encrypted) return portals.length ? { kind: 'bridge', targets: targetPortals(portals, ghost?.network, {}) } : ghost ? { kind: 'nothing' } : { kind: 'direct' };
+  // Encrypted: what it is shows once opened, in the portal's queue (engine.ts), or, with
+  // encryption off, its sender is told there why it is not bridged.
+  if (raw.type === 'm.room.encrypted' && raw.state_key === undefined) {
+    return portals.length ? { kind: 'bridge', targets: targetPortals(portals, ghost?.network, {}) } : ghost || !ctx.encryption ? { kind: 'nothing' } : { kind: 'direct' };
+  }
+  // Encryption turned on in a DM portal: the bot must join (its device is the bridge's one).
+  if (raw.type === 'm.room.encryption' && raw.state_key === '' && ctx.encryption && !ghost) {
+    const dms = portals.filter((p) => p.kind === 'dm');
+    return dms.length ? { kind: 'bridge', targets: dms } : { kind: 'nothing' };
+  }
   const bridged = BRIDGED_MATRIX_TYPES.has(raw.type) && (raw.state_key === undefined || (raw.state_key === '' && BRIDGED_STATE_TYPES.has(raw.type))) && !isPortalCommand(raw);
   if (!portals.length || !bridged) return ghost ? { kind: 'nothing' } : { kind: 'direct' };
   return { kind: 'bridge', targets: targetPortals(portals, ghost?.network, raw.content) };

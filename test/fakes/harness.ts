@@ -6,6 +6,7 @@ import { silentLogger } from '../../core/log.js';
 import type { SqlStore } from '../../core/store/sql-store.js';
 import { openTestStore } from './store.js';
 import { LoopbackAdapter, LoopbackWorld } from '../../bridges/loopback/index.js';
+import type { Encryption } from '../../core/crypto/encryption.js';
 import { RecordingMatrix } from './recording-matrix.js';
 
 export const ALICE = '@alice:example.org';
@@ -34,12 +35,12 @@ export interface Harness {
 let txn = 0;
 let evn = 0;
 
-export async function startHarness(opts: { config?: Config; path?: string; world?: LoopbackWorld; matrix?: RecordingMatrix; adapters?: NetworkAdapter[] } = {}): Promise<Harness> {
+export async function startHarness(opts: { config?: Config; path?: string; world?: LoopbackWorld; matrix?: RecordingMatrix; adapters?: NetworkAdapter[]; encryption?: Encryption } = {}): Promise<Harness> {
   const config = opts.config ?? testConfig();
   const world = opts.world ?? new LoopbackWorld();
   const matrix = opts.matrix ?? new RecordingMatrix();
   const store = await openTestStore(opts.path ? { path: opts.path } : {});
-  const engine = new Engine({ config, store, matrix, adapters: opts.adapters ?? [new LoopbackAdapter(world)], log: silentLogger() });
+  const engine = new Engine({ config, store, matrix, adapters: opts.adapters ?? [new LoopbackAdapter(world)], log: silentLogger(), ...(opts.encryption && { encryption: opts.encryption }) });
   await engine.start();
   await new Promise((r) => setImmediate(r));
   return {

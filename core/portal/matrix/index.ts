@@ -9,6 +9,7 @@ import { matrixMessage } from './message.js';
 import { matrixReaction, matrixRedaction } from './reaction-redaction.js';
 import { matrixRoomInfo } from './state.js';
 import { matrixTombstone } from './tombstone.js';
+import { encryptedWithoutEncryption, encryptionTurnedOn } from './encryption.js';
 
 /** Event types that go through the durable inbox towards the remote network. */
 export const BRIDGED_MATRIX_TYPES = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.name', 'm.room.topic', 'm.room.tombstone']);
@@ -33,6 +34,10 @@ export function handleMatrixEvent(ctx: BridgeContext, portal: PortalRow, ev: Mat
       return matrixRoomInfo(ctx, portal, ev, attempt);
     case 'm.room.member':
       return matrixMembership(ctx, portal, ev, attempt);
+    case 'm.room.encrypted':
+      return encryptedWithoutEncryption(ctx, portal, ev);
+    case 'm.room.encryption':
+      return encryptionTurnedOn(ctx, portal, ev);
     default:
       return Promise.resolve(ignored(`event type ${ev.type} is not bridged`));
   }

@@ -1,0 +1,72 @@
+/**
+ * Encryption rules of the pipeline that need no crypto (core/portal/matrix/encryption.ts,
+ * core/pipeline/encrypted-events.ts): an encrypted event with encryption off is announced,
+ * `encryption.require` refuses what is sent unencrypted, and a DM portal where encryption
+ * is turned on gets the bot. Decryption itself: test/e2e/encryption.e2e.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { Encryption } from '../../core/crypto/encryption.js';
+import { ALICE, matrixText, startHarness, type Harness } from '../fakes/harness.js';
+import { RecordingMatrix } from '../fakes/recording-matrix.js';
+import { silentLogger } from '../../core/log.js';
+
+const encrypted = (roomId: string) => ({ type: 'm.room.encrypted', room_id: roomId, sender: ALICE, content: { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'x', session_id: 'y', sender_key: 'z', device_id: 'D' } });
+
+/** Encryption as configured, never started: these rules must hold before any key exists. */
+function encryptionWith(matrix: RecordingMatrix, requireEncrypted: boolean): Encryption {
+  return new Encryption({
+    homeserverUrl: 'http://127.0.0.1:1', asToken: 'x', botUserId: '@bot:test', deviceId: 'SB', storePath: ':memory:', loginDataKey: 'k'.repeat(16),
+    shareWith: 'all', keyWaitMs: 1_000, encryptNewRooms: requireEncrypted, requireEncrypted, log: silentLogger(),
+  }, matrix);
+}
+
+async function groupRoom(h: Harness): Promise<string> {
+  h.world.addUser('bob', 'Bob');
+  h.world.addGroup('general', { name: 'General', members: ['alice', 'bob', 'relaybot'] });
+  await h.world.say('bob', 'general', 'hello');
+  await h.engine.idle();
+  return h.matrix.sends()[0]!.roomId;
+}
+
+describe('encryption rules in the pipeline', () => {
+  let h: Harness | undefined;
+  afterEach(async () => { await h?.stop(); h = undefined; });
+
+  it('with encryption off, an encrypted message in a portal is announced to its sender, not dropped in silence', async () => {
+    h = await startHarness();
+    const roomId = await groupRoom(h);
+    const before = h.world.fromBridge.length;
+    await h.fromMatrix(encrypted(roomId));
+    const notice = h.matrix.sends().find((s) => String(s.content.body).includes('encryption.allow'));
+    assert.ok(notice, 'a notice says why');
+    assert.deepEqual((notice.content['m.mentions'] as { user_ids: string[] }).user_ids, [ALICE]);
+    assert.equal(h.world.fromBridge.length, before, 'nothing reached the network');
+  });
+
+  it('encryption.require: a message sent unencrypted into a portal is refused and its sender told; commands still work', async () => {
+    const matrix = new RecordingMatrix();
+    h = await startHarness({ matrix, encryption: encryptionWith(matrix, true) });
+    const roomId = await groupRoom(h);
+    const before = h.world.fromBridge.length;
+    await h.fromMatrix(matrixText(roomId, ALICE, 'in the clear'));
+    assert.equal(h.world.fromBridge.length, before);
+    assert.ok(h.matrix.sends().some((s) => String(s.content.body).includes('carries only encrypted messages')));
+    await h.fromMatrix(matrixText(roomId, ALICE, '!sb links'));
+    assert.ok(h.matrix.sends().some((s) => String(s.content.body).includes('loopback')), 'the command was answered');
+  });
+
+  it('encryption turned on in a DM portal: the contact invites the bot, which joins', async () => {
+    const matrix = new RecordingMatrix();
+    h = await startHarness({ matrix, encryption: encryptionWith(matrix, false) });
+    h.world.addUser('bob', 'Bob');
+    await h.world.dm('bob', 'alice', 'hi');
+    await h.engine.idle();
+    const roomId = h.matrix.sends()[0]!.roomId;
+    assert.ok(!h.matrix.of('join').some((c) => c.userId === h!.engine.ctx.naming.botUserId), 'not in the DM before');
+    await h.fromMatrix({ type: 'm.room.encryption', state_key: '', room_id: roomId, sender: ALICE, content: { algorithm: 'm.megolm.v1.aes-sha2' } });
+    const bot = h.engine.ctx.naming.botUserId;
+    assert.ok(h.matrix.of('invite').some((c) => c.roomId === roomId && c.userId === bot));
+    assert.ok(h.matrix.of('join').some((c) => c.roomId === roomId && c.userId === bot));
+  });
+});
