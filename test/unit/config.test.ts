@@ -130,6 +130,6 @@ describe('registration', () => {
     assert.equal(readRegistration(file, encrypted, naming).as_token, reg.as_token);
     writeFileSync(file, JSON.stringify(buildRegistration(config, naming)));
     assert.throws(() => readRegistration(file, encrypted, naming), /lacks what encryption needs.*experimental_features/);
-    assert.throws(() => parseConfig({ ...parse(readFileSync('config.example.yaml', 'utf8')), encryption: { default: true } }, {}), /needs encryption.allow/);
+    assert.throws(() => parseConfig({ ...parse(readFileSync('config.example.yaml', 'utf8')), encryption: { default: true } }, {}), /need encryption.allow/);
   });
 });
