@@ -28,7 +28,7 @@ import type { BridgeContext } from '../context.js';
 import { matrixEventId, matrixRoomId, remoteUserId } from '../ids.js';
 
 /** Room events the bridge carries to networks; only these are looked for. */
-const CARRIED = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction']);
+const CARRIED = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.encrypted']);
 /** How far back before a transaction's first event of a room to look. */
 const LOOK_BACK = 20;
 /** Homeserver and bridge clocks may differ by this much. */

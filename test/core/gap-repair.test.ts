@@ -98,6 +98,20 @@ describe('gap repair takes only undelivered events for skipped ones', () => {
     await h.stop();
   });
 
+  it('an encrypted event the homeserver never delivered is found too (it is opened, or announced, in its place)', async () => {
+    const { world, matrix, room } = teamRoom();
+    const h = await startHarness({ config, world, matrix });
+    await room.deliver(h, room.event(ERIN, 'link loopback team'));
+    await room.deliver(h, room.event(ERIN, 'one'));
+    const lost = room.lostInTransaction(ERIN, 'sealed');
+    Object.assign(lost, { type: 'm.room.encrypted', content: { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'x', session_id: 'y', sender_key: 'z', device_id: 'D' } });
+    assert.deepEqual(await room.deliver(h, room.event(ERIN, 'three')), ['$e3', '$e4']);
+    // Encryption is off in this harness: the sender is told about it, before 'three' goes.
+    assert.ok(h.matrix.sends().some((s) => String(s.content.body).includes('encryption.allow')));
+    assert.deepEqual(remoteTexts(world), ['one', 'three']);
+    await h.stop();
+  });
+
   it('an event lost at the end of an outage is found although the event before it arrived late (seen in the fault suite: reordered 1)', async () => {
     // The homeserver held both through the bridge's outage; its recovery sent 'one' late and
     // left the transaction of 'skipped' unsent. When the bridge received 'one' says nothing
