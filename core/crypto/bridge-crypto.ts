@@ -169,6 +169,10 @@ export class BridgeCrypto {
     } catch (err) {
       if (err instanceof sdk.MegolmDecryptionError) {
         const missingKey = err.code === sdk.DecryptionErrorCode.MissingRoomKey || err.code === sdk.DecryptionErrorCode.UnknownMessageIndex;
+        // The library queued a key request (m.room_key_request) to the sender's devices: send it now.
+        // Clients on matrix-rust-sdk answer a device they shared the session with; this is how a key
+        // the homeserver dropped while the bridge was down comes back (synapse#14710).
+        if (missingKey) void this.flush().catch(() => undefined);
         return { ok: false, missingKey, reason: `${sdk.DecryptionErrorCode[err.code]}: ${err.description}` };
       }
       return { ok: false, missingKey: false, reason: String(err) };

@@ -103,7 +103,7 @@ export class Encryption {
       if (!d.missingKey || left <= 0) {
         this.opts.observe?.('failed', waited ? (Date.now() - began) / 1000 : 0);
         this.opts.log.warn({ roomId: ev.room_id, eventId: ev.event_id, reason: d.reason }, 'an encrypted event could not be decrypted');
-        throw new RefusedError(`could not be decrypted (${d.missingKey ? 'its key never reached the bridge' : d.reason})`);
+        throw new RefusedError(`could not be decrypted (${d.missingKey ? 'its key never reached the bridge; a homeserver may drop keys sent while the bridge was down: please send it again' : d.reason})`);
       }
       if (!waited) this.opts.log.info({ roomId: ev.room_id, eventId: ev.event_id, waitS: Math.ceil(left / 1000) }, 'waiting for the key of an encrypted event (its portal waits too)');
       waited = true;

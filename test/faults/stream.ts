@@ -44,6 +44,11 @@ export class Streams {
     return [...this.sent.keys()].map((k) => ({ dir: k.split(':')[0] as Direction, portal: k.split(':')[1]! }));
   }
 
+  /** The phase message `n` of a stream was sent in. */
+  phaseOf(dir: Direction, portal: string, n: number): string | undefined {
+    return this.sent.get(`${dir}:${portal}`)?.find((s) => s.n === n)?.phase;
+  }
+
   /** The numbers of a stream that never arrived (for a post-mortem). */
   missing(dir: Direction, portal: string, received: number[]): number[] {
     const got = new Set(received);

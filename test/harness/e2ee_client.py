@@ -41,11 +41,18 @@ class Driver:
         self.client = AsyncClient(homeserver, user_id, store_path=store, config=config)
         self.password = password
         self.events = []
+        self.seen = set()
         self.invites = []
         self.client.add_event_callback(self.on_event, (Event, MegolmEvent))
         self.client.add_event_callback(self.on_invite, (InviteMemberEvent,))
 
     async def on_event(self, room, event):
+        # A sync run for a send may overlap sync_forever's: the same event can come twice.
+        event_id = getattr(event, "event_id", None)
+        if event_id is not None:
+            if event_id in self.seen:
+                return
+            self.seen.add(event_id)
         self.events.append(describe(room.room_id, event))
 
     async def on_invite(self, room, event):
