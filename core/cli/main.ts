@@ -70,7 +70,7 @@ program
         process.stdout.write(`Config OK, but ${regNote}\n`);
         process.exit(1);
       }
-      process.stdout.write(`Config OK: homeserver ${config.homeserver.url} (${config.homeserver.domain}), listening on ${config.appservice.bind_address}:${config.appservice.port}, networks: ${Object.keys(config.networks).join(', ') || 'none'}; ${regNote}\n`);
+      process.stdout.write(`Config OK: homeserver ${config.homeserver.url} (${config.homeserver.domain}), listening on ${config.appservice.bind_address}:${config.appservice.port}, networks: ${Object.keys(config.networks).join(', ') || 'none'}; ${regNote}; encryption: ${config.encryption.allow ? `on (device ${config.encryption.device_id}${config.encryption.require ? ', required' : config.encryption.default ? ', new rooms encrypted' : ''}; Synapse needs experimental_features msc2409_to_device_messages_enabled and msc3202_transaction_extensions)` : 'off'}\n`);
     } catch (err) {
       fail(1, (err as Error).message);
     }
