@@ -97,10 +97,13 @@ export class BridgeCrypto {
   }
 
   private async receive(ext: CryptoExtensions): Promise<void> {
+    // A malformed or undecryptable message is reported back, never thrown (tried with
+    // hostile ones: bad senders, algorithms, ciphertexts, garbage): only a store failure
+    // throws here, and then the transaction fails and is retried, as it should.
     const lists = new sdk.DeviceLists(userIds(ext.changed), userIds(ext.left));
     const processed = await this.machine.receiveSyncChanges(JSON.stringify(ext.toDevice), lists, ext.oneTimeKeyCounts, ext.unusedFallbackKeys);
-    const failed = processed.filter((p) => p.type === sdk.ProcessedToDeviceEventType.UnableToDecrypt).length;
-    if (failed) this.opts.log.warn({ failed, of: processed.length }, 'to-device messages that could not be decrypted');
+    const failed = processed.filter((p) => p.type !== sdk.ProcessedToDeviceEventType.Decrypted && p.type !== sdk.ProcessedToDeviceEventType.PlainText).length;
+    if (failed) this.opts.log.warn({ failed, of: processed.length }, 'to-device messages that could not be decrypted or read');
     await this.flush();
   }
 

@@ -44,6 +44,8 @@ export class Encryption {
   /** Woken whenever a transaction brought to-device messages (a key may be among them). */
   private keysArrived: { promise: Promise<void>; wake: () => void } = newSignal();
   private stopping = false;
+  /** When this process started: a key wait of an event received before a restart starts here. */
+  private startedAt = Date.now();
 
   constructor(private readonly opts: EncryptionOptions, matrix: MatrixSide) {
     this.facts = new RoomFacts(matrix);
@@ -65,6 +67,7 @@ export class Encryption {
       homeserverUrl: o.homeserverUrl, asToken: o.asToken, userId: o.botUserId, deviceId: o.deviceId,
       storePath: o.storePath, storeKey: storeKeyFrom(o.loginDataKey), shareWith: o.shareWith, log: o.log,
     });
+    this.startedAt = Date.now();
     this.markReady(this.crypto);
   }
 
@@ -99,7 +102,8 @@ export class Encryption {
         // The clear event keeps the outer event's identity (id, sender, room, time); only type and content come from inside.
         return { ...ev, type: d.type, content: d.content };
       }
-      const left = receivedAt + this.opts.keyWaitMs - Date.now();
+      // An event recorded before a restart gets its whole wait from the start: its key may come with the backlog.
+      const left = Math.max(receivedAt, this.startedAt) + this.opts.keyWaitMs - Date.now();
       if (!d.missingKey || left <= 0) {
         this.opts.observe?.('failed', waited ? (Date.now() - began) / 1000 : 0);
         this.opts.log.warn({ roomId: ev.room_id, eventId: ev.event_id, reason: d.reason }, 'an encrypted event could not be decrypted');

@@ -191,8 +191,10 @@ export class AppserviceMatrixSide implements MatrixSide {
       const clear = wellFormed({ ...content, [TXN_KEY]: txnId });
       const sealed = await this.encryptor?.encryptFor(roomId, sender, type, clear);
       // Outside the ciphertext too: the transaction id (found again after a lost answer) and the
-      // relation (servers aggregate edits and reactions by it; the spec keeps it in the clear).
-      const body = sealed ? { ...sealed, [TXN_KEY]: txnId, ...(content['m.relates_to'] !== undefined && { 'm.relates_to': content['m.relates_to'] }) } : clear;
+      // relation (servers aggregate edits and reactions by it; the spec keeps it in the clear),
+      // but not whom a reply quotes, which the server needs for nothing.
+      const { 'm.in_reply_to': _quoted, ...relation } = (content['m.relates_to'] ?? {}) as Record<string, unknown>;
+      const body = sealed ? { ...sealed, [TXN_KEY]: txnId, ...(relation.rel_type !== undefined && { 'm.relates_to': relation }) } : clear;
       const res = (await call(() =>
         this.intent(sender).matrixClient.doRequest('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(sealed ? 'm.room.encrypted' : type)}/${enc(txnId)}`, null, body),
       )) as { event_id: string };

@@ -17,6 +17,7 @@ describe('the bridge crypto device with Synapse and matrix-nio', { timeout: 240_
   let alice: E2eeClient;
   let room: string;
   let bot: string;
+  let aliceToken: string;
   let ghost: string;
 
   /** The encrypted event the bridge received with this body once decrypted (its key may come later). */
@@ -44,6 +45,7 @@ describe('the bridge crypto device with Synapse and matrix-nio', { timeout: 240_
     await rig.register('sb_ghost');
     await rig.startCrypto();
     const account = await rig.synapse.register('alice');
+    aliceToken = account.accessToken;
     alice = new E2eeClient(rig.synapse.url, account.userId, 'alice-pass', join(rig.dir, 'nio'));
     await alice.login();
   });
@@ -78,6 +80,23 @@ describe('the bridge crypto device with Synapse and matrix-nio', { timeout: 240_
     assert.equal(fromGhost.sender, ghost);
     assert.ok(fromGhost.decrypted, `nio decrypted the ghost's message: ${JSON.stringify(fromGhost)}`);
     assert.equal(fromGhost.sender_key, rig.crypto!.identityKeys.curve25519, 'encrypted by the bridge device');
+  });
+
+  it('hostile to-device messages are left out, and the transactions behind them go on', async () => {
+    const hostile = [
+      { algorithm: 'm.olm.v1.curve25519-aes-sha2', sender_key: 'x', ciphertext: { nope: 1 } },
+      { algorithm: 'm.olm.v1.curve25519-aes-sha2', ciphertext: 5 },
+      { body: 'x'.repeat(10_000) },
+    ];
+    for (const [i, content] of hostile.entries()) {
+      const res = await fetch(`${rig.synapse.url}/_matrix/client/v3/sendToDevice/m.room.encrypted/hostile${i}`, {
+        method: 'PUT', headers: { authorization: `Bearer ${aliceToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: { [bot]: { SWITCHBOARD: content } } }),
+      });
+      assert.equal(res.status, 200);
+    }
+    await alice.send(room, { msgtype: 'm.text', body: 'after the hostile ones' });
+    await decryptedFromTransactions('after the hostile ones');
   });
 
   it('keeps its identity and sessions across a restart', async () => {
