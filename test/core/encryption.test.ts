@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Encryption } from '../../core/crypto/encryption.js';
+import { RoomFacts } from '../../core/crypto/room-facts.js';
 import { ALICE, matrixText, startHarness, type Harness } from '../fakes/harness.js';
 import { RecordingMatrix } from '../fakes/recording-matrix.js';
 import { silentLogger } from '../../core/log.js';
@@ -28,6 +29,23 @@ async function groupRoom(h: Harness): Promise<string> {
   await h.engine.idle();
   return h.matrix.sends()[0]!.roomId;
 }
+
+describe('what encryption knows of a room (core/crypto/room-facts.ts)', () => {
+  it("reads the room's rotation settings from its m.room.encryption, ignores hostile values, and asks the homeserver once when it saw nothing", async () => {
+    const matrix = new RecordingMatrix();
+    const facts = new RoomFacts(matrix);
+    facts.observe({ type: 'm.room.encryption', state_key: '', room_id: '!a:test', sender: ALICE, event_id: '$1', content: { algorithm: 'm.megolm.v1.aes-sha2', rotation_period_ms: 3_600_000, rotation_period_msgs: 10 } });
+    assert.deepEqual(await facts.settings('!a:test', '@bot:test' as never), { rotationPeriodMs: 3_600_000, rotationMessages: 10 });
+    facts.observe({ type: 'm.room.encryption', state_key: '', room_id: '!b:test', sender: ALICE, event_id: '$2', content: { algorithm: 'm.megolm.v1.aes-sha2', rotation_period_ms: -5, rotation_period_msgs: 1e400 } });
+    assert.deepEqual(await facts.settings('!b:test', '@bot:test' as never), { rotationPeriodMs: undefined, rotationMessages: undefined });
+    facts.observe({ type: 'm.room.encryption', state_key: '', room_id: '!c:test', sender: ALICE, event_id: '$3', content: { algorithm: 'm.olm.v1.curve25519-aes-sha2' } });
+    assert.equal(await facts.settings('!c:test', '@bot:test' as never), undefined, 'not an algorithm for rooms: not encrypted');
+    const asked = matrix.calls.length;
+    assert.equal(await facts.settings('!d:test', '@bot:test' as never), undefined);
+    assert.equal(await facts.settings('!d:test', '@bot:test' as never), undefined);
+    assert.ok(matrix.calls.length - asked <= 1, 'asked once at most');
+  });
+});
 
 describe('encryption rules in the pipeline', () => {
   let h: Harness | undefined;

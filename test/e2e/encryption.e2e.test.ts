@@ -79,14 +79,17 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     await stack.loopback.edit(remoteId, 'typo here');
     const edit = await alice.waitFor((e) => rel(e)?.rel_type === 'm.replace' && rel(e)?.event_id === original.event_id);
     assert.ok(edit.decrypted);
+    seen.edit = edit;
     assert.equal((edit.content['m.new_content'] as { body: string }).body, 'typo here');
     await stack.loopback.react('bob', remoteId, '👍');
     const reaction = await alice.waitFor((e) => e.type === 'm.reaction' && rel(e)?.event_id === original.event_id);
     assert.ok(reaction.decrypted, 'the reaction was encrypted');
+    seen.reaction = reaction;
     assert.equal(rel(reaction)?.key, '👍');
     const replyId = await stack.loopback.dm('bob', 'alice', 'replying', remoteId);
     const reply = await alice.waitFor((e) => e.room_id === dm && e.content?.body === 'replying');
     assert.equal(rel(reply)?.['m.in_reply_to']?.event_id, original.event_id);
+    seen.reply = reply;
     await stack.loopback.delete(replyId);
     await alice.waitFor((e) => e.type === 'm.room.redaction' && (e.content?.redacts === reply.event_id || JSON.stringify(e).includes(reply.event_id)));
 
@@ -188,6 +191,15 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     const reply = await alice.waitFor((e) => e.room_id === room && e.sender === stack.botUserId && typeof e.content?.body === 'string' && /login/i.test(e.content.body as string), 30_000);
     seen.bot = reply;
     assert.ok(reply.decrypted, 'the bot answered encrypted in the encrypted DM');
+    await alice.send(room, { msgtype: 'm.text', body: 'login loopback' });
+    const asked = await alice.waitFor((e) => e.room_id === room && e.sender === stack.botUserId && /Send your loopback user name/.test(String(e.content?.body)), 30_000);
+    assert.ok(asked.decrypted, 'the login flow runs in the encrypted DM');
+    await alice.send(room, { msgtype: 'm.text', body: 'cancel' });
+    // The bridge's one device, as the client knows it: the bot's, not verified by anyone.
+    const devices = await alice.deviceTrust(stack.botUserId);
+    process.stdout.write(`# nio's view of the bot's devices: ${JSON.stringify(devices)}\n`);
+    assert.deepEqual(devices.map((d) => [d.device_id, d.verified]), [['SWITCHBOARD', false]]);
+    assert.deepEqual(await alice.deviceTrust(stack.ghost('bob')), [], 'ghosts have no devices');
   });
 
   /** A Megolm message of a session nobody has (well formed: version 3, index, ciphertext, MAC, signature). */
@@ -234,6 +246,9 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
 
   after(() => {
     // What the independent client showed, for the issue note.
-    for (const [what, e] of Object.entries(seen)) process.stdout.write(`# nio showed (${what}): ${JSON.stringify({ sender: e.sender, body: e.content?.body, decrypted: e.decrypted, verified: e.verified, sender_key: e.sender_key })}\n`);
+    for (const [what, e] of Object.entries(seen)) {
+      const body = typeof e.content?.body === 'string' ? e.content.body.slice(0, 60) : undefined;
+      process.stdout.write(`# nio showed (${what}): ${JSON.stringify({ type: e.type, sender: e.sender, body, relates_to: e.content?.['m.relates_to'], decrypted: e.decrypted, verified: e.verified, sender_key: e.sender_key })}\n`);
+    }
   });
 });

@@ -19,6 +19,11 @@ export class CryptoDeviceRig {
   /** Every event the homeserver pushed, in order. */
   readonly received: Record<string, unknown>[] = [];
   crypto: BridgeCrypto | undefined;
+  /**
+   * While set, what transactions carry for the device is kept here instead of handed over
+   * (the transaction is still answered): a key that arrives late, as over federation.
+   */
+  heldBack: Record<string, unknown>[] | undefined;
 
   private constructor(
     readonly synapse: Synapse,
@@ -47,7 +52,10 @@ export class CryptoDeviceRig {
     }));
     let rig: CryptoDeviceRig | undefined;
     const listener = new AppserviceListener({
-      receiveCrypto: async (body) => { await rig?.crypto?.receiveTransaction(body); },
+      receiveCrypto: async (body) => {
+        if (rig?.heldBack) rig.heldBack.push(body);
+        else await rig?.crypto?.receiveTransaction(body);
+      },
       onTransaction: (_txn, events) => { rig?.received.push(...(events as Record<string, unknown>[])); },
       isBridgeUser: (u) => u === bot || u.startsWith('@sb_'),
     }, { hsToken, maxBodyBytes: 10_000_000, log: silent });
@@ -62,6 +70,13 @@ export class CryptoDeviceRig {
   async startCrypto(): Promise<BridgeCrypto> {
     this.crypto = await BridgeCrypto.start({ homeserverUrl: this.synapse.url, asToken: this.asToken, userId: this.botUserId, deviceId: 'SWITCHBOARD', storePath: this.storePath, storeKey: this.storeKey, shareWith: 'all', log: silent });
     return this.crypto;
+  }
+
+  /** Hand over what was held back, in order, and stop holding. */
+  async release(): Promise<void> {
+    const held = this.heldBack ?? [];
+    this.heldBack = undefined;
+    for (const body of held) await this.crypto!.receiveTransaction(body);
   }
 
   async stopCrypto(): Promise<void> {
