@@ -184,22 +184,46 @@ describe('end-to-bridge encryption with matrix-nio', { timeout: 300_000 }, () =>
     }
   });
 
-  it('the encrypted DM with the bot answers commands, encrypted', async () => {
-    const room = await alice.createRoom({ name: 'bot', invite: [stack.botUserId], encrypted: true, isDirect: true });
-    await alice.waitFor((e) => e.room_id === room && e.type === 'm.room.member' && e.sender === stack.botUserId);
-    await alice.send(room, { msgtype: 'm.text', body: 'help' });
-    const reply = await alice.waitFor((e) => e.room_id === room && e.sender === stack.botUserId && typeof e.content?.body === 'string' && /login/i.test(e.content.body as string), 30_000);
-    seen.bot = reply;
-    assert.ok(reply.decrypted, 'the bot answered encrypted in the encrypted DM');
-    await alice.send(room, { msgtype: 'm.text', body: 'login loopback' });
-    const asked = await alice.waitFor((e) => e.room_id === room && e.sender === stack.botUserId && /Send your loopback user name/.test(String(e.content?.body)), 30_000);
-    assert.ok(asked.decrypted, 'the login flow runs in the encrypted DM');
-    await alice.send(room, { msgtype: 'm.text', body: 'cancel' });
-    // The bridge's one device, as the client knows it: the bot's, not verified by anyone.
-    const devices = await alice.deviceTrust(stack.botUserId);
-    process.stdout.write(`# nio's view of the bot's devices: ${JSON.stringify(devices)}\n`);
-    assert.deepEqual(devices.map((d) => [d.device_id, d.verified]), [['SWITCHBOARD', false]]);
-    assert.deepEqual(await alice.deviceTrust(stack.ghost('bob')), [], 'ghosts have no devices');
+  it('the encrypted DM with the bot answers commands and runs a login, encrypted', async () => {
+    // Someone with no login yet, so the whole login flow runs in the encrypted DM.
+    await stack.synapse.register('dave');
+    const dave = new E2eeClient(stack.synapse.url, '@dave:switchboard.test', 'dave-pass', join(stack.dir, 'nio-dave'));
+    await dave.login('nio dave');
+    try {
+      const room = await dave.createRoom({ name: 'bot', invite: [stack.botUserId], encrypted: true, isDirect: true });
+      await dave.waitFor((e) => e.room_id === room && e.type === 'm.room.member' && e.sender === stack.botUserId);
+      const fromBot = (inRoom: string, pattern: RegExp) => dave.waitFor((e) => e.room_id === inRoom && e.sender === stack.botUserId && pattern.test(String(e.content?.body)), 30_000);
+      await dave.send(room, { msgtype: 'm.text', body: 'help' });
+      const reply = await fromBot(room, /login <network>/);
+      seen.bot = reply;
+      assert.ok(reply.decrypted, 'the bot answered encrypted in the encrypted DM');
+      await dave.send(room, { msgtype: 'm.text', body: 'login loopback' });
+      // The login asks for a password and the bot cannot delete messages in a DM the user
+      // made, so it goes on in a room the bot makes, encrypted too.
+      assert.ok((await fromBot(room, /I opened a room where I can/)).decrypted);
+      const loginRoom = await dave.waitForInvite((id) => id !== room, 30_000);
+      await dave.join(loginRoom);
+      assert.ok((await fromBot(loginRoom, /Send your loopback user name/)).decrypted, 'the login flow runs encrypted');
+      await dave.send(loginRoom, { msgtype: 'm.text', body: 'dave' });
+      assert.ok((await fromBot(loginRoom, /password/i)).decrypted);
+      await dave.send(loginRoom, { msgtype: 'm.text', body: 'dave-loopback-pass' });
+      const done = await fromBot(loginRoom, /^Logged in to loopback as/);
+      assert.ok(done.decrypted, 'the login completed, encrypted');
+      const encryption = await dave.waitFor((e) => e.room_id === loginRoom && e.type === 'm.room.encryption');
+      assert.ok(encryption, 'the login room is encrypted');
+      // The new login works: a contact's message opens an encrypted portal for dave.
+      await stack.loopback.dm('bob', 'dave', 'hello dave');
+      const portal = await dave.waitForInvite((id) => id !== room && id !== loginRoom, 30_000);
+      await dave.join(portal);
+      assert.ok((await dave.waitFor((e) => e.room_id === portal && e.content?.body === 'hello dave', 30_000)).decrypted, 'decrypted by dave');
+      // The bridge's one device, as the client knows it: the bot's, not verified by anyone.
+      const devices = await dave.deviceTrust(stack.botUserId);
+      process.stdout.write(`# nio's view of the bot's devices: ${JSON.stringify(devices)}\n`);
+      assert.deepEqual(devices.map((d) => [d.device_id, d.verified]), [['SWITCHBOARD', false]]);
+      assert.deepEqual(await dave.deviceTrust(stack.ghost('bob')), [], 'ghosts have no devices');
+    } finally {
+      await dave.close();
+    }
   });
 
   /** A Megolm message of a session nobody has (well formed: version 3, index, ciphertext, MAC, signature). */
