@@ -181,7 +181,9 @@ export class Engine {
       log.debug({ portal: portalKey, type: ev.type }, 'duplicate remote event dropped');
       return;
     }
-    this.queue.push(portalKey, () => this.processRemote(newRow(seq, portalKey, 'remote'), live.login.loginId, ev));
+    // The row is made now, not when its turn comes: its age (key waits, latency metrics) counts from arrival.
+    const row = newRow(seq, portalKey, 'remote');
+    this.queue.push(portalKey, () => this.processRemote(row, live.login.loginId, ev));
     // The adapter may acknowledge the event to its network once this resolves: committed, not just written.
     await store.durable();
   }
@@ -288,7 +290,10 @@ export class Engine {
     }
     // Recorded and committed: from here on nothing may fail the transaction (the homeserver
     // would send it again and it would be taken for a repeat). Ephemeral events are not recorded.
-    for (const [seq, portalKey, ev] of queued) this.queue.push(portalKey, () => this.processMatrix(newRow(seq, portalKey, 'matrix'), ev));
+    for (const [seq, portalKey, ev] of queued) {
+      const row = newRow(seq, portalKey, 'matrix'); // aged from arrival, as above
+      this.queue.push(portalKey, () => this.processMatrix(row, ev));
+    }
     for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.encrypted.forBot(ev));
     if (fresh) {
       try {

@@ -88,3 +88,32 @@ describe('encryption rules in the pipeline', () => {
     assert.ok(h.matrix.of('join').some((c) => c.roomId === roomId && c.userId === bot));
   });
 });
+
+describe('the key wait of an encrypted event counts from its arrival', () => {
+  let h: Harness | undefined;
+  afterEach(async () => { await h?.stop(); h = undefined; });
+
+  it('an event queued behind a slow one is given the time it arrived, not the time its turn came', async () => {
+    const matrix = new RecordingMatrix();
+    const real = encryptionWith(matrix, false);
+    const seen: { body: string; receivedAt: number; turn: number }[] = [];
+    // Opens without crypto; the first event takes 300 ms (a key wait), holding its portal.
+    const opening = Object.assign(Object.create(real) as Encryption, {
+      async open(ev: { content: { ciphertext: string } } & Record<string, unknown>, receivedAt: number) {
+        const body = ev.content.ciphertext;
+        seen.push({ body, receivedAt, turn: Date.now() });
+        if (body === 'first') await new Promise((r) => setTimeout(r, 300));
+        return { ...ev, type: 'm.room.message', content: { msgtype: 'm.text', body } };
+      },
+    });
+    const harness = await startHarness({ matrix, encryption: opening });
+    h = harness;
+    const roomId = await groupRoom(harness);
+    const event = (body: string) => ({ ...encrypted(roomId), content: { ...encrypted(roomId).content, ciphertext: body } });
+    await harness.fromMatrix(event('first'), event('second'));
+    assert.deepEqual(seen.map((s) => s.body), ['first', 'second']);
+    const second = seen[1]!;
+    assert.ok(second.turn - second.receivedAt >= 250, `the second was stamped when it arrived, ${second.turn - second.receivedAt} ms before its turn`);
+    assert.deepEqual(harness.world.fromBridge.filter((e) => e.event.type === 'message').map((e) => (e.event as { content: { text: string } }).content.text).slice(-2), ['first', 'second']);
+  });
+});
