@@ -181,8 +181,7 @@ export class Engine {
       log.debug({ portal: portalKey, type: ev.type }, 'duplicate remote event dropped');
       return;
     }
-    // The row is made now, not when its turn comes: its age (key waits, latency metrics) counts from arrival.
-    const row = newRow(seq, portalKey, 'remote');
+    const row = newRow(seq, portalKey, 'remote'); // now, not when its turn comes: its age (key waits, latency) counts from arrival
     this.queue.push(portalKey, () => this.processRemote(row, live.login.loginId, ev));
     // The adapter may acknowledge the event to its network once this resolves: committed, not just written.
     await store.durable();
@@ -290,10 +289,7 @@ export class Engine {
     }
     // Recorded and committed: from here on nothing may fail the transaction (the homeserver
     // would send it again and it would be taken for a repeat). Ephemeral events are not recorded.
-    for (const [seq, portalKey, ev] of queued) {
-      const row = newRow(seq, portalKey, 'matrix'); // aged from arrival, as above
-      this.queue.push(portalKey, () => this.processMatrix(row, ev));
-    }
+    for (const [portalKey, row, ev] of queued.map(([seq, key, ev]) => [key, newRow(seq, key, 'matrix'), ev] as const)) this.queue.push(portalKey, () => this.processMatrix(row, ev));
     for (const ev of direct) this.queue.push(`room/${ev.room_id}`, () => this.encrypted.forBot(ev));
     if (fresh) {
       try {
