@@ -22,7 +22,8 @@ import type { ScramKeys } from './scram.js';
 import { buildStanza, contactPresence, NS, ownPresenceStanza, parseMessage } from './stanzas.js';
 import { fetchVcard } from './vcard.js';
 import { fetchPepAvatar } from './pep-avatar.js';
-import { fetchAfter, type ArchivedMessage, type ArchiveQuery } from './mam.js';
+import { fetchAfter, type ArchiveCursor, type ArchivedMessage, type ArchiveQuery } from './mam.js';
+import { SentLookup, sentByUs } from './sent-lookup.js';
 import { StreamManagement } from './stream-management.js';
 
 /** What a login keeps in the store (encrypted): never a password. */
@@ -42,13 +43,12 @@ const RECONNECT_BASE_MS = 1_000;
 const RECONNECT_MAX_MS = 60_000;
 const LOGIN_TIMEOUT_MS = 30_000;
 /** How far before an event's arrival the archive is searched for a send whose outcome was lost (clock skew). */
-const LOST_SEND_LOOKBACK_MS = 60_000;
 
 export class XmppSession implements AdapterSession {
   private conn: XmppConnection | undefined;
   /** Logged in, rooms joined and archives read: sends may go out. */
   private online = false;
-  /** Archive lookups for lost sends (see findSent); their results are routed to them. */
+  /** Archive reads of the sent lookup (sent-lookup.ts); their results are routed to them. */
   private readonly lookups = new Set<ArchiveQuery>();
   private data: XmppLoginData;
   private readonly self: string;
@@ -64,6 +64,8 @@ export class XmppSession implements AdapterSession {
   private pingTimer: NodeJS.Timeout | undefined;
   /** XEP-0198 across this session's connections; a connection that stops answering is cut, then resumed. */
   private readonly sm = new StreamManagement((client) => (client.socket as { destroy(): void } | null)?.destroy());
+  /** Our earlier sends found in archives, for sends whose outcome was lost (a crash, a dropped connection). */
+  private readonly sent = new SentLookup((archive, from, onPage) => this.readArchive(archive, from, onPage), (archive, message) => sentByUs(archive, message, this.self, archive && this.muc.joined.get(archive)));
 
   constructor(
     private readonly login: LoginInfo,
@@ -287,7 +289,8 @@ export class XmppSession implements AdapterSession {
     if (!room && this.data.mucs?.includes(ev.chat)) throw new Error(`not in the MUC ${ev.chat} at the moment`);
     const key = delivery?.key ?? randomUUID();
     if (delivery?.maybeSent && ev.type === 'message') {
-      const earlier = await this.findSent(conn, room, key, delivery.since);
+      // Did an earlier attempt reach the server? Our message with this origin id (XEP-0359) in the archive that would hold it.
+      const earlier = await this.sent.find(room, key, delivery.since);
       if (earlier) {
         this.sink.log.info({ chat: ev.chat, originId: key }, 'an earlier attempt of this send reached the server; not sent again');
         return { status: 'sent', remoteId: remoteMessageId(earlier) };
@@ -303,23 +306,17 @@ export class XmppSession implements AdapterSession {
     return this.sendOne(conn, ev, room, key);
   }
 
-  /**
-   * After a send whose outcome was lost (a crash, a dropped connection), look in the
-   * archive that would hold it (the MUC's, or the account's own for a chat) for our
-   * origin id (XEP-0359). Found: it went out, and its id is returned.
-   */
-  private async findSent(conn: XmppConnection, room: string | undefined, originId: string, since: number): Promise<string | undefined> {
+  /** An archive read for the sent lookup: its results are routed to it (see `lookups`). */
+  private async readArchive(archive: string | undefined, from: ArchiveCursor, onPage: (page: ArchivedMessage[]) => Promise<void>): Promise<void> {
+    const conn = this.conn;
+    if (!conn) throw new Error('not connected to the XMPP server');
     let current: ArchiveQuery | undefined;
     const track = (q: ArchiveQuery | undefined) => {
       if (current) this.lookups.delete(current);
       current = q;
       if (q) this.lookups.add(q);
     };
-    let hit: ArchivedMessage | undefined;
-    await fetchAfter(conn, room, { since: new Date(since - LOST_SEND_LOOKBACK_MS).toISOString() }, track, async (page) => {
-      hit ??= page.find((a) => a.message.getChild('origin-id', NS.sid)?.attrs.id === originId);
-    });
-    return hit && (room ? hit.archiveId : originId);
+    await fetchAfter(conn, archive, from, track, onPage);
   }
 
   private async sendOne(conn: XmppConnection, ev: OutboundEvent, room: string | undefined, originId: string, oobUrl?: string): Promise<SendResult> {

@@ -48,7 +48,7 @@ describe('fault injection on PostgreSQL with a hot standby: nothing lost, nothin
   let watching = true;
 
   before(async () => {
-    stack = await Stack.start({ xmpp: true, standby: true, bridge: { logLevel: 'info' }, ...(process.env.FAULTS_DIR && { dir: process.env.FAULTS_DIR }) });
+    stack = await Stack.start({ xmpp: true, standby: true, bridge: { logLevel: process.env.FAULTS_DIR ? 'debug' : 'info' }, ...(process.env.FAULTS_DIR && { dir: process.env.FAULTS_DIR }) });
     stack.prosody!.register('xena', 'xena-pw');
     alice = await stack.user('alice');
     xena = await XmppPerson.connect(stack.prosody!, 'xena', 'xena-pw', { streamManagement: false });
