@@ -30,7 +30,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     onCommit: (seconds) => metrics.committed(seconds),
     onLost: (err) => {
       // Writes of the open transaction are gone; what this process holds in memory may say otherwise.
-      log.error({ err: err.message }, 'PostgreSQL connection lost inside a transaction: exiting so the inbox is replayed at the next start');
+      log.error({ err: err.message }, 'PostgreSQL connection lost inside a transaction, or with the leader lock: exiting so the inbox is replayed at the next start');
       process.exit(75);
     },
   });

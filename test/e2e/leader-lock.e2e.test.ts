@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { LEADER_LOCK_KEY, LeaderLock } from '../../core/store/postgres/leader.js';
+import { PgSyncDriver } from '../../core/store/postgres/sync-driver.js';
 import { Postgres } from '../harness/postgres.js';
 
 describe('the leader lock on PostgreSQL', { timeout: 60_000 }, () => {
@@ -55,5 +56,23 @@ describe('the leader lock on PostgreSQL', { timeout: 60_000 }, () => {
     assert.equal(lock.tryTake(), true, 'free again: taken on a new connection');
     lock.release();
     await admin.end();
+  });
+
+  it("a leader's store that reconnects after a server restart finds its lock gone and writes nothing more; without a lock it goes on", async () => {
+    const lost: Error[] = [];
+    const lock = new LeaderLock(url);
+    assert.equal(lock.tryTake(), true);
+    const store = new PgSyncDriver({ url, outageMs: 30_000, onLost: (err) => lost.push(err) });
+    store.exec('CREATE TABLE IF NOT EXISTS written (n integer)');
+    const plain = new PgSyncDriver({ url, outageMs: 30_000 });
+    // Every session ends with the server; the lock is free for whoever asks first after it.
+    await server.stop({ keepDir: true });
+    await server.start();
+    assert.throws(() => store.query({ text: 'INSERT INTO written VALUES (1)' }), (err: Error & { code?: string }) => err.code === 'SB_CONNECTION_LOST' && /leader lock/.test(err.message));
+    assert.equal(lost.length, 1, 'the bridge is told (it exits)');
+    assert.equal(lock.held(), false);
+    assert.deepEqual(plain.query({ text: 'SELECT count(*) AS n FROM written' }).rows, [{ n: 0 }], 'nothing written; a store without a lock reconnects and goes on');
+    plain.close();
+    store.close();
   });
 });

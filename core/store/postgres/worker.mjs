@@ -6,6 +6,7 @@
  * A connection lost outside a transaction is made again, waiting out an outage for up to
  * `outageMs`, and the statement is sent again; lost inside one, its writes are gone with it,
  * so the error goes back (code SB_CONNECTION_LOST) and the store gives up on the process.
+ * So it does when the process held the leader lock and the lock did not survive.
  */
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
@@ -39,8 +40,8 @@ async function connect(url, outageMs) {
   }
 }
 
-function lostError(err) {
-  const e = new Error(`PostgreSQL connection lost inside a transaction: ${err.message}`);
+function lostError(err, what = 'PostgreSQL connection lost inside a transaction') {
+  const e = new Error(`${what}: ${err.message}`);
   e.code = 'SB_CONNECTION_LOST';
   return e;
 }
@@ -53,6 +54,12 @@ async function query(conn, text, values, inTransaction, name) {
     if (inTransaction) throw lostError(err);
     await conn.client.end().catch(() => undefined);
     conn.client = await connect(conn.url, conn.outageMs);
+    // A leader whose lock went with the server (a restart ends every session) must not
+    // write again on a new connection: another process may lead by now, and its replay
+    // would miss what this one records. Its own check runs only every second.
+    for (const key of [...locks.keys()]) {
+      if (!(await lockHeld(key))) throw lostError(new Error('the leader lock went with the old connection'), 'PostgreSQL connection lost with the leader lock');
+    }
     return conn.client.query(name ? { name, text, values } : { text, values });
   }
 }
