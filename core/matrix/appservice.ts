@@ -17,6 +17,7 @@ import { failureKind, TransientError } from '../pipeline/outcome.js';
 import type { Registration } from './registration.js';
 import { MatrixRequestError, type MatrixSide, type RoomCreation, type RoomEncryptor } from './side.js';
 import { call } from './calls.js';
+import { eventsBeforeAnchor } from './room-window.js';
 import { actWithoutDevices, KnownUsers, routeLibraryLogs } from './library.js';
 import { TXN_KEY } from '../portal/txn.js';
 import { wellFormed } from '../convert/unicode.js';
@@ -304,8 +305,8 @@ export class AppserviceMatrixSide implements MatrixSide {
   }
 
   async eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, reader: MatrixUserId): Promise<Record<string, unknown>[]> {
-    const res = (await call(() => this.intent(reader).matrixClient.doRequest('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/context/${enc(eventId)}`, { limit }))) as { events_before?: Record<string, unknown>[] };
-    return [...(res.events_before ?? [])].reverse();
+    const client = this.intent(reader).matrixClient;
+    return eventsBeforeAnchor((path, query) => call(() => client.doRequest('GET', path, query)), roomId, eventId, limit);
   }
 
   async roomState(roomId: MatrixRoomId, type: string, stateKey: string, reader?: MatrixUserId): Promise<Record<string, unknown> | undefined> {

@@ -83,7 +83,7 @@ export interface MatrixSide {
   homeserverAnswers(): Promise<boolean>;
   /** Content of a state event as the bot (or `reader`, one of ours in the room) sees it, or undefined when there is none (404). */
   roomState(roomId: MatrixRoomId, type: string, stateKey: string, reader?: MatrixUserId): Promise<Record<string, unknown> | undefined>;
-  /** Up to `limit` events just before `eventId` in its room, oldest first, as `reader` (a member) sees them. */
+  /** About `limit` events just before `eventId` in its room's order (those written concurrently with it included: room-window.ts), oldest first, as `reader` (a member) sees them. */
   eventsBefore(roomId: MatrixRoomId, eventId: MatrixEventId, limit: number, reader: MatrixUserId): Promise<Record<string, unknown>[]>;
   /** Power level of `userId` in a room (for permission checks). */
   powerLevel(roomId: MatrixRoomId, userId: MatrixUserId): Promise<number>;

@@ -19,6 +19,10 @@
  * The while lasts WATCH_MS, and longer as long as transactions still bring events that
  * waited (the homeserver is catching up).
  *
+ * The room is read as it orders itself, with the events written concurrently with the
+ * first event of the transaction (matrix/room-window.ts: Synapse's `/context` leaves those
+ * out, and a lost event is often one of them).
+ *
  * Only events the homeserver never delivered are missing. An event it delivered is never
  * bridged late, whatever the bridge decided about it then (a command, a message from
  * before the link, one refused by `relay off`): the engine records every delivery
