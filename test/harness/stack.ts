@@ -17,6 +17,7 @@ import { Haproxy } from './haproxy.js';
 import { Postgres } from './postgres.js';
 import { Prosody } from './prosody.js';
 import { Synapse, type MatrixAccount } from './synapse.js';
+import { TransactionProxy } from './transaction-proxy.js';
 
 export interface StackOptions {
   /** Where everything lives; a fresh temp dir when absent (removed by `stop`). */
@@ -39,6 +40,8 @@ export interface StackOptions {
   standby?: boolean;
   /** Synapse on a PostgreSQL database (of the same cluster, started if `postgres` did not) instead of SQLite. */
   synapseOnPostgres?: boolean;
+  /** Synapse reaches the bridge through a proxy that can hold room keys back (transaction-proxy.ts). */
+  transactionProxy?: boolean;
 }
 
 export class Stack {
@@ -55,6 +58,8 @@ export class Stack {
     /** The second bridge process and the proxy the homeserver calls, with `standby`. */
     readonly standby: BridgeProcess | undefined,
     readonly haproxy: Haproxy | undefined,
+    /** With `transactionProxy`: between Synapse and the bridge. */
+    readonly transactionProxy: TransactionProxy | undefined,
   ) {}
 
   static async start(opts: StackOptions = {}): Promise<Stack> {
@@ -77,6 +82,8 @@ export class Stack {
       dir: join(dir, 'synapse'), registrations: [join(dir, 'bridge', 'registration.yaml')],
       ...(opts.synapsePort && { port: opts.synapsePort }), ...(opts.synapseOnPostgres && { postgres: postgres!.params('synapse') }),
     });
+    let bridgePort = 0;
+    const transactionProxy = opts.transactionProxy ? await TransactionProxy.start(() => bridgePort) : undefined;
     const bridge = await BridgeProcess.create({
       dir: join(dir, 'bridge'), homeserverUrl: synapse.url, domain: synapse.serverName,
       loopback: { relay_user: 'relaybot', ...opts.bridge?.loopback },
@@ -85,6 +92,7 @@ export class Stack {
       ...((opts.bridge?.extra || storeUrl) && { extra: { ...(storeUrl && { store: { url: storeUrl } }), ...opts.bridge?.extra } }),
       ...(opts.bridge?.publicMedia && { publicMedia: true }),
       ...(haproxy && { publicUrl: haproxy.url }),
+      ...(transactionProxy && { publicUrl: transactionProxy.url }),
       networks: {
         ...(opts.xmpp && prosody && { xmpp: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, tls_ca_file: prosody.certFile, relay, allow_private_media: true } }),
         ...(opts.xmppGateway && prosody && {
@@ -95,9 +103,10 @@ export class Stack {
         ...opts.bridge?.networks,
       },
     });
+    bridgePort = bridge.port;
     const ngircd = opts.ngircd ? await Ngircd.create({ dir: join(dir, 'ngircd') }) : undefined;
     const standby = haproxy ? await BridgeProcess.standbyOf(bridge, join(dir, 'standby')) : undefined;
-    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd, ircd, postgres, standby, haproxy);
+    const stack = new Stack(dir, tmp?.remove, synapse, bridge, new LoopbackClient(bridge.controlUrl), prosody, ngircd, ircd, postgres, standby, haproxy, transactionProxy);
     try {
       // Prosody and the IRC server first: the bridge's relays connect at start-up.
       await prosody?.start();
@@ -142,7 +151,7 @@ export class Stack {
 
   /** Stop everything this stack started (in reverse order), then remove its temp dir. */
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
-    const results = await Promise.allSettled([this.bridge.stop(), this.standby?.stop(), this.haproxy?.stop(), this.ngircd?.stop(), this.prosody?.stop(), this.ircd?.stop()]);
+    const results = await Promise.allSettled([this.bridge.stop(), this.standby?.stop(), this.haproxy?.stop(), this.transactionProxy?.stop(), this.ngircd?.stop(), this.prosody?.stop(), this.ircd?.stop()]);
     await this.synapse.stop();
     await this.postgres?.stop().catch((err: unknown) => results.push({ status: 'rejected', reason: err }));
     if (!opts.keepDir) this.removeDir?.();
