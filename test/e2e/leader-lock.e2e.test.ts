@@ -75,4 +75,22 @@ describe('the leader lock on PostgreSQL', { timeout: 60_000 }, () => {
     plain.close();
     store.close();
   });
+
+  it('a leader whose lock connection alone is cut commits nothing more: the lock is checked before each commit', async () => {
+    const lost: Error[] = [];
+    const lock = new LeaderLock(url);
+    assert.equal(lock.tryTake(), true);
+    const store = new PgSyncDriver({ url, outageMs: 30_000, onLost: (err) => lost.push(err) });
+    store.exec('CREATE TABLE IF NOT EXISTS committed (n integer)');
+    store.transaction(() => store.query({ text: 'INSERT INTO committed VALUES (1)' }));
+    const admin = await otherProcess();
+    const { rows } = await admin.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted", [LEADER_LOCK_KEY]);
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    // The store's own connection is fine; the next group's COMMIT finds the lock gone.
+    assert.throws(() => store.transaction(() => store.query({ text: 'INSERT INTO committed VALUES (2)' })), (err: Error & { code?: string }) => err.code === 'SB_CONNECTION_LOST' && /leader lock/.test(err.message));
+    assert.equal(lost.length, 1, 'the bridge is told (it exits)');
+    store.close(); // the open transaction goes with the connection
+    assert.deepEqual((await admin.query('SELECT n FROM committed ORDER BY n')).rows, [{ n: 1 }], 'the second group was never committed');
+    await admin.end();
+  });
 });

@@ -57,10 +57,21 @@ async function query(conn, text, values, inTransaction, name) {
     // A leader whose lock went with the server (a restart ends every session) must not
     // write again on a new connection: another process may lead by now, and its replay
     // would miss what this one records. Its own check runs only every second.
-    for (const key of [...locks.keys()]) {
-      if (!(await lockHeld(key))) throw lostError(new Error('the leader lock went with the old connection'), 'PostgreSQL connection lost with the leader lock');
-    }
+    await assertLeader('the leader lock went with the old connection', 'PostgreSQL connection lost with the leader lock');
     return conn.client.query(name ? { name, text, values } : { text, values });
+  }
+}
+
+/**
+ * A process holding leader locks still holds them (checked on their connections), or an
+ * error that ends it: another process may lead by now, and what this one wrote next would
+ * be missed by that one's replay. Also checked before every COMMIT, so a lock connection
+ * lost on its own (the store's still up) stops the writes at once, not at the next
+ * one-second check: one round trip per group commit, for a leader only.
+ */
+async function assertLeader(why, what) {
+  for (const key of [...locks.keys()]) {
+    if (!(await lockHeld(key))) throw lostError(new Error(why), what);
   }
 }
 
@@ -121,6 +132,7 @@ runAsWorker(async (op, id, a, b, c) => {
       return { rows: res.rows, changes: res.rowCount ?? 0 };
     }
     case 'exec':
+      if (locks.size && /^\s*COMMIT\b/i.test(a)) await assertLeader('the leader lock was lost', 'PostgreSQL leader lock lost before a commit');
       await query(conn, a, undefined, b);
       return null;
     case 'close':
