@@ -68,6 +68,7 @@ export class BridgeCrypto {
     const crypto = new BridgeCrypto(opts, machine, store, durable, http);
     await crypto.ensureDevice();
     await crypto.flush();
+    await crypto.ensureCrossSigning();
     opts.log.info({ deviceId: opts.deviceId, curve25519: machine.identityKeys.curve25519.toBase64() }, 'encryption ready');
     return crypto;
   }
@@ -83,6 +84,28 @@ export class BridgeCrypto {
   /** The device exists on the homeserver without a login (MSC4190: an appservice creates its users' devices). */
   private async ensureDevice(): Promise<void> {
     await this.http.request('PUT', `/_matrix/client/v3/devices/${encodeURIComponent(this.opts.deviceId)}`, { display_name: 'Switchboard bridge' }, false);
+  }
+
+  /**
+   * The bot's cross-signing identity, made once (its private keys stay in the crypto
+   * store), with the bridge's device signed by it. Without one the library refuses to
+   * encrypt with `share_with: cross-signed`, and clients that send keys only to devices
+   * their owner signed (Element's "exclude insecure devices") would leave the bridge out.
+   * Synapse takes a first upload without interactive auth (MSC3967), and an appservice's
+   * at any time (MSC4190). A homeserver that refuses it is logged; encryption goes on.
+   */
+  private async ensureCrossSigning(): Promise<void> {
+    const status = await this.machine.crossSigningStatus();
+    if (status.hasMaster && status.hasSelfSigning && status.hasUserSigning) return;
+    try {
+      const boot = await this.machine.bootstrapCrossSigning(true);
+      if (boot.uploadKeysRequest) await this.send(boot.uploadKeysRequest as sdk.OutgoingRequest);
+      await this.http.request('POST', '/_matrix/client/v3/keys/device_signing/upload', boot.uploadSigningKeysRequest.body);
+      await this.http.request('POST', '/_matrix/client/v3/keys/signatures/upload', boot.uploadSignaturesRequest.body);
+      this.opts.log.info({ deviceId: this.opts.deviceId }, "the bot's cross-signing identity was made, and the bridge device signed with it");
+    } catch (err) {
+      this.opts.log.warn({ err: String(err) }, "the bot's cross-signing identity could not be uploaded; share_with: cross-signed cannot encrypt without it");
+    }
   }
 
   /**

@@ -147,4 +147,32 @@ describe('the bridge crypto device with Synapse and matrix-nio', { timeout: 240_
     await sendEncrypted(bot, 'bot after the restart');
     assert.ok((await alice.waitFor((e) => e.content?.body === 'bot after the restart')).decrypted);
   });
+
+  it("the bot has a cross-signing identity, and the bridge device is signed by it", async () => {
+    const res = await fetch(`${rig.synapse.url}/_matrix/client/v3/keys/query`, {
+      method: 'POST', headers: { authorization: `Bearer ${aliceToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ device_keys: { [bot]: [] } }),
+    });
+    const keys = (await res.json()) as { master_keys?: Record<string, unknown>; self_signing_keys?: Record<string, { keys: Record<string, string> }>; device_keys: Record<string, Record<string, { signatures: Record<string, Record<string, string>> }>> };
+    assert.ok(keys.master_keys?.[bot], 'a master key');
+    const selfSigning = Object.keys(keys.self_signing_keys?.[bot]?.keys ?? {})[0];
+    assert.ok(selfSigning, 'a self-signing key');
+    assert.ok(keys.device_keys[bot]?.SWITCHBOARD?.signatures[bot]?.[selfSigning!], 'the device carries the self-signing key\'s signature');
+  });
+
+  it('share_with: cross-signed gives no room key to a device its owner did not cross-sign (nio cannot cross-sign)', async () => {
+    await rig.stopCrypto();
+    await rig.startCrypto('cross-signed');
+    try {
+      // A room of its own: the library keeps a session to the settings it was made with.
+      const guarded = await alice.createRoom({ name: 'cross-signed only', invite: [bot], encrypted: true });
+      await rig.cs('POST', `/_matrix/client/v3/join/${encodeURIComponent(guarded)}`, {});
+      await rig.sendEncrypted(guarded, bot, [bot, alice.userId], { msgtype: 'm.text', body: 'for cross-signed devices only' });
+      const seen = await alice.waitFor((e) => e.room_id === guarded && e.type === 'm.room.encrypted', 30_000);
+      assert.equal(seen.undecryptable, true, `nio's device is not cross-signed: no key for it (${JSON.stringify(seen)})`);
+    } finally {
+      await rig.stopCrypto();
+      await rig.startCrypto();
+    }
+  });
 });

@@ -67,8 +67,8 @@ export class CryptoDeviceRig {
   }
 
   /** Start (or restart) the device on its store. */
-  async startCrypto(): Promise<BridgeCrypto> {
-    this.crypto = await BridgeCrypto.start({ homeserverUrl: this.synapse.url, asToken: this.asToken, userId: this.botUserId, deviceId: 'SWITCHBOARD', storePath: this.storePath, storeKey: this.storeKey, shareWith: 'all', log: silent });
+  async startCrypto(shareWith: 'all' | 'cross-signed' = 'all'): Promise<BridgeCrypto> {
+    this.crypto = await BridgeCrypto.start({ homeserverUrl: this.synapse.url, asToken: this.asToken, userId: this.botUserId, deviceId: 'SWITCHBOARD', storePath: this.storePath, storeKey: this.storeKey, shareWith, log: silent });
     return this.crypto;
   }
 
