@@ -42,7 +42,6 @@ const REFLECTION_TIMEOUT_MS = 10_000;
 const RECONNECT_BASE_MS = 1_000;
 const RECONNECT_MAX_MS = 60_000;
 const LOGIN_TIMEOUT_MS = 30_000;
-/** How far before an event's arrival the archive is searched for a send whose outcome was lost (clock skew). */
 
 export class XmppSession implements AdapterSession {
   private conn: XmppConnection | undefined;
