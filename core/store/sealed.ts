@@ -3,20 +3,29 @@
  * a key derived from the configured secret. Stored form: `v1:<iv>:<tag>:<ciphertext>`
  * (base64url). Without a key, data is stored as plain JSON and the bridge warns at start.
  */
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, scryptSync } from 'node:crypto';
 
 const PREFIX = 'v1:';
+// A fixed salt is fine here: the secret is a long random value, or at least 16 characters.
+const SALT = 'switchboard-login-data';
 
 export class Sealer {
-  private readonly key: Buffer | undefined;
+  private derived: Buffer | undefined;
 
-  constructor(secret: string | undefined) {
-    // A fixed salt is fine here: the secret is a long random value, not a password.
-    this.key = secret ? scryptSync(secret, 'switchboard-login-data', 32) : undefined;
+  constructor(private readonly secret: string | undefined) {
+    // scrypt takes about 40 ms of CPU: derived on libuv's thread pool while the bridge starts
+    // (the store opens before the Matrix side, the adapters and the listener), and only
+    // derived here, synchronously, if login data is needed before that is done.
+    if (secret) scrypt(secret, SALT, 32, (err, key) => { if (!err) this.derived ??= key; });
+  }
+
+  private get key(): Buffer | undefined {
+    if (!this.secret) return undefined;
+    return (this.derived ??= scryptSync(this.secret, SALT, 32));
   }
 
   get encrypting(): boolean {
-    return this.key !== undefined;
+    return Boolean(this.secret);
   }
 
   seal(data: Record<string, unknown>): string {
