@@ -3,15 +3,13 @@
  * the bot-sdk under it), in one place: where their log lines go, which device they act as,
  * and which users they take as registered.
  */
-import { createRequire } from 'node:module';
 import { MembershipCache } from 'matrix-appservice-bridge';
+// A direct dependency at the exact version matrix-appservice-bridge asks for, so npm installs
+// one copy and this is the instance the library itself uses (a unit test checks the two
+// resolve to the same file). A static import, so the bundle (scripts/bundle.mjs) holds one copy too.
+import botSdk from '@vector-im/matrix-bot-sdk';
 import type { Logger } from '../adapter.js';
 import type { MatrixUserId } from '../ids.js';
-
-/** The bot-sdk instance matrix-appservice-bridge itself loads (not a copy of our own). */
-function fromBridge(): NodeJS.Require {
-  return createRequire(createRequire(import.meta.url).resolve('matrix-appservice-bridge'));
-}
 
 /**
  * Route the bot-sdk's own log lines (multi-line, on the console by default) into our
@@ -19,7 +17,7 @@ function fromBridge(): NodeJS.Require {
  * an error, which is logged there with its context.
  */
 export function routeLibraryLogs(log: Logger): void {
-  const { LogService, LogLevel } = fromBridge()('@vector-im/matrix-bot-sdk') as {
+  const { LogService, LogLevel } = botSdk as unknown as {
     LogService: { setLogger(l: object): void; setLevel(l: unknown): void };
     LogLevel: { DEBUG: unknown };
   };
@@ -46,7 +44,7 @@ type Registering = {
  * registration that would log in. The bridge's one device is made on purpose (core/crypto/).
  */
 export function actWithoutDevices(): void {
-  const { Intent } = fromBridge()('@vector-im/matrix-bot-sdk') as { Intent: { prototype: Registering } };
+  const { Intent } = botSdk as unknown as { Intent: { prototype: Registering } };
   const register = Intent.prototype.ensureRegistered;
   if ((register as { switchboard?: boolean }).switchboard) return;
   const patched = async function (this: Registering, deviceId?: string) {
