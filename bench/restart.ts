@@ -14,7 +14,8 @@ import { Stack } from '../test/harness/stack.js';
 
 const ROUNDS = Number(process.env.BENCH_RESTART_ROUNDS ?? 5);
 const VARIANTS: Record<string, string[] | undefined> = {
-  'compiled (dist/)': undefined,
+  'bundled (dist/bundle/)': undefined,
+  'compiled, file by file (dist/core/)': [join(REPO_ROOT, 'dist', 'core', 'cli', 'main.js')],
   'TypeScript through tsx': ['--import', 'tsx', join(REPO_ROOT, 'core', 'cli', 'main.ts')],
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

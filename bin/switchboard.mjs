@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the `switchboard` command: the compiled bridge in dist/ (scripts/build.mjs,
-// run by `npm install`). `npm run dev -- <args>` runs the TypeScript sources instead.
+// Entry point of the `switchboard` command: the compiled bridge bundled in dist/bundle/
+// (scripts/build.mjs and scripts/bundle.mjs, run by `npm install`). `npm run dev -- <args>`
+// runs the TypeScript sources instead.
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 
@@ -9,7 +10,7 @@ import module from 'node:module';
 // such cache and starts as before.
 module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE);
 
-const main = new URL('../dist/core/cli/main.js', import.meta.url);
+const main = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(main)) {
   process.stderr.write('switchboard: dist/ is missing; build it with `npm run build` (npm install does)\n');
   process.exit(2);

@@ -3,10 +3,14 @@
  * Compiles the bridge (core/ and bridges/) to JavaScript in dist/, one file per source
  * file, so production runs plain `node` without a TypeScript loader (start-up: see
  * docs/performance.md). esbuild only strips types: `npm run typecheck` checks them.
+ * Then bundles the CLI and its libraries into dist/bundle/ (scripts/bundle.mjs), which is
+ * what bin/switchboard.mjs starts; the SQL migrations and the PostgreSQL worker stay
+ * next to the file-by-file code, where the bundle looks for them.
  * Written to a fresh directory and swapped in whole, so a reader never sees half a build.
  * Run by `npm install`/`npm ci` (prepare), `npm start`, `npm test` and `npm run stack`.
  */
 import { build } from 'esbuild';
+import { bundle } from './bundle.mjs';
 import { cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +42,9 @@ try {
   for (const f of files.filter(ASSETS)) cpSync(join(root, f), join(next, f));
   // The compiled files are ES modules whatever the nearest package.json says.
   writeFileSync(join(next, 'package.json'), '{ "type": "module" }\n');
+  // What production starts: the CLI and its libraries in a few files (scripts/bundle.mjs).
+  const warnings = await bundle(join(next, 'core', 'cli', 'main.js'), join(next, 'bundle'));
+  if (warnings.length) console.log(`switchboard: the bundle built with ${warnings.length} warnings`);
   const old = `${out}.old-${process.pid}`;
   if (existsSync(out)) renameSync(out, old);
   renameSync(next, out);

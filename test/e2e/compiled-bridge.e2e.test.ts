@@ -1,13 +1,14 @@
 /**
- * The compiled bridge production runs (scripts/build.mjs -> dist/, started by
- * bin/switchboard.mjs): built from the sources into a directory of its own, it runs with
- * plain `node` (no TypeScript loader), finds its version and its migrations, and loads
- * only the adapters a config names; the bin says what to do when dist/ is missing.
+ * The compiled bridge production runs (scripts/build.mjs -> dist/, bundled into
+ * dist/bundle/ by scripts/bundle.mjs, started by bin/switchboard.mjs): built from the
+ * sources into a directory of its own, it runs with plain `node` (no TypeScript loader),
+ * finds its version and its migrations, and loads only the adapters a config names; the
+ * bin says what to do when dist/ is missing.
  * Every other end-to-end suite runs its bridge processes from the repository's dist/.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -28,9 +29,12 @@ describe('the compiled bridge', { timeout: 120_000 }, () => {
       assert.match(built.stdout, /built \d+ files into/);
       assert.ok(existsSync(join(tmp.path, 'dist', 'core', 'store', 'migrations', '0001-initial.sql')), 'the migrations are next to the compiled store');
       assert.ok(existsSync(join(tmp.path, 'dist', 'core', 'store', 'postgres', 'worker.mjs')), 'and the PostgreSQL worker');
-      const cli = join(tmp.path, 'dist', 'core', 'cli', 'main.js');
+      const cli = join(tmp.path, 'dist', 'bundle', 'main.js');
       const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-      assert.equal((await run(process.execPath, [cli, '--version'])).stdout.trim(), version);
+      assert.equal((await run(process.execPath, [cli, '--version'])).stdout.trim(), version, 'the bundle finds package.json from where its code was compiled');
+      assert.equal((await run(process.execPath, [join(tmp.path, 'dist', 'core', 'cli', 'main.js'), '--version'])).stdout.trim(), version, 'the file-by-file build runs too');
+      // Each adapter is a chunk of its own, loaded when a config names it.
+      assert.deepEqual(readdirSync(join(tmp.path, 'dist', 'bundle')).filter((f) => /^(loopback|xmpp|telegram|irc|xmppgw)-\w+\.js$/.test(f)).map((f) => f.split('-')[0]).sort(), ['irc', 'loopback', 'telegram', 'xmpp', 'xmppgw']);
 
       const dir = join(tmp.path, 'conf');
       mkdirSync(dir);

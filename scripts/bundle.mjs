@@ -1,0 +1,69 @@
+/**
+ * The bundle production starts: the compiled CLI (dist/core/cli/main.js) and the libraries it
+ * loads, as a few files in dist/bundle/ instead of about 1,500 (docs/performance.md,
+ * "Restart": on Node 20 loading those files one by one was most of a restart). Each adapter
+ * stays a chunk of its own, loaded when a config names it.
+ *
+ * Code that finds files next to itself keeps finding them: in every file taken into the
+ * bundle, `import.meta.url`, `__dirname` and `__filename` are its own original location,
+ * worked out at run time relative to the bundle (so the tree can still be moved as a whole).
+ * Native addons and the crypto WebAssembly package stay outside, loaded from node_modules.
+ */
+import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { dirname, relative, sep } from 'node:path';
+
+/** Loaded from node_modules at run time: native addons, and a package that reads its .wasm beside itself. */
+const EXTERNAL = ['better-sqlite3', '@matrix-org/matrix-sdk-crypto-nodejs', '@matrix-org/matrix-sdk-crypto-wasm', '*.node'];
+
+// Every output file starts with this: `require` for the libraries' CommonJS code, and where
+// the bundle is, from which each file's original location is derived.
+const BANNER = [
+  "import { createRequire as __sbCreateRequire } from 'node:module';",
+  "import { dirname as __sbDirname, join as __sbJoin } from 'node:path';",
+  "import { fileURLToPath as __sbToPath, pathToFileURL as __sbToUrl } from 'node:url';",
+  'const require = __sbCreateRequire(import.meta.url);',
+  'const __sbHere = __sbDirname(__sbToPath(import.meta.url));',
+].join('\n');
+
+const declares = (src, name) => new RegExp(`(?:var|let|const|function)\\s+${name}\\b`).test(src);
+
+/** esbuild plugin: each loaded file is told where it really is. */
+function ownLocation(outdir) {
+  return {
+    name: 'own-location',
+    setup(b) {
+      b.onLoad({ filter: /\.(?:m?js|cjs)$/ }, async (args) => {
+        let src = await readFile(args.path, 'utf8');
+        const rel = (p) => JSON.stringify(relative(outdir, p).split(sep).join('/'));
+        const file = `__sbJoin(__sbHere, ${rel(args.path)})`;
+        if (src.includes('import.meta.url')) src = src.replaceAll('import.meta.url', `__sbToUrl(${file}).href`);
+        const prelude = [];
+        if (src.includes('__filename') && !declares(src, '__filename')) prelude.push(`var __filename = ${file};`);
+        if (src.includes('__dirname') && !declares(src, '__dirname')) prelude.push(`var __dirname = __sbJoin(__sbHere, ${rel(dirname(args.path))});`);
+        // The prelude shares the first line, so line numbers of the source stay as they were.
+        return { contents: prelude.join(' ') + src, loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+/** Bundles `entry` (a compiled file) into `outdir`; returns the warnings esbuild gave. */
+export async function bundle(entry, outdir) {
+  const result = await build({
+    entryPoints: { main: entry },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.11',
+    // Names as written: error and class names appear in logs and in checks of `.name`.
+    keepNames: true,
+    external: EXTERNAL,
+    banner: { js: BANNER },
+    plugins: [ownLocation(outdir)],
+    logLevel: 'error',
+  });
+  return result.warnings;
+}
