@@ -4,16 +4,17 @@
  * the event's `file` object, which the event's own encryption protects. The crypto
  * library does both ways (its `Attachment`), hash check included.
  */
-import * as sdk from '@matrix-org/matrix-sdk-crypto-wasm';
+type Sdk = typeof import('@matrix-org/matrix-sdk-crypto-wasm');
 
 /** The `file` object of an event, without the `url` (the caller adds where it uploaded the bytes). */
 export type EncryptedFileInfo = Record<string, unknown>;
 
-let ready: Promise<void> | undefined;
-const wasm = () => (ready ??= sdk.initAsync());
+// Loaded at the first encrypted file: a bridge that never meets one never loads the library.
+let loaded: Promise<Sdk> | undefined;
+const wasm = () => (loaded ??= import('@matrix-org/matrix-sdk-crypto-wasm').then(async (sdk) => (await sdk.initAsync(), sdk)));
 
 export async function encryptAttachment(bytes: Uint8Array): Promise<{ data: Uint8Array; file: EncryptedFileInfo }> {
-  await wasm();
+  const sdk = await wasm();
   const sealed = sdk.Attachment.encrypt(bytes);
   try {
     // The info is read once (the library forgets the key after): read it before anything else.
@@ -26,7 +27,7 @@ export async function encryptAttachment(bytes: Uint8Array): Promise<{ data: Uint
 
 /** The clear bytes; throws when the hash or the key does not fit (a tampered or broken file). */
 export async function decryptAttachment(data: Uint8Array, file: EncryptedFileInfo): Promise<Uint8Array> {
-  await wasm();
+  const sdk = await wasm();
   const { url: _url, ...info } = file;
   const sealed = new sdk.EncryptedAttachment(data, JSON.stringify(info));
   try {
