@@ -104,6 +104,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     log.error({}, 'the leader lock was lost (its PostgreSQL connection ended): exiting');
     process.exit(75);
   });
+  await store.loginKeyReady();
   const resealed = store.sealPlainLogins();
   if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   await matrix.start();

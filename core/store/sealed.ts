@@ -11,12 +11,25 @@ const SALT = 'switchboard-login-data';
 
 export class Sealer {
   private derived: Buffer | undefined;
+  private readonly deriving: Promise<void>;
 
   constructor(private readonly secret: string | undefined) {
     // scrypt takes about 40 ms of CPU: derived on libuv's thread pool while the bridge starts
-    // (the store opens before the Matrix side, the adapters and the listener), and only
-    // derived here, synchronously, if login data is needed before that is done.
-    if (secret) scrypt(secret, SALT, 32, (err, key) => { if (!err) this.derived ??= key; });
+    // (the store opens before the Matrix side, the adapters and the listener; `ready()` is
+    // awaited before the logins are read), and derived here, synchronously, if login data
+    // is needed before that.
+    this.deriving = new Promise((resolve) => {
+      if (!secret) return resolve();
+      scrypt(secret, SALT, 32, (err, key) => {
+        if (!err) this.derived ??= key;
+        resolve(); // on an error the synchronous derivation reports it, where the key is used
+      });
+    });
+  }
+
+  /** Resolves once the key is derived (at once without a secret). */
+  ready(): Promise<void> {
+    return this.deriving;
   }
 
   private get key(): Buffer | undefined {

@@ -207,6 +207,10 @@ export abstract class SqlStore implements Store {
   putLogin(row: LoginRow) {
     this.write(() => this.q.putLogin.run({ owner: null, remoteUser: null, noticeRoom: null, ...row, data: this.sealer.seal(row.data), now: Date.now() }));
   }
+  /** Resolves once the login-data key is derived (in the background since the store opened). */
+  loginKeyReady(): Promise<void> {
+    return this.sealer.ready();
+  }
   /** Encrypt login rows an older version stored as plain JSON (no secret stays in the clear); returns how many. */
   sealPlainLogins(): number {
     if (!this.sealer.encrypting) return 0;

@@ -1,6 +1,5 @@
 /** core/store/sealed.ts: login data encrypted at rest, with a key derived in the background. */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Sealer } from '../../core/store/sealed.js';
 
@@ -12,16 +11,17 @@ describe('Sealer', () => {
     const stored = atOnce.seal({ password: 'hunter2' });
     assert.match(stored, /^v1:/);
     const waited = new Sealer(SECRET);
-    await sleep(300); // the thread pool's scrypt is done by now
+    await waited.ready();
     assert.deepEqual(waited.open(stored), { password: 'hunter2' });
     assert.deepEqual(atOnce.open(waited.seal({ n: 1 })), { n: 1 });
   });
 
-  it('another secret cannot open it; without a secret, data is plain and sealed data is refused', () => {
+  it('another secret cannot open it; without a secret, data is plain and sealed data is refused', async () => {
     const stored = new Sealer(SECRET).seal({ token: 't' });
     assert.throws(() => new Sealer('another-secret-of-16').open(stored), /unable to authenticate|auth/i);
     const plain = new Sealer(undefined);
     assert.equal(plain.encrypting, false);
+    await plain.ready();
     assert.equal(plain.seal({ a: 1 }), '{"a":1}');
     assert.throws(() => plain.open(stored), /no store.login_data_key is configured/);
   });
