@@ -83,7 +83,8 @@ export class AppserviceMatrixSide implements MatrixSide {
       try {
         await this.bridge.initialise();
         await call(() => this.bot().ensureRegistered());
-        await call(() => this.bot().setDisplayName(this.config.appservice.bot.displayname));
+        // Reading the bot's name is also how start-up knows the homeserver answers.
+        await this.nameBot();
         return;
       } catch (err) {
         const delay = Math.min(30_000, 1000 * 2 ** attempt);
@@ -92,6 +93,15 @@ export class AppserviceMatrixSide implements MatrixSide {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+  }
+
+  /**
+   * The bot's display name is written only when it differs from the config: a PUT makes
+   * Synapse update the bot's membership in every room it is in, at every start otherwise.
+   */
+  private async nameBot(): Promise<void> {
+    const wanted = this.config.appservice.bot.displayname;
+    if ((await this.profile(this.bot().userId as MatrixUserId)).displayname !== wanted) await call(() => this.bot().setDisplayName(wanted));
   }
 
   private bot(): Intent {

@@ -5,7 +5,9 @@
  * tests run in order and build on each other (the DM portal of the first is reused).
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { parse, stringify } from 'yaml';
 import { Stack } from '../harness/stack.js';
 import type { MatrixEvent, MatrixTestClient } from '../harness/matrix-client.js';
 import type { OutboundEvent } from '../../core/events.js';
@@ -13,6 +15,15 @@ import type { OutboundEvent } from '../../core/events.js';
 // A 1x1 PNG, and a small second "image" for the other direction.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/** Polls `check` (every 100 ms, up to 30 s) until it holds. */
+async function waitUntil(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 type Msg = Extract<OutboundEvent, { type: 'message' }>;
 const isMessage = (text: string) => (e: { event: OutboundEvent }) => e.event.type === 'message' && e.event.content.text === text;
@@ -180,6 +191,23 @@ describe('bridge end to end through Synapse', { timeout: 300_000 }, () => {
     await alice.sendText(dmRoom, 'after the restart');
     const out = await stack.loopback.waitFromBridge(isMessage('after the restart'), 60_000);
     assert.deepEqual([out.by, (out.event as Msg).chat], ['alice', 'bob']);
+  });
+
+  it("the bot's display name is set when it differs from the config, not at every start", async () => {
+    const botProfile = encodeURIComponent(stack.botUserId);
+    // The restart above: the name was already right, so it was read and not written again
+    // (a PUT makes Synapse update the bot's membership in every room it is in).
+    await waitUntil(() => stack.bridge.process!.output().includes(`GET ${stack.synapse.url}/_matrix/client/v3/profile/${botProfile}`), "the bot's profile read at start");
+    assert.doesNotMatch(stack.bridge.process!.output(), new RegExp(`PUT \\S+/profile/${botProfile}`));
+    assert.equal((await alice.profile(stack.botUserId)).displayname, 'Switchboard');
+
+    const config = parse(readFileSync(stack.bridge.configFile, 'utf8')) as { appservice: { bot?: Record<string, unknown> } };
+    config.appservice.bot = { ...config.appservice.bot, displayname: 'Switchboard (renamed)' };
+    writeFileSync(stack.bridge.configFile, stringify(config));
+    await stack.bridge.stop();
+    await stack.bridge.start();
+    await waitUntil(async () => (await alice.profile(stack.botUserId)).displayname === 'Switchboard (renamed)', 'the new name on the homeserver');
+    assert.match(stack.bridge.process!.output(), new RegExp(`PUT \\S+/profile/${botProfile}/displayname`));
   });
 
   it("the bridge bot's management room answers help", async () => {
