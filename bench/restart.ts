@@ -1,11 +1,13 @@
 /**
  * Start-up of the bridge process: after a SIGKILL, how long until it logs "bridge ready"
  * and until a message sent on the network right at the kill is in the Matrix room, with
- * real Synapse; and the idle RSS of the process. The compiled bridge (dist/, what `bin/`
- * and `npm start` run) against the TypeScript sources through tsx (what they ran before).
+ * real Synapse; and the idle RSS of the process. The bundle (dist/bundle/, what `bin/` and
+ * `npm start` run) against the compiled files one by one (dist/core/) and the TypeScript
+ * sources through tsx (what they ran before); and `node -e 0`, the floor of this machine.
  * BENCH_RESTART_ROUNDS rounds each (default 5), alternating; medians reported.
  * Writes bench/results/restart.json. Not an assertion anywhere: see docs/performance.md.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -74,8 +76,16 @@ async function main(): Promise<void> {
   console.log(`Bridge restart after SIGKILL (loopback network, Synapse on 127.0.0.1), ms from spawn, median of ${ROUNDS}, Node ${process.version}`);
   console.log('  variant                    first log line   listening   ready   first message   idle RSS MB');
   for (const r of rows) console.log(`  ${r.variant.padEnd(26)} ${String(r.firstLogMs).padStart(14)} ${String(r.listeningMs).padStart(11)} ${String(r.readyMs).padStart(7)} ${String(r.firstMessageMs).padStart(15)} ${String(r.rssMb).padStart(13)}`);
+  // The floor on this machine in this run: Node starting and exiting with no code at all
+  // (how fast the VM is today moves every figure above; this moves with them).
+  const floorMs = Math.round(median(Array.from({ length: 11 }, () => {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    return performance.now() - t0;
+  })));
+  console.log(`  node -e 0 (no code: the floor)  ${floorMs} ms`);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/restart.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, rows }, null, 2));
+  writeFileSync('bench/results/restart.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, floorMs, rows }, null, 2));
 }
 
 /** When (ms since the epoch) the process's first log line, or its line with message `msg`, was written (pino JSON). */
