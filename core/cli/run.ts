@@ -105,6 +105,7 @@ export async function runBridge(config: Config, baseDir: string, version: string
     process.exit(75);
   });
   await store.loginKeyReady();
+  if (stopping) return; // a SIGTERM while starting: stop() closes the store and exits
   const resealed = store.sealPlainLogins();
   if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
   await matrix.start();

@@ -23,7 +23,7 @@ describe('the start command', { timeout: 120_000 }, () => {
         while (!(await canConnect(bridge.port)) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
         assert.equal(await canConnect(bridge.port), true, `run ${run}: the appservice port is up`);
         proc.signal('SIGTERM');
-        assert.equal(await proc.exited, 0, `run ${run}: a clean exit`);
+        assert.equal(await proc.exited, 0, `run ${run}: a clean exit; output: ${proc.output()}`);
         assert.equal(await canConnect(bridge.port), false, `run ${run}: the port is free`);
         assert.match(proc.output(), /"msg":"stopped cleanly"/);
       }
