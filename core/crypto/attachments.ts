@@ -10,8 +10,10 @@ type Sdk = typeof import('@matrix-org/matrix-sdk-crypto-wasm');
 export type EncryptedFileInfo = Record<string, unknown>;
 
 // Loaded at the first encrypted file: a bridge that never meets one never loads the library.
+// Through our own module, not `import()` of the package: in the production bundle that
+// becomes a lazy require, and Node 20's code cache cannot run a real `import()` (bin/code-cache.mjs).
 let loaded: Promise<Sdk> | undefined;
-const wasm = () => (loaded ??= import('@matrix-org/matrix-sdk-crypto-wasm').then(async (sdk) => (await sdk.initAsync(), sdk)));
+const wasm = () => (loaded ??= import('./bridge-crypto.js').then(async ({ sdk }) => (await sdk.initAsync(), sdk)));
 
 export async function encryptAttachment(bytes: Uint8Array): Promise<{ data: Uint8Array; file: EncryptedFileInfo }> {
   const sdk = await wasm();

@@ -12,6 +12,9 @@ import { CryptoHttp } from './crypto-http.js';
 import { openDurableIndexedDB, type DurableIndexedDB } from './durable-idb.js';
 import { parseCryptoExtensions, type CryptoExtensions } from './transaction-crypto.js';
 
+/** The crypto library itself, for attachments.ts (loaded with this module, when encryption is allowed). */
+export { sdk };
+
 export interface BridgeCryptoOptions {
   homeserverUrl: string;
   asToken: string;
