@@ -1,9 +1,10 @@
 /**
  * Start-up of the bridge process: after a SIGKILL, how long until it logs "bridge ready"
  * and until a message sent on the network right at the kill is in the Matrix room, with
- * real Synapse; and the idle RSS of the process. The bundle (dist/bundle/, what `bin/` and
- * `npm start` run) against the compiled files one by one (dist/core/) and the TypeScript
- * sources through tsx (what they ran before); and `node -e 0`, the floor of this machine.
+ * real Synapse; and the idle RSS of the process. The bundle with V8's code cache (what `bin/`
+ * and `npm start` run), the bundle without it, the compiled files one by one (dist/core/)
+ * and the TypeScript sources through tsx (what they ran before); and `node -e 0`, the floor
+ * of this machine in the same run.
  * BENCH_RESTART_ROUNDS rounds each (default 5), alternating; medians reported.
  * Writes bench/results/restart.json. Not an assertion anywhere: see docs/performance.md.
  */
@@ -16,7 +17,8 @@ import { Stack } from '../test/harness/stack.js';
 
 const ROUNDS = Number(process.env.BENCH_RESTART_ROUNDS ?? 5);
 const VARIANTS: Record<string, string[] | undefined> = {
-  'bundled (dist/bundle/)': undefined,
+  'bundle + code cache (bin/)': undefined,
+  'bundle, no code cache': [join(REPO_ROOT, 'dist', 'bundle', 'main.cjs')],
   'compiled, file by file (dist/core/)': [join(REPO_ROOT, 'dist', 'core', 'cli', 'main.js')],
   'TypeScript through tsx': ['--import', 'tsx', join(REPO_ROOT, 'core', 'cli', 'main.ts')],
 };
@@ -74,8 +76,8 @@ async function main(): Promise<void> {
     firstMessageMs: Math.round(median(s.firstMessageMs)), rssMb: Math.round(median(s.rssMb)), samples: s,
   }));
   console.log(`Bridge restart after SIGKILL (loopback network, Synapse on 127.0.0.1), ms from spawn, median of ${ROUNDS}, Node ${process.version}`);
-  console.log('  variant                    first log line   listening   ready   first message   idle RSS MB');
-  for (const r of rows) console.log(`  ${r.variant.padEnd(26)} ${String(r.firstLogMs).padStart(14)} ${String(r.listeningMs).padStart(11)} ${String(r.readyMs).padStart(7)} ${String(r.firstMessageMs).padStart(15)} ${String(r.rssMb).padStart(13)}`);
+  console.log('  variant                              first log line   listening   ready   first message   idle RSS MB');
+  for (const r of rows) console.log(`  ${r.variant.padEnd(36)} ${String(r.firstLogMs).padStart(14)} ${String(r.listeningMs).padStart(11)} ${String(r.readyMs).padStart(7)} ${String(r.firstMessageMs).padStart(15)} ${String(r.rssMb).padStart(13)}`);
   // The floor on this machine in this run: Node starting and exiting with no code at all
   // (how fast the VM is today moves every figure above; this moves with them).
   const floorMs = Math.round(median(Array.from({ length: 11 }, () => {

@@ -1,8 +1,11 @@
 /**
  * The bundle production starts: the compiled CLI (dist/core/cli/main.js) and the libraries it
- * loads, as a few files in dist/bundle/ instead of about 1,500 (docs/performance.md,
- * "Restart": on Node 20 loading those files one by one was most of a restart). Each adapter
- * stays a chunk of its own, loaded when a config names it.
+ * loads, as one CommonJS file, dist/bundle/main.cjs, instead of about 1,500 files
+ * (docs/performance.md, "Restart": on Node 20 loading those files one by one was most of a
+ * restart). CommonJS so that a restart can skip compiling it: Node 22+ keeps the compiled
+ * code itself (module.enableCompileCache), and on Node 20 bin/code-cache.mjs does. The
+ * adapters are in the file but run only when a config names them (their dynamic imports
+ * become lazy initialisers); with the code cache, code that never runs costs next to nothing.
  *
  * Code that finds files next to itself keeps finding them: in every file taken into the
  * bundle, `import.meta.url`, `__dirname` and `__filename` are its own original location,
@@ -16,14 +19,11 @@ import { dirname, relative, sep } from 'node:path';
 /** Loaded from node_modules at run time: native addons, and a package that reads its .wasm beside itself. */
 const EXTERNAL = ['better-sqlite3', '@matrix-org/matrix-sdk-crypto-nodejs', '@matrix-org/matrix-sdk-crypto-wasm', '*.node'];
 
-// Every output file starts with this: `require` for the libraries' CommonJS code, and where
-// the bundle is, from which each file's original location is derived.
+// The bundle starts with this: where it is, from which each file's original location is derived.
 const BANNER = [
-  "import { createRequire as __sbCreateRequire } from 'node:module';",
-  "import { dirname as __sbDirname, join as __sbJoin } from 'node:path';",
-  "import { fileURLToPath as __sbToPath, pathToFileURL as __sbToUrl } from 'node:url';",
-  'const require = __sbCreateRequire(import.meta.url);',
-  'const __sbHere = __sbDirname(__sbToPath(import.meta.url));',
+  "const { join: __sbJoin } = require('node:path');",
+  "const { pathToFileURL: __sbToUrl } = require('node:url');",
+  'const __sbHere = __dirname;',
 ].join('\n');
 
 const declares = (src, name) => new RegExp(`(?:var|let|const|function)\\s+${name}\\b`).test(src);
@@ -48,14 +48,14 @@ function ownLocation(outdir) {
   };
 }
 
-/** Bundles `entry` (a compiled file) into `outdir`; returns the warnings esbuild gave. */
+/** Bundles `entry` (a compiled file) into `outdir`/main.cjs; returns the warnings esbuild gave. */
 export async function bundle(entry, outdir) {
   const result = await build({
     entryPoints: { main: entry },
     outdir,
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
     platform: 'node',
     target: 'node20.11',
     // Names as written: error and class names appear in logs and in checks of `.name`.
@@ -64,6 +64,12 @@ export async function bundle(entry, outdir) {
     banner: { js: BANNER },
     plugins: [ownLocation(outdir)],
     logLevel: 'error',
+    metafile: true,
   });
+  // Node 20's code cache (bin/code-cache.mjs) cannot run `import()`: a package loaded that way
+  // would fail at run time, so it fails the build instead (import our own module that
+  // imports it statically: that becomes a lazy require here, as core/crypto/attachments.ts does).
+  const dynamic = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path));
+  if (dynamic.length) throw new Error(`the bundle would import() ${dynamic.join(', ')} at run time: load it through a module of ours instead`);
   return result.warnings;
 }

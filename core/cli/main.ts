@@ -141,4 +141,9 @@ program
     }
   });
 
-await program.parseAsync(process.argv);
+// Not a top-level await: the production bundle is CommonJS (scripts/bundle.mjs), so that
+// Node 20 can keep its compiled code between starts (bin/code-cache.mjs).
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
