@@ -104,11 +104,14 @@ export async function runBridge(config: Config, baseDir: string, version: string
     log.error({}, 'the leader lock was lost (its PostgreSQL connection ended): exiting');
     process.exit(75);
   });
+  // The homeserver is asked while the login-data key is still being derived (both wait).
+  const matrixStarted = matrix.start();
+  matrixStarted.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
   await store.loginKeyReady();
   if (stopping) return; // a SIGTERM while starting: stop() closes the store and exits
   const resealed = store.sealPlainLogins();
   if (resealed) log.info({ logins: resealed }, 'login data stored unencrypted by an older version is now encrypted');
-  await matrix.start();
+  await matrixStarted;
   await encryption?.start();
   await engine.start();
   log.info({ bot: naming.botUserId, networks: naming.networks() }, 'bridge ready');
