@@ -18,6 +18,8 @@ if (!existsSync(main)) {
 if (module.enableCompileCache) {
   module.enableCompileCache(process.env.NODE_COMPILE_CACHE);
   createRequire(import.meta.url)(main);
+  // Node writes its cache at exit, which a SIGKILL never reaches: write it once started too.
+  setTimeout(() => module.flushCompileCache?.(), 5_000).unref();
 } else {
   runWithCodeCache(main, cacheDirectory());
 }
