@@ -42,7 +42,7 @@ try {
   for (const f of files.filter(ASSETS)) cpSync(join(root, f), join(next, f));
   // The compiled files are ES modules whatever the nearest package.json says.
   writeFileSync(join(next, 'package.json'), '{ "type": "module" }\n');
-  // What production starts: the CLI and its libraries in a few files (scripts/bundle.mjs).
+  // What production starts: the CLI and its libraries in one file (scripts/bundle.mjs).
   const warnings = await bundle(join(next, 'core', 'cli', 'main.js'), join(next, 'bundle'));
   if (warnings.length) console.log(`switchboard: the bundle built with ${warnings.length} warnings`);
   const old = `${out}.old-${process.pid}`;

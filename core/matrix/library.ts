@@ -5,8 +5,9 @@
  */
 import { MembershipCache } from 'matrix-appservice-bridge';
 // A direct dependency at the exact version matrix-appservice-bridge asks for, so npm installs
-// one copy and this is the instance the library itself uses (a unit test checks the two
-// resolve to the same file). A static import, so the bundle (scripts/bundle.mjs) holds one copy too.
+// one copy and this is the instance the library itself uses (test/unit/matrix-library.test.ts
+// patches through this import and checks through the library's copy). A static import, so
+// the bundle (scripts/bundle.mjs) holds one copy too.
 import botSdk from '@vector-im/matrix-bot-sdk';
 import type { Logger } from '../adapter.js';
 import type { MatrixUserId } from '../ids.js';
