@@ -139,6 +139,13 @@ async function completeLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoom
   const portal = ctx.store.getPortal(portalKey) ?? ctx.store.upsertPortal({ portalKey, network: net.id, chatId: chat, kind: 'group' });
   ctx.store.updatePortal(portalKey, { roomId, direction: options.direction ?? 'both', nameTemplate: options.nameTemplate ?? null, ...(info.name && { name: info.name }), ...(info.topic && { topic: info.topic }) });
   const bridgeStateMissing = await ctx.rooms.markBridged(roomId, portal, net.adapter.displayName, info.name).then(() => false, () => true);
+  // The admin who linked the room is in it (and so is the bot, which was invited): known
+  // now, so that their login's first message here, before or after a restart, invites nobody.
+  const joined = await ctx.matrix.joinedMembers(roomId).catch((err: unknown) => {
+    ctx.log.debug({ roomId, err: String(err) }, 'room members not read at link time');
+    return [];
+  });
+  for (const { userId } of joined) if (userId === actor.userId || userId === ctx.naming.botUserId) ctx.rooms.rememberJoined(roomId, userId);
   ctx.log.info({ portal: portalKey, roomId, by: actor.userId }, 'portal linked');
   return { portal: ctx.store.getPortal(portalKey)!, ...(info.name && { chatName: info.name }), ...(bridgeStateMissing && { bridgeStateMissing }), ...(relayMissing && { relayMissing }) };
 }

@@ -1,7 +1,7 @@
 /** The bridge bot's commands, driven as a person would: messages in, the bot's notices out. */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { loginId } from '../../core/ids.js';
+import { loginId, matrixRoomId, matrixUserId } from '../../core/ids.js';
 import { ALICE, matrixText, startHarness, testConfig, type Harness } from '../fakes/harness.js';
 
 const ERIN = '@erin:example.org';
@@ -182,6 +182,30 @@ describe('linking rooms', () => {
     assert.equal(await say(h, ERIN, 'link loopback team', other), 'That loopback chat is already bridged to another room (!team:example.org); unlink it there first.');
     assert.equal(await say(h, ERIN, '!sb link loopback team', ROOM), 'That loopback chat is already linked to this room.');
     assert.equal(h.store.listPortals().filter((p) => p.roomId).length, 1);
+  });
+
+  it('the admin who links a room is known to be in it: their login\'s messages there invite nobody, before or after a restart', async () => {
+    h.world.addGroup('club', { name: 'Club', members: ['bob', 'alice'] });
+    const CLUB = matrixRoomId('!club:example.org');
+    h.matrix.powers.set(`${CLUB}|${ALICE}`, 100);
+    h.matrix.roomMembers.set(CLUB, [{ userId: matrixUserId(ALICE) }, { userId: h.matrix.botUserId }]);
+    assert.match(await say(h, ALICE, 'link loopback club', CLUB), /^Linked/);
+    assert.ok(h.store.isRoomMember(CLUB, matrixUserId(ALICE)) && h.store.isRoomMember(CLUB, h.matrix.botUserId), 'the linker and the bot are remembered in the store');
+    await h.world.say('bob', 'club', 'hello club');
+    await h.engine.idle();
+    assert.equal(h.matrix.sends().filter((s) => s.roomId === CLUB).at(-1)?.content.body, 'hello club');
+    assert.deepEqual(h.matrix.of('invite').filter((c) => c.roomId === CLUB), [], 'alice was not invited to her own room');
+
+    // A linker the homeserver does not list as joined is not assumed in: their login's first message invites them.
+    h.world.addGroup('hall', { name: 'Hall', members: ['bob', 'alice'] });
+    const HALL = matrixRoomId('!hall:example.org');
+    h.matrix.roomMembers.set(HALL, [{ userId: h.matrix.botUserId }]);
+    h.matrix.powers.set(`${HALL}|${ALICE}`, 100);
+    assert.match(await say(h, ALICE, 'link loopback hall', HALL), /^Linked/);
+    assert.equal(h.store.isRoomMember(HALL, matrixUserId(ALICE)), false);
+    await h.world.say('bob', 'hall', 'hello hall');
+    await h.engine.idle();
+    assert.deepEqual(h.matrix.of('invite').filter((c) => c.roomId === HALL).map((c) => c.userId), [ALICE]);
   });
 
   it('open makes a room for a chat your own login reaches, a group or a person; it is refused without a login or a reachable chat', async () => {
