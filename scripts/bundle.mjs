@@ -60,6 +60,14 @@ export async function bundle(entry, outdir) {
     target: 'node20.11',
     // Names as written: error and class names appear in logs and in checks of `.name`.
     keepNames: true,
+    // Whitespace and syntax minified (names kept): a third less to read and compile at each
+    // start. Stack traces point back at the sources through the map beside it, which
+    // bin/stack-traces.mjs reads only when a stack is first written out.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    sourcemap: 'external',
+    sourcesContent: false,
     external: EXTERNAL,
     banner: { js: BANNER },
     plugins: [ownLocation(outdir)],

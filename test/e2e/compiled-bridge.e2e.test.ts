@@ -33,7 +33,7 @@ describe('the compiled bridge', { timeout: 120_000 }, () => {
       const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
       assert.equal((await run(process.execPath, [cli, '--version'])).stdout.trim(), version, 'the bundle finds package.json from where its code was compiled');
       assert.equal((await run(process.execPath, [join(tmp.path, 'dist', 'core', 'cli', 'main.js'), '--version'])).stdout.trim(), version, 'the file-by-file build runs too');
-      assert.deepEqual(readdirSync(join(tmp.path, 'dist', 'bundle')), ['main.cjs'], 'one file');
+      assert.deepEqual(readdirSync(join(tmp.path, 'dist', 'bundle')).sort(), ['main.cjs', 'main.cjs.map'], 'one file of code, and its source map');
 
       const dir = join(tmp.path, 'conf');
       mkdirSync(dir);

@@ -4,12 +4,13 @@
  * 22+'s own compile cache, Node 20's through bin/code-cache.mjs. CI runs this tier on 20, 22 and 24.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'switchboard.mjs');
 
@@ -26,6 +27,34 @@ describe('bin/switchboard.mjs', () => {
       assert.match(version(), /^\d+\.\d+\.\d+\n$/, 'and runs from it');
     } finally {
       rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('writes stack traces of the minified bundle with the source files and lines they came from', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-stack-'));
+    try {
+      // A stack written while the bundle runs: `--version` exits from inside commander, called by core/cli/main.ts.
+      const probe = join(dir, 'probe.mjs');
+      writeFileSync(probe, "process.on('exit', () => process.stderr.write(`${new Error('probe').stack}\\n`));\n");
+      const run = spawnSync(process.execPath, ['--import', probe, BIN, '--version'], { env: { ...process.env, NODE_COMPILE_CACHE: dir }, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /\n {4}at .*\/core\/cli\/main\.ts:\d+:\d+\n/, 'our own code: the TypeScript file');
+      assert.match(run.stderr, /at _Command\.parseAsync \(.*\/node_modules\/commander\/lib\/command\.js:\d+:\d+\)/, "a library's: its own file");
+      assert.doesNotMatch(run.stderr, /main\.cjs/, 'no frame left pointing into the bundle');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves a position as it is when the bundle has no map beside it', async () => {
+    type Lookup = (file: string) => (line: number, column: number) => unknown;
+    const { sourcePositions } = (await import(pathToFileURL(join(import.meta.dirname, '..', '..', 'bin', 'stack-traces.mjs')).href)) as { sourcePositions: Lookup };
+    const dir = mkdtempSync(join(tmpdir(), 'sb-stack-'));
+    try {
+      writeFileSync(join(dir, 'main.cjs'), 'module.exports = 1;\n');
+      assert.equal(sourcePositions(join(dir, 'main.cjs'))(1, 1), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
