@@ -26,6 +26,24 @@ const BANNER = [
   'const __sbHere = __dirname;',
 ].join('\n');
 
+/**
+ * Requires run at start for something the bridge never does, made to run at first use
+ * instead (docs/performance.md, "Restart"): tough-cookie, loaded by `request` (the bot
+ * SDK's HTTP client), builds the whole public suffix list for cookie domains, and the
+ * bridge keeps no cookies. The build fails if a library no longer reads as expected.
+ */
+const LAZY_REQUIRES = [
+  { file: /[\\/]tough-cookie[\\/]lib[\\/]pubsuffix-psl\.js$/, eager: "var psl = require('psl');", lazy: "var psl = { get: (domain) => require('psl').get(domain) };" },
+];
+
+export function lazyRequires(path, src) {
+  for (const rule of LAZY_REQUIRES.filter((r) => r.file.test(path))) {
+    if (!src.includes(rule.eager)) throw new Error(`${path} no longer has \`${rule.eager}\`: update LAZY_REQUIRES in scripts/bundle.mjs`);
+    src = src.replace(rule.eager, rule.lazy);
+  }
+  return src;
+}
+
 const declares = (src, name) => new RegExp(`(?:var|let|const|function)\\s+${name}\\b`).test(src);
 
 /** esbuild plugin: each loaded file is told where it really is. */
@@ -34,7 +52,7 @@ function ownLocation(outdir) {
     name: 'own-location',
     setup(b) {
       b.onLoad({ filter: /\.(?:m?js|cjs)$/ }, async (args) => {
-        let src = await readFile(args.path, 'utf8');
+        let src = lazyRequires(args.path, await readFile(args.path, 'utf8'));
         const rel = (p) => JSON.stringify(relative(outdir, p).split(sep).join('/'));
         const file = `__sbJoin(__sbHere, ${rel(args.path)})`;
         if (src.includes('import.meta.url')) src = src.replaceAll('import.meta.url', `__sbToUrl(${file}).href`);
