@@ -29,9 +29,11 @@ export function sourcePositions(file) {
   };
 }
 
-/** From now on, frames in `file` read as their source positions in every stack written out. */
-export function mapStackTraces(file) {
-  const position = sourcePositions(file);
+/**
+ * From now on, frames in `file` read as their source positions in every stack written out
+ * (`position` looks them up: `sourcePositions(file)` unless a test gives its own).
+ */
+export function mapStackTraces(file, position = sourcePositions(file)) {
   // require() names a module by its real path, a vm.Script (Node 20's code cache) as given.
   const names = new Set([file, realpathSync(file)]);
   const frameText = (frame) => {
@@ -54,6 +56,9 @@ export function mapStackTraces(file) {
     } catch {
       head = '<error>';
     }
-    return frames.length ? `${head}\n    at ${frames.map(frameText).join('\n    at ')}` : head;
+    // process.report.getReport() writes a stack into a report nobody here reads (the crypto
+    // library asks it which C library Node runs on, at every start): not worth the map.
+    const plain = error?.code === 'ERR_SYNTHETIC';
+    return frames.length ? `${head}\n    at ${frames.map(plain ? String : frameText).join('\n    at ')}` : head;
   };
 }

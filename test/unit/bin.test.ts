@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'switchboard.mjs');
 
@@ -42,6 +43,31 @@ describe('bin/switchboard.mjs', () => {
       assert.match(run.stderr, /at _Command\.parseAsync \(.*\/node_modules\/commander\/lib\/command\.js:\d+:\d+\)/, "a library's: its own file");
       assert.doesNotMatch(run.stderr, /main\.cjs/, 'no frame left pointing into the bundle');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("maps a stack only when one is written, and never the one process.report puts in its report", async () => {
+    type Install = (file: string, position: (line: number, column: number) => unknown) => void;
+    const { mapStackTraces } = (await import(pathToFileURL(join(import.meta.dirname, '..', '..', 'bin', 'stack-traces.mjs')).href)) as { mapStackTraces: Install };
+    const dir = mkdtempSync(join(tmpdir(), 'sb-stack-'));
+    const before = Error.prepareStackTrace;
+    try {
+      const file = join(dir, 'main.cjs');
+      writeFileSync(file, '');
+      const asked: number[][] = [];
+      mapStackTraces(file, (line, column) => {
+        asked.push([line, column]);
+        return { source: '/src/origin.ts', line: 7, column: 3 };
+      });
+      const thrown = vm.runInThisContext('(() => { try { throw new Error("boom"); } catch (err) { return err; } })()', { filename: file }) as Error;
+      assert.deepEqual(asked, [], 'nothing looked up when the error is made');
+      vm.runInThisContext('process.report.getReport()', { filename: file });
+      assert.deepEqual(asked, [], "nor for the report's stack, asked for from the bundle (the crypto library does at every start)");
+      assert.match(thrown.stack!, /^Error: boom\n {4}at .*\/src\/origin\.ts:7:3/);
+      assert.equal(asked.length > 0, true, 'looked up when the stack is written');
+    } finally {
+      Error.prepareStackTrace = before;
       rmSync(dir, { recursive: true, force: true });
     }
   });
