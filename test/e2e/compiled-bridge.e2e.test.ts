@@ -61,7 +61,7 @@ describe('the compiled bridge', { timeout: 120_000 }, () => {
     const tmp = tempDir('no-dist');
     try {
       mkdirSync(join(tmp.path, 'bin'));
-      for (const f of ['switchboard.mjs', 'code-cache.mjs']) copyFileSync(join(REPO_ROOT, 'bin', f), join(tmp.path, 'bin', f));
+      for (const f of readdirSync(join(REPO_ROOT, 'bin'))) copyFileSync(join(REPO_ROOT, 'bin', f), join(tmp.path, 'bin', f));
       const err = await run(process.execPath, [join(tmp.path, 'bin', 'switchboard.mjs'), '--version']).then(() => undefined, (e: { stderr: string; code: number }) => e);
       assert.equal(err?.code, 2);
       assert.match(err?.stderr ?? '', /dist\/ is missing; build it with `npm run build`/);
