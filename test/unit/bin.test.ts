@@ -39,7 +39,7 @@ describe('bin/switchboard.mjs', () => {
       writeFileSync(probe, "process.on('exit', () => process.stderr.write(`${new Error('probe').stack}\\n`));\n");
       const run = spawnSync(process.execPath, ['--import', probe, BIN, '--version'], { env: { ...process.env, NODE_COMPILE_CACHE: dir }, encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
-      assert.match(run.stderr, /\n {4}at .*\/core\/cli\/main\.ts:\d+:\d+\n/, 'our own code: the TypeScript file');
+      assert.match(run.stderr, /\n {4}at .*\/core\/cli\/main\.ts:\d+:\d+\)?\n/, 'our own code: the TypeScript file');
       assert.match(run.stderr, /at _Command\.parseAsync \(.*\/node_modules\/commander\/lib\/command\.js:\d+:\d+\)/, "a library's: its own file");
       assert.doesNotMatch(run.stderr, /main\.cjs/, 'no frame left pointing into the bundle');
     } finally {
