@@ -145,7 +145,7 @@ async function completeLink(ctx: BridgeContext, actor: Actor, roomId: MatrixRoom
     ctx.log.debug({ roomId, err: String(err) }, 'room members not read at link time');
     return [];
   });
-  for (const { userId } of joined) if (userId === actor.userId || userId === ctx.naming.botUserId) ctx.rooms.rememberJoined(roomId, userId);
+  for (const { userId } of joined) if (userId === actor.userId || userId === ctx.naming.botUserId) ctx.rooms.remember(roomId, userId);
   ctx.log.info({ portal: portalKey, roomId, by: actor.userId }, 'portal linked');
   return { portal: ctx.store.getPortal(portalKey)!, ...(info.name && { chatName: info.name }), ...(bridgeStateMissing && { bridgeStateMissing }), ...(relayMissing && { relayMissing }) };
 }

@@ -139,12 +139,8 @@ export class Rooms {
     this.remember(roomId, userId);
   }
 
-  /** Remember someone found already joined (the admin who linked a room), so that nothing invites them again. */
-  rememberJoined(roomId: MatrixRoomId, userId: MatrixUserId): void {
-    this.remember(roomId, userId);
-  }
-
-  private remember(roomId: MatrixRoomId, userId: MatrixUserId): void {
+  /** Remember a member we made, or found already joined (the admin who linked a room): nothing invites or joins them again. */
+  remember(roomId: MatrixRoomId, userId: MatrixUserId): void {
     this.members.add(`${roomId}|${userId}`);
     this.store.setRoomMember(roomId, userId, true);
   }
